@@ -1,3 +1,20 @@
-"""skquant: colour quantization as a scikit-learn estimator."""
+"""skquant: colour quantization as a scikit-learn estimator.
+
+Public objects
+--------------
+ColorQuantizer
+    Learn a palette with k-means (scikit-learn or OpenCV) and map images onto it.
+quantize
+    Quantize an image in one call.
+
+Modules
+-------
+skquant.metrics
+    Quality metrics (PSNR, CIEDE2000, SSIM) and scorers for model selection.
+"""
+
+from skquant._quantizer import ColorQuantizer, quantize
 
 __version__ = "0.1.0.dev0"
+
+__all__ = ["ColorQuantizer", "quantize", "__version__"]

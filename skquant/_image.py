@@ -1,0 +1,273 @@
+"""What an image is in skquant: shapes, channel axis and dtype policy.
+
+Everything outside this module works on pixel arrays of shape
+``(n_pixels, n_channels)``. This module turns what users pass (a pixel array, one
+image, a batch of images, or a list of images of different sizes) into such
+pixel blocks and puts results back into the caller's shape.
+
+Conventions
+-----------
+- 2-D array: pixels ``(n_pixels, n_channels)``.
+- 3-D array: one image ``(height, width, n_channels)``.
+- 4-D array: a batch ``(n_images, height, width, n_channels)``.
+- list or tuple of arrays: images (or pixel arrays) that may differ in size.
+
+Channels are always on the last axis; grayscale images are ``(H, W, 1)``.
+"""
+
+import numbers
+
+import numpy as np
+from scipy import sparse
+from sklearn.utils import check_array
+from sklearn.utils.validation import validate_data
+
+# %% dtype policy ------------------------------------------------------------
+
+#: Integer dtypes whose values are image intensities with a fixed full scale.
+IMAGE_INT_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+def working_float(dtype):
+    """Float dtype used internally for data of ``dtype``.
+
+    8- and 16-bit data and float32/float16 work in float32 (exact for every
+    8- and 16-bit value); float64 and wide integers work in float64.
+    """
+    dtype = np.dtype(dtype)
+    if dtype == np.float64 or (dtype.kind in "iu" and dtype.itemsize >= 4):
+        return np.dtype(np.float64)
+    return np.dtype(np.float32)
+
+
+def full_scale(dtype):
+    """Value of full intensity for RGB data of ``dtype`` (1.0 for floats).
+
+    Raises ``ValueError`` for integer dtypes that have no image meaning.
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return 1.0
+    if dtype in IMAGE_INT_SCALE:
+        return IMAGE_INT_SCALE[dtype]
+    raise ValueError(
+        f"dtype {dtype} has no colour scale; perceptual colour spaces need "
+        "uint8, uint16 or float RGB in [0, 1]."
+    )
+
+
+def to_dtype(values, dtype):
+    """Cast float ``values`` to ``dtype``, rounding and clipping for integers."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return np.clip(np.rint(values), info.min, info.max).astype(dtype)
+    return np.asarray(values).astype(dtype)
+
+
+def check_dtype_compatible(fitted, given):
+    """Refuse data whose units differ from those the palette was fitted in.
+
+    A palette learnt on uint8 values (0..255) applied to a float image in
+    [0, 1] would give silent garbage, and so would uint8 versus uint16.
+    """
+    fitted, given = np.dtype(fitted), np.dtype(given)
+    if fitted == given:
+        return
+    if (fitted.kind == "f") != (given.kind == "f") or (
+        (fitted in IMAGE_INT_SCALE or given in IMAGE_INT_SCALE)
+        and fitted.kind in "iu"
+        and given.kind in "iu"
+    ):
+        raise ValueError(
+            f"X has dtype {given}, but the palette was fitted on {fitted} data; "
+            "their value scales differ. Convert X to the fitted dtype first "
+            "(for example skimage.util.img_as_ubyte or img_as_float)."
+        )
+
+
+# %% layouts -----------------------------------------------------------------
+
+
+class Layout:
+    """A validated input and how to give results back in its shape.
+
+    Parameters
+    ----------
+    kind : {'pixels', 'image', 'batch', 'list'}
+    arrays : list of ndarray
+        One array for array inputs, one per element for lists.
+    """
+
+    def __init__(self, kind, arrays):
+        self.kind = kind
+        self.arrays = arrays
+        self.dtype = arrays[0].dtype
+        self.n_channels = arrays[0].shape[-1]
+
+    @property
+    def n_pixels(self):
+        return sum(a.size // self.n_channels for a in self.arrays)
+
+    def blocks(self):
+        """Pixel blocks ``(n_pixels_i, n_channels)``, views where possible."""
+        return [a.reshape(-1, self.n_channels) for a in self.arrays]
+
+    def pixels(self):
+        """All pixels in one ``(n_pixels, n_channels)`` array."""
+        blocks = self.blocks()
+        return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+
+    def restore(self, results, *, per_pixel_shape=()):
+        """Put per-block results back into the input's shape.
+
+        ``results`` holds one array per block with a leading axis of
+        ``n_pixels_i``; ``per_pixel_shape`` is what each pixel became
+        (``()`` for labels, ``(n_channels,)`` for colours).
+        """
+        shaped = [
+            r.reshape(a.shape[:-1] + tuple(per_pixel_shape))
+            for r, a in zip(results, self.arrays, strict=True)
+        ]
+        if self.kind == "list":
+            return shaped
+        return shaped[0]
+
+
+def _is_image_list(X):
+    return (
+        isinstance(X, (list, tuple))
+        and len(X) > 0
+        and all(getattr(x, "ndim", 0) >= 2 for x in X)
+    )
+
+
+def _check_values(array, *, what):
+    """Dtype checks that sklearn's check_array does not make."""
+    if array.dtype == bool:
+        raise TypeError(
+            f"{what} is a boolean array; convert it to uint8 (0/255) or float first."
+        )
+    if array.size == 0:
+        raise ValueError(f"{what} has no pixels (shape {array.shape}).")
+    if array.shape[-1] == 0:
+        raise ValueError(f"{what} has 0 channels (shape {array.shape}).")
+
+
+def check_input(estimator, X, *, reset):
+    """Validate ``X`` for ``estimator`` and return its :class:`Layout`.
+
+    2-D inputs go through :func:`sklearn.utils.validation.validate_data`, so
+    feature names and ``n_features_in_`` behave exactly as in scikit-learn.
+    Images, batches and lists are checked here, with the channel count playing
+    the role of ``n_features_in_``.
+    """
+    if _is_image_list(X):
+        arrays = []
+        for i, x in enumerate(X):
+            if x.ndim not in (2, 3):
+                raise ValueError(
+                    f"X[{i}] has {x.ndim} dimensions (shape {x.shape}); each "
+                    "element of a list must be an image (H, W, C) or pixels (n, C)."
+                )
+            arrays.append(_check_nd(x, what=f"X[{i}]"))
+        dtypes = {a.dtype for a in arrays}
+        if len(dtypes) > 1:
+            raise ValueError(
+                "all images in a list must share one dtype, got "
+                f"{sorted(map(str, dtypes))}."
+            )
+        channels = {a.shape[-1] for a in arrays}
+        if len(channels) > 1:
+            raise ValueError(
+                f"all images in a list must have the same number of channels, "
+                f"got {sorted(channels)}."
+            )
+        layout = Layout("list", arrays)
+        _check_n_channels(estimator, layout.n_channels, reset=reset)
+        return layout
+
+    if sparse.issparse(X):
+        # validate_data gives scikit-learn's standard TypeError for sparse input.
+        validate_data(estimator, X, reset=reset)
+    ndim = X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim
+    if ndim in (3, 4):
+        array = _check_nd(X, what="X")
+        layout = Layout("image" if ndim == 3 else "batch", [array])
+        _check_n_channels(estimator, layout.n_channels, reset=reset)
+        return layout
+    if ndim > 4:
+        raise ValueError(
+            f"X has {ndim} dimensions; expected pixels (n_pixels, n_channels), an "
+            "image (H, W, C), a batch (N, H, W, C) or a list of images."
+        )
+    array = validate_data(estimator, X, reset=reset, dtype="numeric")
+    _check_values(array, what="X")
+    return Layout("pixels", [array])
+
+
+def _check_nd(X, *, what):
+    array = check_array(
+        X,
+        dtype="numeric",
+        allow_nd=True,
+        ensure_2d=False,
+        ensure_min_samples=0,
+        input_name=what,
+    )
+    _check_values(array, what=what)
+    return array
+
+
+def _check_n_channels(estimator, n_channels, *, reset):
+    if reset:
+        estimator.n_features_in_ = n_channels
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+        return
+    expected = getattr(estimator, "n_features_in_", None)
+    if expected is not None and n_channels != expected:
+        raise ValueError(
+            f"X has {n_channels} features (channels), but "
+            f"{type(estimator).__name__} is expecting {expected} features as input."
+        )
+
+
+def check_labels(labels, n_colors):
+    """Validate palette indices for ``inverse_transform``."""
+    if _is_image_list(labels) or (
+        isinstance(labels, (list, tuple))
+        and len(labels) > 0
+        and all(hasattr(x, "ndim") for x in labels)
+    ):
+        return [check_labels(x, n_colors) for x in labels]
+    arr = np.asarray(labels)
+    if arr.dtype.kind not in "iu":
+        if (
+            arr.dtype.kind == "f"
+            and arr.size
+            and np.all(np.isfinite(arr))
+            and np.all(arr == np.round(arr))
+        ):
+            arr = arr.astype(np.intp)
+        else:
+            raise ValueError(
+                f"labels must be integer palette indices, got dtype {arr.dtype}."
+            )
+    if arr.size and (arr.min() < 0 or arr.max() >= n_colors):
+        raise ValueError(
+            f"labels must lie in [0, {n_colors - 1}] (the palette has {n_colors} "
+            f"colours), got values from {arr.min()} to {arr.max()}."
+        )
+    return arr
+
+
+def check_positive_int(value, name, *, min_value=1):
+    """``value`` as an int, or a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be an int, got {value!r} ({type(value).__name__})."
+        )
+    if value < min_value:
+        raise ValueError(f"{name} must be >= {min_value}, got {name}={value}.")
+    return int(value)
