@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from skquant import _color
-from skquant._assign import nearest_brute
+from skquant._assign import assign_labels
 from skquant._histogram import distinct_colors, pool_pixels
 from skquant._image import (
     check_dtype_compatible,
@@ -383,10 +383,9 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _labels(self, pixels):
         """Nearest palette index of each pixel of a validated block."""
-        return nearest_brute(
-            pixels,
-            self._palette_work,
-            to_working=lambda chunk: self._to_working(chunk, self._palette_work.dtype),
+        scale = 1.0 if self.color_space == "rgb" else full_scale(self._fit_dtype)
+        return assign_labels(
+            pixels, self._palette_work, space=self.color_space, scale=scale
         )
 
     def _check_mapping_input(self, X):
