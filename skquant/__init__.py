@@ -11,10 +11,13 @@ Modules
 -------
 skquant.metrics
     Quality metrics (PSNR, CIEDE2000, SSIM) and scorers for model selection.
+skquant.io
+    Read and write images, indexed PNG/GIF files and palette files.
 """
 
+from skquant import io, metrics
 from skquant._quantizer import ColorQuantizer, quantize
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["ColorQuantizer", "quantize", "__version__"]
+__all__ = ["ColorQuantizer", "quantize", "io", "metrics", "__version__"]
