@@ -1,0 +1,571 @@
+"""Quality metrics for quantized images, and scorers for model selection.
+
+Metrics compare a reference image with a test image, scikit-image style:
+``metric(image_true, image_test, *, data_range=None)``. Images have their
+channels on the last axis and may be ``uint8``, ``uint16`` or float in
+[0, 1]; ``data_range`` defaults from the dtype (255, 65535 or 1.0). Every
+metric also takes two lists of images (which may differ in size) and
+compares them pairwise.
+
+Scorers follow scikit-learn's ``scorer(estimator, X, y=None)`` protocol
+(higher is better): they quantize ``X`` with ``estimator.transform`` and
+score the result against ``X``, so they can be passed as ``scoring=`` to
+:class:`~sklearn.model_selection.GridSearchCV`.
+
+Metrics
+-------
+peak_signal_noise_ratio
+    PSNR in decibels.
+mean_delta_e
+    Mean CIEDE2000 colour difference.
+structural_similarity
+    Mean structural similarity (SSIM).
+
+Scorers
+-------
+psnr_scorer, delta_e_scorer, ssim_scorer
+    Also available by name from :func:`get_scorer`.
+"""
+
+import numbers
+
+import numpy as np
+from skimage.color import deltaE_ciede2000, rgb2lab
+from skimage.metrics import structural_similarity as _skimage_ssim
+
+__all__ = [
+    "delta_e_scorer",
+    "get_scorer",
+    "mean_delta_e",
+    "peak_signal_noise_ratio",
+    "psnr_scorer",
+    "ssim_scorer",
+    "structural_similarity",
+]
+
+# ---------------------------------------------------------------------------
+# Input handling
+# ---------------------------------------------------------------------------
+
+#: Full-scale value of the dtypes whose range is known.
+_INT_DATA_RANGE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+#: Values per chunk for PSNR, pixels per chunk for CIEDE2000.
+_PSNR_CHUNK_VALUES = 1 << 20
+_DELTA_E_CHUNK_PIXELS = 1 << 16
+
+#: SSIM window (scikit-image's default) and the largest strip, in pixels,
+#: handed to scikit-image at once.
+_SSIM_WIN_SIZE = 7
+_SSIM_STRIP_PIXELS = 1 << 18
+
+
+def _is_image_list(images):
+    return isinstance(images, (list, tuple))
+
+
+def _default_data_range(dtype, name):
+    if dtype.kind == "f":
+        return 1.0
+    if dtype in _INT_DATA_RANGE:
+        return _INT_DATA_RANGE[dtype]
+    raise ValueError(
+        f"Cannot infer data_range for {name} of dtype {dtype}; the defaults "
+        "cover uint8 (255), uint16 (65535) and float (1.0). Pass data_range "
+        "explicitly."
+    )
+
+
+def _check_data_range(data_range):
+    if (
+        isinstance(data_range, bool)
+        or not isinstance(data_range, numbers.Real)
+        or not np.isfinite(data_range)
+        or data_range <= 0
+    ):
+        raise ValueError(
+            f"data_range must be a positive finite number, got "
+            f"data_range={data_range!r}."
+        )
+    return float(data_range)
+
+
+def _check_pair(true, test, data_range, where):
+    """Validate one (true, test) pair and resolve its data range."""
+    true, test = np.asarray(true), np.asarray(test)
+    for arr, name in ((true, "image_true"), (test, "image_test")):
+        if arr.dtype.kind not in "uif":
+            raise TypeError(
+                f"{name}{where} must hold numbers (integer or float), got "
+                f"dtype {arr.dtype}."
+            )
+    if true.shape != test.shape:
+        raise ValueError(
+            f"image_true{where} and image_test{where} must have the same "
+            f"shape, got {true.shape} and {test.shape}."
+        )
+    if true.size == 0:
+        raise ValueError(f"image_true{where} is empty (shape {true.shape}).")
+    if data_range is None:
+        range_true = _default_data_range(true.dtype, f"image_true{where}")
+        range_test = _default_data_range(test.dtype, f"image_test{where}")
+        if range_true != range_test:
+            raise ValueError(
+                f"image_true{where} has dtype {true.dtype} (range {range_true:g}) "
+                f"but image_test{where} has dtype {test.dtype} (range "
+                f"{range_test:g}); convert one of them or pass data_range."
+            )
+        data_range = range_true
+    return true, test, data_range
+
+
+def _pairs(image_true, image_test, data_range):
+    """Return the validated ``(true, test, data_range)`` triples to compare.
+
+    Two arrays give one pair; two lists of images give one pair per element.
+    """
+    if data_range is not None:
+        data_range = _check_data_range(data_range)
+    true_is_list = _is_image_list(image_true)
+    if true_is_list != _is_image_list(image_test):
+        kinds = {True: "a list of images", False: "an array"}
+        raise ValueError(
+            f"image_true is {kinds[true_is_list]} but image_test is "
+            f"{kinds[not true_is_list]}; pass two arrays or two lists."
+        )
+    if not true_is_list:
+        return [_check_pair(image_true, image_test, data_range, "")]
+    if len(image_true) != len(image_test):
+        raise ValueError(
+            f"image_true and image_test must hold the same number of images, "
+            f"got {len(image_true)} and {len(image_test)}."
+        )
+    if len(image_true) == 0:
+        raise ValueError("image_true and image_test are empty lists.")
+    return [
+        _check_pair(true, test, data_range, f"[{i}]")
+        for i, (true, test) in enumerate(zip(image_true, image_test, strict=True))
+    ]
+
+
+def _pixel_chunks(true, test, n_channels, chunk):
+    """Yield matching ``(k, n_channels)`` chunks of two same-shape arrays."""
+    true = true.reshape(-1, n_channels)
+    test = test.reshape(-1, n_channels)
+    for start in range(0, true.shape[0], chunk):
+        yield true[start : start + chunk], test[start : start + chunk]
+
+
+# ---------------------------------------------------------------------------
+# Metrics
+# ---------------------------------------------------------------------------
+
+
+def peak_signal_noise_ratio(image_true, image_test, *, data_range=None):
+    """Peak signal-to-noise ratio (PSNR) between two images, in decibels.
+
+    Parameters
+    ----------
+    image_true : ndarray or list of ndarray
+        Reference image(s), any shape, channels last (all channels count).
+    image_test : ndarray or list of ndarray
+        Test image(s), same shape(s) as ``image_true``.
+    data_range : float, default=None
+        Distance between the lowest and highest possible values. ``None``
+        infers it from the dtype: 255 for uint8, 65535 for uint16, 1.0 for
+        float (images in [0, 1]).
+
+    Returns
+    -------
+    psnr : float
+        ``10 * log10(data_range**2 / mse)``; ``inf`` for identical images.
+        For lists the mean squared error is pooled over all values of all
+        images (each image's error measured relative to its own range).
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, or ``data_range`` cannot be inferred.
+
+    See Also
+    --------
+    skimage.metrics.peak_signal_noise_ratio : Same value for one image.
+    psnr_scorer : PSNR of a quantizer's output, for model selection.
+
+    Notes
+    -----
+    Differences are accumulated in float64 over bounded chunks, so large
+    images never need a full-size float copy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skquant.metrics import peak_signal_noise_ratio
+    >>> image = np.zeros((4, 4, 3), dtype=np.uint8)
+    >>> noisy = image.copy()
+    >>> noisy[0, 0, 0] = 255
+    >>> round(peak_signal_noise_ratio(image, noisy), 3)
+    16.812
+    >>> peak_signal_noise_ratio(image, image)
+    inf
+    """
+    squared_error = 0.0
+    n_values = 0
+    for true, test, data_range_i in _pairs(image_true, image_test, data_range):
+        scale = 1.0 / (data_range_i * data_range_i)
+        for chunk_true, chunk_test in _pixel_chunks(true, test, 1, _PSNR_CHUNK_VALUES):
+            diff = chunk_true.astype(np.float64)
+            diff -= chunk_test
+            squared_error += float(np.dot(diff[:, 0], diff[:, 0])) * scale
+        n_values += true.size
+    if squared_error == 0.0:
+        return float("inf")
+    return float(10.0 * np.log10(n_values / squared_error))
+
+
+def mean_delta_e(image_true, image_test, *, data_range=None):
+    """Mean CIEDE2000 colour difference between two sRGB images.
+
+    Parameters
+    ----------
+    image_true : ndarray or list of ndarray
+        Reference sRGB image(s) with 3 channels (RGB) or 4 (RGBA, the alpha
+        channel is ignored) on the last axis: pixels ``(n_pixels, 3)``, an
+        image ``(H, W, 3)``, a batch ``(N, H, W, 3)``...
+    image_test : ndarray or list of ndarray
+        Test image(s), same shape(s) as ``image_true``.
+    data_range : float, default=None
+        Full-scale value of the RGB components. ``None`` infers it from the
+        dtype: 255 for uint8, 65535 for uint16, 1.0 for float.
+
+    Returns
+    -------
+    delta_e : float
+        Mean CIEDE2000 difference (CIELAB, D65, 2° observer) over all
+        pixels; for lists, over all pixels of all images. 0 for identical
+        images; about 1 is a just-noticeable difference.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, the images do not have 3 or 4 channels, or
+        ``data_range`` cannot be inferred.
+
+    See Also
+    --------
+    skimage.color.deltaE_ciede2000 : The per-pixel colour difference.
+    delta_e_scorer : Negative mean CIEDE2000 of a quantizer's output.
+
+    Notes
+    -----
+    Pixels are converted with :func:`skimage.color.rgb2lab` and compared
+    with :func:`skimage.color.deltaE_ciede2000` in chunks of 65,536 pixels,
+    so memory use does not grow with the image size.
+
+    References
+    ----------
+    .. [1] G. Sharma, W. Wu and E. N. Dalal, "The CIEDE2000 color-difference
+       formula: implementation notes, supplementary test data, and
+       mathematical observations", Color Research & Application 30(1), 2005.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skquant.metrics import mean_delta_e
+    >>> black = np.zeros((2, 2, 3))
+    >>> white = np.ones((2, 2, 3))
+    >>> round(mean_delta_e(black, white), 2)
+    100.0
+    >>> red = np.array([[255, 0, 0]], dtype=np.uint8)
+    >>> darker_red = np.array([[245, 0, 0]], dtype=np.uint8)
+    >>> round(mean_delta_e(red, darker_red), 2)
+    2.11
+    """
+    total = 0.0
+    n_pixels = 0
+    for i, (true, test, data_range_i) in enumerate(
+        _pairs(image_true, image_test, data_range)
+    ):
+        n_channels = true.shape[-1] if true.ndim else 0
+        if n_channels not in (3, 4):
+            where = f"[{i}]" if _is_image_list(image_true) else ""
+            raise ValueError(
+                "mean_delta_e needs sRGB images with 3 channels (or RGBA with 4) "
+                f"on the last axis, got image_true{where} of shape {true.shape}."
+            )
+        for chunk_true, chunk_test in _pixel_chunks(
+            true, test, n_channels, _DELTA_E_CHUNK_PIXELS
+        ):
+            lab_true = rgb2lab(chunk_true[:, :3] / data_range_i)
+            lab_test = rgb2lab(chunk_test[:, :3] / data_range_i)
+            total += float(np.sum(deltaE_ciede2000(lab_true, lab_test)))
+            n_pixels += chunk_true.shape[0]
+    return total / n_pixels
+
+
+def _ssim_image(true, test, data_range, strip_pixels):
+    """Mean SSIM of one ``(H, W, C)`` image, in horizontal strips if large.
+
+    scikit-image averages the SSIM map without its ``win_size // 2`` border,
+    so a strip of rows computed with that many extra rows above and below
+    gives exactly the map values of the whole image on its own rows.
+    """
+    height, width = true.shape[:2]
+    if height * width <= strip_pixels or min(height, width) < _SSIM_WIN_SIZE:
+        return float(_skimage_ssim(true, test, data_range=data_range, channel_axis=-1))
+    pad = _SSIM_WIN_SIZE // 2
+    rows = max(1, strip_pixels // width)
+    total = 0.0
+    count = 0
+    for start in range(pad, height - pad, rows):
+        stop = min(start + rows, height - pad)
+        _, ssim_map = _skimage_ssim(
+            true[start - pad : stop + pad],
+            test[start - pad : stop + pad],
+            data_range=data_range,
+            channel_axis=-1,
+            full=True,
+        )
+        kept = ssim_map[pad : pad + stop - start, pad : width - pad]
+        total += float(np.sum(kept, dtype=np.float64))
+        count += kept.size
+    return total / count
+
+
+def structural_similarity(image_true, image_test, *, data_range=None):
+    """Mean structural similarity (SSIM) between two images.
+
+    Parameters
+    ----------
+    image_true : ndarray or list of ndarray
+        Reference image ``(H, W, C)``, batch of images ``(N, H, W, C)``, or
+        list of images (possibly of different sizes). Each side must be at
+        least 7 pixels.
+    image_test : ndarray or list of ndarray
+        Test image(s), same shape(s) as ``image_true``.
+    data_range : float, default=None
+        Distance between the lowest and highest possible values. ``None``
+        infers it from the dtype: 255 for uint8, 65535 for uint16, 1.0 for
+        float.
+
+    Returns
+    -------
+    ssim : float
+        Mean SSIM over pixels and channels, in [-1, 1], 1 for identical
+        images. For a batch or a list, the mean over images.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, the arrays are not images (a 2-D array is read
+        as ``(n_pixels, n_channels)`` pixels, which have no neighbourhood),
+        or ``data_range`` cannot be inferred.
+
+    See Also
+    --------
+    skimage.metrics.structural_similarity : Computes the value for each image.
+    ssim_scorer : SSIM of a quantizer's output, for model selection.
+
+    Notes
+    -----
+    Each image is scored by :func:`skimage.metrics.structural_similarity`
+    with ``channel_axis=-1`` and its default 7x7 uniform window. Images
+    larger than 262,144 pixels are scored in horizontal strips, which
+    gives the same value with bounded memory.
+
+    References
+    ----------
+    .. [1] Z. Wang, A. C. Bovik, H. R. Sheikh and E. P. Simoncelli, "Image
+       quality assessment: from error visibility to structural similarity",
+       IEEE Transactions on Image Processing 13(4), 2004.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimage import data
+    >>> from skquant.metrics import structural_similarity
+    >>> image = data.astronaut()[:64, :64]
+    >>> structural_similarity(image, image)
+    1.0
+    >>> coarse = (image // 64) * 64 + 32
+    >>> round(structural_similarity(image, coarse), 2)
+    0.66
+    """
+    scores = []
+    for i, (true, test, data_range_i) in enumerate(
+        _pairs(image_true, image_test, data_range)
+    ):
+        if true.ndim not in (3, 4):
+            where = f"[{i}]" if _is_image_list(image_true) else ""
+            raise ValueError(
+                "structural_similarity needs an image (H, W, n_channels) or a "
+                f"batch (N, H, W, n_channels), got image_true{where} of shape "
+                f"{true.shape}. A 2-D array is read as (n_pixels, n_channels) "
+                "pixels, which have no spatial neighbourhood."
+            )
+        if true.ndim == 3:
+            true, test = true[None], test[None]
+        scores.extend(
+            _ssim_image(t, s, data_range_i, _SSIM_STRIP_PIXELS)
+            for t, s in zip(true, test, strict=True)
+        )
+    return float(np.mean(scores))
+
+
+# ---------------------------------------------------------------------------
+# Scorers
+# ---------------------------------------------------------------------------
+
+
+def psnr_scorer(estimator, X, y=None):
+    """PSNR between ``X`` and ``estimator.transform(X)`` (higher is better).
+
+    Parameters
+    ----------
+    estimator : fitted transformer
+        A quantizer such as :class:`skquant.ColorQuantizer`, whose
+        ``transform`` returns ``X``'s structure with replaced colours.
+    X : ndarray or list of ndarray
+        Pixels ``(n_pixels, n_channels)``, an image ``(H, W, C)``, a batch
+        ``(N, H, W, C)`` or a list of images.
+    y : None
+        Ignored.
+
+    Returns
+    -------
+    score : float
+        :func:`peak_signal_noise_ratio` of the quantized ``X``, in dB.
+
+    See Also
+    --------
+    get_scorer : Scorers by name.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_sample_image
+    >>> from skquant import ColorQuantizer
+    >>> from skquant.metrics import psnr_scorer
+    >>> image = load_sample_image("china.jpg")[::4, ::4]
+    >>> few = ColorQuantizer(n_colors=2, random_state=0).fit(image)
+    >>> many = ColorQuantizer(n_colors=32, random_state=0).fit(image)
+    >>> psnr_scorer(many, image) > psnr_scorer(few, image)
+    True
+    """
+    return peak_signal_noise_ratio(X, estimator.transform(X))
+
+
+def delta_e_scorer(estimator, X, y=None):
+    """Negative mean CIEDE2000 of ``estimator.transform(X)`` against ``X``.
+
+    The sign is flipped so that higher is better, as scikit-learn's model
+    selection expects.
+
+    Parameters
+    ----------
+    estimator : fitted transformer
+        A quantizer such as :class:`skquant.ColorQuantizer`, whose
+        ``transform`` returns ``X``'s structure with replaced colours.
+    X : ndarray or list of ndarray
+        sRGB pixels ``(n_pixels, 3)``, an image ``(H, W, 3)``, a batch
+        ``(N, H, W, 3)`` or a list of images (RGBA allowed, alpha ignored).
+    y : None
+        Ignored.
+
+    Returns
+    -------
+    score : float
+        ``-mean_delta_e(X, estimator.transform(X))``, at most 0.
+
+    See Also
+    --------
+    mean_delta_e : The metric.
+    get_scorer : Scorers by name.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_sample_image
+    >>> from skquant import ColorQuantizer
+    >>> from skquant.metrics import delta_e_scorer
+    >>> image = load_sample_image("china.jpg")[::4, ::4]
+    >>> quantizer = ColorQuantizer(n_colors=16, random_state=0).fit(image)
+    >>> -20 < delta_e_scorer(quantizer, image) < 0
+    True
+    """
+    return -mean_delta_e(X, estimator.transform(X))
+
+
+def ssim_scorer(estimator, X, y=None):
+    """Mean SSIM between ``X`` and ``estimator.transform(X)``.
+
+    Parameters
+    ----------
+    estimator : fitted transformer
+        A quantizer such as :class:`skquant.ColorQuantizer`, whose
+        ``transform`` returns ``X``'s structure with replaced colours.
+    X : ndarray or list of ndarray
+        An image ``(H, W, C)``, a batch ``(N, H, W, C)`` or a list of
+        images. Pixel arrays ``(n_pixels, n_channels)`` are refused: SSIM
+        needs spatial neighbourhoods.
+    y : None
+        Ignored.
+
+    Returns
+    -------
+    score : float
+        :func:`structural_similarity` of the quantized ``X``, at most 1.
+
+    See Also
+    --------
+    get_scorer : Scorers by name.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_sample_image
+    >>> from skquant import ColorQuantizer
+    >>> from skquant.metrics import ssim_scorer
+    >>> image = load_sample_image("china.jpg")[::4, ::4]
+    >>> quantizer = ColorQuantizer(n_colors=16, random_state=0).fit(image)
+    >>> 0 < ssim_scorer(quantizer, image) < 1
+    True
+    """
+    return structural_similarity(X, estimator.transform(X))
+
+
+_SCORERS = {
+    "psnr": psnr_scorer,
+    "delta_e": delta_e_scorer,
+    "ssim": ssim_scorer,
+}
+
+
+def get_scorer(name):
+    """Return a quantization scorer by name.
+
+    Parameters
+    ----------
+    name : {'psnr', 'delta_e', 'ssim'}
+        The scorer: :func:`psnr_scorer`, :func:`delta_e_scorer` or
+        :func:`ssim_scorer`.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y=None) -> float``, higher is better.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of the names above.
+
+    Examples
+    --------
+    >>> from skquant.metrics import get_scorer, psnr_scorer
+    >>> get_scorer("psnr") is psnr_scorer
+    True
+    """
+    try:
+        return _SCORERS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"{name!r} is not a quantization scorer; use one of {sorted(_SCORERS)}."
+        ) from None
