@@ -5,17 +5,16 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
-from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.random import sample_without_replacement
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from skquant import _color
 from skquant._assign import assign_labels
 from skquant._histogram import distinct_colors, pool_pixels
 from skquant._image import (
+    IMAGE_INT_SCALE,
     check_dtype_compatible,
     check_input,
     check_labels,
@@ -24,7 +23,8 @@ from skquant._image import (
     to_dtype,
     working_float,
 )
-from skquant._opencv import kmeans_opencv
+from skquant._kmeans import lloyd_with_fixed, run_kmeans
+from skquant._stream import ColorHistogram
 
 BACKENDS = ("sklearn", "opencv")
 
@@ -33,9 +33,6 @@ AUTO_SAMPLE_SIZE = 100_000
 
 #: Below this many pixels, pooling into a histogram saves nothing.
 MIN_PIXELS_TO_POOL = 1 << 14
-
-#: Up to this many points, KMeans runs on one OpenMP thread (see _cluster).
-SMALL_FIT_POINTS = 200_000
 
 
 class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -73,7 +70,17 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         histogram with this many cells per channel (for 3 channels; other
         channel counts get the same cell budget) and k-means runs on the cell
         means weighted by their counts. ``None`` clusters the pixels
-        themselves. Ignored by ``'opencv'``.
+        themselves. ``'opencv'`` takes no weights and clusters the pixel
+        sample instead.
+    palette : array-like of shape (n_colors, n_channels), default=None
+        Map onto exactly this palette, in the input's units (0-255 for uint8
+        images), keeping its order and indices; nothing is learnt and
+        ``n_colors`` is ignored. For web-safe, brand, console or file
+        palettes (see :func:`skquant.io.read_palette`).
+    fixed_colors : array-like of shape (n_fixed, n_channels), default=None
+        Colours always kept in the palette (first, in the given order); the
+        other ``n_colors - n_fixed`` are learnt around them by weighted Lloyd
+        iterations whatever the backend.
     init : {'k-means++', 'random'} or array of shape (n_colors, n_channels), \
             default='k-means++'
         Initial centres, in the input's units when an array.
@@ -85,6 +92,10 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     tol : float, default=1e-4
         Relative tolerance on the centre shift, as in
         :class:`~sklearn.cluster.KMeans`.
+    warm_start : bool, default=False
+        When True, ``fit`` starts from the previous palette (same
+        ``n_colors``) and keeps its order, so indices stay matched from frame
+        to frame and animations do not flicker. ``partial_fit`` always does.
     random_state : int, RandomState instance or None, default=None
         Seeds the pixel sample and the initial centres of every backend. Pass
         an int for reproducible palettes.
@@ -158,10 +169,13 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         color_space="rgb",
         sample_size="auto",
         histogram_bins=64,
+        palette=None,
+        fixed_colors=None,
         init="k-means++",
         n_init=1,
         max_iter=300,
         tol=1e-4,
+        warm_start=False,
         random_state=None,
     ):
         self.n_colors = n_colors
@@ -169,10 +183,13 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.color_space = color_space
         self.sample_size = sample_size
         self.histogram_bins = histogram_bins
+        self.palette = palette
+        self.fixed_colors = fixed_colors
         self.init = init
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
+        self.warm_start = warm_start
         self.random_state = random_state
 
     # %% sklearn plumbing ----------------------------------------------------
@@ -229,6 +246,30 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             or not self.tol >= 0
         ):
             raise ValueError(f"tol must be a float >= 0, got tol={self.tol!r}.")
+        if not isinstance(self.warm_start, (bool, np.bool_)):
+            raise TypeError(f"warm_start must be a bool, got {self.warm_start!r}.")
+
+    def _check_colors(self, colors, name, n_channels):
+        """A user palette, as an exact array of the fitted dtype."""
+        colors = np.asarray(colors)
+        if colors.ndim != 2 or colors.shape[0] == 0 or colors.shape[1] != n_channels:
+            raise ValueError(
+                f"{name} must have shape (n, n_channels={n_channels}), got shape "
+                f"{colors.shape}."
+            )
+        if colors.dtype.kind not in "iuf" or not np.all(np.isfinite(colors)):
+            raise ValueError(f"{name} must hold finite numbers, got {colors!r}.")
+        cast = to_dtype(colors, self._fit_dtype)
+        if not np.array_equal(cast.astype(np.float64), colors.astype(np.float64)):
+            bad = np.flatnonzero(
+                np.any(cast.astype(np.float64) != colors.astype(np.float64), axis=1)
+            )[0]
+            raise ValueError(
+                f"{name}[{bad}]={colors[bad].tolist()} is not a value of the data's "
+                f"dtype {self._fit_dtype}; give colours in the input's units "
+                "(0-255 for uint8, 0-65535 for uint16, floats for float images)."
+            )
+        return cast
 
     # %% colour conversion -----------------------------------------------------
 
@@ -236,10 +277,12 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """Pixels in the input's units -> working space floats."""
         dtype = np.dtype(dtype if dtype is not None else self._work_dtype)
         if self.color_space == "rgb":
-            return pixels.astype(dtype, copy=False)
+            return np.asarray(pixels).astype(dtype, copy=False)
         scale = full_scale(self._fit_dtype)
-        rgb = pixels.astype(dtype) if scale == 1.0 else pixels / dtype.type(scale)
-        return _color.to_working(rgb.astype(dtype, copy=False), self.color_space)
+        rgb = np.asarray(pixels).astype(dtype)
+        if scale != 1.0:
+            rgb /= dtype.type(scale)
+        return _color.to_working(rgb, self.color_space)
 
     def _from_working(self, values):
         """Working space -> input units, as float64."""
@@ -250,7 +293,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     # %% fitting ---------------------------------------------------------------
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Learn the palette from the pixels of ``X``.
 
         Parameters
@@ -260,124 +303,300 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Pixels or images; a list pools the pixels of all its images.
         y : None
             Ignored.
+        sample_weight : array-like of shape ``X.shape[:-1]``, or list, \
+                default=None
+            Importance of each pixel (for example to favour faces or the
+            centre of an image); a list of arrays for a list of images.
 
         Returns
         -------
         self : ColorQuantizer
             The fitted quantizer.
         """
-        return self._fit(check_input(self, X, reset=True))
+        previous = self._previous_centers()
+        layout = check_input(self, X, reset=True)
+        self.__dict__.pop("_histogram", None)
+        return self._fit(layout, sample_weight, previous)
 
-    def _fit(self, layout):
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Update the palette with one more batch of pixels or images.
+
+        Every batch is added to one colour histogram on a fixed grid (the
+        dtype's range for uint8/uint16 data, the first batch's range
+        otherwise), and k-means is re-run on it from the previous palette, so
+        indices stay matched from call to call and the result approaches a
+        fit on all batches at once.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_pixels, n_channels), (H, W, C) or \
+                (N, H, W, C), or list of such arrays
+        y : None
+            Ignored.
+        sample_weight : array-like of shape ``X.shape[:-1]``, or list, \
+                default=None
+
+        Returns
+        -------
+        self : ColorQuantizer
+        """
+        first = not hasattr(self, "_histogram")
+        layout = check_input(self, X, reset=first)
         self._check_params(layout.n_channels)
+        if not first:
+            check_dtype_compatible(self._fit_dtype, layout.dtype)
+        self._set_dtypes(layout)
+        pixels = layout.pixels()
+        weights = self._check_sample_weight(sample_weight, layout)
+        if first:
+            dtype_range = (
+                (0, IMAGE_INT_SCALE[layout.dtype])
+                if layout.dtype in IMAGE_INT_SCALE
+                else None
+            )
+            self._histogram = ColorHistogram.for_data(
+                pixels, bins=self.histogram_bins or 64, dtype_range=dtype_range
+            )
+        self._histogram.add(pixels, weights)
+        if self.palette is not None:
+            return self._fit_given_palette()
+        points, weights, exact = self._histogram.points()
+        rng = check_random_state(self.random_state)
+        self._learn(points, weights, exact, rng, previous=self._previous_centers())
+        return self
+
+    def _previous_centers(self):
+        """Centres of an earlier fit that a warm start can begin from."""
+        centers = getattr(self, "cluster_centers_", None)
+        if centers is None or (self.palette is None and len(centers) != self.n_colors):
+            return None
+        return centers
+
+    def _set_dtypes(self, layout):
         self._fit_dtype = layout.dtype
         self._work_dtype = working_float(layout.dtype)
         if self.color_space != "rgb":
             full_scale(layout.dtype)  # raises for dtypes without a colour scale
-        rng = check_random_state(self.random_state)
 
+    def _fit(self, layout, sample_weight, previous):
+        self._check_params(layout.n_channels)
+        self._set_dtypes(layout)
+        if self.palette is not None:
+            return self._fit_given_palette()
+        rng = check_random_state(self.random_state)
         pixels = layout.pixels()
+        weights = self._check_sample_weight(sample_weight, layout)
+
         sample_size = self.sample_size
         if sample_size == "auto":
             sample_size = None if self.backend == "sklearn" else AUTO_SAMPLE_SIZE
         if sample_size is not None and sample_size < pixels.shape[0]:
-            idx = sample_without_replacement(
-                pixels.shape[0], sample_size, random_state=rng
+            idx = np.sort(
+                sample_without_replacement(
+                    pixels.shape[0], sample_size, random_state=rng
+                )
             )
-            pixels = pixels[np.sort(idx)]
+            pixels = pixels[idx]
+            weights = None if weights is None else weights[idx]
 
-        points, weights = self._fit_points(pixels)
-        centers_work, counts, n_iter, inertia = self._cluster(points, weights, rng)
-
-        order = np.argsort(-counts, kind="stable")
-        centers = self._from_working(centers_work[order])
-        self.cluster_centers_ = centers
-        self.palette_ = to_dtype(centers, layout.dtype)
-        self.n_colors_ = len(self.palette_)
-        self.n_iter_ = n_iter
-        self.inertia_ = inertia
-        self._palette_work = self._to_working(self.palette_)
+        points, weights, exact = self._fit_points(pixels, weights)
+        self._learn(
+            points, weights, exact, rng, previous=previous if self.warm_start else None
+        )
         return self
 
-    def _fit_points(self, pixels):
-        """The points k-means runs on, with their weights (or None)."""
-        pool = (
-            self.backend == "sklearn"
-            and self.histogram_bins is not None
-            and pixels.shape[0] >= MIN_PIXELS_TO_POOL
+    def _check_sample_weight(self, sample_weight, layout):
+        """Per-pixel weights flattened like ``layout.pixels()``, or None."""
+        if sample_weight is None:
+            return None
+        parts = sample_weight if layout.kind == "list" else [sample_weight]
+        if len(parts) != len(layout.arrays):
+            raise ValueError(
+                f"sample_weight has {len(parts)} arrays for {len(layout.arrays)} "
+                "images."
+            )
+        flat = []
+        for part, array in zip(parts, layout.arrays, strict=True):
+            w = np.asarray(part, dtype=np.float64)
+            if w.shape not in (array.shape[:-1], (array.size // layout.n_channels,)):
+                raise ValueError(
+                    f"sample_weight has shape {w.shape}, expected {array.shape[:-1]} "
+                    "(one weight per pixel)."
+                )
+            flat.append(w.ravel())
+        w = flat[0] if len(flat) == 1 else np.concatenate(flat)
+        if not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError(
+                "sample_weight must be finite and >= 0, got values from "
+                f"{w.min()} to {w.max()}."
+            )
+        if not w.sum() > 0:
+            raise ValueError("sample_weight is all zero: no pixel would count.")
+        return w
+
+    def _fit_points(self, pixels, weights):
+        """What k-means runs on: (points, weights or None, exact).
+
+        ``exact`` is True when ``points`` are exactly the distinct colours of
+        ``pixels``.
+        """
+        n, n_channels = pixels.shape
+        poolable = (
+            self.histogram_bins is not None
+            and n_channels <= 4
+            and n >= MIN_PIXELS_TO_POOL
         )
-        exact = None
-        if pool:
-            points, weights, exact = pool_pixels(pixels, bins=self.histogram_bins)
+        if weights is not None:
+            if poolable or n > (1 << 20):
+                hist = ColorHistogram.for_data(pixels, bins=self.histogram_bins or 64)
+                return hist.add(pixels, weights).points()
+            keys, inverse = np.unique(pixels, axis=0, return_inverse=True)
+            return keys, np.bincount(inverse.ravel(), weights=weights), True
+        if poolable:
+            points, counts, exact = pool_pixels(pixels, bins=self.histogram_bins)
+            if exact and len(points) <= self.n_colors:
+                return points, counts, True
             if not exact and len(points) < self.n_colors:
                 # Fewer cells than colours: look at the true distinct colours.
-                points, weights = distinct_colors(pixels)
-                exact = True
-        else:
-            points, weights = pixels, None
-            if pixels.shape[0] <= (1 << 20):
-                unique, counts = distinct_colors(pixels)
-                if len(unique) <= self.n_colors:
-                    points, weights, exact = unique, counts, True
-        return self._to_working(np.asarray(points)), weights
+                points, counts = distinct_colors(pixels)
+                return points, counts, True
+            if self.backend == "sklearn":
+                return points, counts, exact
+            return pixels, None, False
+        if n <= (1 << 20):
+            unique, counts = distinct_colors(pixels)
+            if len(unique) <= self.n_colors:
+                return unique, counts, True
+        return pixels, None, False
 
-    def _cluster(self, points, weights, rng):
-        """k-means on working-space points -> (centres, counts, n_iter, inertia)."""
-        n_points = points.shape[0]
-        if (
-            weights is not None
-            and n_points <= self.n_colors
-            and (
-                self.sample_size is None
-                or self.sample_size == "auto"
-                or n_points == len(np.unique(points, axis=0))
+    def _learn(self, points, weights, exact, rng, *, previous=None):
+        """k-means on ``points`` (input units) -> the fitted attributes."""
+        n_points = len(points)
+        fixed = (
+            None
+            if self.fixed_colors is None
+            else self._check_colors(self.fixed_colors, "fixed_colors", points.shape[1])
+        )
+        n_fixed = 0 if fixed is None else len(fixed)
+        if n_fixed > self.n_colors:
+            raise ValueError(
+                f"fixed_colors holds {n_fixed} colours, more than "
+                f"n_colors={self.n_colors}."
             )
-        ):
-            if n_points < self.n_colors:
-                warnings.warn(
-                    f"The data holds {n_points} distinct colours, fewer than "
-                    f"n_colors={self.n_colors}; the palette is exactly those "
-                    f"colours (n_colors_={n_points}).",
-                    ConvergenceWarning,
-                    stacklevel=3,
-                )
-            return points.astype(np.float64), weights, 0, 0.0
-
-        init = self.init
-        if not isinstance(init, str):
-            init = self._to_working(np.asarray(init, dtype=self._fit_dtype))
-        if self.backend == "opencv":
-            centers, labels, inertia, n_iter = kmeans_opencv(
-                points,
+        if exact and n_points <= self.n_colors:
+            self._keep_distinct(points, weights, fixed)
+            return
+        points_work = self._to_working(points).astype(np.float64)
+        keep_order = previous is not None
+        if fixed is not None:
+            init = None
+            if keep_order:
+                init = self._to_working(previous[n_fixed:]).astype(np.float64)
+            centers, labels, n_iter, inertia = lloyd_with_fixed(
+                points_work,
+                weights,
                 self.n_colors,
+                self._to_working(fixed).astype(np.float64),
+                init=init,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                rng=rng,
+            )
+        else:
+            init = self.init
+            if keep_order:
+                init = self._to_working(previous).astype(np.float64)
+            elif not isinstance(init, str):
+                init = self._to_working(np.asarray(init, dtype=np.float64))
+            centers, labels, n_iter, inertia = run_kmeans(
+                points_work,
+                weights,
+                self.n_colors,
+                backend=self.backend,
                 init=init,
                 n_init=self.n_init,
                 max_iter=self.max_iter,
                 tol=self.tol,
-                random_state=rng,
+                rng=rng,
             )
-            counts = np.bincount(labels, minlength=self.n_colors).astype(np.float64)
-            return centers, counts, n_iter, inertia
-
-        km = KMeans(
-            n_clusters=self.n_colors,
-            init=init,
-            n_init=self.n_init if isinstance(init, str) else 1,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            random_state=rng.randint(np.iinfo(np.int32).max),
-        )
-        if n_points <= SMALL_FIT_POINTS:
-            # KMeans' OpenMP barriers cost more than they save on a pooled
-            # histogram, ten times more on a busy machine: one thread it is.
-            with threadpool_limits(limits=1, user_api="openmp"):
-                km.fit(points, sample_weight=weights)
+        counts = np.bincount(labels, weights=weights, minlength=len(centers))
+        if keep_order:
+            order = np.arange(len(centers))
         else:
-            km.fit(points, sample_weight=weights)
-        counts = np.bincount(
-            km.labels_, weights=weights, minlength=self.n_colors
-        ).astype(np.float64)
-        return km.cluster_centers_.astype(np.float64), counts, km.n_iter_, km.inertia_
+            # fixed colours first, in the given order; then most used first
+            order = np.concatenate(
+                [
+                    np.arange(n_fixed),
+                    n_fixed + np.argsort(-counts[n_fixed:], kind="stable"),
+                ]
+            )
+        centers = self._from_working(centers[order])
+        if fixed is not None:
+            centers[:n_fixed] = fixed
+        palette = self._make_distinct(
+            to_dtype(centers, self._fit_dtype), points, n_fixed
+        )
+        self._set_palette(palette, centers, n_iter=n_iter, inertia=inertia)
+
+    def _keep_distinct(self, points, weights, fixed):
+        """Fewer distinct colours than n_colors: the palette is those colours."""
+        order = np.argsort(-weights, kind="stable")
+        colours = to_dtype(points[order], self._fit_dtype)
+        if fixed is not None:
+            fixed_set = {tuple(c) for c in fixed.tolist()}
+            rest = [c for c in colours if tuple(c.tolist()) not in fixed_set]
+            colours = np.concatenate(
+                [fixed, np.asarray(rest, fixed.dtype).reshape(-1, fixed.shape[1])]
+            )[: self.n_colors]
+        if len(colours) < self.n_colors:
+            warnings.warn(
+                f"The data holds {len(points)} distinct colours, fewer than "
+                f"n_colors={self.n_colors}; the palette is exactly those "
+                f"colours (n_colors_={len(colours)}).",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        self._set_palette(colours, colours.astype(np.float64), n_iter=0, inertia=0.0)
+
+    def _make_distinct(self, palette, points, n_fixed):
+        """Replace entries that rounding made equal by far-off data colours.
+
+        Only called when the data holds more distinct colours than
+        ``n_colors``, so there are always enough colours to go round.
+        """
+        _, first = np.unique(palette, axis=0, return_index=True)
+        duplicates = np.setdiff1d(np.arange(len(palette)), first)
+        duplicates = duplicates[duplicates >= n_fixed]
+        if len(duplicates) == 0:
+            return palette
+        palette = palette.copy()
+        candidates = to_dtype(points, self._fit_dtype).astype(np.float64)
+        keep = np.setdiff1d(np.arange(len(palette)), duplicates)
+        for j in duplicates:
+            current = palette[keep].astype(np.float64)
+            d2 = np.full(len(candidates), np.inf)
+            for c in current:
+                np.minimum(d2, ((candidates - c) ** 2).sum(-1), out=d2)
+            best = int(np.argmax(d2))
+            if d2[best] == 0:
+                break  # nothing left that differs from the palette
+            palette[j] = candidates[best].astype(palette.dtype)
+            keep = np.append(keep, j)
+        return palette
+
+    def _fit_given_palette(self):
+        """``palette=P``: map onto exactly ``P``, in its order."""
+        palette = self._check_colors(self.palette, "palette", self.n_features_in_)
+        self._set_palette(palette, palette.astype(np.float64), n_iter=0, inertia=0.0)
+        return self
+
+    def _set_palette(self, palette, centers, *, n_iter, inertia):
+        self.palette_ = palette
+        self.cluster_centers_ = np.asarray(centers, dtype=np.float64)
+        self.n_colors_ = len(palette)
+        self.n_iter_ = int(n_iter)
+        self.inertia_ = float(inertia)
+        self._palette_work = self._to_working(palette)
 
     # %% mapping -----------------------------------------------------------------
 
@@ -433,7 +652,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             per_pixel_shape=(layout.n_channels,),
         )
 
-    def fit_predict(self, X, y=None):
+    def fit_predict(self, X, y=None, sample_weight=None):
         """Fit the palette on ``X`` and return the labels of ``X``.
 
         Parameters
@@ -447,9 +666,9 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         -------
         labels : ndarray of shape ``X.shape[:-1]``, dtype int32, or list
         """
-        return self.fit(X).predict(X)
+        return self.fit(X, sample_weight=sample_weight).predict(X)
 
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X, y=None, sample_weight=None):
         """Fit the palette on ``X`` and return ``X`` mapped onto it.
 
         Parameters
@@ -463,8 +682,10 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         -------
         X_new : ndarray of the same shape and dtype as ``X``, or list
         """
+        previous = self._previous_centers()
         layout = check_input(self, X, reset=True)
-        return self._fit(layout)._transform(layout)
+        self.__dict__.pop("_histogram", None)
+        return self._fit(layout, sample_weight, previous)._transform(layout)
 
     def inverse_transform(self, X):
         """Map palette indices back to colours.

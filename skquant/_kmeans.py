@@ -1,0 +1,146 @@
+"""k-means runners: scikit-learn, OpenCV, and Lloyd around fixed colours.
+
+All functions take working-space points ``(n_points, n_channels)`` with optional
+weights and return ``(centers, labels, n_iter, inertia)`` with centres in the
+working space (float64), labels of the points (int32), the iteration count of
+the best run and its weighted inertia.
+"""
+
+import numpy as np
+from sklearn.cluster import KMeans
+from threadpoolctl import threadpool_limits
+
+from skquant._assign import nearest_brute
+from skquant._opencv import kmeans_opencv
+
+#: Up to this many points, KMeans runs on one OpenMP thread (see run_kmeans).
+SMALL_FIT_POINTS = 200_000
+
+#: Points drawn (with probability proportional to weight) for OpenCV, which
+#: takes no weights.
+OPENCV_RESAMPLE = 100_000
+
+
+def run_kmeans(
+    points, weights, n_clusters, *, backend, init, n_init, max_iter, tol, rng
+):
+    """Weighted k-means with the chosen backend."""
+    if backend == "opencv":
+        if weights is not None:
+            # cv2.kmeans has no weights: draw points in proportion to them.
+            idx = rng.choice(
+                len(points),
+                size=max(OPENCV_RESAMPLE, n_clusters),
+                replace=True,
+                p=weights / weights.sum(),
+            )
+            sample = points[idx]
+        else:
+            sample = points
+        centers, _, inertia, n_iter = kmeans_opencv(
+            sample,
+            n_clusters,
+            init=init,
+            n_init=n_init,
+            max_iter=max_iter,
+            tol=tol,
+            random_state=rng,
+        )
+        labels = nearest_brute(points, centers)
+        return centers, labels, n_iter, inertia
+
+    km = KMeans(
+        n_clusters=n_clusters,
+        init=init,
+        n_init=n_init if isinstance(init, str) else 1,
+        max_iter=max_iter,
+        tol=tol,
+        random_state=rng.randint(np.iinfo(np.int32).max),
+    )
+    if len(points) <= SMALL_FIT_POINTS:
+        # KMeans' OpenMP barriers cost more than they save on a pooled
+        # histogram, ten times more on a busy machine: one thread it is.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            km.fit(points, sample_weight=weights)
+    else:
+        km.fit(points, sample_weight=weights)
+    return (
+        km.cluster_centers_.astype(np.float64),
+        km.labels_.astype(np.int32),
+        int(km.n_iter_),
+        float(km.inertia_),
+    )
+
+
+def _plusplus_from(points, weights, n_new, existing, rng):
+    """k-means++ seeding of ``n_new`` centres around ``existing`` ones."""
+    centers = [np.asarray(c, dtype=np.float64) for c in existing]
+    if centers:
+        d2 = np.full(len(points), np.inf)
+        for c in centers:
+            np.minimum(d2, ((points - c) ** 2).sum(-1), out=d2)
+    else:
+        first = rng.choice(len(points), p=weights / weights.sum())
+        centers.append(points[first])
+        d2 = ((points - points[first]) ** 2).sum(-1)
+        n_new -= 1
+    for _ in range(n_new):
+        mass = weights * d2
+        total = mass.sum()
+        if total <= 0:
+            break
+        pick = rng.choice(len(points), p=mass / total)
+        centers.append(points[pick])
+        d2 = np.minimum(d2, ((points - points[pick]) ** 2).sum(-1))
+    return np.asarray(centers)
+
+
+def lloyd_with_fixed(points, weights, n_clusters, fixed, *, init, max_iter, tol, rng):
+    """Weighted Lloyd iterations where the first ``len(fixed)`` centres never move.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n_points, n_channels), float64
+    weights : ndarray of shape (n_points,) or None
+    n_clusters : int
+        Total number of centres, fixed ones included.
+    fixed : ndarray of shape (n_fixed, n_channels)
+        Centres that stay where they are (working space).
+    init : ndarray of shape (n_clusters - n_fixed, n_channels) or None
+        Starting positions of the free centres; k-means++ around the fixed
+        ones when None.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    weights = np.ones(len(points)) if weights is None else np.asarray(weights, float)
+    n_fixed = len(fixed)
+    n_free = n_clusters - n_fixed
+    if init is None:
+        centers = _plusplus_from(points, weights, n_free, fixed, rng)
+    else:
+        centers = np.concatenate([fixed, init]).astype(np.float64)
+    threshold = tol * float(np.mean(np.var(points, axis=0)))
+    n_iter = 0
+    labels = nearest_brute(points, centers)
+    while n_iter < max_iter:
+        n_iter += 1
+        mass = np.bincount(labels, weights=weights, minlength=len(centers))
+        sums = np.stack(
+            [
+                np.bincount(
+                    labels, weights=weights * points[:, j], minlength=len(centers)
+                )
+                for j in range(points.shape[1])
+            ],
+            axis=1,
+        )
+        new = centers.copy()
+        moving = np.arange(len(centers)) >= n_fixed
+        filled = moving & (mass > 0)
+        new[filled] = sums[filled] / mass[filled, None]
+        shift = float(((new - centers) ** 2).sum())
+        centers = new
+        labels = nearest_brute(points, centers)
+        if shift <= threshold:
+            break
+    d2 = ((points - centers[labels]) ** 2).sum(-1)
+    return centers, labels, n_iter, float(np.dot(weights, d2))
