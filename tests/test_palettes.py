@@ -1,0 +1,163 @@
+"""Palettes users control: given, partly fixed, weighted, streamed, stable."""
+
+import numpy as np
+import pytest
+
+from skquant import ColorQuantizer
+from tests.conftest import psnr
+
+WEB_SAFE = np.array(
+    [
+        [r, g, b]
+        for r in range(0, 256, 51)
+        for g in range(0, 256, 51)
+        for b in range(0, 256, 51)
+    ],
+    dtype=np.uint8,
+)
+
+
+def test_given_palette_kept_in_order(astronaut):
+    rng = np.random.RandomState(0)
+    palette = WEB_SAFE[rng.permutation(len(WEB_SAFE))]
+    q = ColorQuantizer(palette=palette).fit(astronaut)
+    np.testing.assert_array_equal(q.palette_, palette)
+    assert q.n_colors_ == 216 and q.palette_.dtype == np.uint8
+    labels = q.predict(astronaut)
+    # indices refer to the user's order: brute-force nearest in that order
+    pixels = astronaut.reshape(-1, 3).astype(float)[::97]
+    d2 = ((pixels[:, None] - palette[None].astype(float)) ** 2).sum(-1)
+    got = labels.reshape(-1)[::97]
+    np.testing.assert_allclose(d2[np.arange(len(got)), got], d2.min(1))
+    np.testing.assert_array_equal(q.inverse_transform(labels), q.transform(astronaut))
+
+
+def test_given_palette_on_other_dtypes(astronaut):
+    image = astronaut.astype(np.float32) / 255
+    palette = WEB_SAFE.astype(np.float32) / 255
+    q = ColorQuantizer(palette=palette).fit(image)
+    assert q.palette_.dtype == np.float32
+    np.testing.assert_array_equal(q.palette_, palette)
+
+
+@pytest.mark.parametrize(
+    "palette, match",
+    [
+        (np.zeros((4, 4)), "shape"),
+        (np.zeros((0, 3)), "shape"),
+        (np.array([[0.5, 0.5, 0.5]]), "not a value of the data's dtype uint8"),
+        (np.array([[300, 0, 0]]), "not a value"),
+        (np.array([[np.nan, 0, 0]]), "finite"),
+    ],
+)
+def test_given_palette_checked(palette, match, coffee):
+    with pytest.raises(ValueError, match=match):
+        ColorQuantizer(palette=palette).fit(coffee)
+
+
+def test_fixed_colors_kept_first(china):
+    fixed = np.array([[255, 255, 255], [0, 0, 0], [255, 0, 0]], np.uint8)
+    q = ColorQuantizer(8, fixed_colors=fixed, random_state=0).fit(china)
+    assert q.n_colors_ == 8
+    np.testing.assert_array_equal(q.palette_[:3], fixed)
+    assert len(np.unique(q.palette_, axis=0)) == 8
+    # a pure red pixel maps to the fixed red, whatever was learnt
+    assert q.predict(np.array([[255, 0, 0]], np.uint8))[0] == 2
+    # learnt colours still serve the photo well: better than fixed alone
+    only_fixed = ColorQuantizer(palette=fixed).fit(china)
+    assert (
+        psnr(china, q.transform(china)) > psnr(china, only_fixed.transform(china)) + 5
+    )
+
+
+def test_fixed_colors_too_many(coffee):
+    with pytest.raises(ValueError, match="more than n_colors=2"):
+        ColorQuantizer(2, fixed_colors=WEB_SAFE[:3]).fit(coffee)
+
+
+@pytest.mark.parametrize("backend", ["sklearn", "opencv"])
+def test_sample_weight_favours_weighted_region(backend, astronaut):
+    weight = np.ones(astronaut.shape[:2])
+    weight[50:250, 150:350] = 20  # the face
+    face = astronaut[50:250, 150:350]
+    weighted = ColorQuantizer(16, backend=backend, random_state=0)
+    weighted.fit(astronaut, sample_weight=weight)
+    plain = ColorQuantizer(16, backend=backend, random_state=0).fit(astronaut)
+    assert psnr(face, weighted.transform(face)) > psnr(face, plain.transform(face)) + 1
+
+
+def test_sample_weight_checked(coffee):
+    with pytest.raises(ValueError, match="one weight per pixel"):
+        ColorQuantizer(4).fit(coffee, sample_weight=np.ones(7))
+    with pytest.raises(ValueError, match=">= 0"):
+        ColorQuantizer(4).fit(coffee, sample_weight=-np.ones(coffee.shape[:2]))
+
+
+def test_sample_weight_on_list(astronaut, coffee):
+    weights = [np.ones(astronaut.shape[:2]), np.zeros(coffee.shape[:2])]
+    weights[1][0, 0] = 1e-9
+    q = ColorQuantizer(8, random_state=0).fit(
+        [astronaut, coffee], sample_weight=weights
+    )
+    alone = ColorQuantizer(8, random_state=0).fit(astronaut)
+    # coffee barely counts: the palette serves astronaut about as well
+    assert (
+        psnr(astronaut, q.transform(astronaut))
+        > psnr(astronaut, alone.transform(astronaut)) - 0.5
+    )
+
+
+def test_partial_fit_close_to_fit_on_all(photos):
+    together = ColorQuantizer(32, random_state=0).fit(photos)
+    streamed = ColorQuantizer(32, random_state=0)
+    for photo in photos:
+        streamed.partial_fit(photo)
+    a = np.mean([psnr(p, together.transform(p)) for p in photos])
+    b = np.mean([psnr(p, streamed.transform(p)) for p in photos])
+    assert b > a - 0.5
+
+
+def test_partial_fit_keeps_indices(china, flower):
+    q = ColorQuantizer(16, random_state=0).partial_fit(china)
+    before = q.palette_.astype(float)
+    q.partial_fit(china)  # the same data again: the palette must not reshuffle
+    np.testing.assert_allclose(q.palette_.astype(float), before, atol=2)
+    q.partial_fit(flower)
+    assert q.n_colors_ == 16
+
+
+def test_partial_fit_checks_channels_and_dtype(china):
+    q = ColorQuantizer(4).partial_fit(china)
+    with pytest.raises(ValueError, match="4 features"):
+        q.partial_fit(np.dstack([china, china[..., :1]]))
+    with pytest.raises(ValueError, match="uint8"):
+        q.partial_fit(china / 255.0)
+
+
+def test_warm_start_reduces_flicker(china):
+    rng = np.random.RandomState(0)
+    frames = [
+        np.clip(china.astype(int) + rng.randint(-6, 7, china.shape), 0, 255).astype(
+            np.uint8
+        )
+        for _ in range(3)
+    ]
+
+    def changed(quantizer):
+        labels = [quantizer.fit(f).predict(f) for f in frames]
+        return max(np.mean(a != b) for a, b in zip(labels, labels[1:], strict=False))
+
+    # without a warm start, every frame is seeded afresh (as random_state=None)
+    cold = [
+        changed(ColorQuantizer(16, random_state=np.random.RandomState(s)))
+        for s in (0, 1)
+    ]
+    warm = changed(ColorQuantizer(16, warm_start=True, random_state=0))
+    assert warm < 0.25 and warm < min(cold)
+
+
+@pytest.mark.parametrize("photo", ["china", "astronaut"])
+def test_exactly_k_distinct_colours(photo, request):
+    image = request.getfixturevalue(photo)
+    q = ColorQuantizer(256, random_state=0).fit(image)
+    assert len(np.unique(q.palette_, axis=0)) == 256
