@@ -1,89 +1,1181 @@
-"""The ``skquant`` command line: quantize image files."""
+"""The ``skquant`` command line: quantize image files, one by one or in batches.
+
+``main(argv)`` parses the command line into a plan (inputs, where each result
+goes, the estimator settings), then runs it: one palette per image, or one
+shared palette for all of them (``--shared-palette``, ``--animate``). Each
+image is handled by :func:`_process`, which also runs in worker processes
+with ``--jobs``. Failures of single inputs are reported as one line each and
+give exit status 1; problems with the command line itself give status 2.
+"""
 
 import argparse
+import dataclasses
+import glob
+import os
 import sys
 import time
+import warnings
 
 import numpy as np
-
-from skquant._quantizer import ColorQuantizer
+from sklearn.exceptions import ConvergenceWarning
 
 SAMPLE_PREFIX = "sample:"
 
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
-def _load_sample(name):
+#: Palette file extensions understood by ``--palette``, ``--keep-colors`` and
+#: ``--save-palette`` (see :mod:`skquant.io`).
+PALETTE_EXTENSIONS = (".gpl", ".json", ".hex", ".txt", ".act")
+
+#: Output formats written as indexed (mode "P") images when K <= 256.
+INDEXED_EXTENSIONS = (".png", ".gif")
+
+#: Fields of an output name pattern.
+PATTERN_FIELDS = ("stem", "ext", "parent", "index", "k")
+
+DITHER_CHOICES = (
+    "none",
+    "floyd-steinberg",
+    "atkinson",
+    "jarvis-judice-ninke",
+    "sierra",
+    "bayer",
+)
+
+DESCRIPTION = """\
+Reduce images to a palette of K colours with k-means (scikit-learn or OpenCV),
+optionally in a perceptual colour space and with dithering. PNG and GIF
+results are written as true indexed images when K <= 256."""
+
+EPILOG = """\
+inputs:
+  image files, folders (their image files, sorted by name; -r descends into
+  subfolders), glob patterns such as 'photos/*.jpg' (quote them), or
+  sample:NAME for a bundled photo (sample:china.jpg, sample:flower.jpg, or a
+  skimage.data name such as sample:astronaut).
+
+outputs (-o):
+  FILE           one input only; the extension picks the format.
+  FOLDER/        each input becomes FOLDER/STEM.png (folder created if
+                 missing); also used for an existing folder, or for a name
+                 without extension when there are several inputs.
+  PATTERN        a name with fields {stem} (input name without extension),
+                 {ext} (its extension, without dot), {parent} (its folder's
+                 name), {index} (position among the inputs, from 0) and {k}
+                 (colours used), e.g. 'out/{stem}_k{k}.png'.
+  PNG and GIF are written as indexed images with a colour table when K <= 256
+  (transparency kept), except 16-bit inputs written as PNG, which stay 16-bit
+  RGB(A); other formats are written as RGB(A). Existing files, and outputs
+  that would replace an input, are refused unless --overwrite is given.
+  Files are written atomically: a failed run leaves no partial file.
+
+exit status:
+  0    every input was quantized and written
+  1    some inputs failed; each one is reported as 'skquant: error: ...'
+       and the others are still written (with --shared-palette or --animate,
+       nothing is written when an input fails)
+  2    usage error: unknown option, bad option value, unreadable --palette or
+       --keep-colors file, outputs that collide
+  130  interrupted (Ctrl-C)
+
+examples:
+  skquant photo.jpg -k 16 -o photo_k16.png
+  skquant 'shots/*.png' -k 32 --dither floyd-steinberg -o out/ --jobs 2
+  skquant frames/ --animate anim.gif --duration 80 -k 64
+  skquant logo.png --palette brand.gpl -o logo_brand.png
+  skquant photo.jpg --min-psnr 32 -o 'photo_k{k}.png' --save-palette photo.gpl
+  skquant sample:china.jpg -k 8 --stats"""
+
+
+# =============================================================================
+# Command line parsing
+# =============================================================================
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer, got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer >= 0, got {text!r}"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"expected a positive finite number, got {text}"
+        )
+    return value
+
+
+def _sample_size(text):
+    if text in ("auto", "all"):
+        return text
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected 'auto', 'all' or a positive integer, got {text!r}"
+        ) from None
+
+
+def build_parser():
+    """The ``argparse`` parser of the ``skquant`` command."""
+    from skquant import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="skquant",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="image file, folder, glob pattern or sample:NAME",
+    )
+    parser.add_argument(
+        "-V", "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="output file, folder or name pattern (see 'outputs' below)",
+    )
+    out.add_argument(
+        "--animate",
+        metavar="OUT.gif",
+        help="write all inputs, in order, as the frames of one animated GIF "
+        "with one shared palette (frames must have the same size)",
+    )
+    out.add_argument(
+        "--duration",
+        type=_positive_int,
+        default=100,
+        metavar="MS",
+        help="display time of each --animate frame in milliseconds (default: 100)",
+    )
+    out.add_argument(
+        "--save-palette",
+        metavar="FILE",
+        help="write the palette to FILE; the extension picks the format: "
+        ".gpl (GIMP), .json, .hex/.txt (one #rrggbb per line), .act (Adobe). "
+        "With several inputs and one palette each, FILE must be a pattern "
+        "such as '{stem}.gpl'",
+    )
+    out.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing files, inputs included",
+    )
+    out.add_argument(
+        "-r",
+        "--recursive",
+        action="store_true",
+        help="read image files in subfolders of folder inputs too",
+    )
+
+    est = parser.add_argument_group("palette")
+    est.add_argument(
+        "-k",
+        "--colors",
+        type=_positive_int,
+        default=None,
+        metavar="K",
+        help="number of palette colours (default: 16; the largest K tried "
+        "with --min-psnr/--max-delta-e, default 256 there)",
+    )
+    est.add_argument(
+        "--color-space",
+        choices=("rgb", "lab", "oklab"),
+        default="rgb",
+        help="space in which colours are clustered and matched (default: rgb)",
+    )
+    est.add_argument(
+        "--dither",
+        choices=DITHER_CHOICES,
+        default="none",
+        help="dithering when mapping pixels onto the palette (default: none)",
+    )
+    est.add_argument(
+        "--backend",
+        choices=("sklearn", "opencv"),
+        default="sklearn",
+        help="k-means implementation (default: sklearn)",
+    )
+    est.add_argument(
+        "--sample-size",
+        type=_sample_size,
+        default="auto",
+        metavar="N",
+        help="pixels drawn at random to fit on: a number, 'all', or 'auto' "
+        "(default: every pixel, pooled into a histogram, with sklearn; "
+        "100000 with opencv)",
+    )
+    est.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random seed, for reproducible palettes (default: 0)",
+    )
+    est.add_argument(
+        "--palette",
+        metavar="FILE",
+        help="map onto exactly the colours of this palette file, in its "
+        "order (no fitting)",
+    )
+    est.add_argument(
+        "--keep-colors",
+        metavar="FILE",
+        help="colours of this palette file are always kept, first in the "
+        "palette; k-means picks the other K - m",
+    )
+    est.add_argument(
+        "--shared-palette",
+        action="store_true",
+        help="fit one palette on all inputs together (frames, sprite sheets)",
+    )
+    est.add_argument(
+        "--min-psnr",
+        type=_positive_float,
+        metavar="DB",
+        help="pick the smallest K whose PSNR reaches DB decibels",
+    )
+    est.add_argument(
+        "--max-delta-e",
+        type=_positive_float,
+        metavar="DE",
+        help="pick the smallest K whose mean CIEDE2000 is at most DE",
+    )
+
+    run = parser.add_argument_group("run")
+    run.add_argument(
+        "-j",
+        "--jobs",
+        type=_non_negative_int,
+        default=1,
+        metavar="N",
+        help="images processed in parallel (0: one per CPU; default: 1)",
+    )
+    run.add_argument(
+        "--stats",
+        action="store_true",
+        help="report K used, PSNR, mean CIEDE2000 and time for every image",
+    )
+    run.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print errors only: no progress bar, no line per image",
+    )
+    return parser
+
+
+class UsageError(Exception):
+    """A problem with the command line itself (exit status 2)."""
+
+
+# =============================================================================
+# Inputs
+# =============================================================================
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """One input image: a file, or a bundled sample photo."""
+
+    label: str
+    path: str | None = None
+    sample: str | None = None
+
+    @property
+    def stem(self):
+        name = self.sample if self.sample is not None else os.path.basename(self.path)
+        return os.path.splitext(name)[0]
+
+    @property
+    def ext(self):
+        name = self.sample if self.sample is not None else self.path
+        return os.path.splitext(name)[1].lstrip(".")
+
+    @property
+    def parent(self):
+        if self.path is None:
+            return "sample"
+        return os.path.basename(os.path.dirname(os.path.abspath(self.path)))
+
+
+def _readable_extensions():
+    from PIL import Image
+
+    return {
+        ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN
+    }
+
+
+def _folder_images(folder, recursive, extensions):
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(
+            os.path.join(root, name)
+            for name in sorted(files)
+            if not name.startswith(".")
+            and os.path.splitext(name)[1].lower() in extensions
+        )
+        if not recursive:
+            break
+    return found
+
+
+def expand_inputs(specs, *, recursive=False):
+    """Turn INPUT arguments into sources; return ``(sources, errors)``.
+
+    Folders give their image files (by extension), glob patterns the files
+    they match; any other argument is taken as a file, read later. A file
+    named twice is processed once.
+    """
+    extensions = _readable_extensions()
+    sources, errors, seen = [], [], set()
+
+    def add(path, label=None):
+        key = os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            sources.append(Source(label=label or path, path=path))
+
+    for spec in specs:
+        if spec.startswith(SAMPLE_PREFIX):
+            if spec not in seen:
+                seen.add(spec)
+                sources.append(Source(label=spec, sample=spec[len(SAMPLE_PREFIX) :]))
+        elif os.path.isdir(spec):
+            files = _folder_images(spec, recursive, extensions)
+            if not files:
+                errors.append(f"folder {spec!r} holds no image files")
+            for path in files:
+                add(path)
+        elif os.path.lexists(spec) or not any(c in spec for c in "*?["):
+            if spec.endswith(("/", os.sep)) or not os.path.lexists(spec):
+                what = "folder" if spec.endswith(("/", os.sep)) else "file"
+                errors.append(f"cannot read {spec!r}: no such {what}")
+            else:
+                add(spec)
+        else:
+            matches = sorted(
+                path for path in glob.glob(spec, recursive=True) if os.path.isfile(path)
+            )
+            if not matches:
+                errors.append(f"no file matches {spec!r}")
+            for path in matches:
+                add(path)
+    return sources, errors
+
+
+def load_sample(name):
     """A sample photo shipped with scikit-learn or scikit-image."""
     from sklearn.datasets import load_sample_image, load_sample_images
 
-    sklearn_names = [f.rsplit("/", 1)[-1] for f in load_sample_images().filenames]
+    sklearn_names = [os.path.basename(f) for f in load_sample_images().filenames]
     if name in sklearn_names:
         return load_sample_image(name)
     from skimage import data
 
     loader = getattr(data, name, None)
-    if loader is None or not callable(loader):
+    if name.startswith("_") or loader is None or not callable(loader):
         raise ValueError(
             f"unknown sample image {name!r}; try one of {sklearn_names} or a "
-            "skimage.data name such as 'astronaut'."
+            "skimage.data name such as 'astronaut'"
         )
-    return np.asarray(loader())
+    image = np.asarray(loader())
+    if image.dtype == bool:
+        image = image.astype(np.uint8) * 255
+    return image
 
 
-def _read(path):
-    if path.startswith(SAMPLE_PREFIX):
-        return _load_sample(path[len(SAMPLE_PREFIX) :])
-    from skquant.io import read_image
+def read_source(source):
+    """The image of a source as (H, W, 3 or 4), uint8 or uint16."""
+    if source.sample is not None:
+        image = load_sample(source.sample)
+    else:
+        from skquant.io import read_image
 
-    return read_image(path)
+        image = read_image(source.path)
+    if image.ndim == 2:
+        image = image[:, :, np.newaxis]
+    if image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    return image
 
 
-def _psnr(a, b):
-    from skquant.metrics import peak_signal_noise_ratio
+def conform(image, n_channels, dtype):
+    """Convert an image to ``n_channels`` (3 or 4) and ``dtype``, for sharing."""
+    if image.dtype != dtype:
+        if dtype == np.uint8 and image.dtype == np.uint16:
+            image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        else:
+            image = image.astype(dtype)
+    if image.shape[2] == 3 and n_channels == 4:
+        opaque = np.full(image.shape[:2] + (1,), np.iinfo(dtype).max, dtype=dtype)
+        image = np.concatenate([image, opaque], axis=2)
+    return image
 
-    return peak_signal_noise_ratio(a, b)
+
+def colors_in_units(colors, dtype, n_channels):
+    """Palette-file colours (uint8) in an image's dtype and channel count."""
+    colors = np.asarray(colors, dtype=np.uint8)
+    if colors.shape[1] == 4 and n_channels == 3:
+        colors = colors[:, :3]
+    elif colors.shape[1] == 3 and n_channels == 4:
+        colors = np.hstack([colors, np.full((len(colors), 1), 255, np.uint8)])
+    if dtype == np.uint16:
+        return colors.astype(np.uint16) * 257
+    return colors.astype(dtype)
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="skquant",
-        description="Reduce an image to a palette of K colours with k-means.",
+# =============================================================================
+# Outputs
+# =============================================================================
+
+
+def _is_pattern(text):
+    return text is not None and "{" in text
+
+
+def _check_pattern(pattern, option):
+    """Refuse patterns with unknown fields; raise UsageError."""
+    sample = dict.fromkeys(PATTERN_FIELDS, "x")
+    try:
+        pattern.format(**sample)
+    except KeyError as exc:
+        raise UsageError(
+            f"{option} pattern {pattern!r} has an unknown field {{{exc.args[0]}}}; "
+            f"use {', '.join('{' + f + '}' for f in PATTERN_FIELDS)}"
+        ) from None
+    except (ValueError, IndexError) as exc:
+        raise UsageError(f"{option} pattern {pattern!r} is malformed: {exc}") from None
+
+
+def fill_pattern(pattern, source, index, k="{k}"):
+    """The path of ``source`` for an output pattern (``k`` may stay a field)."""
+    return pattern.format(
+        stem=source.stem, ext=source.ext, parent=source.parent, index=index, k=k
     )
-    parser.add_argument(
-        "input",
-        help="image file, or sample:NAME for a bundled photo (sample:china.jpg)",
+
+
+def _writable_image_extension(path, option):
+    from PIL import Image
+
+    ext = os.path.splitext(path)[1].lower()
+    fmt = Image.registered_extensions().get(ext)
+    if fmt is None or fmt not in Image.SAVE:
+        raise UsageError(
+            f"{option} {path!r}: {ext or 'no extension'!s} is not an image "
+            "format skquant can write; use .png, .gif, .jpg, .tif, .webp, ..."
+        )
+
+
+def plan_outputs(output, sources):
+    """Output paths and the folders to create for them.
+
+    Returns ``(paths, folders)``: the output path of each source (None
+    without ``-o``; a pattern's ``{k}`` is filled in after fitting) and the
+    output folders that ``-o`` names but that do not exist yet.
+    """
+    if output is None or not sources:
+        return [None] * len(sources), []
+    folders = []
+    if _is_pattern(output):
+        _check_pattern(output, "-o")
+        paths = [fill_pattern(output, s, i) for i, s in enumerate(sources)]
+        folders = sorted({os.path.dirname(p) for p in paths} - {""})
+    else:
+        folder_mode = (
+            os.path.isdir(output)
+            or output.endswith(("/", os.sep))
+            or (len(sources) > 1 and not os.path.splitext(output)[1])
+        )
+        if folder_mode:
+            paths = [os.path.join(output, f"{s.stem}.png") for s in sources]
+            folders = [output]
+        elif len(sources) > 1:
+            raise UsageError(
+                f"-o {output!r} is one file but there are {len(sources)} inputs; "
+                "give a folder (out/) or a pattern such as 'out/{stem}.png'"
+            )
+        else:
+            paths = [output]
+    for path in paths:
+        _writable_image_extension(path.replace("{k}", "0"), "-o")
+    _check_collisions(paths, sources, "-o")
+    return paths, [f for f in folders if not os.path.isdir(f)]
+
+
+def _check_collisions(paths, sources, option):
+    taken = {}
+    for path, source in zip(paths, sources, strict=True):
+        key = os.path.normcase(os.path.abspath(path))
+        if key in taken:
+            raise UsageError(
+                f"inputs {taken[key].label!r} and {source.label!r} would both "
+                f"write {path!r}; use an {option} pattern with {{parent}} or "
+                "{index}"
+            )
+        taken[key] = source
+
+
+def _same_file(a, b):
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_output_path(path, inputs, overwrite):
+    """Raise ValueError if writing ``path`` is not allowed."""
+    if not overwrite:
+        for source in inputs:
+            if source.path is not None and _same_file(path, source.path):
+                raise ValueError(
+                    f"refusing to overwrite input {source.path!r} (use --overwrite)"
+                )
+        if os.path.lexists(path):
+            raise ValueError(f"{path!r} already exists (use --overwrite)")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"output folder {os.path.dirname(path)!r} does not exist")
+
+
+# =============================================================================
+# Quantizing one image
+# =============================================================================
+
+
+@dataclasses.dataclass
+class Settings:
+    """What the command line asks of the estimator."""
+
+    n_colors: int | None = None
+    color_space: str = "rgb"
+    dither: str = "none"
+    backend: str = "sklearn"
+    sample_size: object = "auto"
+    seed: int = 0
+    palette: np.ndarray | None = None
+    keep_colors: np.ndarray | None = None
+    min_psnr: float | None = None
+    max_delta_e: float | None = None
+
+    def fit(self, X, dtype, n_channels):
+        """A quantizer fitted on ``X`` (an image or a list of images)."""
+        from skquant._quantizer import ColorQuantizer
+
+        params = {
+            "backend": self.backend,
+            "color_space": self.color_space,
+            "sample_size": None if self.sample_size == "all" else self.sample_size,
+            "random_state": self.seed,
+        }
+        # The newer options are passed only when used, so that the command
+        # keeps working with estimators that do not know them.
+        if self.dither != "none":
+            params["dither"] = self.dither
+        if self.keep_colors is not None:
+            params["fixed_colors"] = colors_in_units(
+                self.keep_colors, dtype, n_channels
+            )
+        with warnings.catch_warnings():
+            # Fewer distinct colours than K is no error here: K used is shown.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            if self.palette is not None:
+                palette = colors_in_units(self.palette, dtype, n_channels)
+                quantizer = ColorQuantizer(len(palette), palette=palette, **params)
+                return quantizer.fit(X)
+            if self.min_psnr is not None or self.max_delta_e is not None:
+                from skquant import select_n_colors
+
+                return select_n_colors(
+                    X,
+                    min_psnr=self.min_psnr,
+                    max_delta_e=self.max_delta_e,
+                    max_colors=self.n_colors or 256,
+                    **params,
+                )
+            return ColorQuantizer(self.n_colors or 16, **params).fit(X)
+
+
+@dataclasses.dataclass
+class Task:
+    """One image to quantize; picklable, for worker processes."""
+
+    index: int
+    source: Source
+    settings: Settings
+    output: str | None = None
+    palette_output: str | None = None
+    inputs: tuple = ()
+    overwrite: bool = False
+    stats: bool = False
+    quantizer: object = None
+    conform_to: tuple | None = None
+    want_labels: bool = False
+
+
+@dataclasses.dataclass
+class Result:
+    """What became of one task."""
+
+    index: int
+    label: str
+    output: str | None = None
+    shape: tuple = ()
+    n_colors: int = 0
+    seconds: float = 0.0
+    psnr: float | None = None
+    delta_e: float | None = None
+    error: str | None = None
+    labels: np.ndarray | None = None
+    palette: np.ndarray | None = None
+
+
+def _pack_colors(colors):
+    """One uint64 key per colour row (uint8 or uint16, at most 4 channels)."""
+    bits = 8 * colors.dtype.itemsize
+    keys = np.zeros(colors.shape[0], dtype=np.uint64)
+    for channel in range(colors.shape[1]):
+        keys |= colors[:, channel].astype(np.uint64) << np.uint64(bits * channel)
+    return keys
+
+
+def palette_labels(quantized, palette, quantizer):
+    """Labels of a quantized image onto ``palette`` and the palette to write.
+
+    The labels are read off the quantized colours themselves, so they agree
+    with ``transform`` whatever the dithering. Fully transparent pixels that
+    match no entry get a transparent entry (added if needed); any other pixel
+    that matches no entry is mapped with ``quantizer.predict``.
+    """
+    n_channels = quantized.shape[-1]
+    pixels = quantized.reshape(-1, n_channels)
+    keys = _pack_colors(pixels)
+    palette_keys = _pack_colors(palette)
+    order = np.argsort(palette_keys, kind="stable")
+    sorted_keys = palette_keys[order]
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    labels = order[pos]
+    missing = sorted_keys[pos] != keys
+    if missing.any():
+        clear = missing & (pixels[:, -1] == 0) if n_channels == 4 else missing & False
+        if clear.any():
+            transparent = np.flatnonzero(palette[:, 3] == 0)
+            if transparent.size:
+                labels[clear] = transparent[0]
+            else:
+                labels[clear] = len(palette)
+                palette = np.vstack([palette, np.zeros((1, 4), palette.dtype)])
+        rest = missing & ~clear
+        if rest.any():
+            labels[rest] = np.asarray(quantizer.predict(pixels[rest])).ravel()
+    return labels.reshape(quantized.shape[:-1]), palette
+
+
+def _write_result(path, image, quantized, quantizer, overwrite):
+    """Write a quantized image: indexed when it can be, RGB(A) otherwise."""
+    from skquant.io import write_image, write_indexed
+
+    ext = os.path.splitext(path)[1].lower()
+    indexed = ext in INDEXED_EXTENSIONS and not (
+        ext == ".png" and image.dtype == np.uint16
     )
-    parser.add_argument("-o", "--output", required=True, help="output image file")
-    parser.add_argument("-k", "--colors", type=int, default=16, help="palette size")
-    parser.add_argument("--backend", choices=["sklearn", "opencv"], default="sklearn")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
-    parser.add_argument(
-        "--overwrite", action="store_true", help="replace an existing output"
+    if indexed:
+        labels, palette = palette_labels(quantized, quantizer.palette_, quantizer)
+        if len(palette) <= 256:
+            write_indexed(path, labels, palette, overwrite=overwrite)
+            return
+        if ext == ".gif":
+            raise ValueError(
+                f"a GIF holds at most 256 colours, the palette has {len(palette)}; "
+                "use -k 256 or less, or a PNG"
+            )
+    write_image(path, quantized, overwrite=overwrite)
+
+
+def _error_message(exc, source):
+    if isinstance(exc, FileNotFoundError) and exc.filename in (source.path, None):
+        return f"cannot read {source.label!r}: no such file"
+    if isinstance(exc, IsADirectoryError):
+        return f"cannot read {source.label!r}: it is a folder"
+    if isinstance(exc, PermissionError):
+        return f"{exc.filename or source.label!r}: permission denied"
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename!r}: " if exc.filename else f"{source.label!r}: "
+        return where + exc.strerror.lower()
+    text = str(exc).rstrip(".") or type(exc).__name__
+    if source.label in text or (source.path and source.path in text):
+        return text
+    return f"{source.label}: {text}"
+
+
+def _process(task):
+    """Read, quantize and write one image; never raises for a bad input."""
+    from skquant import metrics
+
+    source = task.source
+    result = Result(index=task.index, label=source.label)
+    try:
+        image = read_source(source)
+        if task.conform_to is not None:
+            image = conform(image, *task.conform_to)
+        result.shape = image.shape
+        start = time.perf_counter()
+        quantizer = task.quantizer
+        if quantizer is None:
+            quantizer = task.settings.fit(image, image.dtype, image.shape[2])
+        quantized = quantizer.transform(image)
+        result.seconds = time.perf_counter() - start
+        result.n_colors = int(quantizer.n_colors_)
+        if task.output is not None:
+            path = task.output.replace("{k}", str(result.n_colors))
+            check_output_path(path, task.inputs, task.overwrite)
+            _write_result(path, image, quantized, quantizer, task.overwrite)
+            result.output = path
+        if task.palette_output is not None:
+            path = task.palette_output.replace("{k}", str(result.n_colors))
+            check_output_path(path, task.inputs, task.overwrite)
+            from skquant.io import write_palette
+
+            write_palette(path, quantizer.palette_)
+        if task.want_labels:
+            result.labels, result.palette = palette_labels(
+                quantized, quantizer.palette_, quantizer
+            )
+        if task.stats:
+            result.psnr = metrics.peak_signal_noise_ratio(image, quantized)
+            result.delta_e = metrics.mean_delta_e(image, quantized)
+    except (ValueError, TypeError, OSError, MemoryError) as exc:
+        result.error = _error_message(exc, source)
+    return result
+
+
+# =============================================================================
+# Running a plan
+# =============================================================================
+
+
+class _Reporter:
+    """Progress bar on stderr (tqdm, when present and useful) and lines."""
+
+    def __init__(self, total, *, quiet):
+        self.quiet = quiet
+        self.bar = None
+        if quiet or total < 2 or not _isatty(sys.stderr):
+            return
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            return
+        self.bar = tqdm(total=total, unit="image", file=sys.stderr, leave=False)
+
+    def line(self, text):
+        if self.quiet:
+            return
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stdout)
+        else:
+            print(text, flush=True)
+
+    def error(self, text):
+        message = f"skquant: error: {text}"
+        if self.bar is not None:
+            self.bar.write(message, file=sys.stderr)
+        else:
+            print(message, file=sys.stderr, flush=True)
+
+    def advance(self):
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _isatty(stream):
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _describe(result, stats):
+    height, width = result.shape[:2]
+    head = f"{result.label} -> {result.output}" if result.output else result.label
+    text = f"{head}: {width}x{height}, K={result.n_colors}"
+    if stats:
+        text += (
+            f", PSNR {result.psnr:.2f} dB, dE00 {result.delta_e:.2f}, "
+            f"{result.seconds:.3f} s"
+        )
+    return text
+
+
+def _run_tasks(tasks, n_jobs, reporter, stats):
+    """Run tasks, in worker processes when asked; return results in order."""
+    results = []
+    if n_jobs != 1 and len(tasks) > 1:
+        from joblib import Parallel, delayed
+
+        runner = Parallel(
+            n_jobs=-1 if n_jobs == 0 else min(n_jobs, len(tasks)),
+            return_as="generator_unordered",
+        )
+        stream = runner(delayed(_process)(task) for task in tasks)
+    else:
+        stream = map(_process, tasks)
+    for result in stream:
+        if result.error is not None:
+            reporter.error(result.error)
+        else:
+            reporter.line(_describe(result, stats))
+        reporter.advance()
+        results.append(result)
+    return sorted(results, key=lambda r: r.index)
+
+
+def _report_totals(results, reporter, extra_seconds=0.0):
+    done = [r for r in results if r.error is None]
+    if len(results) < 2 or not done:
+        return
+    reporter.line(
+        f"total: {len(done)} of {len(results)} images, "
+        f"mean PSNR {np.mean([r.psnr for r in done]):.2f} dB, "
+        f"mean dE00 {np.mean([r.delta_e for r in done]):.2f}, "
+        f"{sum(r.seconds for r in done) + extra_seconds:.3f} s"
     )
-    return parser
+
+
+def _read_option_palette(path, option):
+    from skquant.io import read_palette
+
+    try:
+        return read_palette(path)
+    except FileNotFoundError:
+        raise UsageError(f"{option} {path!r}: no such file") from None
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"{option} {path!r}: {str(exc).rstrip('.')}") from None
+
+
+def _check_supported(args):
+    """Refuse options that the installed estimator does not offer yet."""
+    from skquant._quantizer import ColorQuantizer
+
+    params = ColorQuantizer().get_params()
+    wanted = [
+        ("--dither", "dither", args.dither != "none"),
+        ("--palette", "palette", args.palette is not None),
+        ("--keep-colors", "fixed_colors", args.keep_colors is not None),
+    ]
+    for option, name, used in wanted:
+        if used and name not in params:
+            raise UsageError(
+                f"{option} needs ColorQuantizer({name}=...), which this version "
+                "of skquant does not have"
+            )
+    if args.min_psnr is not None or args.max_delta_e is not None:
+        import skquant
+
+        if not hasattr(skquant, "select_n_colors"):
+            raise UsageError(
+                "--min-psnr/--max-delta-e need skquant.select_n_colors, which "
+                "this version of skquant does not have"
+            )
+
+
+def _settings(args):
+    _check_supported(args)
+    settings = Settings(
+        n_colors=args.colors,
+        color_space=args.color_space,
+        dither=args.dither,
+        backend=args.backend,
+        sample_size=args.sample_size,
+        seed=args.seed,
+        min_psnr=args.min_psnr,
+        max_delta_e=args.max_delta_e,
+    )
+    target = args.min_psnr is not None or args.max_delta_e is not None
+    if args.palette is not None:
+        for given, option in (
+            (args.colors, "-k"),
+            (args.keep_colors, "--keep-colors"),
+            (target or None, "--min-psnr/--max-delta-e"),
+        ):
+            if given is not None:
+                raise UsageError(f"--palette fixes the colours; drop {option}")
+        settings.palette = _read_option_palette(args.palette, "--palette")
+    if args.keep_colors is not None:
+        settings.keep_colors = _read_option_palette(args.keep_colors, "--keep-colors")
+        k = args.colors or (256 if target else 16)
+        if len(settings.keep_colors) > k:
+            raise UsageError(
+                f"--keep-colors {args.keep_colors!r} holds "
+                f"{len(settings.keep_colors)} colours, more than K={k}"
+            )
+    if args.animate is not None:
+        k = len(settings.palette) if settings.palette is not None else args.colors
+        if k is not None and k > 256:
+            raise UsageError(f"--animate: a GIF holds at most 256 colours, got K={k}")
+    return settings
+
+
+def _check_plan(args, sources):
+    if args.output is None and args.animate is None and args.save_palette is None:
+        if not args.stats:
+            raise UsageError(
+                "nothing to write: give -o/--output, --animate or "
+                "--save-palette (or --stats to only report)"
+            )
+    if args.animate is not None:
+        if os.path.splitext(args.animate)[1].lower() != ".gif":
+            raise UsageError(f"--animate {args.animate!r}: the file must end in .gif")
+        for source in sources:
+            if source.path is not None and _same_file(args.animate, source.path):
+                if not args.overwrite:
+                    raise UsageError(
+                        f"--animate {args.animate!r} is an input; refusing to "
+                        "overwrite it (use --overwrite)"
+                    )
+    if args.save_palette is not None:
+        ext = os.path.splitext(args.save_palette)[1].lower()
+        if ext not in PALETTE_EXTENSIONS:
+            raise UsageError(
+                f"--save-palette {args.save_palette!r}: use one of "
+                f"{', '.join(PALETTE_EXTENSIONS)}"
+            )
+        shared = args.shared_palette or args.animate is not None
+        if _is_pattern(args.save_palette):
+            _check_pattern(args.save_palette, "--save-palette")
+        elif len(sources) > 1 and not shared:
+            raise UsageError(
+                f"--save-palette {args.save_palette!r}: each of the "
+                f"{len(sources)} inputs gets its own palette; give a pattern "
+                "such as '{stem}.gpl', or use --shared-palette"
+            )
+
+
+def _run_separate(args, settings, sources, outputs, reporter):
+    """One palette per image."""
+    palette_outputs = [None] * len(sources)
+    if args.save_palette is not None:
+        pattern = args.save_palette
+        palette_outputs = [fill_pattern(pattern, s, i) for i, s in enumerate(sources)]
+        _check_collisions(palette_outputs, sources, "--save-palette")
+    tasks = [
+        Task(
+            index=i,
+            source=source,
+            settings=settings,
+            output=outputs[i],
+            palette_output=palette_outputs[i],
+            inputs=tuple(sources),
+            overwrite=args.overwrite,
+            stats=args.stats,
+        )
+        for i, source in enumerate(sources)
+    ]
+    results = _run_tasks(tasks, args.jobs, reporter, args.stats)
+    if args.stats:
+        _report_totals(results, reporter)
+    return all(r.error is None for r in results)
+
+
+def _run_shared(args, settings, sources, outputs, reporter):
+    """One palette fitted on all images (``--shared-palette``, ``--animate``)."""
+    from skquant.io import write_animated_gif, write_palette
+
+    images, failed = [], False
+    for source in sources:
+        try:
+            images.append(read_source(source))
+        except (ValueError, TypeError, OSError, MemoryError) as exc:
+            reporter.error(_error_message(exc, source))
+            failed = True
+    if failed:
+        reporter.error("no file written: the shared palette needs every input")
+        return False
+    n_channels = max(image.shape[2] for image in images)
+    dtypes = {image.dtype for image in images}
+    dtype = np.dtype(np.uint8) if np.dtype(np.uint8) in dtypes else images[0].dtype
+    images = [conform(image, n_channels, dtype) for image in images]
+    if args.animate is not None:
+        shapes = {image.shape[:2] for image in images}
+        if len(shapes) > 1:
+            sizes = ", ".join(f"{w}x{h}" for h, w in sorted(shapes))
+            reporter.error(
+                f"--animate needs frames of one size, got {sizes}; no file written"
+            )
+            return False
+
+    start = time.perf_counter()
+    try:
+        quantizer = settings.fit(images, dtype, n_channels)
+    except (ValueError, TypeError, MemoryError) as exc:
+        reporter.error(f"fitting the shared palette: {str(exc).rstrip('.')}")
+        return False
+    fit_seconds = time.perf_counter() - start
+    k = int(quantizer.n_colors_)
+    if args.stats:
+        reporter.line(
+            f"shared palette: K={k} from {len(images)} images in {fit_seconds:.3f} s"
+        )
+
+    # Every output is checked before any is written.
+    palette_path = None
+    if args.save_palette is not None:
+        palette_path = args.save_palette
+        if _is_pattern(palette_path):
+            palette_path = palette_path.format(
+                stem="palette", ext="", parent="", index=0, k=k
+            )
+    try:
+        paths = [p.replace("{k}", str(k)) for p in outputs if p is not None]
+        for path in paths + [p for p in (palette_path, args.animate) if p]:
+            check_output_path(path, tuple(sources), args.overwrite)
+    except ValueError as exc:
+        reporter.error(f"{exc}; no file written")
+        return False
+
+    tasks = [
+        Task(
+            index=i,
+            source=source,
+            settings=settings,
+            output=outputs[i],
+            inputs=tuple(sources),
+            overwrite=args.overwrite,
+            stats=args.stats,
+            quantizer=quantizer,
+            conform_to=(n_channels, dtype),
+            want_labels=args.animate is not None,
+        )
+        for i, source in enumerate(sources)
+    ]
+    del images
+    results = _run_tasks(tasks, args.jobs, reporter, args.stats)
+    ok = all(r.error is None for r in results)
+    if args.stats:
+        _report_totals(results, reporter, fit_seconds)
+    if palette_path is not None and ok:
+        try:
+            write_palette(palette_path, quantizer.palette_)
+        except (ValueError, OSError) as exc:
+            reporter.error(f"{palette_path}: {str(exc).rstrip('.')}")
+            ok = False
+    if args.animate is not None and ok:
+        palette = quantizer.palette_
+        for result in results:  # a frame may have added a transparent entry
+            if len(result.palette) > len(palette):
+                palette = result.palette
+        try:
+            write_animated_gif(
+                args.animate,
+                [r.labels for r in results],
+                palette,
+                duration=args.duration,
+                overwrite=args.overwrite,
+            )
+        except (ValueError, OSError) as exc:
+            reporter.error(f"{args.animate}: {str(exc).rstrip('.')}")
+            return False
+        reporter.line(
+            f"{len(results)} frames -> {args.animate}: K={len(palette)}, "
+            f"{args.duration} ms per frame"
+        )
+    return ok
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    try:
-        from skquant.io import write_image
+    """Run the ``skquant`` command; return its exit status.
 
-        image = _read(args.input)
-        start = time.perf_counter()
-        quantizer = ColorQuantizer(
-            args.colors, backend=args.backend, random_state=args.seed
-        )
-        result = quantizer.fit_transform(image)
-        elapsed = time.perf_counter() - start
-        write_image(args.output, result, overwrite=args.overwrite)
-    except (ValueError, TypeError, OSError) as exc:
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments, without the program name; None reads ``sys.argv``.
+
+    Returns
+    -------
+    status : int
+        0 when every input was written, 1 when some failed, 2 for a usage
+        error, 130 when interrupted.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or argparse's usage error
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    reporter = None
+    try:
+        sources, errors = expand_inputs(args.inputs, recursive=args.recursive)
+        _check_plan(args, sources)
+        settings = _settings(args)
+        outputs, folders = plan_outputs(args.output, sources)
+        reporter = _Reporter(len(sources), quiet=args.quiet)
+        for message in errors:
+            reporter.error(message)
+        if not sources:
+            return EXIT_FAILED
+        for folder in folders:
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except OSError as exc:
+                reporter.error(f"cannot create output folder {folder!r}: {exc}")
+                return EXIT_FAILED
+        if errors and (args.shared_palette or args.animate is not None):
+            reporter.error("no file written: the shared palette needs every input")
+            return EXIT_FAILED
+        if args.shared_palette or args.animate is not None:
+            ok = _run_shared(args, settings, sources, outputs, reporter)
+        else:
+            ok = _run_separate(args, settings, sources, outputs, reporter)
+        return EXIT_OK if ok and not errors else EXIT_FAILED
+    except UsageError as exc:
         print(f"skquant: error: {exc}", file=sys.stderr)
-        return 1
-    print(
-        f"{args.input} -> {args.output}: {image.shape[1]}x{image.shape[0]}, "
-        f"K={quantizer.n_colors_}, {elapsed:.3f} s, "
-        f"PSNR {_psnr(image, result):.2f} dB"
-    )
-    return 0
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("skquant: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        if reporter is not None:
+            reporter.close()
 
 
 if __name__ == "__main__":
