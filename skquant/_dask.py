@@ -1,0 +1,695 @@
+"""Dask arrays in skquant: lazy block-wise mapping, sampled fitting, collections.
+
+:class:`~skquant.ColorQuantizer` hands Dask collections to this module, so that
+images larger than memory, and stacks of images, are quantized block by block
+by Dask's schedulers (threads, processes or ``dask.distributed``):
+
+- :func:`predict`, :func:`transform` and :func:`inverse_transform` return lazy
+  Dask arrays with the input's shape, chunks and dtype (labels drop the
+  channel axis, colours add one). Every block goes through the estimator's
+  own in-memory method, so the results are exactly the in-memory results.
+- :func:`fit` draws a random sample of pixels block by block, computes only
+  that sample and fits the estimator on it in memory: fitting on a Dask array
+  always samples.
+- :func:`quantize_files` fits one palette on a sample of many image files and
+  then quantizes all of them in parallel, writing the results.
+
+The fitted estimator travels as a single graph key (``dask.delayed`` of the
+estimator), which every block task depends on: the distributed scheduler
+sends it to each worker once, never once per block.
+
+Dask itself is imported inside the functions only, so importing skquant does
+not need it; :func:`is_dask_collection` works without Dask installed.
+"""
+
+import numbers
+import os
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils import check_random_state
+from sklearn.utils.random import sample_without_replacement
+
+from skquant._image import check_input, check_positive_int
+
+#: Pixels drawn to fit on a Dask array when the estimator's ``sample_size``
+#: is not an int (``'auto'`` or ``None``), and shared among the files of
+#: :func:`quantize_files` when ``sample_per_image`` is None.
+DASK_SAMPLE_SIZE = 1_000_000
+
+_SEED_HIGH = np.iinfo(np.int32).max
+
+
+# %% detection ---------------------------------------------------------------
+
+
+def is_dask_collection(X):
+    """Whether ``X`` is a Dask collection (array, dataframe, delayed, ...).
+
+    Cheap for everything else, and False when Dask is not installed: the type's
+    module is looked at before Dask is imported.
+    """
+    if not type(X).__module__.startswith("dask"):
+        return False
+    import dask
+
+    return dask.is_dask_collection(X)
+
+
+def _as_dask_array(X, what="X", *, channel_axis=True):
+    import dask.array as da
+
+    if not isinstance(X, da.Array):
+        raise TypeError(
+            f"{what} is a {type(X).__module__}.{type(X).__qualname__}; skquant "
+            "takes Dask arrays only (for a Dask DataFrame use "
+            "X.to_dask_array(lengths=True))."
+        )
+    if channel_axis and X.ndim and np.isnan(X.shape[-1]):
+        raise ValueError(
+            f"the last (channel) axis of {what} has an unknown size; call "
+            f"{what}.compute_chunk_sizes() first."
+        )
+    return X
+
+
+def _stand_in(X):
+    """A tiny ndarray with the ndim, dtype and channel count of ``X``.
+
+    The in-memory methods validate it exactly as they would validate ``X``
+    (number of dimensions, dtype, channel count, empty axes), without a single
+    value of ``X`` being computed. An empty ``X`` is its own stand-in, so that
+    it fails as it does in memory.
+    """
+    if 0 in X.shape and not any(np.isnan(size) for size in X.shape):
+        return np.zeros(X.shape, dtype=X.dtype)
+    shape = [1] * X.ndim
+    if shape:
+        shape[-1] = int(X.shape[-1])
+    return np.zeros(tuple(shape), dtype=X.dtype)
+
+
+def _channels_in_one_chunk(X):
+    if X.numblocks[-1] > 1:
+        return X.rechunk({X.ndim - 1: -1})
+    return X
+
+
+def _shipped(estimator):
+    """The estimator as one graph key that all block tasks depend on."""
+    import dask
+
+    return dask.delayed(estimator, pure=True)
+
+
+# %% block kernels (run on workers) -------------------------------------------
+
+
+def _as_image(block):
+    """Pixel blocks ``(n, C)`` as one-row images ``(1, n, C)``.
+
+    Images skip scikit-learn's feature-name checks, which mean nothing for
+    Dask blocks; the pixels and the results are the same.
+    """
+    return block[np.newaxis] if block.ndim == 2 else block
+
+
+def _predict_block(block, estimator):
+    return estimator.predict(_as_image(block)).reshape(block.shape[:-1])
+
+
+def _transform_block(block, estimator):
+    return estimator.transform(_as_image(block)).reshape(block.shape)
+
+
+def _inverse_transform_block(labels, estimator):
+    return estimator.inverse_transform(labels)
+
+
+def _squared_error_block(block, estimator):
+    """Sum of squared differences between ``block`` and its quantization."""
+    pixels = block.reshape(-1, block.shape[-1])
+    total = 0.0
+    for start in range(0, pixels.shape[0], 1 << 18):
+        chunk = pixels[start : start + (1 << 18)]
+        mapped = estimator.transform(chunk[np.newaxis])[0].astype(np.float64)
+        total += float(np.sum((chunk.astype(np.float64) - mapped) ** 2))
+    return total
+
+
+# %% mapping -------------------------------------------------------------------
+
+
+def predict(estimator, X):
+    """Lazy :meth:`ColorQuantizer.predict` of a Dask array.
+
+    Parameters
+    ----------
+    estimator : ColorQuantizer
+        A fitted quantizer.
+    X : dask.array.Array of shape (n_pixels, C), (H, W, C) or (N, H, W, C)
+
+    Returns
+    -------
+    labels : dask.array.Array of shape ``X.shape[:-1]``
+        Chunked as ``X`` without its channel axis; int32 like the in-memory
+        labels.
+    """
+    X = _as_dask_array(X)
+    probe = estimator.predict(_stand_in(X))  # validates as in memory
+    X = _channels_in_one_chunk(X)
+    meta = np.empty((0,) * (X.ndim - 1), dtype=probe.dtype)
+    return X.map_blocks(
+        _predict_block,
+        _shipped(estimator),
+        drop_axis=X.ndim - 1,
+        meta=meta,
+        token="skquant-predict",
+    )
+
+
+def transform(estimator, X):
+    """Lazy :meth:`ColorQuantizer.transform` of a Dask array.
+
+    Parameters
+    ----------
+    estimator : ColorQuantizer
+        A fitted quantizer.
+    X : dask.array.Array of shape (n_pixels, C), (H, W, C) or (N, H, W, C)
+
+    Returns
+    -------
+    X_new : dask.array.Array
+        Same shape, chunks and dtype as ``X``.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> from skimage import data
+    >>> from skquant import ColorQuantizer
+    >>> from skquant import _dask
+    >>> image = data.astronaut()
+    >>> quantizer = ColorQuantizer(8, random_state=0).fit(image)
+    >>> lazy = _dask.transform(quantizer, da.from_array(image, chunks=(200, 300, 3)))
+    >>> lazy.chunks == ((200, 200, 112), (300, 212), (3,)), lazy.dtype
+    (True, dtype('uint8'))
+    >>> bool((lazy.compute() == quantizer.transform(image)).all())
+    True
+    """
+    X_in = _as_dask_array(X)
+    probe = estimator.transform(_stand_in(X_in))  # validates as in memory
+    X = _channels_in_one_chunk(X_in)
+    result = X.map_blocks(
+        _transform_block,
+        _shipped(estimator),
+        meta=np.empty((0,) * X.ndim, dtype=probe.dtype),
+        token="skquant-transform",
+    )
+    if result.chunks != X_in.chunks:
+        result = result.rechunk(X_in.chunks)
+    return result
+
+
+def inverse_transform(estimator, labels):
+    """Lazy :meth:`ColorQuantizer.inverse_transform` of a Dask array.
+
+    The dtype is checked at once; the range of the indices (and, for float
+    labels, that they are whole numbers) is checked block by block when the
+    result is computed, with the in-memory error messages.
+
+    Parameters
+    ----------
+    estimator : ColorQuantizer
+        A fitted quantizer.
+    labels : dask.array.Array of int, any shape
+        Palette indices, for example the output of :func:`predict`.
+
+    Returns
+    -------
+    colors : dask.array.Array of shape ``labels.shape + (n_channels,)``
+        Chunked as ``labels`` plus one chunk for the channels, in the
+        palette's dtype.
+    """
+    labels = _as_dask_array(labels, "labels", channel_axis=False)
+    probe = estimator.inverse_transform(_stand_in_labels(labels))
+    n_channels = probe.shape[-1]
+    return labels.map_blocks(
+        _inverse_transform_block,
+        _shipped(estimator),
+        new_axis=labels.ndim,
+        chunks=labels.chunks + ((n_channels,),),
+        meta=np.empty((0,) * (labels.ndim + 1), dtype=probe.dtype),
+        token="skquant-inverse-transform",
+    )
+
+
+def _stand_in_labels(labels):
+    shape = tuple(0 if size == 0 else 1 for size in labels.shape)
+    return np.zeros(shape, dtype=labels.dtype)  # index 0 is always valid
+
+
+def score(estimator, X):
+    """:meth:`ColorQuantizer.score` of a Dask array, computed block by block.
+
+    Equal to the in-memory score up to the order in which floating-point
+    sums are added.
+
+    Parameters
+    ----------
+    estimator : ColorQuantizer
+        A fitted quantizer.
+    X : dask.array.Array of shape (n_pixels, C), (H, W, C) or (N, H, W, C)
+
+    Returns
+    -------
+    score : float
+        Negative mean squared error per value.
+    """
+    import dask
+
+    X = _as_dask_array(X)
+    estimator.score(_stand_in(X))  # validates as in memory
+    X = _channels_in_one_chunk(X)
+    shipped = _shipped(estimator)
+    parts = [
+        dask.delayed(_squared_error_block, pure=True)(block, shipped)
+        for block in X.to_delayed().ravel()
+    ]
+    total = dask.delayed(sum, pure=True)(parts).compute()
+    return -total / X.size
+
+
+# %% fitting -------------------------------------------------------------------
+
+
+def fit(estimator, X, y=None, sample_weight=None):
+    """Fit ``estimator`` on a random sample of the pixels of a Dask array.
+
+    ``min(sample_size, n_pixels)`` pixels are drawn (see :func:`sample_pixels`),
+    where ``sample_size`` is the estimator's ``sample_size`` when it is an int
+    and :data:`DASK_SAMPLE_SIZE` (1,000,000) otherwise: fitting on a Dask
+    array always samples. Only the sample is computed and held in memory; the
+    estimator's own ``fit`` then runs on it, as pixels ``(n_samples, C)``,
+    with the sampled pixels' weights. With a given ``palette`` nothing is
+    learnt from the data, so a single pixel is read.
+
+    Parameters
+    ----------
+    estimator : ColorQuantizer
+    X : dask.array.Array of shape (n_pixels, C), (H, W, C) or (N, H, W, C)
+        Chunk sizes must be known.
+    y : None
+        Ignored.
+    sample_weight : array-like or dask array of shape ``X.shape[:-1]``, \
+            default=None
+        Weight of each pixel; the weights of the sampled pixels go to ``fit``.
+
+    Returns
+    -------
+    estimator : ColorQuantizer
+        The fitted estimator.
+    """
+    pixels, weights = _fit_sample(estimator, X, sample_weight)
+    if weights is None:
+        return estimator.fit(pixels)
+    return estimator.fit(pixels, sample_weight=weights)
+
+
+def partial_fit(estimator, X, y=None, sample_weight=None):
+    """:meth:`ColorQuantizer.partial_fit` on a random sample of a Dask array.
+
+    The same sample as :func:`fit` draws is added to the estimator's running
+    histogram.
+
+    Parameters
+    ----------
+    estimator : ColorQuantizer
+    X : dask.array.Array of shape (n_pixels, C), (H, W, C) or (N, H, W, C)
+    y : None
+        Ignored.
+    sample_weight : array-like or dask array of shape ``X.shape[:-1]``, \
+            default=None
+
+    Returns
+    -------
+    estimator : ColorQuantizer
+    """
+    pixels, weights = _fit_sample(estimator, X, sample_weight)
+    if weights is None:
+        return estimator.partial_fit(pixels)
+    return estimator.partial_fit(pixels, sample_weight=weights)
+
+
+def _fit_sample(estimator, X, sample_weight):
+    """Validate ``X`` as the in-memory fit would, then draw the fit sample."""
+    X = _as_dask_array(X)
+    check_input(clone(estimator), _stand_in(X), reset=True)  # a throwaway clone
+    sample_size = estimator.sample_size
+    if getattr(estimator, "palette", None) is not None:
+        sample_size = 1  # only the dtype and channel count are used
+    elif isinstance(sample_size, numbers.Integral) and not isinstance(
+        sample_size, bool
+    ):
+        sample_size = check_positive_int(sample_size, "sample_size")
+    else:
+        sample_size = DASK_SAMPLE_SIZE
+    rng = check_random_state(estimator.random_state)
+    return sample_pixels(X, sample_size, sample_weight=sample_weight, random_state=rng)
+
+
+def sample_pixels(X, n_samples, *, sample_weight=None, random_state=None):
+    """A uniform random sample of the pixels of a Dask array, block by block.
+
+    Every pixel has the same chance ``n_samples / n_pixels`` of being drawn.
+    Block ``b`` of ``n_b`` pixels contributes its share
+    ``n_samples * n_b / n_pixels`` rounded down or up (systematic allocation
+    with a random offset, so the counts add up to ``n_samples`` exactly), drawn
+    without replacement inside the block. Blocks with no share are never
+    computed.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (..., C)
+        Chunk sizes must be known.
+    n_samples : int
+        Pixels to draw; all of them when ``n_samples >= n_pixels``.
+    sample_weight : array-like or dask array of shape ``X.shape[:-1]``, \
+            default=None
+        Per-pixel weights, sampled along with the pixels.
+    random_state : int, RandomState instance or None, default=None
+        For a fixed seed and fixed chunks the sample is reproducible.
+
+    Returns
+    -------
+    pixels : ndarray of shape (min(n_samples, n_pixels), C)
+        Block by block, in raster order inside each block.
+    weights : ndarray of shape (min(n_samples, n_pixels),) or None
+        The weights of the sampled pixels, float64.
+    """
+    import dask
+
+    X = _channels_in_one_chunk(_as_dask_array(X))
+    if any(np.isnan(size) for size in X.shape):
+        raise ValueError(
+            f"X has unknown chunk sizes (shape {X.shape}); call "
+            "X.compute_chunk_sizes() first."
+        )
+    rng = check_random_state(random_state)
+    sizes = [1]
+    for axis_chunks in X.chunks[:-1]:
+        sizes = [a * int(b) for a in sizes for b in axis_chunks]
+    counts = _allocate(sizes, min(n_samples, sum(sizes)), rng)
+    seeds = rng.randint(_SEED_HIGH, size=len(sizes))
+    blocks = X.to_delayed().ravel()
+    if sample_weight is None:
+        weight_blocks = [None] * len(blocks)
+    else:
+        weight_blocks = _weights_like(sample_weight, X).to_delayed().ravel()
+    parts = [
+        dask.delayed(_sample_block, pure=True)(block, weights, int(count), int(seed))
+        for block, weights, count, seed in zip(
+            blocks, weight_blocks, counts, seeds, strict=True
+        )
+        if count
+    ]
+    samples = dask.compute(*parts)
+    if not samples:
+        return np.empty((0, X.shape[-1]), dtype=X.dtype), None
+    pixels = np.concatenate([pixels for pixels, _ in samples])
+    if sample_weight is None:
+        return pixels, None
+    return pixels, np.concatenate([weights for _, weights in samples])
+
+
+def _weights_like(sample_weight, X):
+    """``sample_weight`` as a float64 Dask array chunked like ``X``'s pixels."""
+    import dask.array as da
+
+    weights = da.asarray(sample_weight).astype(np.float64)
+    if weights.shape == (X.size // X.shape[-1],) and X.ndim > 2:
+        weights = weights.reshape(X.shape[:-1])
+    if weights.shape != X.shape[:-1]:
+        raise ValueError(
+            f"sample_weight has shape {weights.shape}, expected {X.shape[:-1]} "
+            "(one weight per pixel)."
+        )
+    return weights.rechunk(X.chunks[:-1])
+
+
+def _sample_block(block, weights, n_samples, seed):
+    """``n_samples`` pixels of ``block`` (and their weights) at random.
+
+    Returns ``(pixels, weights)`` in raster order; ``weights`` is None when
+    none are given.
+    """
+    pixels = block.reshape(-1, block.shape[-1])
+    if weights is not None:
+        weights = weights.reshape(-1)
+    if n_samples >= pixels.shape[0]:
+        return pixels, weights
+    idx = np.sort(
+        sample_without_replacement(pixels.shape[0], n_samples, random_state=seed)
+    )
+    return pixels[idx], None if weights is None else weights[idx]
+
+
+def _allocate(sizes, n_samples, rng):
+    """Split ``n_samples`` over blocks of ``sizes`` pixels, in proportion.
+
+    Systematic allocation in exact integer arithmetic: block ``b`` gets
+    ``floor((n * c_b + u) / N) - floor((n * c_{b-1} + u) / N)`` where ``c`` are
+    the cumulative sizes, ``N`` their total and ``u`` uniform in ``[0, N)``,
+    that is the floor or the ceiling of its share ``n * size_b / N``, with
+    expectation exactly that share.
+    """
+    total = sum(sizes)
+    if total == 0 or n_samples == 0:
+        return [0] * len(sizes)
+    offset = int(rng.randint(total, dtype=np.int64))
+    counts, cumulative, previous = [], 0, offset // total
+    for size in sizes:
+        cumulative += size
+        current = (n_samples * cumulative + offset) // total
+        counts.append(current - previous)
+        previous = current
+    return counts
+
+
+# %% collections of files -----------------------------------------------------
+
+
+def quantize_files(
+    paths,
+    output_dir,
+    *,
+    n_colors=16,
+    sample_per_image=None,
+    mode="rgb",
+    suffix=".png",
+    overwrite=True,
+    scheduler=None,
+    progress=True,
+    **params,
+):
+    """Quantize many image files to one shared palette, in parallel with Dask.
+
+    Two passes over the files, each a parallel Dask computation: the first
+    reads every image and draws ``sample_per_image`` random pixels from it;
+    one :class:`~skquant.ColorQuantizer` is fitted on all these pixels
+    together; the second pass reads every image again, maps it onto the
+    palette and writes it to ``output_dir`` as ``<stem><suffix>``. Only the
+    sample and the images being processed are in memory at any time.
+
+    Parameters
+    ----------
+    paths : sequence of str or os.PathLike
+        Image files, in any format :func:`skquant.io.read_image` reads. They
+        must give the same dtype (8 or 16 bits) and number of channels.
+    output_dir : str or os.PathLike
+        Folder for the results, created if needed.
+    n_colors : int, default=16
+        Number of palette colours.
+    sample_per_image : int or None, default=None
+        Pixels drawn from each image to fit the palette (all pixels of smaller
+        images). None shares 1,000,000 pixels equally among the images.
+    mode : {'rgb', 'rgba', 'gray'} or None, default='rgb'
+        Channel layout the images are read in, see
+        :func:`skquant.io.read_image`.
+    suffix : str, default='.png'
+        Extension of the written files, which selects their format. Keep a
+        lossless format: JPEG would bring back colours outside the palette.
+    overwrite : bool, default=True
+        Replace existing output files; if False, an existing file raises
+        :class:`FileExistsError` and is left untouched.
+    scheduler : str, dask.distributed.Client or None, default=None
+        Dask scheduler for both passes; None uses Dask's default (the active
+        distributed client if there is one, else threads).
+    progress : bool, default=True
+        Show a progress bar for each pass: :func:`distributed.progress` with a
+        distributed client, :class:`dask.diagnostics.ProgressBar` otherwise.
+    **params
+        Other :class:`~skquant.ColorQuantizer` parameters; ``random_state``
+        also seeds the pixel sample.
+
+    Returns
+    -------
+    quantizer : ColorQuantizer
+        The fitted quantizer, whose ``palette_`` all outputs share.
+    output_paths : list of str
+        The written files, in the order of ``paths``.
+
+    Raises
+    ------
+    ValueError
+        If two inputs have the same stem, an output would replace an input, or
+        the images differ in dtype or channel count.
+
+    Examples
+    --------
+    >>> import os
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_sample_images
+    >>> from skquant.io import read_image, write_image
+    >>> from skquant._dask import quantize_files
+    >>> folder = tempfile.mkdtemp()
+    >>> paths = []
+    >>> for i, image in enumerate(load_sample_images().images):
+    ...     paths.append(os.path.join(folder, f"photo{i}.png"))
+    ...     write_image(paths[-1], image)
+    >>> quantizer, written = quantize_files(
+    ...     paths, os.path.join(folder, "out"), n_colors=8, random_state=0,
+    ...     progress=False)
+    >>> [os.path.basename(p) for p in written]
+    ['photo0.png', 'photo1.png']
+    >>> result = read_image(written[0])
+    >>> len(np.unique(result.reshape(-1, 3), axis=0)) <= 8
+    True
+    """
+    import dask
+
+    from skquant._quantizer import ColorQuantizer
+
+    paths = [os.fspath(p) for p in paths]
+    if not paths:
+        raise ValueError("paths is empty; give at least one image file.")
+    output_dir = os.fspath(output_dir)
+    output_paths = _output_paths(paths, output_dir, suffix)
+    if sample_per_image is None:
+        sample_per_image = max(1, DASK_SAMPLE_SIZE // len(paths))
+    sample_per_image = check_positive_int(sample_per_image, "sample_per_image")
+
+    quantizer = ColorQuantizer(n_colors, **params)
+    rng = check_random_state(quantizer.random_state)
+    seeds = rng.randint(_SEED_HIGH, size=len(paths))
+    samples = _compute(
+        [
+            dask.delayed(_sample_file, pure=True)(path, sample_per_image, seed, mode)
+            for path, seed in zip(paths, seeds, strict=True)
+        ],
+        scheduler=scheduler,
+        progress=progress,
+    )
+    _check_same_kind(paths, samples)
+    quantizer.fit(np.concatenate(samples))
+
+    os.makedirs(output_dir, exist_ok=True)
+    shipped = _shipped(quantizer)
+    written = _compute(
+        [
+            dask.delayed(_quantize_file, pure=False)(
+                path, out, shipped, mode, overwrite
+            )
+            for path, out in zip(paths, output_paths, strict=True)
+        ],
+        scheduler=scheduler,
+        progress=progress,
+    )
+    return quantizer, list(written)
+
+
+def _output_paths(paths, output_dir, suffix):
+    outputs = [
+        os.path.join(output_dir, os.path.splitext(os.path.basename(p))[0] + suffix)
+        for p in paths
+    ]
+    seen = {}
+    for path, out in zip(paths, outputs, strict=True):
+        if out in seen:
+            raise ValueError(
+                f"{seen[out]!r} and {path!r} would both be written to {out!r}; "
+                "give the inputs distinct names."
+            )
+        seen[out] = path
+    inputs = {os.path.realpath(p) for p in paths}
+    for out in outputs:
+        if os.path.realpath(out) in inputs:
+            raise ValueError(
+                f"output {out!r} would replace an input image; choose another "
+                "output_dir or suffix."
+            )
+    return outputs
+
+
+def _check_same_kind(paths, samples):
+    kinds = {}
+    for path, sample in zip(paths, samples, strict=True):
+        kinds.setdefault((sample.dtype.str, sample.shape[-1]), path)
+    if len(kinds) > 1:
+        found = ", ".join(
+            f"{np.dtype(dtype)} with {n} channels ({path!r})"
+            for (dtype, n), path in kinds.items()
+        )
+        raise ValueError(
+            "all images must have the same dtype and number of channels to share "
+            f"a palette, found {found}."
+        )
+
+
+def _sample_file(path, n_samples, seed, mode):
+    from skquant.io import read_image
+
+    pixels, _ = _sample_block(read_image(path, mode=mode), None, n_samples, seed)
+    return pixels
+
+
+def _quantize_file(path, output_path, estimator, mode, overwrite):
+    from skquant.io import read_image, write_image
+
+    write_image(
+        output_path,
+        estimator.transform(read_image(path, mode=mode)),
+        overwrite=overwrite,
+    )
+    return output_path
+
+
+def _distributed_client(scheduler):
+    """The distributed client that ``scheduler`` resolves to, or None."""
+    from dask.base import get_scheduler
+
+    get = get_scheduler(scheduler=scheduler)
+    client = getattr(get, "__self__", None)
+    if client is not None and type(client).__module__.startswith("distributed"):
+        return client
+    return None
+
+
+def _compute(tasks, *, scheduler, progress):
+    """Compute delayed ``tasks`` with a progress bar; list of results."""
+    import dask
+
+    client = _distributed_client(scheduler)
+    if client is not None:
+        futures = client.compute(tasks)
+        if progress:
+            from distributed import progress as show_progress
+
+            show_progress(futures)
+        return client.gather(futures)
+    if progress:
+        from dask.diagnostics import ProgressBar
+
+        with ProgressBar():
+            return list(dask.compute(*tasks, scheduler=scheduler))
+    return list(dask.compute(*tasks, scheduler=scheduler))

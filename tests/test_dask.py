@@ -1,0 +1,444 @@
+"""Dask arrays in skquant: lazy block-wise mapping, sampled fit, collections.
+
+Every mapping is compared exactly with the in-memory result on real photos
+chunked in awkward ways; one LocalCluster (two worker processes) checks the
+distributed scheduler and that the estimator reaches each worker once.
+"""
+
+import os
+from collections import Counter
+
+import numpy as np
+import pytest
+from skimage.util import img_as_float32
+from sklearn.exceptions import NotFittedError
+
+da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
+
+from skquant import ColorQuantizer, _dask  # noqa: E402
+from skquant.io import read_image, write_image  # noqa: E402
+
+
+class RecordingArray:
+    """An array-like that records every slice Dask reads from it."""
+
+    def __init__(self, array):
+        self.array = array
+        self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
+        self.reads = []
+
+    def __getitem__(self, key):
+        self.reads.append(key)
+        return self.array[key]
+
+
+def recording(array, chunks):
+    source = RecordingArray(array)
+    lazy = da.from_array(source, chunks=chunks, asarray=True)
+    source.reads.clear()
+    return source, lazy
+
+
+@pytest.fixture(scope="module")
+def rgb_quantizer(astronaut):
+    return ColorQuantizer(16, random_state=0).fit(astronaut)
+
+
+@pytest.fixture(scope="module")
+def lab_quantizer(china):
+    return ColorQuantizer(12, color_space="lab", random_state=0).fit(china)
+
+
+def awkward_inputs(astronaut, china, flower):
+    """(name, ndarray, chunks): uneven, channel-split, batch, pixel layouts."""
+    batch = np.stack([china, flower])
+    return [
+        ("uneven", astronaut, ((100, 300, 112), (250, 262), (3,))),
+        ("split-channels", astronaut, ((512,), (200, 312), (1, 2))),
+        ("one-pixel-rows", china[:9], ((1,) * 9, (640,), (3,))),
+        ("batch", batch, ((1, 1), (200, 227), (333, 307), (2, 1))),
+        ("pixels", astronaut.reshape(-1, 3), ((100_000, 100_000, 62_144), (3,))),
+    ]
+
+
+# %% exact equality with the in-memory path -----------------------------------
+
+
+@pytest.mark.parametrize("space", ["rgb", "lab"])
+@pytest.mark.parametrize("case", range(5))
+def test_mapping_equals_in_memory(
+    space, case, rgb_quantizer, lab_quantizer, astronaut, china, flower
+):
+    q = rgb_quantizer if space == "rgb" else lab_quantizer
+    _, image, chunks = awkward_inputs(astronaut, china, flower)[case]
+    lazy = da.from_array(image, chunks=chunks)
+
+    labels = _dask.predict(q, lazy)
+    assert isinstance(labels, da.Array)
+    assert labels.shape == image.shape[:-1]
+    assert labels.chunks == lazy.chunks[:-1]
+    expected_labels = q.predict(image)
+    assert labels.dtype == expected_labels.dtype
+    np.testing.assert_array_equal(labels.compute(), expected_labels)
+
+    out = _dask.transform(q, lazy)
+    assert (out.shape, out.chunks, out.dtype) == (lazy.shape, lazy.chunks, lazy.dtype)
+    np.testing.assert_array_equal(out.compute(), q.transform(image))
+
+    colours = _dask.inverse_transform(q, labels)
+    assert colours.shape == image.shape and colours.dtype == q.palette_.dtype
+    assert colours.chunks == labels.chunks + ((3,),)
+    np.testing.assert_array_equal(
+        colours.compute(), q.inverse_transform(expected_labels)
+    )
+
+
+def test_float32_image_keeps_dtype(astronaut):
+    image = img_as_float32(astronaut)
+    q = ColorQuantizer(8, color_space="oklab", random_state=0).fit(image)
+    lazy = da.from_array(image, chunks=(128, 200, 2))
+    out = _dask.transform(q, lazy)
+    assert out.dtype == np.float32 and out.chunks == lazy.chunks
+    np.testing.assert_array_equal(out.compute(), q.transform(image))
+
+
+def test_score_matches_in_memory(rgb_quantizer, china):
+    lazy = da.from_array(china, chunks=(100, 256, 3))
+    assert _dask.score(rgb_quantizer, lazy) == pytest.approx(
+        rgb_quantizer.score(china), rel=1e-12
+    )
+
+
+# %% laziness and validation without computing --------------------------------
+
+
+def test_nothing_is_computed_before_compute(rgb_quantizer, astronaut):
+    source, lazy = recording(astronaut, chunks=(128, 256, 3))
+    labels = _dask.predict(rgb_quantizer, lazy)
+    out = _dask.transform(rgb_quantizer, lazy)
+    colours = _dask.inverse_transform(rgb_quantizer, labels)
+    assert source.reads == []
+    np.testing.assert_array_equal(colours.compute(), out.compute())
+    # each compute read the 8 blocks once, block by block, never the whole image
+    assert len(source.reads) == 16
+    assert all(
+        (key[0].stop - key[0].start, key[1].stop - key[1].start) == (128, 256)
+        for key in source.reads
+    )
+
+
+def same_error(call_memory, call_dask, error):
+    with pytest.raises(error) as in_memory:
+        call_memory()
+    with pytest.raises(error) as lazy:
+        call_dask()
+    assert str(lazy.value) == str(in_memory.value)
+
+
+@pytest.mark.parametrize("method", ["predict", "transform"])
+@pytest.mark.parametrize(
+    "make_bad",
+    [
+        pytest.param(lambda im: im / 255.0, id="float-vs-uint8"),
+        pytest.param(lambda im: im.astype(np.uint16), id="uint16-vs-uint8"),
+        pytest.param(lambda im: np.dstack([im, im[..., :1]]), id="4-channels"),
+        pytest.param(lambda im: im[..., :1], id="1-channel"),
+        pytest.param(lambda im: im.reshape(-1, 3)[:, :2], id="pixels-2-channels"),
+        pytest.param(lambda im: im > 100, id="bool"),
+        pytest.param(lambda im: im[:0], id="empty"),
+        pytest.param(lambda im: im[None, None], id="5-dims"),
+    ],
+)
+def test_bad_input_raises_as_in_memory_without_reading(
+    method, make_bad, rgb_quantizer, astronaut
+):
+    bad = make_bad(astronaut)
+    source, lazy = recording(bad, chunks=(64,) * bad.ndim)
+    same_error(
+        lambda: getattr(rgb_quantizer, method)(bad),
+        lambda: getattr(_dask, method)(rgb_quantizer, lazy),
+        (ValueError, TypeError),
+    )
+    assert source.reads == []
+
+
+def test_unfitted_raises_as_in_memory(astronaut):
+    lazy = da.from_array(astronaut)
+    for method in ("predict", "transform"):
+        with pytest.raises(NotFittedError):
+            getattr(_dask, method)(ColorQuantizer(), lazy)
+    with pytest.raises(NotFittedError):
+        _dask.inverse_transform(ColorQuantizer(), da.zeros(4, dtype=int))
+
+
+def test_labels_checked_as_in_memory(rgb_quantizer):
+    same_error(
+        lambda: rgb_quantizer.inverse_transform(np.array([True])),
+        lambda: _dask.inverse_transform(rgb_quantizer, da.ones(3, dtype=bool)),
+        ValueError,
+    )
+    # The range needs the values: checked when computing, same message.
+    bad = np.array([[0, 3], [16, 2]])
+    same_error(
+        lambda: rgb_quantizer.inverse_transform(bad),
+        lambda: _dask.inverse_transform(rgb_quantizer, da.from_array(bad)).compute(),
+        ValueError,
+    )
+
+
+def test_non_array_collections_refused(rgb_quantizer, astronaut):
+    assert not _dask.is_dask_collection(astronaut)
+    assert not _dask.is_dask_collection([astronaut])
+    assert _dask.is_dask_collection(da.from_array(astronaut))
+    delayed_image = dask.delayed(astronaut)
+    assert _dask.is_dask_collection(delayed_image)
+    with pytest.raises(TypeError, match="Dask arrays only"):
+        _dask.transform(rgb_quantizer, delayed_image)
+
+
+# %% fitting on a sample --------------------------------------------------------
+
+
+def test_sample_is_uniform_block_proportional_and_reproducible():
+    # Pixel values are their own index, so the sample says where it came from.
+    index = np.arange(30_000)
+    pixels = np.repeat(index[:, None], 3, axis=1)
+    chunks = ((7_000, 1, 12_999, 10_000), (3,))
+    lazy = da.from_array(pixels, chunks=chunks)
+    sample, weights = _dask.sample_pixels(lazy, 3_001, random_state=0)
+    assert sample.shape == (3_001, 3) and weights is None
+    drawn = sample[:, 0]
+    assert len(np.unique(drawn)) == 3_001  # without replacement
+    per_block = np.histogram(drawn, bins=np.cumsum((0,) + chunks[0]))[0]
+    share = 3_001 * np.array(chunks[0]) / 30_000
+    assert np.all((per_block == np.floor(share)) | (per_block == np.ceil(share)))
+    again, _ = _dask.sample_pixels(lazy, 3_001, random_state=0)
+    np.testing.assert_array_equal(sample, again)
+    other, _ = _dask.sample_pixels(lazy, 3_001, random_state=1)
+    assert not np.array_equal(sample, other)
+    everything, _ = _dask.sample_pixels(lazy, 10**9, random_state=0)
+    np.testing.assert_array_equal(everything, pixels)
+    # Weights, given in memory or lazily and chunked otherwise, follow their pixel.
+    for given in (index * 0.5, da.from_array(index * 0.5, chunks=4_096)):
+        sample, weights = _dask.sample_pixels(
+            lazy, 500, sample_weight=given, random_state=2
+        )
+        np.testing.assert_array_equal(weights, sample[:, 0] * 0.5)
+
+
+def test_fit_with_sample_weight_and_partial_fit(astronaut):
+    lazy = da.from_array(astronaut, chunks=(200, 200, 3))
+    weights = np.zeros(astronaut.shape[:2])
+    weights[:, :256] = 1.0  # only the left half counts
+    q = ColorQuantizer(8, sample_size=50_000, random_state=0)
+    _dask.fit(q, lazy, sample_weight=weights)
+    left = _dask.fit(
+        ColorQuantizer(8, sample_size=25_000, random_state=0),
+        da.from_array(astronaut[:, :256], chunks=(200, 200, 3)),
+    )
+    assert q.score(astronaut[:, :256]) > 1.25 * left.score(astronaut[:, :256])
+    with pytest.raises(ValueError, match="one weight per pixel"):
+        _dask.fit(q, lazy, sample_weight=weights[:10])
+
+    q = ColorQuantizer(8, random_state=0)
+    for half in (astronaut[:256], astronaut[256:]):
+        _dask.partial_fit(q, da.from_array(half, chunks=(100, 512, 3)))
+    assert q.n_colors_ == 8 and q.palette_.dtype == np.uint8
+
+
+def test_given_palette_reads_one_block(astronaut):
+    palette = np.array([[0, 0, 0], [255, 255, 255], [200, 30, 30]], np.uint8)
+    source, lazy = recording(astronaut, chunks=(64, 64, 3))
+    q = _dask.fit(ColorQuantizer(palette=palette), lazy)
+    assert len(source.reads) == 1
+    np.testing.assert_array_equal(q.palette_, palette)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fit_reads_blocks_only_and_is_deterministic(seed, china):
+    source, lazy = recording(china, chunks=(100, 160, 3))
+    q1 = ColorQuantizer(8, sample_size=20_000, random_state=seed)
+    assert _dask.fit(q1, lazy) is q1
+    assert all(
+        key[0].stop - key[0].start <= 100 and key[1].stop - key[1].start <= 160
+        for key in source.reads
+    )
+    assert len(source.reads) <= lazy.npartitions
+    q2 = _dask.fit(ColorQuantizer(8, sample_size=20_000, random_state=seed), lazy)
+    np.testing.assert_array_equal(q1.palette_, q2.palette_)
+    assert q1.n_features_in_ == 3 and q1.palette_.dtype == np.uint8
+    # A palette from a 20k sample maps the photo about as well as one from all.
+    full = ColorQuantizer(8, random_state=seed).fit(china)
+    assert q1.score(china) > 1.25 * full.score(china)
+
+
+def test_fit_sample_covering_every_pixel_equals_in_memory_fit(astronaut):
+    lazy = da.from_array(astronaut, chunks=(100, 300, (2, 1)))
+    q = _dask.fit(ColorQuantizer(16, random_state=3), lazy)  # 262,144 < 1e6 pixels
+    expected = ColorQuantizer(16, random_state=3).fit(astronaut)
+    np.testing.assert_array_equal(q.palette_, expected.palette_)
+
+
+def test_fit_validates_as_in_memory(astronaut):
+    for bad in (astronaut[:0], astronaut > 0, astronaut[None, None]):
+        same_error(
+            lambda bad=bad: ColorQuantizer(4).fit(bad),
+            lambda bad=bad: _dask.fit(ColorQuantizer(4), da.from_array(bad, chunks=64)),
+            (ValueError, TypeError),
+        )
+    with pytest.raises(ValueError, match="sample_size must be >= 1"):
+        _dask.fit(ColorQuantizer(4, sample_size=0), da.from_array(astronaut))
+
+
+# %% distributed: one LocalCluster with two worker processes --------------------
+
+
+class PickleLoggingQuantizer(ColorQuantizer):
+    """Appends 'dump <pid>' / 'load <pid>' to ``pickle_log`` when (un)pickled."""
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if state.get("pickle_log"):
+            with open(state["pickle_log"], "a") as log:
+                log.write(f"dump {os.getpid()}\n")
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if state.get("pickle_log"):
+            with open(state["pickle_log"], "a") as log:
+                log.write(f"load {os.getpid()}\n")
+
+
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+def pickle_events(log, client):
+    workers = set(client.run(os.getpid).values())
+    events = Counter()
+    for line in log.read_text().splitlines():
+        kind, pid = line.split()
+        where = "worker" if int(pid) in workers else "here"
+        events[kind, where if where == "here" else int(pid)] += 1
+    return events, workers
+
+
+def test_local_cluster_equals_in_memory_and_ships_estimator_once(
+    client, tmp_path, astronaut, china
+):
+    q = PickleLoggingQuantizer(16, random_state=0).fit(china)
+    q.pickle_log = str(tmp_path / "pickles.log")
+    lazy = da.from_array(astronaut, chunks=(128, 128, 3))  # 16 blocks
+    labels = _dask.predict(q, lazy)
+    out = _dask.transform(q, lazy)
+
+    (tmp_path / "pickles.log").write_text("")
+    got_labels, got_out = dask.compute(labels, out)  # the client's scheduler
+    np.testing.assert_array_equal(got_labels, q.predict(astronaut))
+    np.testing.assert_array_equal(got_out, q.transform(astronaut))
+
+    events, workers = pickle_events(tmp_path / "pickles.log", client)
+    loads = {pid: events["load", pid] for pid in workers}
+    # One copy per worker process, whatever the number of tasks (16 x 2)...
+    assert all(n <= 1 for n in loads.values()) and sum(loads.values()) >= 1
+    # ...and a handful of pickles in all: graph, task, worker-to-worker transfer.
+    dumps = sum(n for (kind, _), n in events.items() if kind == "dump")
+    assert dumps <= 2 + len(workers)
+
+    # Control: the same estimator passed as a plain argument goes with every
+    # block, which this count does detect.
+    (tmp_path / "pickles.log").write_text("")
+    naive = lazy.map_blocks(
+        _dask._predict_block, q, drop_axis=2, meta=np.empty((0, 0), np.int32)
+    )
+    np.testing.assert_array_equal(naive.compute(), got_labels)
+    events, _ = pickle_events(tmp_path / "pickles.log", client)
+    assert sum(events["load", pid] for pid in workers) > len(workers)
+
+
+def test_local_cluster_fit_and_files(client, tmp_path, photos):
+    lazy = da.from_array(photos[0], chunks=(100, 200, 3))
+    q_cluster = _dask.fit(ColorQuantizer(8, sample_size=30_000, random_state=0), lazy)
+    with dask.config.set(scheduler="threads"):
+        q_local = _dask.fit(ColorQuantizer(8, sample_size=30_000, random_state=0), lazy)
+    np.testing.assert_array_equal(q_cluster.palette_, q_local.palette_)
+
+    paths = write_photos(tmp_path, photos)
+    q, written = _dask.quantize_files(
+        paths, tmp_path / "out", n_colors=8, random_state=0, scheduler=client
+    )
+    check_outputs(q, paths, written)
+
+
+# %% collections of files ---------------------------------------------------------
+
+
+def write_photos(folder, photos):
+    paths = []
+    for i, photo in enumerate(photos):
+        paths.append(str(folder / f"photo{i}.png"))
+        write_image(paths[-1], photo)
+    return paths
+
+
+def check_outputs(q, paths, written):
+    assert [os.path.basename(p) for p in written] == [
+        os.path.basename(p) for p in paths
+    ]
+    for path, out in zip(paths, written, strict=True):
+        result = read_image(out)
+        np.testing.assert_array_equal(result, q.transform(read_image(path)))
+        colours = np.unique(result.reshape(-1, 3), axis=0)
+        assert len(colours) <= q.n_colors_
+
+
+def test_quantize_files_one_palette_for_all(tmp_path, photos, capsys):
+    paths = write_photos(tmp_path, photos[2:])
+    q, written = _dask.quantize_files(
+        paths, tmp_path / "out", n_colors=8, sample_per_image=5_000, random_state=0
+    )
+    assert q.n_colors_ == 8 and q.palette_.dtype == np.uint8
+    check_outputs(q, paths, written)
+    assert "100%" in capsys.readouterr().out  # two ProgressBar runs
+    q_again, _ = _dask.quantize_files(
+        paths,
+        tmp_path / "again",
+        n_colors=8,
+        sample_per_image=5_000,
+        random_state=0,
+        scheduler="sync",
+        progress=False,
+    )
+    np.testing.assert_array_equal(q.palette_, q_again.palette_)
+    assert capsys.readouterr().out == ""
+    with pytest.raises(FileExistsError):
+        _dask.quantize_files(
+            paths[:1], tmp_path / "out", n_colors=4, overwrite=False, progress=False
+        )
+
+
+def test_quantize_files_refuses_clashes(tmp_path, astronaut):
+    write_image(tmp_path / "a.png", astronaut)
+    write_image(tmp_path / "a.bmp", astronaut)
+    write_image(tmp_path / "b.png", astronaut.astype(np.uint16) * 257)
+    with pytest.raises(ValueError, match="both be written"):
+        _dask.quantize_files([tmp_path / "a.png", tmp_path / "a.bmp"], tmp_path / "o")
+    with pytest.raises(ValueError, match="replace an input"):
+        _dask.quantize_files([tmp_path / "a.png"], tmp_path)
+    with pytest.raises(ValueError, match="same dtype"):
+        _dask.quantize_files(
+            [tmp_path / "a.png", tmp_path / "b.png"], tmp_path / "o", progress=False
+        )
