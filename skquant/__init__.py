@@ -6,6 +6,8 @@ ColorQuantizer
     Learn a palette with k-means (scikit-learn or OpenCV) and map images onto it.
 quantize
     Quantize an image in one call.
+select_n_colors
+    Fit a quantizer with the fewest colours that reach a quality target.
 
 Modules
 -------
@@ -17,7 +19,15 @@ skquant.io
 
 from skquant import io, metrics
 from skquant._quantizer import ColorQuantizer, quantize
+from skquant._select import select_n_colors
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["ColorQuantizer", "quantize", "io", "metrics", "__version__"]
+__all__ = [
+    "ColorQuantizer",
+    "quantize",
+    "select_n_colors",
+    "io",
+    "metrics",
+    "__version__",
+]

@@ -6,6 +6,8 @@ working space (float64), labels of the points (int32), the iteration count of
 the best run and its weighted inertia.
 """
 
+import contextlib
+
 import numpy as np
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
@@ -19,6 +21,18 @@ SMALL_FIT_POINTS = 200_000
 #: Points drawn (with probability proportional to weight) for OpenCV, which
 #: takes no weights.
 OPENCV_RESAMPLE = 100_000
+
+
+def single_thread_if_small(n_points):
+    """One OpenMP/BLAS thread for small fits (a pooled histogram).
+
+    Thread barriers and BLAS calls on a few thousand points cost more than
+    they save, ten times more on a busy machine; large fits keep the
+    caller's limits.
+    """
+    if n_points <= SMALL_FIT_POINTS:
+        return threadpool_limits(limits=1)
+    return contextlib.nullcontext()
 
 
 def run_kmeans(
@@ -37,15 +51,16 @@ def run_kmeans(
             sample = points[idx]
         else:
             sample = points
-        centers, _, inertia, n_iter = kmeans_opencv(
-            sample,
-            n_clusters,
-            init=init,
-            n_init=n_init,
-            max_iter=max_iter,
-            tol=tol,
-            random_state=rng,
-        )
+        with single_thread_if_small(len(sample)):
+            centers, _, inertia, n_iter = kmeans_opencv(
+                sample,
+                n_clusters,
+                init=init,
+                n_init=n_init,
+                max_iter=max_iter,
+                tol=tol,
+                random_state=rng,
+            )
         labels = nearest_brute(points, centers)
         return centers, labels, n_iter, inertia
 
@@ -57,12 +72,7 @@ def run_kmeans(
         tol=tol,
         random_state=rng.randint(np.iinfo(np.int32).max),
     )
-    if len(points) <= SMALL_FIT_POINTS:
-        # KMeans' OpenMP barriers cost more than they save on a pooled
-        # histogram, ten times more on a busy machine: one thread it is.
-        with threadpool_limits(limits=1, user_api="openmp"):
-            km.fit(points, sample_weight=weights)
-    else:
+    with single_thread_if_small(len(points)):
         km.fit(points, sample_weight=weights)
     return (
         km.cluster_centers_.astype(np.float64),

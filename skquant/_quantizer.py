@@ -383,10 +383,17 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self._set_dtypes(layout)
         if self.palette is not None:
             return self._fit_given_palette()
+        points, weights, exact, rng = self._prepare(layout, sample_weight)
+        self._learn(
+            points, weights, exact, rng, previous=previous if self.warm_start else None
+        )
+        return self
+
+    def _prepare(self, layout, sample_weight):
+        """Sample and pool the pixels: (points, weights, exact, rng)."""
         rng = check_random_state(self.random_state)
         pixels = layout.pixels()
         weights = self._check_sample_weight(sample_weight, layout)
-
         sample_size = self.sample_size
         if sample_size == "auto":
             sample_size = None if self.backend == "sklearn" else AUTO_SAMPLE_SIZE
@@ -398,12 +405,8 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             )
             pixels = pixels[idx]
             weights = None if weights is None else weights[idx]
-
         points, weights, exact = self._fit_points(pixels, weights)
-        self._learn(
-            points, weights, exact, rng, previous=previous if self.warm_start else None
-        )
-        return self
+        return points, weights, exact, rng
 
     def _check_sample_weight(self, sample_weight, layout):
         """Per-pixel weights flattened like ``layout.pixels()``, or None."""
@@ -469,8 +472,12 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 return unique, counts, True
         return pixels, None, False
 
-    def _learn(self, points, weights, exact, rng, *, previous=None):
-        """k-means on ``points`` (input units) -> the fitted attributes."""
+    def _learn(self, points, weights, exact, rng, *, previous=None, init_work=None):
+        """k-means on ``points`` (input units) -> the fitted attributes.
+
+        ``previous`` (input units) warm-starts and keeps the palette order;
+        ``init_work`` (working space) only replaces ``self.init``.
+        """
         n_points = len(points)
         fixed = (
             None
@@ -503,10 +510,10 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 rng=rng,
             )
         else:
-            init = self.init
+            init = self.init if init_work is None else init_work
             if keep_order:
                 init = self._to_working(previous).astype(np.float64)
-            elif not isinstance(init, str):
+            elif not isinstance(init, str) and init_work is None:
                 init = self._to_working(np.asarray(init, dtype=np.float64))
             centers, labels, n_iter, inertia = run_kmeans(
                 points_work,

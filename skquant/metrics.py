@@ -25,6 +25,15 @@ Scorers
 -------
 psnr_scorer, delta_e_scorer, ssim_scorer
     Also available by name from :func:`get_scorer`.
+make_rate_distortion_scorer
+    PSNR minus a price per bit of palette index, so a grid search over
+    ``n_colors`` stops where more colours stop paying.
+
+Choosing the number of colours
+------------------------------
+fewest_colors
+    A ``refit`` callable for :class:`~sklearn.model_selection.GridSearchCV`
+    that picks the smallest ``n_colors`` reaching a quality target.
 """
 
 import numbers
@@ -35,6 +44,8 @@ from skimage.metrics import structural_similarity as _skimage_ssim
 
 __all__ = [
     "delta_e_scorer",
+    "fewest_colors",
+    "make_rate_distortion_scorer",
     "get_scorer",
     "mean_delta_e",
     "peak_signal_noise_ratio",
@@ -569,3 +580,120 @@ def get_scorer(name):
         raise ValueError(
             f"{name!r} is not a quantization scorer; use one of {sorted(_SCORERS)}."
         ) from None
+
+
+def make_rate_distortion_scorer(db_per_bit=1.0):
+    """Scorer trading quality against palette size (rate-distortion).
+
+    The score is ``PSNR - db_per_bit * log2(n_colors_)``: the PSNR of the
+    quantized ``X`` minus a price for every bit an indexed image spends per
+    pixel. Doubling the palette costs one bit, so a grid search over
+    ``n_colors`` prefers more colours only while a doubling still buys more
+    than ``db_per_bit`` decibels.
+
+    Parameters
+    ----------
+    db_per_bit : float, default=1.0
+        Decibels of PSNR one bit per pixel is worth; larger values favour
+        smaller palettes.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y=None) -> float``, higher is better.
+
+    See Also
+    --------
+    fewest_colors : Pick the smallest palette that reaches a target instead.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_sample_image
+    >>> from sklearn.model_selection import GridSearchCV, KFold
+    >>> from skquant import ColorQuantizer
+    >>> from skquant.metrics import make_rate_distortion_scorer
+    >>> image = load_sample_image("china.jpg")[::2, ::2]
+    >>> search = GridSearchCV(
+    ...     ColorQuantizer(random_state=0),
+    ...     {"n_colors": [2, 4, 8, 16, 32, 64, 128, 256]},
+    ...     scoring=make_rate_distortion_scorer(db_per_bit=3.0),
+    ...     cv=KFold(2),
+    ... ).fit(image)
+    >>> 4 <= search.best_params_["n_colors"] <= 64
+    True
+    """
+    if (
+        isinstance(db_per_bit, bool)
+        or not isinstance(db_per_bit, numbers.Real)
+        or not db_per_bit >= 0
+    ):
+        raise ValueError(f"db_per_bit must be a number >= 0, got {db_per_bit!r}.")
+
+    def rate_distortion_scorer(estimator, X, y=None):
+        bits = np.log2(max(int(estimator.n_colors_), 1))
+        return peak_signal_noise_ratio(X, estimator.transform(X)) - db_per_bit * bits
+
+    return rate_distortion_scorer
+
+
+def fewest_colors(threshold, *, scorer="score", param="n_colors"):
+    """A ``refit`` callable: the smallest palette whose score reaches a target.
+
+    Give it to :class:`~sklearn.model_selection.GridSearchCV` as ``refit=``
+    with a quality scorer (for example ``scoring=psnr_scorer`` and
+    ``threshold=30`` for 30 dB, or ``scoring=delta_e_scorer`` and
+    ``threshold=-3`` for a mean CIEDE2000 of at most 3). Among the candidates
+    whose mean test score is at least ``threshold`` it picks the one with the
+    fewest colours, the way pngquant's ``--quality`` does; when none reaches
+    it, the best-scoring candidate.
+
+    Parameters
+    ----------
+    threshold : float
+        Lowest acceptable mean test score.
+    scorer : str, default="score"
+        Name of the score in ``cv_results_`` (``"score"`` for a single
+        scorer, else the key given in ``scoring=``).
+    param : str, default="n_colors"
+        The searched parameter that counts colours (for a pipeline, for
+        example ``"quantizer__n_colors"``).
+
+    Returns
+    -------
+    refit : callable
+        ``refit(cv_results) -> int``, the index of the chosen candidate.
+
+    See Also
+    --------
+    skquant.select_n_colors : The same choice on one image, much faster.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_sample_image
+    >>> from sklearn.model_selection import GridSearchCV, KFold
+    >>> from skquant import ColorQuantizer
+    >>> from skquant.metrics import fewest_colors, psnr_scorer
+    >>> image = load_sample_image("flower.jpg")[::2, ::2]
+    >>> search = GridSearchCV(
+    ...     ColorQuantizer(random_state=0),
+    ...     {"n_colors": [4, 8, 16, 32, 64]},
+    ...     scoring=psnr_scorer,
+    ...     refit=fewest_colors(28.0),
+    ...     cv=KFold(2),
+    ... ).fit(image)
+    >>> scores = search.cv_results_["mean_test_score"]
+    >>> bool(scores[search.best_index_] >= 28.0)
+    True
+    >>> bool(search.best_index_ == 0 or scores[search.best_index_ - 1] < 28.0)
+    True
+    """
+
+    def refit(cv_results):
+        scores = np.asarray(cv_results[f"mean_test_{scorer}"], dtype=np.float64)
+        colors = np.asarray(cv_results[f"param_{param}"], dtype=np.float64)
+        good = np.flatnonzero(scores >= threshold)
+        if len(good) == 0:
+            return int(np.nanargmax(scores))
+        return int(good[np.argmin(colors[good])])
+
+    return refit

@@ -33,3 +33,9 @@ def photos(china, flower, astronaut, coffee):
 def psnr(a, b, data_range=255.0):
     mse = np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2)
     return 10 * np.log10(data_range**2 / mse)
+
+
+@pytest.fixture(scope="session")
+def small_photos(photos):
+    """The four photos at half resolution, for searches that fit many times."""
+    return [np.ascontiguousarray(p[::2, ::2]) for p in photos]
