@@ -20,8 +20,7 @@ skquant.io
 from skquant import io, metrics
 from skquant._quantizer import ColorQuantizer, quantize
 from skquant._select import select_n_colors
-
-__version__ = "0.1.0.dev0"
+from skquant._version import __version__
 
 __all__ = [
     "ColorQuantizer",

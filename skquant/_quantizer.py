@@ -25,8 +25,14 @@ from skquant._image import (
 )
 from skquant._kmeans import lloyd_with_fixed, run_kmeans
 from skquant._stream import ColorHistogram
+from skquant._version import __version__
 
 BACKENDS = ("sklearn", "opencv")
+
+
+class SkquantVersionWarning(UserWarning):
+    """A model saved by another skquant version was loaded."""
+
 
 #: Pixels drawn by ``sample_size='auto'`` for backends that take no weights.
 AUTO_SAMPLE_SIZE = 100_000
@@ -203,6 +209,23 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             "uint16",
         ]
         return tags
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_skquant_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        saved = state.pop("_skquant_version", None)
+        if saved is not None and saved != __version__:
+            warnings.warn(
+                f"This ColorQuantizer was saved by skquant {saved} and is loaded by "
+                f"skquant {__version__}; it may not work as it did. Refit it, or "
+                f"load it with skquant {saved}.",
+                SkquantVersionWarning,
+                stacklevel=2,
+            )
+        super().__setstate__(state)
 
     # %% parameter checks ----------------------------------------------------
 
