@@ -36,14 +36,15 @@ INDEXED_EXTENSIONS = (".png", ".gif")
 #: Fields of an output name pattern.
 PATTERN_FIELDS = ("stem", "ext", "parent", "index", "k")
 
-DITHER_CHOICES = (
-    "none",
-    "floyd-steinberg",
-    "atkinson",
-    "jarvis-judice-ninke",
-    "sierra",
-    "bayer",
-)
+
+def _dither_choices():
+    """'none' and every dithering method of the estimator."""
+    try:
+        from skquant._dither import DITHER_METHODS
+    except ImportError:  # an estimator without dithering
+        DITHER_METHODS = ("floyd-steinberg", "atkinson", "bayer")
+    return ("none", *DITHER_METHODS)
+
 
 DESCRIPTION = """\
 Reduce images to a palette of K colours with k-means (scikit-learn or OpenCV),
@@ -159,6 +160,12 @@ def build_parser():
         help="image file, folder, glob pattern or sample:NAME",
     )
     parser.add_argument(
+        "-r",
+        "--recursive",
+        action="store_true",
+        help="read image files in subfolders of folder inputs too",
+    )
+    parser.add_argument(
         "-V", "--version", action="version", version=f"%(prog)s {__version__}"
     )
 
@@ -195,12 +202,6 @@ def build_parser():
         action="store_true",
         help="replace existing files, inputs included",
     )
-    out.add_argument(
-        "-r",
-        "--recursive",
-        action="store_true",
-        help="read image files in subfolders of folder inputs too",
-    )
 
     est = parser.add_argument_group("palette")
     est.add_argument(
@@ -218,11 +219,14 @@ def build_parser():
         default="rgb",
         help="space in which colours are clustered and matched (default: rgb)",
     )
+    dither_choices = _dither_choices()
     est.add_argument(
         "--dither",
-        choices=DITHER_CHOICES,
+        choices=dither_choices,
         default="none",
-        help="dithering when mapping pixels onto the palette (default: none)",
+        metavar="METHOD",
+        help="dithering when mapping pixels onto the palette: "
+        f"{', '.join(dither_choices)} (default: none)",
     )
     est.add_argument(
         "--backend",
@@ -596,9 +600,10 @@ class Settings:
     max_delta_e: float | None = None
 
     def fit(self, X, dtype, n_channels):
-        """A quantizer fitted on ``X`` (an image or a list of images)."""
-        from skquant._quantizer import ColorQuantizer
+        """Fit on ``X`` (an image or a list); return ``(quantizer, notes)``.
 
+        ``notes`` are the messages of the warnings raised while fitting.
+        """
         params = {
             "backend": self.backend,
             "color_space": self.color_space,
@@ -613,24 +618,35 @@ class Settings:
             params["fixed_colors"] = colors_in_units(
                 self.keep_colors, dtype, n_channels
             )
-        with warnings.catch_warnings():
-            # Fewer distinct colours than K is no error here: K used is shown.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            if self.palette is not None:
-                palette = colors_in_units(self.palette, dtype, n_channels)
-                quantizer = ColorQuantizer(len(palette), palette=palette, **params)
-                return quantizer.fit(X)
-            if self.min_psnr is not None or self.max_delta_e is not None:
-                from skquant import select_n_colors
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            quantizer = self._fit(X, dtype, n_channels, params)
+        # Fewer distinct colours than K is no news here: "K=" shows it.
+        notes = [
+            str(w.message).rstrip(".")
+            for w in caught
+            if not issubclass(w.category, ConvergenceWarning)
+        ]
+        return quantizer, list(dict.fromkeys(notes))
 
-                return select_n_colors(
-                    X,
-                    min_psnr=self.min_psnr,
-                    max_delta_e=self.max_delta_e,
-                    max_colors=self.n_colors or 256,
-                    **params,
-                )
-            return ColorQuantizer(self.n_colors or 16, **params).fit(X)
+    def _fit(self, X, dtype, n_channels, params):
+        from skquant._quantizer import ColorQuantizer
+
+        if self.palette is not None:
+            palette = colors_in_units(self.palette, dtype, n_channels)
+            quantizer = ColorQuantizer(len(palette), palette=palette, **params)
+            return quantizer.fit(X)
+        if self.min_psnr is not None or self.max_delta_e is not None:
+            from skquant import select_n_colors
+
+            return select_n_colors(
+                X,
+                min_psnr=self.min_psnr,
+                max_delta_e=self.max_delta_e,
+                max_colors=self.n_colors or 256,
+                **params,
+            )
+        return ColorQuantizer(self.n_colors or 16, **params).fit(X)
 
 
 @dataclasses.dataclass
@@ -663,6 +679,7 @@ class Result:
     psnr: float | None = None
     delta_e: float | None = None
     error: str | None = None
+    notes: list = dataclasses.field(default_factory=list)
     labels: np.ndarray | None = None
     palette: np.ndarray | None = None
 
@@ -759,7 +776,9 @@ def _process(task):
         start = time.perf_counter()
         quantizer = task.quantizer
         if quantizer is None:
-            quantizer = task.settings.fit(image, image.dtype, image.shape[2])
+            quantizer, result.notes = task.settings.fit(
+                image, image.dtype, image.shape[2]
+            )
         quantized = quantizer.transform(image)
         result.seconds = time.perf_counter() - start
         result.n_colors = int(quantizer.n_colors_)
@@ -813,8 +832,8 @@ class _Reporter:
         else:
             print(text, flush=True)
 
-    def error(self, text):
-        message = f"skquant: error: {text}"
+    def error(self, text, kind="error"):
+        message = f"skquant: {kind}: {text}"
         if self.bar is not None:
             self.bar.write(message, file=sys.stderr)
         else:
@@ -862,6 +881,8 @@ def _run_tasks(tasks, n_jobs, reporter, stats):
     else:
         stream = map(_process, tasks)
     for result in stream:
+        for note in result.notes:
+            reporter.error(f"{result.label}: {note}", kind="warning")
         if result.error is not None:
             reporter.error(result.error)
         else:
@@ -1047,10 +1068,12 @@ def _run_shared(args, settings, sources, outputs, reporter):
 
     start = time.perf_counter()
     try:
-        quantizer = settings.fit(images, dtype, n_channels)
+        quantizer, notes = settings.fit(images, dtype, n_channels)
     except (ValueError, TypeError, MemoryError) as exc:
         reporter.error(f"fitting the shared palette: {str(exc).rstrip('.')}")
         return False
+    for note in notes:
+        reporter.error(f"shared palette: {note}", kind="warning")
     fit_seconds = time.perf_counter() - start
     k = int(quantizer.n_colors_)
     if args.stats:

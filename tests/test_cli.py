@@ -453,6 +453,14 @@ def test_min_psnr_picks_k(tmp_path, small_photos, capsys):
     assert (tmp_path / f"o_k{k}.png").exists()
     assert float(re.search(r"PSNR ([\d.]+)", out).group(1)) >= 28
 
+    # An unreachable target: the largest K allowed, and a warning, not an error.
+    status, out, err = run(
+        [src, "--min-psnr", "90", "-k", "8", "-o", tmp_path / "max.png"], capsys
+    )
+    assert status == 0
+    assert "K=8" in out
+    assert err.startswith("skquant: warning: ") and "do not reach" in err
+
 
 # =============================================================================
 # Errors
