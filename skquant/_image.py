@@ -27,6 +27,12 @@ from sklearn.utils.validation import validate_data
 #: Integer dtypes whose values are image intensities with a fixed full scale.
 IMAGE_INT_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
+#: Largest magnitude accepted in pixel values (2**53, about 9.0e15). Below it,
+#: squared colour distances stay finite in float32 (OpenCV's k-means) and in
+#: float64, and integers convert to float64 exactly; above it distances
+#: overflow to inf and nearest-colour searches return arbitrary entries.
+MAX_ABS_VALUE = 2.0**53
+
 
 def working_float(dtype):
     """Float dtype used internally for data of ``dtype``.
@@ -152,6 +158,16 @@ def _check_values(array, *, what):
         raise ValueError(f"{what} has no pixels (shape {array.shape}).")
     if array.shape[-1] == 0:
         raise ValueError(f"{what} has 0 channels (shape {array.shape}).")
+    if array.dtype.kind == "f" or array.dtype.itemsize >= 8:
+        # uint8/uint16/int32 values are always small enough: skip the pass.
+        low, high = array.min(), array.max()
+        if max(-float(low), float(high)) > MAX_ABS_VALUE:
+            value = (high if float(high) >= -float(low) else low).item()
+            raise ValueError(
+                f"{what} holds a value of {value!r}; pixel values must lie within "
+                "+-2**53 (about 9.0e15), beyond which squared colour distances "
+                "overflow. Rescale the data (for example to [0, 1])."
+            )
 
 
 def check_input(estimator, X, *, reset):
@@ -249,6 +265,13 @@ def check_labels(labels, n_colors):
             and np.all(np.isfinite(arr))
             and np.all(arr == np.round(arr))
         ):
+            # Range first: casting a huge float to intp wraps around.
+            if arr.min() < 0 or arr.max() >= n_colors:
+                raise ValueError(
+                    f"labels must lie in [0, {n_colors - 1}] (the palette has "
+                    f"{n_colors} colours), got values from {arr.min().item()!r} to "
+                    f"{arr.max().item()!r}."
+                )
             arr = arr.astype(np.intp)
         else:
             raise ValueError(
