@@ -18,7 +18,7 @@ from pathlib import Path
 import skquant
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # for make_readme_figure, if ever imported
+sys.path.insert(0, str(HERE))  # for gallery_order
 
 project = "skquant"
 author = "skquant developers"
@@ -29,13 +29,12 @@ version = ".".join(release.split(".")[:2])
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.mathjax",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
 
-exclude_patterns = ["_build", "**.ipynb_checkpoints", "make_readme_figure.py"]
-templates_path = []
+exclude_patterns = ["_build", "**.ipynb_checkpoints"]
+templates_path = ["_templates"]
 default_role = "literal"
 
 # -- API reference ------------------------------------------------------------
@@ -98,7 +97,7 @@ sphinx_gallery_conf = {
     "plot_gallery": "False" if os.environ.get("SKQUANT_DOCS_NO_GALLERY") else "True",
     "download_all_examples": False,
     "remove_config_comments": True,
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "gallery_order.StoryOrder",
     "image_scrapers": ("matplotlib",),
     "matplotlib_animations": False,
     "min_reported_time": 1,
@@ -109,6 +108,14 @@ sphinx_gallery_conf = {
     # SKQUANT_DOCS_SKIP_EXAMPLES='plot_a|plot_b' builds without running those.
     "ignore_pattern": os.environ.get("SKQUANT_DOCS_SKIP_EXAMPLES") or r"__init__\.py",
 }
+
+# Pages of skipped examples left by an earlier full build are not built.
+if os.environ.get("SKQUANT_DOCS_SKIP_EXAMPLES"):
+    exclude_patterns += [
+        f"auto_examples/{path.stem}.rst"
+        for path in (HERE.parent / "examples").glob("*.py")
+        if re.search(os.environ["SKQUANT_DOCS_SKIP_EXAMPLES"], path.name)
+    ]
 
 # -- HTML ---------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"

@@ -59,6 +59,8 @@ methods = {
     "Pillow fast octree": pillow(Image.Quantize.FASTOCTREE),
 }
 
+# sphinx_gallery_thumbnail_number = 2
+
 # %%
 # Measure
 # -------

@@ -18,6 +18,8 @@ from skimage.filters import gaussian
 from skquant import ColorQuantizer
 from skquant.metrics import peak_signal_noise_ratio
 
+# sphinx_gallery_thumbnail_number = 2
+
 # %%
 # A gradient
 # ----------

@@ -29,6 +29,8 @@ china = load_sample_image("china.jpg")[::2, ::2]
 flower = load_sample_image("flower.jpg")[::2, ::2]
 left, right = china[:, :160], china[:, 160:]
 
+# sphinx_gallery_thumbnail_number = 2
+
 # %%
 # Fit on the reference
 # --------------------

@@ -26,7 +26,10 @@ from skquant.io import read_palette, write_animated_gif, write_palette
 from skquant.plotting import plot_palette
 
 astronaut = data.astronaut()[::2, ::2]
-folder = tempfile.mkdtemp()
+workdir = tempfile.TemporaryDirectory()  # removed at the end
+folder = workdir.name
+
+# sphinx_gallery_thumbnail_number = 1
 
 # %%
 # A given palette
@@ -119,3 +122,5 @@ for i, (ax, frame) in enumerate(zip(axes, shown, strict=True)):
     ax.imshow(frame)
     ax.set_title(f"frame {2 * i + 1}", fontsize=9)
     ax.set_axis_off()
+
+workdir.cleanup()

@@ -42,6 +42,8 @@ for i, (ax, frame) in enumerate(zip(axes, frames, strict=True)):
     ax.set_title(f"frame {i + 1}", fontsize=8)
     ax.set_axis_off()
 
+# sphinx_gallery_thumbnail_number = 2
+
 # %%
 # The search
 # ----------
