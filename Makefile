@@ -26,5 +26,9 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[benchmark]"
 	$(BIN)/python benchmarks/bench_speed.py
 
+docs: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[docs,dask]"
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+
 clean:
-	rm -rf $(VENV) out build *.egg-info
+	rm -rf $(VENV) out build *.egg-info docs/_build docs/auto_examples docs/generated docs/sg_execution_times.rst

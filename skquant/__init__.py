@@ -15,9 +15,11 @@ skquant.metrics
     Quality metrics (PSNR, CIEDE2000, SSIM) and scorers for model selection.
 skquant.io
     Read and write images, indexed PNG/GIF files and palette files.
+skquant.plotting
+    Palette swatches and before/after figures (needs matplotlib).
 """
 
-from skquant import io, metrics
+from skquant import io, metrics, plotting
 from skquant._quantizer import ColorQuantizer, quantize
 from skquant._select import select_n_colors
 from skquant._version import __version__
@@ -28,5 +30,6 @@ __all__ = [
     "select_n_colors",
     "io",
     "metrics",
+    "plotting",
     "__version__",
 ]
