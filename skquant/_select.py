@@ -8,6 +8,7 @@ from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
 
 from skquant import _color
+from skquant._assign import nearest_brute
 from skquant._image import check_input, check_positive_int, full_scale
 from skquant._kmeans import single_thread_if_small
 from skquant._quantizer import ColorQuantizer
@@ -15,6 +16,9 @@ from skquant.metrics import mean_delta_e, peak_signal_noise_ratio
 
 #: Pixels drawn to check the target on the real pixels, not the histogram.
 CHECK_PIXELS = 1 << 18
+
+#: Lloyd iterations of each candidate K during the bisection.
+PROBE_MAX_ITER = 20
 
 
 def select_n_colors(
@@ -95,8 +99,8 @@ def select_n_colors(
     # One k-means++ seeding for the largest palette serves every candidate:
     # its first k centres are a k-means++ seeding for k colours.
     seeds = None
+    points_work = quantizer._to_working(points).astype(np.float64)
     if not (exact and len(points) <= max_colors) and quantizer.fixed_colors is None:
-        points_work = quantizer._to_working(points).astype(np.float64)
         with single_thread_if_small(len(points_work)):
             seeds, _ = kmeans_plusplus(
                 points_work,
@@ -105,8 +109,12 @@ def select_n_colors(
                 random_state=seed,
             )
 
-    def fit(k):
+    max_iter = quantizer.max_iter
+
+    def fit(k, *, probe=False):
         quantizer.n_colors = k
+        # a quality estimate needs no full convergence: the chosen K does
+        quantizer.max_iter = min(max_iter, PROBE_MAX_ITER) if probe else max_iter
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             quantizer._learn(
@@ -119,8 +127,10 @@ def select_n_colors(
         return quantizer
 
     def good_on_histogram(k):
-        fit(k)
-        mapped = quantizer.palette_[quantizer._labels(points)].astype(np.float64)
+        fit(k, probe=True)
+        # brute force: a few thousand cells need no acceleration structure
+        labels = nearest_brute(points_work, quantizer._palette_work.astype(np.float64))
+        mapped = quantizer.palette_[labels].astype(np.float64)
         ok = True
         if min_psnr is not None:
             mse = np.dot(weights, ((points - mapped) ** 2).sum(1)) / (
