@@ -8,6 +8,9 @@ by Dask's schedulers (threads, processes or ``dask.distributed``):
   Dask arrays with the input's shape, chunks and dtype (labels drop the
   channel axis, colours add one). Every block goes through the estimator's
   own in-memory method, so the results are exactly the in-memory results.
+  With ``dither`` set, each image is one block (dithering needs the whole
+  image), so an image must then fit in memory; batches still run image by
+  image.
 - :func:`fit` draws a random sample of pixels block by block, computes only
   that sample and fits the estimator on it in memory: fitting on a Dask array
   always samples.
@@ -22,6 +25,7 @@ Dask itself is imported inside the functions only, so importing skquant does
 not need it; :func:`is_dask_collection` works without Dask installed.
 """
 
+import copy
 import numbers
 import os
 
@@ -95,31 +99,45 @@ def _channels_in_one_chunk(X):
     return X
 
 
+def _mapping_chunks(estimator, X):
+    """``X`` rechunked so that every block maps exactly as in memory.
+
+    The channels always form one chunk. Dithering needs a whole image (error
+    diffusion runs across it, Bayer thresholds follow the pixel position), so
+    with ``dither`` set every image is one block: ``(H, W)`` become single
+    chunks, and a batch stays split between images only.
+    """
+    X = _channels_in_one_chunk(X)
+    dither = getattr(estimator, "dither", None) is not None
+    if dither and X.ndim >= 3 and (X.numblocks[-3] > 1 or X.numblocks[-2] > 1):
+        X = X.rechunk({X.ndim - 3: -1, X.ndim - 2: -1})
+    return X
+
+
 def _shipped(estimator):
-    """The estimator as one graph key that all block tasks depend on."""
+    """The estimator as one graph key that all block tasks depend on.
+
+    Blocks are plain arrays without column names: a copy without
+    ``feature_names_in_`` spares every block the in-memory warning about
+    them, which the validation on the client has already given once.
+    """
     import dask
 
+    if hasattr(estimator, "feature_names_in_"):
+        estimator = copy.copy(estimator)
+        del estimator.feature_names_in_
     return dask.delayed(estimator, pure=True)
 
 
 # %% block kernels (run on workers) -------------------------------------------
 
 
-def _as_image(block):
-    """Pixel blocks ``(n, C)`` as one-row images ``(1, n, C)``.
-
-    Images skip scikit-learn's feature-name checks, which mean nothing for
-    Dask blocks; the pixels and the results are the same.
-    """
-    return block[np.newaxis] if block.ndim == 2 else block
-
-
 def _predict_block(block, estimator):
-    return estimator.predict(_as_image(block)).reshape(block.shape[:-1])
+    return estimator.predict(block)
 
 
 def _transform_block(block, estimator):
-    return estimator.transform(_as_image(block)).reshape(block.shape)
+    return estimator.transform(block)
 
 
 def _inverse_transform_block(labels, estimator):
@@ -127,13 +145,18 @@ def _inverse_transform_block(labels, estimator):
 
 
 def _squared_error_block(block, estimator):
-    """Sum of squared differences between ``block`` and its quantization."""
+    """Sum of squared differences between ``block`` and its palette colours.
+
+    As in :meth:`ColorQuantizer.score`: labels from ``predict``, colours
+    from ``palette_``, sums in float64 over pieces of 2**18 pixels.
+    """
     pixels = block.reshape(-1, block.shape[-1])
-    total = 0.0
-    for start in range(0, pixels.shape[0], 1 << 18):
-        chunk = pixels[start : start + (1 << 18)]
-        mapped = estimator.transform(chunk[np.newaxis])[0].astype(np.float64)
-        total += float(np.sum((chunk.astype(np.float64) - mapped) ** 2))
+    labels = estimator.predict(block).reshape(-1)
+    total, step = 0.0, 1 << 18
+    for start in range(0, pixels.shape[0], step):
+        chunk = pixels[start : start + step].astype(np.float64)
+        mapped = estimator.palette_[labels[start : start + step]]
+        total += float(np.sum((chunk - mapped) ** 2))
     return total
 
 
@@ -156,16 +179,20 @@ def predict(estimator, X):
         labels.
     """
     X = _as_dask_array(X)
+    X_in = X
     probe = estimator.predict(_stand_in(X))  # validates as in memory
-    X = _channels_in_one_chunk(X)
+    X = _mapping_chunks(estimator, X)
     meta = np.empty((0,) * (X.ndim - 1), dtype=probe.dtype)
-    return X.map_blocks(
+    labels = X.map_blocks(
         _predict_block,
         _shipped(estimator),
         drop_axis=X.ndim - 1,
         meta=meta,
         token="skquant-predict",
     )
+    if labels.chunks != X_in.chunks[:-1]:
+        labels = labels.rechunk(X_in.chunks[:-1])
+    return labels
 
 
 def transform(estimator, X):
@@ -198,7 +225,7 @@ def transform(estimator, X):
     """
     X_in = _as_dask_array(X)
     probe = estimator.transform(_stand_in(X_in))  # validates as in memory
-    X = _channels_in_one_chunk(X_in)
+    X = _mapping_chunks(estimator, X_in)
     result = X.map_blocks(
         _transform_block,
         _shipped(estimator),
@@ -269,7 +296,7 @@ def score(estimator, X):
 
     X = _as_dask_array(X)
     estimator.score(_stand_in(X))  # validates as in memory
-    X = _channels_in_one_chunk(X)
+    X = _mapping_chunks(estimator, X)
     shipped = _shipped(estimator)
     parts = [
         dask.delayed(_squared_error_block, pure=True)(block, shipped)
@@ -289,9 +316,10 @@ def fit(estimator, X, y=None, sample_weight=None):
     where ``sample_size`` is the estimator's ``sample_size`` when it is an int
     and :data:`DASK_SAMPLE_SIZE` (1,000,000) otherwise: fitting on a Dask
     array always samples. Only the sample is computed and held in memory; the
-    estimator's own ``fit`` then runs on it, as pixels ``(n_samples, C)``,
-    with the sampled pixels' weights. With a given ``palette`` nothing is
-    learnt from the data, so a single pixel is read.
+    estimator's own ``fit`` then runs on it (as a one-row image
+    ``(1, n_samples, C)`` when ``X`` holds images, as pixels otherwise), with
+    the sampled pixels' weights. With a given ``palette`` nothing is learnt
+    from the data, so a single pixel is read.
 
     Parameters
     ----------
@@ -341,7 +369,13 @@ def partial_fit(estimator, X, y=None, sample_weight=None):
 
 
 def _fit_sample(estimator, X, sample_weight):
-    """Validate ``X`` as the in-memory fit would, then draw the fit sample."""
+    """Validate ``X`` as the in-memory fit would, then draw the fit sample.
+
+    The sample of an image or a batch comes as a one-row image ``(1, n, C)``
+    (its weights ``(1, n)``), so that the estimator sees images where it
+    would in memory (``alpha='auto'`` reads a 4th channel as opacity in
+    images only); pixel arrays give pixels ``(n, C)``.
+    """
     X = _as_dask_array(X)
     check_input(clone(estimator), _stand_in(X), reset=True)  # a throwaway clone
     sample_size = estimator.sample_size
@@ -354,7 +388,12 @@ def _fit_sample(estimator, X, sample_weight):
     else:
         sample_size = DASK_SAMPLE_SIZE
     rng = check_random_state(estimator.random_state)
-    return sample_pixels(X, sample_size, sample_weight=sample_weight, random_state=rng)
+    pixels, weights = sample_pixels(
+        X, sample_size, sample_weight=sample_weight, random_state=rng
+    )
+    if X.ndim == 2:
+        return pixels, weights
+    return pixels[np.newaxis], None if weights is None else weights[np.newaxis]
 
 
 def sample_pixels(X, n_samples, *, sample_weight=None, random_state=None):
@@ -591,7 +630,7 @@ def quantize_files(
         progress=progress,
     )
     _check_same_kind(paths, samples)
-    quantizer.fit(np.concatenate(samples))
+    quantizer.fit(np.concatenate(samples)[np.newaxis])  # one row of image pixels
 
     os.makedirs(output_dir, exist_ok=True)
     shipped = _shipped(quantizer)

@@ -103,6 +103,47 @@ def test_float32_image_keeps_dtype(astronaut):
     np.testing.assert_array_equal(out.compute(), q.transform(image))
 
 
+@pytest.mark.parametrize("dither", ["floyd-steinberg", "bayer"])
+def test_dithering_equals_in_memory(dither, china, flower):
+    q = ColorQuantizer(8, dither=dither, random_state=0).fit(china)
+    batch = np.stack([china, flower])
+    lazy = da.from_array(batch, chunks=(1, (100, 327), (333, 307), (1, 2)))
+    labels, out = _dask.predict(q, lazy), _dask.transform(q, lazy)
+    assert labels.chunks == lazy.chunks[:-1] and out.chunks == lazy.chunks
+    np.testing.assert_array_equal(labels.compute(), q.predict(batch))
+    np.testing.assert_array_equal(out.compute(), q.transform(batch))
+    # Pixel arrays are not dithered, in memory or block by block.
+    pixels = china.reshape(-1, 3)
+    lazy_pixels = da.from_array(pixels, chunks=(50_000, 3))
+    np.testing.assert_array_equal(
+        _dask.predict(q, lazy_pixels).compute(), q.predict(pixels)
+    )
+
+
+def test_alpha_images_fit_and_map_as_in_memory(astronaut):
+    rgba = np.dstack([astronaut, np.full(astronaut.shape[:2], 255, np.uint8)])
+    rgba[:100, :100, 3] = 0  # a transparent corner
+    rgba[100:200, :100, 3] = 128
+    lazy = da.from_array(rgba, chunks=(200, 300, 4))
+    q = _dask.fit(ColorQuantizer(8, random_state=0), lazy)  # sample = all pixels
+    expected = ColorQuantizer(8, random_state=0).fit(rgba)
+    np.testing.assert_array_equal(q.palette_, expected.palette_)
+    np.testing.assert_array_equal(_dask.transform(q, lazy).compute(), q.transform(rgba))
+
+
+def test_fitted_on_dataframe_warns_once_like_in_memory(astronaut):
+    pd = pytest.importorskip("pandas")
+    pixels = astronaut.reshape(-1, 3)
+    frame = pd.DataFrame(pixels[:5000], columns=["r", "g", "b"])
+    q = ColorQuantizer(4, random_state=0).fit(frame)
+    lazy = da.from_array(pixels, chunks=(30_000, 3))
+    with pytest.warns(UserWarning, match="valid feature names") as record:
+        labels = _dask.predict(q, lazy).compute(scheduler="sync")
+    assert len(record) == 1  # not once per block
+    with pytest.warns(UserWarning, match="valid feature names"):
+        np.testing.assert_array_equal(labels, q.predict(pixels))
+
+
 def test_score_matches_in_memory(rgb_quantizer, china):
     lazy = da.from_array(china, chunks=(100, 256, 3))
     assert _dask.score(rgb_quantizer, lazy) == pytest.approx(
