@@ -13,7 +13,6 @@ ROOT = Path(__file__).resolve().parent.parent
 NEEDED = ("sphinx", "numpydoc", "sphinx_gallery", "pydata_sphinx_theme", "matplotlib")
 
 
-@pytest.mark.slow
 def test_docs_build_without_warnings(tmp_path):
     missing = [name for name in NEEDED if importlib.util.find_spec(name) is None]
     if missing:

@@ -452,6 +452,8 @@ def test_public_names():
         "delta_e_scorer",
         "ssim_scorer",
         "get_scorer",
+        "make_rate_distortion_scorer",
+        "fewest_colors",
     }
     assert set(metrics.__all__) == expected
     for name in metrics.__all__:
