@@ -936,13 +936,15 @@ def dither_labels(pixels_image, palette, *, method, space, scale, random_state=N
     --------
     >>> import numpy as np
     >>> from skquant._dither import dither_labels
-    >>> grey = np.full((8, 8, 3), 188, dtype=np.uint8)  # linear light ~0.5
+    >>> grey = np.full((64, 64, 3), 188, dtype=np.uint8)  # linear light 0.503
     >>> palette = np.array([[0, 0, 0], [255, 255, 255]], dtype=np.uint8)
     >>> labels = dither_labels(
     ...     grey, palette, method="floyd-steinberg", space="lab", scale=255.0
     ... )
-    >>> labels.dtype, float(labels.mean())
-    (dtype('int32'), 0.5)
+    >>> labels.shape, labels.dtype
+    ((64, 64), dtype('int32'))
+    >>> round(float(labels.mean()), 1)  # half the pixels are white
+    0.5
     """
     image, palette = _check_args(pixels_image, palette, method, space, scale)
     if method in ERROR_DIFFUSION_KERNELS:
