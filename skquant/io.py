@@ -19,6 +19,7 @@ write never leaves a partial file behind and never damages an existing one.
 """
 
 import contextlib
+import errno
 import json
 import numbers
 import os
@@ -496,7 +497,7 @@ def read_palette(path):
     """
     path = os.fspath(path)
     ext = _palette_extension(path)
-    with open(path, "rb") as fp:
+    with _open_for_reading(path) as fp:
         data = fp.read()
     if ext == ".act":
         return _parse_act(data, path)
@@ -695,9 +696,30 @@ def _bomb_message(path, exc, max_pixels):
     )
 
 
+def _open_for_reading(path):
+    """Open ``path`` in binary mode without hanging on a named pipe.
+
+    Opening a FIFO that no process writes to blocks forever; opening it
+    non-blocking and then switching back to blocking reads gives end of file
+    at once instead, while a pipe that has a writer reads as usual.
+    """
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | nonblock)
+    try:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        if nonblock:
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _unreadable(path, exc, fp):
     if isinstance(exc, UnidentifiedImageError):
-        if os.fstat(fp.fileno()).st_size == 0:
+        status = os.fstat(fp.fileno())
+        if stat.S_ISREG(status.st_mode) and status.st_size == 0:
             reason = "the file is empty"
         else:
             reason = "not a recognised image format"
@@ -806,7 +828,7 @@ def read_image(path, *, mode=None, max_pixels=_DEFAULT_MAX_PIXELS):
         raise ValueError(
             f"max_pixels must be a positive integer or None, got {max_pixels!r}."
         )
-    with open(path, "rb") as fp, warnings.catch_warnings():
+    with _open_for_reading(path) as fp, warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             im = Image.open(fp)
