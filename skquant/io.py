@@ -624,13 +624,39 @@ _ORIENTATIONS = {
 }
 
 
+def _check_png_chunks(data):
+    """Raise OSError unless every chunk of a PNG is complete, with a good CRC.
+
+    libpng prints its own "libpng error: ..." line on stderr when OpenCV
+    decodes a truncated or corrupt file; checking the chunks first (one CRC
+    pass over the file) turns the usual cases into a quiet, clear error.
+    """
+    view = memoryview(data)
+    pos = len(_PNG_SIGNATURE)
+    while True:
+        if pos + 8 > len(view):
+            raise OSError("image file is truncated (no IEND chunk)")
+        length, kind = struct.unpack_from(">I4s", view, pos)
+        end = pos + 8 + length
+        if end + 4 > len(view):
+            raise OSError(f"image file is truncated (in a {kind!r} chunk)")
+        (crc,) = struct.unpack_from(">I", view, end)
+        if zlib.crc32(view[pos + 4 : end]) != crc:
+            raise OSError(f"broken PNG data: CRC error in a {kind!r} chunk")
+        if kind == b"IEND":
+            return
+        pos = end + 4
+
+
 def _read_png16_color(fp, im):
     """Decode a 16-bit colour PNG with OpenCV, as RGB(A) uint16."""
     # OpenCV is imported here only: few files need it.
     import cv2
 
     fp.seek(0)
-    encoded = np.frombuffer(fp.read(), dtype=np.uint8)
+    data = fp.read()
+    _check_png_chunks(data)
+    encoded = np.frombuffer(data, dtype=np.uint8)
     bgr = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
     if bgr is None:
         raise OSError(
