@@ -8,6 +8,9 @@ quantize
     Quantize an image in one call.
 select_n_colors
     Fit a quantizer with the fewest colours that reach a quality target.
+quantize_files
+    One palette for many image files, applied to all of them in parallel
+    with Dask (optional extra ``skquant[dask]``).
 
 Modules
 -------
@@ -20,6 +23,7 @@ skquant.plotting
 """
 
 from skquant import io, metrics, plotting
+from skquant._dask import quantize_files
 from skquant._quantizer import ColorQuantizer, quantize
 from skquant._select import select_n_colors
 from skquant._version import __version__
@@ -28,6 +32,7 @@ __all__ = [
     "ColorQuantizer",
     "quantize",
     "select_n_colors",
+    "quantize_files",
     "io",
     "metrics",
     "plotting",

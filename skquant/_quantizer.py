@@ -10,8 +10,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.random import sample_without_replacement
 from sklearn.utils.validation import check_is_fitted
 
-from skquant import _color
-from skquant._assign import assign_labels
+from skquant import _color, _dask
+from skquant._assign import assign_labels, nearest_brute
+from skquant._dither import DITHER_METHODS, dither_labels
 from skquant._histogram import distinct_colors, pool_pixels
 from skquant._image import (
     IMAGE_INT_SCALE,
@@ -66,6 +67,22 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         the values as given, for any number of channels; ``'lab'`` (CIELAB,
         D65) and ``'oklab'`` need 3-channel sRGB data (uint8, uint16, or float
         in [0, 1]).
+    dither : str or None, default=None
+        Dithering applied by ``predict`` and ``transform`` to images (not to
+        pixel arrays): ``'floyd-steinberg'``, ``'atkinson'``,
+        ``'jarvis-judice-ninke'``, ``'stucki'``, ``'burkes'``, ``'sierra'``,
+        ``'sierra-two-row'``, ``'sierra-lite'`` (error diffusion in linear
+        light, serpentine) or ``'bayer'`` (ordered). The nearest colour is
+        chosen in ``color_space``; the output still holds palette colours
+        only. ``None`` maps every pixel to its nearest colour.
+    alpha : {'auto', True, False}, default='auto'
+        Whether the 4th channel is opacity. ``'auto'``: yes for 4-channel
+        images (3-D and 4-D arrays, lists), no for pixel arrays ``(n, 4)``.
+        See Notes for the rule.
+    keep_transparent_rgb : bool, default=False
+        With alpha, fully transparent pixels come back fully transparent;
+        their RGB is zeroed (the transparent palette entry) unless this is
+        True, in which case it is kept as it was.
     sample_size : int, None or 'auto', default='auto'
         Pixels drawn at random to fit on. ``None`` uses every pixel. ``'auto'``
         uses every pixel with the ``'sklearn'`` backend (pooled into a
@@ -142,6 +159,15 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     turned into initial labels with ``cv2.KMEANS_USE_INITIAL_LABELS``), so
     ``random_state`` makes OpenCV fits reproducible too.
 
+    Transparency: fully transparent pixels (alpha 0) are left out of the fit
+    and all share one fully transparent palette entry, ``(0, 0, 0, 0)``,
+    placed last and counted in ``n_colors`` (so K <= 256 still fits an
+    indexed PNG). Other pixels are compared by their alpha-premultiplied
+    colour in ``color_space`` plus their alpha (scaled to the colour range),
+    so half-transparent red sits between red and transparent; palette
+    entries carry their own alpha. Dithering is not applied to images with
+    alpha (a ValueError says so).
+
     When the data holds fewer distinct colours than ``n_colors``, the palette
     is exactly those colours, ``n_colors_`` says how many, and a
     :class:`~sklearn.exceptions.ConvergenceWarning` is issued.
@@ -173,6 +199,9 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         *,
         backend="sklearn",
         color_space="rgb",
+        dither=None,
+        alpha="auto",
+        keep_transparent_rgb=False,
         sample_size="auto",
         histogram_bins=64,
         palette=None,
@@ -187,6 +216,9 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.n_colors = n_colors
         self.backend = backend
         self.color_space = color_space
+        self.dither = dither
+        self.alpha = alpha
+        self.keep_transparent_rgb = keep_transparent_rgb
         self.sample_size = sample_size
         self.histogram_bins = histogram_bins
         self.palette = palette
@@ -240,10 +272,23 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"color_space must be one of {_color.COLOR_SPACES}, got "
                 f"color_space={self.color_space!r}."
             )
-        if self.color_space != "rgb" and n_channels != 3:
+        if self.alpha not in ("auto", True, False):
             raise ValueError(
-                f"color_space={self.color_space!r} needs 3-channel RGB data, got "
+                f"alpha must be 'auto', True or False, got alpha={self.alpha!r}."
+            )
+        if self.alpha is True and n_channels != 4:
+            raise ValueError(
+                f"alpha=True needs 4 channels (RGBA), got {n_channels} channels."
+            )
+        if self.color_space != "rgb" and n_channels not in (3, 4):
+            raise ValueError(
+                f"color_space={self.color_space!r} needs RGB or RGBA data, got "
                 f"{n_channels} channels; use color_space='rgb' for other data."
+            )
+        if self.dither is not None and self.dither not in DITHER_METHODS:
+            raise ValueError(
+                f"dither must be None or one of {DITHER_METHODS}, got "
+                f"dither={self.dither!r}."
             )
         if not (self.sample_size is None or self.sample_size == "auto"):
             check_positive_int(self.sample_size, "sample_size")
@@ -297,21 +342,59 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     # %% colour conversion -----------------------------------------------------
 
     def _to_working(self, pixels, dtype=None):
-        """Pixels in the input's units -> working space floats."""
+        """Pixels in the input's units -> working space floats.
+
+        With alpha, the working point is the alpha-premultiplied colour in
+        the working space plus alpha scaled to the colour range.
+        """
         dtype = np.dtype(dtype if dtype is not None else self._work_dtype)
-        if self.color_space == "rgb":
-            return np.asarray(pixels).astype(dtype, copy=False)
+        pixels = np.asarray(pixels)
+        if not getattr(self, "_alpha", False):
+            return self._colour_to_working(pixels, dtype)
         scale = full_scale(self._fit_dtype)
-        rgb = np.asarray(pixels).astype(dtype)
+        opacity = pixels[:, 3].astype(dtype) / dtype.type(scale)
+        colour = self._colour_to_working(pixels[:, :3], dtype)
+        colour *= opacity[:, None]
+        return np.concatenate(
+            [colour, (opacity * dtype.type(self._alpha_scale()))[:, None]], axis=1
+        )
+
+    def _alpha_scale(self):
+        """How far apart opaque and transparent are, in colour units."""
+        if self.color_space == "lab":
+            return 100.0
+        if self.color_space == "oklab":
+            return 1.0
+        return full_scale(self._fit_dtype)
+
+    def _colour_to_working(self, pixels, dtype):
+        if self.color_space == "rgb":
+            return pixels.astype(dtype, copy=True if self._alpha else False)
+        scale = full_scale(self._fit_dtype)
+        rgb = pixels.astype(dtype)
         if scale != 1.0:
             rgb /= dtype.type(scale)
         return _color.to_working(rgb, self.color_space)
 
     def _from_working(self, values):
         """Working space -> input units, as float64."""
+        values = np.asarray(values, dtype=np.float64)
+        if not getattr(self, "_alpha", False):
+            return self._colour_from_working(values)
+        opacity = np.clip(values[:, 3] / self._alpha_scale(), 0.0, 1.0)
+        colour = np.divide(
+            values[:, :3],
+            opacity[:, None],
+            out=np.zeros_like(values[:, :3]),
+            where=opacity[:, None] > 0,
+        )
+        colour = self._colour_from_working(colour)
+        return np.column_stack([colour, opacity * full_scale(self._fit_dtype)])
+
+    def _colour_from_working(self, values):
         if self.color_space == "rgb":
-            return np.asarray(values, dtype=np.float64)
-        rgb = _color.from_working(np.asarray(values, np.float64), self.color_space)
+            return values
+        rgb = _color.from_working(values, self.color_space)
         return np.clip(rgb, 0.0, 1.0) * full_scale(self._fit_dtype)
 
     # %% fitting ---------------------------------------------------------------
@@ -336,6 +419,8 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self : ColorQuantizer
             The fitted quantizer.
         """
+        if _dask.is_dask_collection(X):
+            return _dask.fit(self, X, y, sample_weight)
         previous = self._previous_centers()
         layout = check_input(self, X, reset=True)
         self.__dict__.pop("_histogram", None)
@@ -363,6 +448,8 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         -------
         self : ColorQuantizer
         """
+        if _dask.is_dask_collection(X):
+            return _dask.partial_fit(self, X, y, sample_weight)
         first = not hasattr(self, "_histogram")
         layout = check_input(self, X, reset=first)
         self._check_params(layout.n_channels)
@@ -371,6 +458,12 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self._set_dtypes(layout)
         pixels = layout.pixels()
         weights = self._check_sample_weight(sample_weight, layout)
+        self._has_transparent = not first and getattr(self, "_has_transparent", False)
+        if self._alpha:
+            visible = pixels[:, 3] > 0
+            self._has_transparent |= not bool(visible.all())
+            pixels = pixels[visible]
+            weights = None if weights is None else weights[visible]
         if first:
             dtype_range = (
                 (0, IMAGE_INT_SCALE[layout.dtype])
@@ -384,6 +477,12 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if self.palette is not None:
             return self._fit_given_palette()
         points, weights, exact = self._histogram.points()
+        if len(points) == 0 or self._n_learned() == 0:
+            empty = np.zeros((0, layout.n_channels))
+            self._set_palette(
+                to_dtype(empty, self._fit_dtype), empty, n_iter=0, inertia=0.0
+            )
+            return self
         rng = check_random_state(self.random_state)
         self._learn(points, weights, exact, rng, previous=self._previous_centers())
         return self
@@ -391,15 +490,30 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _previous_centers(self):
         """Centres of an earlier fit that a warm start can begin from."""
         centers = getattr(self, "cluster_centers_", None)
-        if centers is None or (self.palette is None and len(centers) != self.n_colors):
+        if centers is None or self.palette is not None:
             return None
+        if getattr(self, "_has_transparent", False):
+            centers = centers[:-1]  # the transparent entry is not learnt
         return centers
 
     def _set_dtypes(self, layout):
         self._fit_dtype = layout.dtype
         self._work_dtype = working_float(layout.dtype)
-        if self.color_space != "rgb":
+        self._alpha = self.alpha is True or (
+            self.alpha == "auto" and layout.n_channels == 4 and layout.kind != "pixels"
+        )
+        if self.color_space != "rgb" or self._alpha:
             full_scale(layout.dtype)  # raises for dtypes without a colour scale
+        if self.color_space != "rgb" and layout.n_channels == 4 and not self._alpha:
+            raise ValueError(
+                f"color_space={self.color_space!r} on 4 channels needs them to be "
+                "RGBA: pass alpha=True."
+            )
+        if self._alpha and self.dither is not None:
+            raise ValueError(
+                f"dither={self.dither!r} is not applied to images with alpha; "
+                "use dither=None for RGBA images, or drop the alpha channel."
+            )
 
     def _fit(self, layout, sample_weight, previous):
         self._check_params(layout.n_channels)
@@ -407,6 +521,13 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if self.palette is not None:
             return self._fit_given_palette()
         points, weights, exact, rng = self._prepare(layout, sample_weight)
+        if len(points) == 0 or self._n_learned() == 0:
+            # nothing visible, or room for the transparent entry only
+            empty = np.zeros((0, layout.n_channels))
+            self._set_palette(
+                to_dtype(empty, self._fit_dtype), empty, n_iter=0, inertia=0.0
+            )
+            return self
         self._learn(
             points, weights, exact, rng, previous=previous if self.warm_start else None
         )
@@ -417,6 +538,15 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         pixels = layout.pixels()
         weights = self._check_sample_weight(sample_weight, layout)
+        self._has_transparent = False
+        if self._alpha:
+            # fully transparent pixels share one palette entry: leave them out
+            visible = pixels[:, 3] > 0
+            self._has_transparent = not bool(visible.all())
+            pixels = pixels[visible]
+            weights = None if weights is None else weights[visible]
+            if len(pixels) == 0:
+                return pixels, None, True, rng
         sample_size = self.sample_size
         if sample_size == "auto":
             sample_size = None if self.backend == "sklearn" else AUTO_SAMPLE_SIZE
@@ -460,6 +590,10 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             raise ValueError("sample_weight is all zero: no pixel would count.")
         return w
 
+    def _n_learned(self):
+        """Colours to learn: n_colors less the transparent entry, if any."""
+        return self.n_colors - int(getattr(self, "_has_transparent", False))
+
     def _fit_points(self, pixels, weights):
         """What k-means runs on: (points, weights or None, exact).
 
@@ -480,9 +614,9 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return keys, np.bincount(inverse.ravel(), weights=weights), True
         if poolable:
             points, counts, exact = pool_pixels(pixels, bins=self.histogram_bins)
-            if exact and len(points) <= self.n_colors:
+            if exact and len(points) <= self._n_learned():
                 return points, counts, True
-            if not exact and len(points) < self.n_colors:
+            if not exact and len(points) < self._n_learned():
                 # Fewer cells than colours: look at the true distinct colours.
                 points, counts = distinct_colors(pixels)
                 return points, counts, True
@@ -491,7 +625,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return pixels, None, False
         if n <= (1 << 20):
             unique, counts = distinct_colors(pixels)
-            if len(unique) <= self.n_colors:
+            if len(unique) <= self._n_learned():
                 return unique, counts, True
         return pixels, None, False
 
@@ -508,14 +642,16 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             else self._check_colors(self.fixed_colors, "fixed_colors", points.shape[1])
         )
         n_fixed = 0 if fixed is None else len(fixed)
-        if n_fixed > self.n_colors:
+        if n_fixed > self._n_learned():
             raise ValueError(
                 f"fixed_colors holds {n_fixed} colours, more than "
-                f"n_colors={self.n_colors}."
+                f"n_colors={self._n_learned()}."
             )
-        if exact and n_points <= self.n_colors:
+        if exact and n_points <= self._n_learned():
             self._keep_distinct(points, weights, fixed)
             return
+        if previous is not None and len(previous) != self._n_learned():
+            previous = None
         points_work = self._to_working(points).astype(np.float64)
         keep_order = previous is not None
         if fixed is not None:
@@ -525,7 +661,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             centers, labels, n_iter, inertia = lloyd_with_fixed(
                 points_work,
                 weights,
-                self.n_colors,
+                self._n_learned(),
                 self._to_working(fixed).astype(np.float64),
                 init=init,
                 max_iter=self.max_iter,
@@ -541,7 +677,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             centers, labels, n_iter, inertia = run_kmeans(
                 points_work,
                 weights,
-                self.n_colors,
+                self._n_learned(),
                 backend=self.backend,
                 init=init,
                 n_init=self.n_init,
@@ -577,11 +713,11 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             rest = [c for c in colours if tuple(c.tolist()) not in fixed_set]
             colours = np.concatenate(
                 [fixed, np.asarray(rest, fixed.dtype).reshape(-1, fixed.shape[1])]
-            )[: self.n_colors]
-        if len(colours) < self.n_colors:
+            )[: self._n_learned()]
+        if len(colours) < self._n_learned():
             warnings.warn(
                 f"The data holds {len(points)} distinct colours, fewer than "
-                f"n_colors={self.n_colors}; the palette is exactly those "
+                f"n_colors={self._n_learned()}; the palette is exactly those "
                 f"colours (n_colors_={len(colours)}).",
                 ConvergenceWarning,
                 stacklevel=4,
@@ -617,10 +753,18 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _fit_given_palette(self):
         """``palette=P``: map onto exactly ``P``, in its order."""
         palette = self._check_colors(self.palette, "palette", self.n_features_in_)
-        self._set_palette(palette, palette.astype(np.float64), n_iter=0, inertia=0.0)
+        self._set_palette(
+            palette, palette.astype(np.float64), n_iter=0, inertia=0.0, learned=False
+        )
         return self
 
-    def _set_palette(self, palette, centers, *, n_iter, inertia):
+    def _set_palette(self, palette, centers, *, n_iter, inertia, learned=True):
+        if learned and getattr(self, "_has_transparent", False):
+            # the one fully transparent entry, last
+            palette = np.concatenate(
+                [palette, np.zeros((1, palette.shape[1]), palette.dtype)]
+            )
+            centers = np.concatenate([centers, np.zeros((1, centers.shape[1]))])
         self.palette_ = palette
         self.cluster_centers_ = np.asarray(centers, dtype=np.float64)
         self.n_colors_ = len(palette)
@@ -632,6 +776,13 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _labels(self, pixels):
         """Nearest palette index of each pixel of a validated block."""
+        if self._alpha:
+            dtype = self._palette_work.dtype
+            return nearest_brute(
+                pixels,
+                self._palette_work,
+                to_working=lambda chunk: self._to_working(chunk, dtype),
+            )
         scale = 1.0 if self.color_space == "rgb" else full_scale(self._fit_dtype)
         return assign_labels(
             pixels, self._palette_work, space=self.color_space, scale=scale
@@ -642,6 +793,39 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         layout = check_input(self, X, reset=False)
         check_dtype_compatible(self._fit_dtype, layout.dtype)
         return layout
+
+    def _layout_labels(self, layout):
+        """Flat labels of every block of ``layout``, dithered where asked.
+
+        Dithering needs neighbours, so it applies to images (3-D and 4-D
+        arrays and images in lists); pixel arrays ``(n, C)`` are mapped to
+        their nearest colour.
+        """
+        if self.dither is None:
+            return [self._labels(b) for b in layout.blocks()]
+        scale = (
+            full_scale(self._fit_dtype)
+            if self._fit_dtype.kind == "f" or self._fit_dtype in IMAGE_INT_SCALE
+            else None
+        )
+        results = []
+        for array in layout.arrays:
+            if array.ndim == 2:
+                results.append(self._labels(array))
+                continue
+            images = array if array.ndim == 4 else array[None]
+            labels = [
+                dither_labels(
+                    image,
+                    self.palette_,
+                    method=self.dither,
+                    space=self.color_space,
+                    scale=scale,
+                )
+                for image in images
+            ]
+            results.append(np.stack(labels).ravel())
+        return results
 
     def predict(self, X):
         """Index of the nearest palette colour for every pixel.
@@ -656,8 +840,10 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         labels : ndarray of shape ``X.shape[:-1]``, dtype int32, or list
             A list of arrays when ``X`` is a list.
         """
+        if _dask.is_dask_collection(X):
+            return _dask.predict(self, X)
         layout = self._check_mapping_input(X)
-        return layout.restore([self._labels(b) for b in layout.blocks()])
+        return layout.restore(self._layout_labels(layout))
 
     def transform(self, X):
         """Replace every pixel by its nearest palette colour.
@@ -672,15 +858,23 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X_new : ndarray of the same shape and dtype as ``X``, or list
             The palette-mapped pixels; ``X`` itself is not modified.
         """
+        if _dask.is_dask_collection(X):
+            return _dask.transform(self, X)
         layout = self._check_mapping_input(X)
         return self._transform(layout)
 
     def _transform(self, layout):
         palette = self.palette_.astype(layout.dtype, copy=False)
-        return layout.restore(
-            [palette[self._labels(b)] for b in layout.blocks()],
-            per_pixel_shape=(layout.n_channels,),
-        )
+        results = []
+        for block, labels in zip(
+            layout.blocks(), self._layout_labels(layout), strict=True
+        ):
+            mapped = palette[labels]
+            if self._alpha and self.keep_transparent_rgb:
+                clear = block[:, 3] == 0
+                mapped[clear, :3] = block[clear, :3]
+            results.append(mapped)
+        return layout.restore(results, per_pixel_shape=(layout.n_channels,))
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit the palette on ``X`` and return the labels of ``X``.
@@ -712,6 +906,8 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         -------
         X_new : ndarray of the same shape and dtype as ``X``, or list
         """
+        if _dask.is_dask_collection(X):
+            return _dask.transform(_dask.fit(self, X, y, sample_weight), X)
         previous = self._previous_centers()
         layout = check_input(self, X, reset=True)
         self.__dict__.pop("_histogram", None)
@@ -730,6 +926,8 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         colors : ndarray of shape ``X.shape + (n_channels,)``, or list
             Palette colours in the fitted dtype.
         """
+        if _dask.is_dask_collection(X):
+            return _dask.inverse_transform(self, X)
         check_is_fitted(self)
         labels = check_labels(X, self.n_colors_)
         if isinstance(labels, list):
@@ -755,13 +953,18 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         -------
         score : float
         """
+        if _dask.is_dask_collection(X):
+            return _dask.score(self, X)
         layout = self._check_mapping_input(X)
         total, count = 0.0, 0
-        for block in layout.blocks():
-            for start in range(0, block.shape[0], 1 << 18):
-                chunk = block[start : start + (1 << 18)]
-                mapped = self.palette_[self._labels(chunk)].astype(np.float64)
-                total += float(np.sum((chunk.astype(np.float64) - mapped) ** 2))
+        step = 1 << 18
+        for block, labels in zip(
+            layout.blocks(), self._layout_labels(layout), strict=True
+        ):
+            for start in range(0, block.shape[0], step):
+                chunk = block[start : start + step].astype(np.float64)
+                mapped = self.palette_[labels[start : start + step]]
+                total += float(np.sum((chunk - mapped) ** 2))
                 count += chunk.size
         return -total / count
 

@@ -394,7 +394,7 @@ def test_local_cluster_equals_in_memory_and_ships_estimator_once(
     events, workers = pickle_events(tmp_path / "pickles.log", client)
     loads = {pid: events["load", pid] for pid in workers}
     # One copy per worker process, whatever the number of tasks (16 x 2)...
-    assert all(n <= 1 for n in loads.values()) and sum(loads.values()) >= 1
+    assert all(n <= 1 for n in loads.values()) and sum(loads.values()) >= 1, events
     # ...and a handful of pickles in all: graph, task, worker-to-worker transfer.
     dumps = sum(n for (kind, _), n in events.items() if kind == "dump")
     assert dumps <= 2 + len(workers)
@@ -483,3 +483,29 @@ def test_quantize_files_refuses_clashes(tmp_path, astronaut):
         _dask.quantize_files(
             [tmp_path / "a.png", tmp_path / "b.png"], tmp_path / "o", progress=False
         )
+
+
+# %% through the estimator's own methods ----------------------------------------
+
+
+def test_estimator_methods_dispatch_to_dask(china):
+    q = ColorQuantizer(16, random_state=0).fit(china)
+    lazy = da.from_array(china, chunks=(100, 300, 3))
+    out = q.transform(lazy)
+    assert isinstance(out, da.Array) and out.chunks == lazy.chunks
+    np.testing.assert_array_equal(out.compute(), q.transform(china))
+    labels = q.predict(lazy)
+    assert isinstance(labels, da.Array)
+    np.testing.assert_array_equal(labels.compute(), q.predict(china))
+    back = q.inverse_transform(labels)
+    np.testing.assert_array_equal(back.compute(), q.transform(china))
+    assert q.score(lazy) == pytest.approx(q.score(china), rel=1e-9)
+
+
+def test_estimator_fit_on_dask_samples(china):
+    lazy = da.from_array(china, chunks=(128, 128, 3))
+    q = ColorQuantizer(8, random_state=0).fit(lazy)
+    assert q.palette_.shape == (8, 3) and q.n_features_in_ == 3
+    out = ColorQuantizer(8, random_state=0).fit_transform(lazy)
+    assert isinstance(out, da.Array)
+    np.testing.assert_array_equal(out.compute(), q.transform(china))
