@@ -48,7 +48,7 @@ def run_together(func, items):
 
 @pytest.mark.parametrize(
     "dtype, color_space, n_colors",
-    [(np.uint8, "rgb", 64), (np.uint16, "lab", 32), (np.float32, "oklab", 100)],
+    [(np.uint8, "rgb", 64), (np.uint16, "lab", 32), (np.float32, "rgb", 100)],
 )
 def test_threads_share_one_fitted_quantizer(images, dtype, color_space, n_colors):
     images = [as_dtype(image, dtype) for image in images]
