@@ -1,0 +1,239 @@
+"""Peak memory of ``ColorQuantizer.transform`` on a 100-megapixel image.
+
+A mosaic of real photos (scikit-learn's and scikit-image's samples) is tiled
+to 10000 x 10000 RGB: 300 MB in uint8, 600 MB in uint16 (8-bit values scaled
+by 257 plus Gaussian noise, so that the 16-bit data really use 16 bits). A
+quantizer fitted on one mosaic tile maps the whole image, and we report:
+
+- ``traced``: the tracemalloc peak during ``transform`` (every NumPy and
+  Python allocation, the output included, the input excluded);
+- ``rss``: the growth of the resident high-water mark (``VmHWM``, reset
+  through ``/proc/self/clear_refs`` just before) over the resident size
+  before the call: it also sees what numba and OpenCV allocate;
+
+each as a multiple of the image's own size. What ``transform`` cannot avoid
+is the output (1x) and the int32 labels (4/3x for uint8 RGB, 2/3x for
+uint16); an ``(n_pixels, n_colors)`` float32 matrix would be 21x the image
+at K=16 and 341x at K=256.
+
+Large palettes (K = 4096 and 16384) on 16-bit data are timed too: the fit
+on one 16-bit tile and the transform of the whole image, with every label
+of a random sample of pixels checked against a brute-force search.
+
+Every case runs in a fresh process so that peaks do not mix.
+
+Run::
+
+    .venv/bin/python benchmarks/bench_memory.py           # 10000 x 10000
+    .venv/bin/python benchmarks/bench_memory.py --quick   # 4000 x 4000
+    .venv/bin/python benchmarks/bench_memory.py --side 6000 --cases u8-16 u16-256
+
+Linux only (``/proc/self/status``); about 3 GB of memory at full size.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+MIB = 2**20
+
+#: name -> (dtype, n_colors, fit tile side, extra ColorQuantizer parameters)
+CASES = {
+    "u8-16": ("uint8", 16, 512, {}),
+    "u8-256": ("uint8", 256, 512, {}),
+    "u8-256-lab": ("uint8", 256, 512, {"color_space": "lab"}),
+    "u16-16": ("uint16", 16, 512, {}),
+    "u16-256": ("uint16", 256, 512, {}),
+    "u16-4096": ("uint16", 4096, 256, {}),
+    "u16-16384": ("uint16", 16384, 256, {}),
+}
+DEFAULT_CASES = ["u8-16", "u8-256", "u16-16", "u16-256", "u16-4096", "u16-16384"]
+
+
+# =============================================================================
+# The measurement (child process)
+# =============================================================================
+
+
+def status_bytes(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def reset_peak_rss():
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def mosaic(dtype, seed=0):
+    """A 1024 x 1024 tile of four real photos, in ``dtype``."""
+    from skimage import data
+    from sklearn.datasets import load_sample_image
+
+    photos = [
+        load_sample_image("china.jpg"),
+        load_sample_image("flower.jpg"),
+        data.astronaut(),
+        data.coffee(),
+    ]
+    tile = np.zeros((1024, 1024, 3), np.uint8)
+    for i, photo in enumerate(photos):
+        r, c = divmod(i, 2)
+        crop = photo[:400, :512]
+        tile[512 * r : 512 * r + 400, 512 * c : 512 * (c + 1)] = crop
+        tile[512 * r + 400 : 512 * (r + 1), 512 * c : 512 * (c + 1)] = crop[:112]
+    if dtype == "uint8":
+        return tile
+    rng = np.random.default_rng(seed)
+    noisy = tile.astype(np.float64) * 257 + rng.normal(0, 300, tile.shape)
+    return np.clip(noisy, 0, 65535).astype(np.uint16)
+
+
+def big_image(tile, side):
+    reps = (-(-side // tile.shape[0]), -(-side // tile.shape[1]), 1)
+    return np.ascontiguousarray(np.tile(tile, reps)[:side, :side])
+
+
+def check_labels(q, image, n_check=2000, seed=1):
+    """Number of sampled labels that are not the brute-force nearest entry."""
+    rng = np.random.default_rng(seed)
+    pixels = image.reshape(-1, 3)
+    idx = np.sort(rng.choice(len(pixels), n_check, replace=False))
+    labels = q.predict(pixels[idx])
+    palette = q.palette_.astype(np.float64)
+    wrong = 0
+    for start in range(0, n_check, 64):
+        chunk = pixels[idx[start : start + 64]].astype(np.float64)
+        d2 = ((chunk[:, None, :] - palette[None]) ** 2).sum(-1)
+        got = d2[np.arange(len(chunk)), labels[start : start + 64]]
+        wrong += int(np.sum(got > d2.min(axis=1)))
+    return wrong
+
+
+def measure(case, side):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from skquant import ColorQuantizer
+
+    dtype, n_colors, fit_side, params = CASES[case]
+    tile = mosaic(dtype)
+    fit_on = np.ascontiguousarray(tile[::2, ::2][:fit_side, :fit_side])
+    q = ColorQuantizer(n_colors, random_state=0, **params)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        q.fit(fit_on)
+    fit_seconds = time.perf_counter() - start
+    q.transform(fit_on[:16])  # numba compilation, outside the measurement
+    image = big_image(tile, side)
+    del tile
+
+    reset_peak_rss()
+    rss_before = status_bytes("VmRSS")
+    tracemalloc.start()
+    start = time.perf_counter()
+    out = q.transform(image)
+    seconds = time.perf_counter() - start
+    traced = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    rss_grown = status_bytes("VmHWM") - rss_before
+    assert out.shape == image.shape and out.dtype == image.dtype
+    del out
+    return {
+        "case": case,
+        "dtype": dtype,
+        "n_colors": n_colors,
+        "n_colors_": int(q.n_colors_),
+        "params": params,
+        "megapixels": side * side / 1e6,
+        "image_mib": image.nbytes / MIB,
+        "fit_pixels": fit_on.shape[0] * fit_on.shape[1],
+        "fit_seconds": fit_seconds,
+        "transform_seconds": seconds,
+        "traced_mib": traced / MIB,
+        "rss_mib": rss_grown / MIB,
+        "traced_x": traced / image.nbytes,
+        "rss_x": rss_grown / image.nbytes,
+        "wrong_labels": check_labels(q, image),
+    }
+
+
+# =============================================================================
+# Driver
+# =============================================================================
+
+
+def run_case(case, side):
+    """Measure one case in a fresh Python process."""
+    env = dict(os.environ)
+    env.setdefault("MALLOC_TRIM_THRESHOLD_", "65536")
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", case, "--side", str(side)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"case {case} failed:\n{result.stderr}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def report(rows):
+    header = (
+        f"{'case':<11} {'K':>6} {'MP':>5} {'image':>8} {'fit s':>7} "
+        f"{'transform s':>11} {'traced':>15} {'RSS growth':>15} {'wrong':>5}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(
+            f"{r['case']:<11} {r['n_colors_']:>6} {r['megapixels']:>5.0f} "
+            f"{r['image_mib']:>5.0f} MiB {r['fit_seconds']:>7.1f} "
+            f"{r['transform_seconds']:>11.1f} "
+            f"{r['traced_mib']:>6.0f} MiB {r['traced_x']:>4.2f}x "
+            f"{r['rss_mib']:>6.0f} MiB {r['rss_x']:>4.2f}x {r['wrong_labels']:>5}"
+        )
+    print(
+        "\ntraced: tracemalloc peak during transform; RSS growth: VmHWM minus "
+        "VmRSS before the call;\nboth as multiples of the input image. "
+        "wrong: sampled labels (of 2000) that are not the brute-force nearest."
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--side", type=int, default=None, help="image side")
+    parser.add_argument("--quick", action="store_true", help="4000 x 4000")
+    parser.add_argument("--cases", nargs="+", choices=sorted(CASES))
+    parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    side = args.side or (4000 if args.quick else 10000)
+    if args.child:
+        print(json.dumps(measure(args.child, side)))
+        return 0
+    rows = []
+    for case in args.cases or DEFAULT_CASES:
+        print(f"running {case} at {side} x {side} ...", file=sys.stderr, flush=True)
+        rows.append(run_case(case, side))
+    report(rows)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
