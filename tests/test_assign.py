@@ -1,0 +1,329 @@
+"""Exact nearest-palette assignment (skquant._assign) against brute force.
+
+The oracle converts pixels to the working space with :mod:`skquant._color` in
+float64 and takes the argmin of float64 squared distances. Two entries at the
+same distance are both correct, so the checks compare the *distance* of the
+chosen entry with the smallest one (up to rounding), not the index.
+"""
+
+import numba
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from skquant import _color
+from skquant._assign import (
+    MIN_GRID_PIXELS,
+    assign_labels,
+    build_grid,
+    kernel_threads,
+    nearest_brute,
+)
+
+SPACES = ["rgb", "lab", "oklab"]
+
+#: Distances the oracle computes per check, at most (pixels x colours).
+ORACLE_BUDGET = 10_000_000
+SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+# %% oracle ------------------------------------------------------------------
+
+
+def to_work64(pixels, space, scale):
+    work = np.asarray(pixels, dtype=np.float64)
+    if space != "rgb":
+        work = _color.to_working(work / scale, space)
+    return work
+
+
+def nearest_d2(rows, palette):
+    """Smallest float64 squared distance from each row to the palette."""
+    best = np.full(len(rows), np.inf)
+    block = max(1, (1 << 20) // max(len(rows), 1))
+    for s in range(0, len(palette), block):
+        d2 = ((rows[:, None, :] - palette[None, s : s + block]) ** 2).sum(axis=-1)
+        np.minimum(best, d2.min(axis=1), out=best)
+    return best
+
+
+def check_nearest(labels, pixels, palette_work, space="rgb", scale=1.0, rtol=1e-9):
+    """Every label is a nearest entry (float64 distances, ties allowed)."""
+    flat = pixels.reshape(-1, pixels.shape[-1])
+    palette = np.asarray(palette_work, dtype=np.float64)
+    labels = np.asarray(labels).ravel()
+    assert labels.dtype == np.int32
+    assert labels.shape == (flat.shape[0],)
+    assert labels.min() >= 0 and labels.max() < len(palette)
+    if flat.dtype == np.uint8 and flat.shape[1] == 3:
+        # Photos repeat colours: check each distinct colour once, and that
+        # it gets one label wherever it appears.
+        codes = (flat.astype(np.int64) << [16, 8, 0]).sum(axis=1)
+        _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+        np.testing.assert_array_equal(labels, labels[first][inverse.ravel()])
+        flat, labels = flat[first], labels[first]
+    if len(flat) * len(palette) > ORACLE_BUDGET:
+        # Big palettes: the oracle checks a random subset of the colours.
+        keep = np.random.default_rng(0).choice(
+            len(flat), ORACLE_BUDGET // len(palette), replace=False
+        )
+        flat, labels = flat[keep], labels[keep]
+    work = to_work64(flat, space, scale)
+    best = nearest_d2(work, palette)
+    got = ((work - palette[labels]) ** 2).sum(axis=1)
+    slack = rtol * (best + (work**2).sum(axis=1)) + 1e-300
+    bad = np.flatnonzero(got > best + slack)
+    assert bad.size == 0, (
+        f"{bad.size} colours not mapped to their nearest entry, e.g. "
+        f"{work[bad[0]]}: got d2={got[bad[0]]}, best d2={best[bad[0]]}"
+    )
+
+
+def palette_from(pixels, n_colors, space, scale, seed, jitter=0.0):
+    """Working-space palette: random pixels of the data (dense where it is)."""
+    rng = np.random.default_rng(seed)
+    flat = pixels.reshape(-1, pixels.shape[-1])
+    pick = flat[rng.choice(len(flat), n_colors, replace=len(flat) < n_colors)]
+    work = to_work64(pick, space, scale)
+    if jitter:
+        work = work + rng.normal(scale=jitter * work.std(), size=work.shape)
+    return work
+
+
+# %% real photographs ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("space", SPACES)
+@pytest.mark.parametrize("n_colors", [2, 16, 256])
+def test_photos_uint8_all_spaces(photos, space, n_colors):
+    for seed, image in enumerate(photos):
+        palette = palette_from(image, n_colors, space, 255.0, seed, jitter=0.02)
+        # The estimator's palettes are float32 (8-bit data) or float64.
+        palette = palette.astype(np.float32 if seed % 2 else np.float64)
+        labels = assign_labels(image.reshape(-1, 3), palette, space=space, scale=255.0)
+        check_nearest(labels, image, palette, space, 255.0)
+
+
+@pytest.mark.parametrize("space", SPACES)
+def test_photo_uint16_and_float(astronaut, space):
+    image16 = astronaut.astype(np.uint16) * 257 + np.uint16(3)
+    palette = palette_from(image16, 64, space, 65535.0, 0, jitter=0.05)
+    labels = assign_labels(image16.reshape(-1, 3), palette, space=space, scale=65535.0)
+    check_nearest(labels, image16, palette, space, 65535.0)
+
+    for dtype in (np.float32, np.float64):
+        image = (astronaut / 255.0).astype(dtype)
+        if space == "rgb":
+            image = image + np.float32(0.001)  # off the 8-bit grid
+        palette = palette_from(image, 64, space, 1.0, 1, jitter=0.05)
+        labels = assign_labels(image.reshape(-1, 3), palette, space=space, scale=1.0)
+        check_nearest(labels, image, palette, space, 1.0)
+
+
+@pytest.mark.parametrize("n_colors", [1, 3, 1000, 4096])
+def test_photo_many_and_few_colours(coffee, n_colors):
+    palette = palette_from(coffee, n_colors, "rgb", 255.0, 0, jitter=0.1)
+    labels = assign_labels(coffee.reshape(-1, 3), palette)
+    check_nearest(labels, coffee, palette)
+
+
+# %% random data -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n_channels", [1, 2, 3, 4, 5])
+def test_random_float_any_channels(seed, n_channels):
+    rng = np.random.default_rng(seed)
+    n = MIN_GRID_PIXELS + 1000  # large enough for the grid
+    pixels = rng.normal(size=(n, n_channels)) * rng.uniform(0.1, 10, n_channels)
+    n_colors = int(rng.integers(2, 300))
+    palette = rng.normal(size=(n_colors, n_channels)) * pixels.std(axis=0)
+    for dtype in (np.float32, np.float64):
+        data = pixels.astype(dtype)
+        labels = assign_labels(data, palette)
+        check_nearest(labels, data, palette)
+
+
+@pytest.mark.parametrize("n_channels", [1, 2, 4])
+def test_uint8_other_channel_counts(n_channels):
+    rng = np.random.default_rng(n_channels)
+    pixels = rng.integers(
+        0, 256, size=(MIN_GRID_PIXELS * 2, n_channels), dtype=np.uint8
+    )
+    palette = rng.uniform(0, 255, size=(40, n_channels))
+    check_nearest(assign_labels(pixels, palette), pixels, palette)
+
+
+@pytest.mark.parametrize(
+    "dtype", [np.int8, np.int16, np.int32, np.int64, np.uint32, np.float16]
+)
+def test_other_dtypes(dtype):
+    rng = np.random.default_rng(0)
+    info = np.iinfo(dtype) if np.dtype(dtype).kind in "iu" else None
+    lo, hi = (
+        (-100, 100) if info is None else (max(info.min, -1000), min(info.max, 1000))
+    )
+    pixels = rng.integers(lo, hi, size=(MIN_GRID_PIXELS + 7, 3)).astype(dtype)
+    palette = rng.uniform(lo, hi, size=(50, 3))
+    check_nearest(assign_labels(pixels, palette), pixels, palette)
+
+
+@pytest.mark.parametrize("space", SPACES)
+def test_non_contiguous_blocks(china, space):
+    palette = palette_from(china, 32, space, 255.0, 0, jitter=0.05)
+    views = [
+        china[:, ::2].reshape(-1, 3),  # copy by reshape
+        china.reshape(-1, 3)[::3],  # strided rows
+        china.reshape(-1, 3)[:, ::-1],  # reversed channels (BGR view)
+        np.asfortranarray(china.reshape(-1, 3)),
+    ]
+    for view in views:
+        labels = assign_labels(view, palette, space=space, scale=255.0)
+        check_nearest(labels, view, palette, space, 255.0)
+        contiguous = assign_labels(
+            np.ascontiguousarray(view), palette, space=space, scale=255.0
+        )
+        np.testing.assert_array_equal(labels, contiguous)
+
+
+# %% adversarial palettes ------------------------------------------------------------
+
+
+def test_exact_ties_and_duplicates():
+    """Pixels on bisectors, duplicated entries: any of the tied entries."""
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(MIN_GRID_PIXELS * 2, 3)).astype(np.uint8)
+    base = rng.integers(0, 256, size=(20, 3)).astype(np.float64)
+    # Pairs symmetric about integer points: every such point is a tie.
+    offsets = rng.integers(-5, 6, size=(20, 3))
+    palette = np.concatenate([base + offsets, base - offsets, base, base])
+    labels = assign_labels(pixels, palette)
+    check_nearest(labels, pixels, palette, rtol=0)
+    # On the exact midpoints, both entries of a pair are at the same distance.
+    mid = np.clip(base, 0, 255).astype(np.uint8)
+    labels = assign_labels(np.repeat(mid, MIN_GRID_PIXELS // 10, axis=0), palette)
+    check_nearest(labels, np.repeat(mid, MIN_GRID_PIXELS // 10, axis=0), palette)
+
+
+@pytest.mark.parametrize("gap", [1e-3, 1e-7, 1e-10])
+def test_near_ties(gap):
+    """Entries a hair apart, pixels a hair from their bisectors."""
+    rng = np.random.default_rng(1)
+    centres = rng.uniform(0.2, 0.8, size=(30, 3))
+    direction = rng.normal(size=(30, 3))
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    palette = np.concatenate([centres + gap * direction, centres - gap * direction])
+    near = centres[rng.integers(0, 30, MIN_GRID_PIXELS * 2)]
+    pixels = near + rng.normal(scale=gap, size=near.shape)
+    labels = assign_labels(pixels, palette)
+    check_nearest(labels, pixels, palette)
+
+
+def test_clustered_palette_and_far_pixels():
+    """A palette squeezed in a tiny box and pixels far outside it."""
+    rng = np.random.default_rng(2)
+    palette = 100.0 + rng.uniform(0, 1e-3, size=(200, 3))
+    pixels = rng.uniform(-1e6, 1e6, size=(MIN_GRID_PIXELS * 2, 3))
+    pixels[: len(pixels) // 2] = 100.0 + rng.uniform(0, 1e-3, (len(pixels) // 2, 3))
+    check_nearest(assign_labels(pixels, palette), pixels, palette)
+
+
+def test_points_on_a_line_and_constant_channel():
+    rng = np.random.default_rng(3)
+    t = rng.uniform(0, 1, size=(MIN_GRID_PIXELS * 2, 1))
+    pixels = np.hstack([t, 2 * t, np.full_like(t, 0.5)])
+    palette = np.hstack([np.linspace(0, 1, 100)[:, None]] * 3) * [1, 2, 0] + [0, 0, 0.5]
+    check_nearest(assign_labels(pixels, palette), pixels, palette)
+
+
+@pytest.mark.parametrize("space", ["lab", "oklab"])
+def test_out_of_gamut_floats(space):
+    """Float RGB beyond [0, 1] lies outside the grid: searched in full."""
+    rng = np.random.default_rng(4)
+    pixels = rng.uniform(-0.5, 1.5, size=(MIN_GRID_PIXELS * 2, 3))
+    palette = to_work64(rng.uniform(0, 1, size=(64, 3)), space, 1.0)
+    labels = assign_labels(pixels, palette, space=space, scale=1.0)
+    check_nearest(labels, pixels, palette, space, 1.0)
+
+
+def test_large_palette_beyond_int16_table():
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, 256, size=(2000, 3)).astype(np.uint8)
+    palette = rng.uniform(0, 255, size=(40_000, 3))
+    check_nearest(assign_labels(pixels, palette), pixels, palette)
+
+
+# %% contract ------------------------------------------------------------------------
+
+
+def test_empty_and_single_colour():
+    palette = np.array([[1.0, 2.0, 3.0]])
+    assert assign_labels(np.zeros((0, 3), np.uint8), palette).shape == (0,)
+    labels = assign_labels(np.zeros((5, 3), np.uint8), palette)
+    assert labels.dtype == np.int32
+    np.testing.assert_array_equal(labels, 0)
+
+
+def test_input_not_modified_and_deterministic(china):
+    pixels = china.reshape(-1, 3)
+    before = pixels.copy()
+    palette = palette_from(china, 64, "lab", 255.0, 0)
+    a = assign_labels(pixels, palette, space="lab", scale=255.0)
+    b = assign_labels(pixels, palette, space="lab", scale=255.0)
+    np.testing.assert_array_equal(pixels, before)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_matches_brute_force_helper(flower):
+    """Same answers as nearest_brute (float64), up to ties."""
+    palette = palette_from(flower, 48, "rgb", 255.0, 0, jitter=0.05)
+    pixels = flower.reshape(-1, 3)
+    fast = assign_labels(pixels, palette)
+    brute = nearest_brute(pixels, palette)
+    agree = np.mean(fast == brute)
+    assert agree > 0.999
+    check_nearest(fast, pixels, palette)
+
+
+def test_grid_lists_every_possible_nearest_entry():
+    """Each cell lists the true nearest entry of points sampled inside it."""
+    rng = np.random.default_rng(6)
+    palette = rng.uniform(0, 1, size=(100, 3))
+    lo, span, g = np.zeros(3), np.ones(3), 8
+    start, cand, lower = build_grid(palette, lo, span, g)
+    points = rng.uniform(0, 1, size=(20_000, 3))
+    cells = np.floor(points * g).astype(int) @ np.array([g * g, g, 1])
+    nearest = ((points[:, None] - palette[None]) ** 2).sum(-1).argmin(1)
+    for point_cell, entry in zip(cells, nearest, strict=True):
+        assert entry in cand[start[point_cell] : start[point_cell + 1]]
+    counts = np.diff(start)
+    assert counts.min() >= 1 and counts.mean() < 8  # lists are short
+    for c in range(g**3):  # sorted by their lower bound where it is used
+        lows = lower[start[c] : start[c + 1]]
+        if len(lows) > 12:
+            assert np.all(np.diff(lows) >= 0)
+
+
+# %% threads -------------------------------------------------------------------------
+
+
+def test_threads_follow_threadpoolctl_and_numba(china):
+    assert kernel_threads(10) == 1  # small jobs stay on one thread
+    big = 1 << 24
+    with threadpool_limits(limits=1, user_api="openmp"):
+        assert kernel_threads(big) == 1
+    previous = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        assert kernel_threads(big) == 1
+    finally:
+        numba.set_num_threads(previous)
+    assert kernel_threads(big) == min(previous, kernel_threads(big))
+
+    pixels = china.reshape(-1, 3)
+    palette = palette_from(china, 100, "oklab", 255.0, 0)
+    default = assign_labels(pixels, palette, space="oklab", scale=255.0)
+    with threadpool_limits(limits=1):
+        single = assign_labels(pixels, palette, space="oklab", scale=255.0)
+    np.testing.assert_array_equal(default, single)
+    assert numba.get_num_threads() == previous  # restored
