@@ -853,12 +853,18 @@ def _check_args(pixels_image, palette, method, space, scale):
 
 
 def _is_srgb(image, palette, scale):
-    """Whether 3-channel 'rgb' data can be read as sRGB in ``[0, scale]``."""
+    """Whether 3-channel 'rgb' data can be read as sRGB in ``[0, scale]``.
+
+    A rounding error's worth of overshoot (a float palette at 1.0000001) is
+    allowed; values beyond are not sRGB, and are dithered as they are.
+    """
     if image.size == 0:
         return True
-    lo = min(image.min(), palette.min())
-    hi = max(image.max(), palette.max())
-    return bool(lo >= 0 and hi <= scale)
+    flat = image.reshape(-1, image.shape[-1])
+    lo = min(min(flat[:, c].min() for c in range(flat.shape[1])), palette.min())
+    hi = max(max(flat[:, c].max() for c in range(flat.shape[1])), palette.max())
+    slack = 1e-6 * scale
+    return bool(lo >= -slack and hi <= scale + slack)
 
 
 def dither_labels(pixels_image, palette, *, method, space, scale, random_state=None):

@@ -418,3 +418,26 @@ def test_bands_leave_no_seam(china, monkeypatch):
     error_banded = deltaE_ciede2000(reference, blurred_lab(palette[banded]))[rows]
     error_single = deltaE_ciede2000(reference, blurred_lab(palette[single]))[rows]
     assert error_banded.mean() < 1.1 * error_single.mean()
+
+
+def test_float_palette_rounding_overshoot_is_still_srgb(fitted):
+    """A float palette a hair above 1.0 is still sRGB: linear-light path."""
+    image, palette = fitted[0, "rgb"]
+    image_f = image / 255.0
+    palette_f = palette / 255.0
+    palette_f[palette_f == palette_f.max()] += 1e-9
+    nudged = dither_labels(
+        image_f, palette_f, method="floyd-steinberg", space="rgb", scale=1.0
+    )
+    as_given = dither_labels(
+        image_f, palette_f, method="floyd-steinberg", space="rgb", scale=None
+    )
+    exact = dither_labels(
+        image_f, palette / 255.0, method="floyd-steinberg", space="rgb", scale=1.0
+    )
+    # Same path as the exact palette (error diffusion may move a few dots),
+    # not the input-units one.
+    assert blurred_delta_e(image, palette, nudged) == pytest.approx(
+        blurred_delta_e(image, palette, exact), rel=0.05
+    )
+    assert np.mean(nudged == exact) > np.mean(nudged == as_given)
