@@ -255,6 +255,24 @@ def test_non_finite_init_is_refused(photo, backend, bad):
         ColorQuantizer(4, backend=backend, init=init).fit(photo)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="alpha='auto' reads the 4th channel of int32/int64 images as "
+    "opacity and refuses them with 'perceptual colour spaces need uint8, "
+    "uint16 or float' although color_space='rgb' (fix in "
+    "ColorQuantizer._set_dtypes)",
+)
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_four_channel_images_without_a_colour_scale(photo, dtype):
+    X = np.dstack([photo, photo[..., :1]]).astype(dtype)
+    try:
+        q = ColorQuantizer(8, random_state=0).fit(X)
+    except ValueError as exc:  # a refusal must say what to do about alpha
+        assert "alpha" in str(exc)
+    else:
+        assert q.transform(X).dtype == dtype
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("n_colors", [2**16, 10**9])
 def test_more_colours_than_the_data_holds(photo, backend, n_colors):
