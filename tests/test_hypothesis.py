@@ -18,6 +18,11 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skquant import ColorQuantizer
 
+try:
+    from skquant._dither import DITHER_METHODS
+except ImportError:  # an estimator without dithering
+    DITHER_METHODS = ()
+
 DTYPES = [np.uint8, np.uint16, np.int32, np.float32, np.float64]
 
 SETTINGS = settings(
@@ -102,15 +107,19 @@ def images(draw, dtype=None, n_channels=None, color_space="rgb"):
 
 
 @st.composite
-def quantizers(draw, n_channels, dtype):
+def quantizers(draw, n_channels, dtype, *, dither=True):
     space = "rgb"
     if n_channels == 3 and np.dtype(dtype) != np.int32:
         space = draw(st.sampled_from(["rgb", "rgb", "lab", "oklab"]))
+    params = {}
+    if dither and DITHER_METHODS:
+        params["dither"] = draw(st.sampled_from([None, None, None, *DITHER_METHODS]))
     return ColorQuantizer(
         draw(st.one_of(st.integers(1, 8), st.integers(1, 300))),
         backend=draw(st.sampled_from(["sklearn", "opencv"])),
         color_space=space,
         random_state=draw(st.integers(0, 2**32 - 1)),
+        **params,
     )
 
 
@@ -209,9 +218,11 @@ def test_any_valid_input_gives_a_correct_result(data):
     assert 1 <= q.n_colors_ <= q.n_colors
     assert q.n_colors_ == len(q.palette_) and q.n_features_in_ == n_channels
     alpha = getattr(q, "_alpha", False)  # RGBA images: opacity-aware mapping
+    dither = getattr(q, "dither", None)  # dithered images: not the nearest
     event(f"{q.backend} {q.color_space} {dtype}{' alpha' if alpha else ''}")
     event("k-means" if q.n_iter_ else "exact palette")
-    exact_rgb = q.color_space == "rgb" and not alpha
+    event(f"dither={dither}")
+    exact_rgb = q.color_space == "rgb" and not alpha and dither is None
     pixels = np.concatenate([x.reshape(-1, n_channels) for x in arrays(X)])
     n_distinct = len(np.unique(pixels, axis=0))
     if exact_rgb and n_distinct <= q.n_colors:
@@ -238,7 +249,7 @@ def test_any_valid_input_gives_a_correct_result(data):
 def test_non_finite_or_huge_values_are_refused(data, bad, dtype):
     assume(not (dtype == np.float32 and abs(bad) == 1e300))  # that is inf there
     X, n_channels = data.draw(images(dtype))
-    q = data.draw(quantizers(n_channels, dtype))
+    q = data.draw(quantizers(n_channels, dtype, dither=False))
     target = arrays(X)[data.draw(st.integers(0, len(arrays(X)) - 1))]
     flat = target.reshape(-1)
     flat[data.draw(st.integers(0, flat.size - 1))] = bad
