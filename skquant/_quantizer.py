@@ -300,7 +300,17 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     "init must be 'k-means++', 'random' or an array of shape "
                     f"(n_colors, n_channels), got init={self.init!r}."
                 )
-            init = np.asarray(self.init, dtype=np.float64)
+            try:
+                init = np.asarray(self.init, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"init must be an array of numbers, got init={self.init!r}."
+                ) from exc
+            if not np.all(np.isfinite(init)):
+                raise ValueError(
+                    "init must hold finite numbers, got NaN or infinity in "
+                    f"init={init.tolist()}."
+                )
             if init.shape != (self.n_colors, n_channels):
                 raise ValueError(
                     f"init has shape {init.shape}, expected "
@@ -499,10 +509,21 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _set_dtypes(self, layout):
         self._fit_dtype = layout.dtype
         self._work_dtype = working_float(layout.dtype)
+        has_scale = layout.dtype.kind == "f" or layout.dtype in IMAGE_INT_SCALE
+        # 'auto' reads a 4th channel as opacity only where opacity has a scale
         self._alpha = self.alpha is True or (
-            self.alpha == "auto" and layout.n_channels == 4 and layout.kind != "pixels"
+            self.alpha == "auto"
+            and layout.n_channels == 4
+            and layout.kind != "pixels"
+            and has_scale
         )
-        if self.color_space != "rgb" or self._alpha:
+        if self.alpha is True and not has_scale:
+            raise ValueError(
+                f"alpha=True needs uint8, uint16 or float data to read opacity "
+                f"from, got dtype {layout.dtype}; use alpha=False to treat the 4th "
+                "channel as a plain feature."
+            )
+        if self.color_space != "rgb":
             full_scale(layout.dtype)  # raises for dtypes without a colour scale
         if self.color_space != "rgb" and layout.n_channels == 4 and not self._alpha:
             raise ValueError(

@@ -1,5 +1,6 @@
 """Choosing the number of colours by a quality target."""
 
+import numbers
 import warnings
 
 import numpy as np
@@ -80,6 +81,15 @@ def select_n_colors(
     """
     if min_psnr is None and max_delta_e is None:
         raise ValueError("give a target: min_psnr, max_delta_e or both.")
+    for name, value in (("min_psnr", min_psnr), ("max_delta_e", max_delta_e)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a number, got {name}={value!r}.")
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(
+                f"{name} must be a finite number >= 0, got {name}={value!r}."
+            )
     if "n_colors" in quantizer_params:
         raise TypeError("n_colors is what select_n_colors chooses; do not pass it.")
     max_colors = check_positive_int(max_colors, "max_colors")

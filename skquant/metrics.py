@@ -117,6 +117,12 @@ def _check_pair(true, test, data_range, where):
         )
     if true.size == 0:
         raise ValueError(f"image_true{where} is empty (shape {true.shape}).")
+    for arr, name in ((true, "image_true"), (test, "image_test")):
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+            raise ValueError(
+                f"{name}{where} contains NaN or infinite values; metrics need "
+                "finite pixels."
+            )
     if data_range is None:
         range_true = _default_data_range(true.dtype, f"image_true{where}")
         range_test = _default_data_range(test.dtype, f"image_test{where}")

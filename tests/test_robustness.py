@@ -240,12 +240,6 @@ def test_bad_parameters(photo, backend, params, exc, match):
     assert_unchanged(photo, before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="init arrays are not checked for NaN/inf: OpenCV fits silently from "
-    "them, sklearn says 'Input contains NaN.' without naming init (fix in "
-    "ColorQuantizer._check_params)",
-)
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_non_finite_init_is_refused(photo, backend, bad):
@@ -255,13 +249,6 @@ def test_non_finite_init_is_refused(photo, backend, bad):
         ColorQuantizer(4, backend=backend, init=init).fit(photo)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="alpha='auto' reads the 4th channel of int32/int64 images as "
-    "opacity and refuses them with 'perceptual colour spaces need uint8, "
-    "uint16 or float' although color_space='rgb' (fix in "
-    "ColorQuantizer._set_dtypes)",
-)
 @pytest.mark.parametrize("dtype", [np.int32, np.int64])
 def test_four_channel_images_without_a_colour_scale(photo, dtype):
     X = np.dstack([photo, photo[..., :1]]).astype(dtype)
@@ -425,12 +412,6 @@ def test_select_n_colors_bad_data(photo):
         select_n_colors(photo.astype(np.int32), max_delta_e=2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="select_n_colors does not check its targets: NaN or a negative "
-    "target silently returns max_colors or 1 colour, min_psnr='30' leaks a "
-    "numpy UFuncTypeError",
-)
 @pytest.mark.parametrize(
     "target",
     [
@@ -513,11 +494,6 @@ def test_metrics_refuse_bad_data_range(photo, metric, data_range):
         metric(photo, photo, data_range=data_range)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="metrics do not check for NaN/inf: they return nan (and inf raises "
-    "a RuntimeWarning) instead of a ValueError (fix in metrics._check_pair)",
-)
 @pytest.mark.parametrize("metric", METRICS, ids=lambda m: m.__name__)
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_metrics_refuse_non_finite_images(photo, metric, bad):
