@@ -42,10 +42,11 @@ def values(dtype, color_space):
     dtype = np.dtype(dtype)
     if dtype.kind == "f":
         unit = st.floats(0, 1, width=8 * dtype.itemsize)
-        if color_space != "rgb":
-            return unit
-        wide = st.floats(-1e6, 1e6, width=8 * dtype.itemsize)
-        return st.one_of(unit, wide)
+        if color_space == "rgb":
+            unit = st.one_of(unit, st.floats(-1e6, 1e6, width=8 * dtype.itemsize))
+        # Colours closer than ~1e-154 have a squared distance that underflows
+        # to 0 in float64, so they cannot be told apart: keep clear of them.
+        return unit.map(lambda v: 0.0 if abs(v) < 1e-100 else v)
     info = np.iinfo(dtype)
     return st.integers(int(info.min), int(info.max))
 
