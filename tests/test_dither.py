@@ -94,6 +94,19 @@ def test_linear_to_work_matches_color_module(space):
     np.testing.assert_allclose(linear_to_work(lin, space), expected, atol=1e-12)
 
 
+def test_fast_cube_root():
+    values = np.concatenate(
+        [
+            [0.0, -0.0, 1.0, -8.0, 27.0, 1e-35, -1e-35, 1e35, 1e-300, np.inf],
+            np.random.default_rng(0).random(10000) ** 4,
+            -np.random.default_rng(1).random(1000) * 3,
+        ]
+    )
+    got = np.array([_dither._cbrt(v) for v in values])
+    np.testing.assert_allclose(got, np.cbrt(values), rtol=1e-15, atol=0)
+    assert np.isnan(_dither._cbrt(np.nan))
+
+
 def test_srgb_decode_matches_color_module():
     values = np.linspace(-0.2, 1.2, 1401).reshape(-1, 3)
     np.testing.assert_allclose(
