@@ -1,0 +1,449 @@
+"""Image quality of skquant against libimagequant and Pillow, and dithering speed.
+
+Run from the repository root (needs the ``benchmark`` extras: ``imagequant``)::
+
+    .venv/bin/python benchmarks/bench_quality.py            # everything
+    .venv/bin/python benchmarks/bench_quality.py --quick    # K = 16 only, 3 photos
+    .venv/bin/python benchmarks/bench_quality.py --per-photo --no-timing
+    .venv/bin/python benchmarks/bench_quality.py --candidates   # colour-space study
+
+What is measured
+----------------
+On six photographs (scikit-image's astronaut, coffee, chelsea and rocket,
+scikit-learn's china and flower) at K = 8, 16, 64 and 256 colours:
+
+- ``dE``: mean CIEDE2000 between the original and the quantized image
+  (:func:`skquant.metrics.mean_delta_e`); ``vs liq`` is the change of the
+  median against libimagequant without dithering, and ``worst`` the largest
+  per-photo change (positive: worse than libimagequant on some photo);
+- ``PSNR`` (dB) and ``SSIM`` (:mod:`skquant.metrics`);
+- ``dE blur``: mean CIEDE2000 after a Gaussian blur of sigma 1.5 pixels of
+  both images, done in linear light (what the eye sees from a distance).
+  Dithering trades pixel-level error (dE, PSNR get worse) for a better
+  average colour; this column is the one that shows it.
+
+Figures are medians over the photos. The rows are:
+
+- ``skquant-<space>``: ``ColorQuantizer(K, color_space=space,
+  random_state=0)``, then ``transform`` (no dithering) or, with ``+FS``,
+  :func:`skquant._dither.dither_labels` with Floyd-Steinberg on the fitted
+  palette;
+- ``liq``: libimagequant through the ``imagequant`` package
+  (``quantize_raw_rgba_bytes``, default speed and quality), with
+  ``dithering_level`` 0 or 1 (``+FS``, its own Floyd-Steinberg);
+- ``pillow-mediancut``: ``Image.quantize(method=MEDIANCUT,
+  dither=NONE)``, or Pillow's Floyd-Steinberg (``+FS``).
+
+``--candidates`` adds palettes fitted by k-means (scikit-learn, pixels
+pooled into a 64**3 histogram as skquant does, one run, seed 0) in spaces
+skquant does not offer yet, each mapped to the nearest colour in the same
+space: CIELAB with its lightness axis scaled (``lab-L*w``), DIN99 and DIN99o
+(DIN 6176; Euclidean distances there approximate CIEDE2000), OKLab with a
+scaled lightness; see :func:`din99o_from_lab` for the formulas. It also
+runs ``ColorQuantizer`` with ``n_init=4``.
+
+The timing part dithers a 12-megapixel photograph (china.jpg upscaled to
+4000 x 3000 with bicubic interpolation) with K = 256 and compares it with
+the undithered ``ColorQuantizer.transform`` in the same process,
+interleaved; wall-clock medians of three runs, plus the CPU time (the
+machine may be shared: CPU time is steadier).
+"""
+
+import argparse
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+from PIL import Image
+from skimage import data
+from skimage.color import deltaE_ciede2000, rgb2lab
+from skimage.filters import gaussian
+from sklearn.cluster import KMeans
+from sklearn.datasets import load_sample_image
+from threadpoolctl import threadpool_limits
+
+from skquant import ColorQuantizer, _color
+from skquant._dither import dither_labels
+from skquant.metrics import (
+    mean_delta_e,
+    peak_signal_noise_ratio,
+    structural_similarity,
+)
+
+try:
+    import imagequant
+except ImportError:  # pragma: no cover - reported at run time
+    imagequant = None
+
+N_COLORS = (8, 16, 64, 256)
+SPACES = ("rgb", "lab", "oklab")
+SEED = 0
+
+# %% photographs -----------------------------------------------------------------
+
+
+def photos(quick=False):
+    """``{name: uint8 RGB image}`` of the benchmark photographs."""
+    images = {
+        "astronaut": data.astronaut(),
+        "coffee": data.coffee(),
+        "chelsea": data.chelsea(),
+        "rocket": data.rocket(),
+        "china": load_sample_image("china.jpg"),
+        "flower": load_sample_image("flower.jpg"),
+    }
+    if quick:
+        images = {k: images[k] for k in ("astronaut", "coffee", "china")}
+    return images
+
+
+def photo_12mp():
+    """china.jpg upscaled (bicubic) to 4000 x 3000."""
+    china = Image.fromarray(load_sample_image("china.jpg"))
+    return np.asarray(china.resize((4000, 3000), Image.Resampling.BICUBIC))
+
+
+# %% quantizers -------------------------------------------------------------------
+
+
+def skquant_fit(image, n_colors, space, **params):
+    return ColorQuantizer(n_colors, color_space=space, random_state=SEED, **params).fit(
+        image
+    )
+
+
+def skquant_plain(quantizer, image):
+    return quantizer.transform(image)
+
+
+def skquant_fs(quantizer, image):
+    labels = dither_labels(
+        image,
+        quantizer.palette_,
+        method="floyd-steinberg",
+        space=quantizer.color_space,
+        scale=255.0,
+    )
+    return quantizer.palette_[labels]
+
+
+def liq(image, n_colors, dither):
+    """libimagequant; ``dither`` is its dithering level (0 or 1)."""
+    h, w = image.shape[:2]
+    rgba = np.concatenate([image, np.full((h, w, 1), 255, np.uint8)], axis=-1)
+    indices, palette = imagequant.quantize_raw_rgba_bytes(
+        rgba.tobytes(), w, h, dithering_level=float(dither), max_colors=n_colors
+    )
+    palette = np.asarray(palette, dtype=np.uint8).reshape(-1, 4)[:, :3]
+    return palette[np.frombuffer(indices, dtype=np.uint8)].reshape(image.shape)
+
+
+def pillow_mediancut(image, n_colors, dither):
+    """Pillow's median cut; with ``dither``, its palette applied with Pillow's FS.
+
+    (``quantize`` ignores ``dither`` when it builds the palette itself, so the
+    dithered version maps the image again onto the median-cut palette.)
+    """
+    pil = Image.fromarray(image)
+    quantized = pil.quantize(
+        colors=n_colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+    )
+    if dither:
+        quantized = pil.quantize(palette=quantized, dither=Image.Dither.FLOYDSTEINBERG)
+    return np.asarray(quantized.convert("RGB"))
+
+
+# %% candidate spaces (prototypes for the colour-space study) ---------------------
+
+_COS26, _SIN26 = np.cos(np.radians(26.0)), np.sin(np.radians(26.0))
+_COS16, _SIN16 = np.cos(np.radians(16.0)), np.sin(np.radians(16.0))
+
+
+def din99o_from_lab(lab):
+    """CIELAB (D65) -> DIN99o (DIN 6176:2001, kE = kCH = 1).
+
+    ``L99o = 303.67 ln(1 + 0.0039 L*)``; the (a*, b*) plane is rotated by
+    26 degrees, ``f`` squeezed by 0.83, the chroma ``G`` compressed to
+    ``ln(1 + 0.075 G) / 0.0435`` and the hue turned back by 26 degrees.
+    """
+    lightness, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+    e = a * _COS26 + b * _SIN26
+    f = 0.83 * (b * _COS26 - a * _SIN26)
+    chroma = np.log1p(0.075 * np.hypot(e, f)) / 0.0435
+    hue = np.arctan2(f, e) + np.radians(26.0)
+    return np.stack(
+        [
+            303.67 * np.log1p(0.0039 * lightness),
+            chroma * np.cos(hue),
+            chroma * np.sin(hue),
+        ],
+        axis=-1,
+    )
+
+
+def lab_from_din99o(values):
+    """Inverse of :func:`din99o_from_lab`."""
+    lightness = np.expm1(values[..., 0] / 303.67) / 0.0039
+    g = np.expm1(0.0435 * np.hypot(values[..., 1], values[..., 2])) / 0.075
+    hue = np.arctan2(values[..., 2], values[..., 1]) - np.radians(26.0)
+    e, f = g * np.cos(hue), g * np.sin(hue) / 0.83
+    return np.stack([lightness, e * _COS26 - f * _SIN26, e * _SIN26 + f * _COS26], -1)
+
+
+def din99_from_lab(lab):
+    """CIELAB -> DIN99 (ASTM D2244-07): 105.509, 0.0158, 16 degrees, 0.7, 0.045."""
+    lightness, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+    e = a * _COS16 + b * _SIN16
+    f = 0.7 * (b * _COS16 - a * _SIN16)
+    chroma = np.log1p(0.045 * np.hypot(e, f)) / 0.045
+    hue = np.arctan2(f, e)
+    return np.stack(
+        [
+            105.509 * np.log1p(0.0158 * lightness),
+            chroma * np.cos(hue),
+            chroma * np.sin(hue),
+        ],
+        axis=-1,
+    )
+
+
+def lab_from_din99(values):
+    """Inverse of :func:`din99_from_lab`."""
+    lightness = np.expm1(values[..., 0] / 105.509) / 0.0158
+    g = np.expm1(0.045 * np.hypot(values[..., 1], values[..., 2])) / 0.045
+    hue = np.arctan2(values[..., 2], values[..., 1])
+    e, f = g * np.cos(hue), g * np.sin(hue) / 0.7
+    return np.stack([lightness, e * _COS16 - f * _SIN16, e * _SIN16 + f * _COS16], -1)
+
+
+def candidate_space(name):
+    """``(to_space, from_space)`` on sRGB in [0, 1] for a candidate name.
+
+    Names: ``lab-L*w``, ``oklab-L*w`` (lightness scaled by ``w``),
+    ``din99``, ``din99o``.
+    """
+    base, _, weight = name.partition("-L*")
+    w = np.array([float(weight) if weight else 1.0, 1.0, 1.0])
+    if base == "lab":
+        return (
+            lambda rgb: _color.rgb_to_lab(rgb) * w,
+            lambda v: _color.lab_to_rgb(v / w),
+        )
+    if base == "oklab":
+        return (
+            lambda rgb: _color.rgb_to_oklab(rgb) * w,
+            lambda v: _color.oklab_to_rgb(v / w),
+        )
+    if base == "din99o":
+        return (
+            lambda rgb: din99o_from_lab(_color.rgb_to_lab(rgb)) * w,
+            lambda v: _color.lab_to_rgb(lab_from_din99o(v / w)),
+        )
+    if base == "din99":
+        return (
+            lambda rgb: din99_from_lab(_color.rgb_to_lab(rgb)) * w,
+            lambda v: _color.lab_to_rgb(lab_from_din99(v / w)),
+        )
+    raise ValueError(f"unknown candidate {name!r}")
+
+
+def _pooled(image):
+    """Cell means (sRGB in [0, 1]) and counts of a 64**3 histogram."""
+    pixels = image.reshape(-1, 3)
+    codes = (pixels >> 2).astype(np.int64) @ np.array([1 << 12, 1 << 6, 1])
+    counts = np.bincount(codes, minlength=1 << 18)
+    sums = np.stack(
+        [np.bincount(codes, weights=pixels[:, c], minlength=1 << 18) for c in range(3)],
+        axis=-1,
+    )
+    used = counts > 0
+    return sums[used] / counts[used, None] / 255.0, counts[used].astype(float)
+
+
+def _nearest_in(image, palette, to_space):
+    """Nearest palette colour of every pixel in a space (via distinct colours)."""
+    colors, inverse = np.unique(image.reshape(-1, 3), axis=0, return_inverse=True)
+    work = to_space(colors / 255.0)
+    palette_work = to_space(palette / 255.0)
+    labels = np.empty(len(colors), dtype=np.int64)
+    for start in range(0, len(colors), 4096):
+        block = work[start : start + 4096]
+        d2 = ((block[:, None, :] - palette_work[None]) ** 2).sum(axis=-1)
+        labels[start : start + 4096] = d2.argmin(axis=1)
+    return palette[labels[inverse.ravel()]].reshape(image.shape)
+
+
+def candidate(image, n_colors, name):
+    """Quantize with k-means in a candidate space (fit and map in that space).
+
+    ``'skquant-<space> n_init=<n>'`` is :class:`ColorQuantizer` itself with
+    more k-means runs.
+    """
+    if name.startswith("skquant-"):
+        space, _, n_init = name[len("skquant-") :].partition(" n_init=")
+        q = skquant_fit(image, n_colors, space, n_init=int(n_init))
+        return q.transform(image)
+    to_space, from_space = candidate_space(name)
+    points, weights = _pooled(image)
+    with threadpool_limits(1, user_api="openmp"):
+        km = KMeans(n_colors, n_init=1, random_state=SEED)
+        km.fit(to_space(points), sample_weight=weights)
+    rgb = np.clip(from_space(km.cluster_centers_), 0.0, 1.0)
+    palette = np.rint(rgb * 255).astype(np.uint8)
+    return _nearest_in(image, palette, to_space)
+
+
+CANDIDATES = (
+    "skquant-lab n_init=4",
+    "skquant-oklab n_init=4",
+    "lab-L*1.5",
+    "lab-L*2",
+    "oklab-L*0.5",
+    "din99",
+    "din99o",
+    "din99o-L*1.25",
+)
+
+# %% metrics -----------------------------------------------------------------------
+
+
+def _blurred_lab(image):
+    linear = _color.srgb_to_linear(image / 255.0)
+    blurred = gaussian(linear, sigma=1.5, channel_axis=-1)
+    return rgb2lab(np.clip(_color.linear_to_srgb(blurred), 0.0, 1.0))
+
+
+def metrics(image, out, reference_blur):
+    return {
+        "dE": mean_delta_e(image, out),
+        "PSNR": peak_signal_noise_ratio(image, out),
+        "SSIM": structural_similarity(image, out),
+        "dE blur": float(deltaE_ciede2000(reference_blur, _blurred_lab(out)).mean()),
+    }
+
+
+# %% quality table -----------------------------------------------------------------
+
+
+def quality(images, n_colors_list, with_candidates, per_photo):
+    for n_colors in n_colors_list:
+        rows = {}  # method -> list of metric dicts, one per photo
+        for image in images.values():
+            reference_blur = _blurred_lab(image)
+            outs = {}
+            for space in SPACES:
+                q = skquant_fit(image, n_colors, space)
+                outs[f"skquant-{space}"] = skquant_plain(q, image)
+                outs[f"skquant-{space} +FS"] = skquant_fs(q, image)
+            if imagequant is not None:
+                outs["liq"] = liq(image, n_colors, 0)
+                outs["liq +FS"] = liq(image, n_colors, 1)
+            outs["pillow-mediancut"] = pillow_mediancut(image, n_colors, False)
+            outs["pillow-mediancut +FS"] = pillow_mediancut(image, n_colors, True)
+            if with_candidates:
+                for name in CANDIDATES:
+                    outs[f"cand {name}"] = candidate(image, n_colors, name)
+            for method, out in outs.items():
+                rows.setdefault(method, []).append(metrics(image, out, reference_blur))
+        _print_table(n_colors, rows, list(images), per_photo)
+
+
+def _print_table(n_colors, rows, names, per_photo):
+    base = rows.get("liq")
+    print(f"\nK = {n_colors}   (medians over {len(names)} photos)")
+    print(
+        f"{'method':<30}{'dE':>7}{'vs liq':>9}{'worst':>8}{'PSNR':>8}"
+        f"{'vs liq':>8}{'SSIM':>8}{'dE blur':>9}"
+    )
+    order = sorted(rows, key=lambda m: ("+FS" in m, m.startswith("cand"), m))
+    for method in order:
+        values = rows[method]
+        de = np.array([v["dE"] for v in values])
+        psnr = np.array([v["PSNR"] for v in values])
+        line = f"{method:<30}{np.median(de):7.3f}"
+        if base is not None:
+            base_de = np.array([v["dE"] for v in base])
+            base_psnr = np.array([v["PSNR"] for v in base])
+            line += f"{100 * (np.median(de) / np.median(base_de) - 1):+8.1f}%"
+            line += f"{100 * np.max(de / base_de - 1):+7.1f}%"
+            line += f"{np.median(psnr):8.2f}"
+            line += f"{np.median(psnr) - np.median(base_psnr):+8.2f}"
+        else:
+            line += f"{'':>17}{np.median(psnr):8.2f}{'':>8}"
+        line += f"{statistics.median(v['SSIM'] for v in values):8.4f}"
+        line += f"{statistics.median(v['dE blur'] for v in values):9.3f}"
+        print(line)
+        if per_photo:
+            for name, v in zip(names, values, strict=True):
+                print(
+                    f"    {name:<26}{v['dE']:7.3f}{'':>17}{v['PSNR']:8.2f}"
+                    f"{'':>8}{v['SSIM']:8.4f}{v['dE blur']:9.3f}"
+                )
+    sys.stdout.flush()
+
+
+# %% timing ------------------------------------------------------------------------
+
+
+def timing(repeats=3):
+    image = photo_12mp()
+    print(f"\nDithering speed, {image.shape[1]} x {image.shape[0]} photo, K = 256")
+    print(f"{'space':<8}{'method':<18}{'wall s':>8}{'cpu s':>8}{'x transform':>13}")
+    for space in SPACES:
+        q = ColorQuantizer(256, color_space=space, random_state=SEED).fit(image)
+        # Compile and warm up outside the timed runs.
+        q.transform(image[:64])
+        for method in ("floyd-steinberg", "bayer"):
+            dither_labels(image[:64], q.palette_, method=method, space=space, scale=255)
+        cases = {
+            "transform": lambda q=q: q.transform(image),
+            "floyd-steinberg": lambda q=q, s=space: dither_labels(
+                image, q.palette_, method="floyd-steinberg", space=s, scale=255.0
+            ),
+            "bayer": lambda q=q, s=space: dither_labels(
+                image, q.palette_, method="bayer", space=s, scale=255.0
+            ),
+        }
+        wall = {name: [] for name in cases}
+        cpu = {name: [] for name in cases}
+        for _ in range(repeats):  # interleaved, so load changes hit every case
+            for name, run in cases.items():
+                w0, c0 = time.perf_counter(), time.process_time()
+                run()
+                wall[name].append(time.perf_counter() - w0)
+                cpu[name].append(time.process_time() - c0)
+        base = statistics.median(wall["transform"])
+        for name in cases:
+            w = statistics.median(wall[name])
+            c = statistics.median(cpu[name])
+            print(f"{space:<8}{name:<18}{w:8.2f}{c:8.2f}{w / base:12.1f}x")
+        sys.stdout.flush()
+
+
+# %% main --------------------------------------------------------------------------
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="K=16, three photos")
+    parser.add_argument("--per-photo", action="store_true", help="per-photo rows")
+    parser.add_argument("--candidates", action="store_true", help="colour-space study")
+    parser.add_argument(
+        "--no-timing", action="store_true", help="skip the 12 MP timing"
+    )
+    parser.add_argument("--no-quality", action="store_true", help="timing only")
+    args = parser.parse_args(argv)
+    if imagequant is None:
+        print("imagequant is not installed: libimagequant rows are skipped.")
+    warnings.simplefilter("ignore", category=UserWarning)
+    if not args.no_quality:
+        n_colors = (16,) if args.quick else N_COLORS
+        quality(photos(args.quick), n_colors, args.candidates, args.per_photo)
+    if not args.no_timing:
+        timing(repeats=1 if args.quick else 3)
+
+
+if __name__ == "__main__":
+    main()
