@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from skquant import _color
+from skquant import _assign, _color
 from skquant._assign import (
+    LUT_MIN_PIXELS,
     MIN_GRID_PIXELS,
     assign_labels,
     build_grid,
@@ -23,7 +24,7 @@ from skquant._assign import (
 SPACES = ["rgb", "lab", "oklab"]
 
 #: Distances the oracle computes per check, at most (pixels x colours).
-ORACLE_BUDGET = 10_000_000
+ORACLE_BUDGET = 3_000_000
 SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
@@ -93,15 +94,30 @@ def palette_from(pixels, n_colors, space, scale, seed, jitter=0.0):
 # %% real photographs ------------------------------------------------------------
 
 
+@pytest.mark.parametrize("table", [True, False], ids=["table", "no-table"])
 @pytest.mark.parametrize("space", SPACES)
 @pytest.mark.parametrize("n_colors", [2, 16, 256])
-def test_photos_uint8_all_spaces(photos, space, n_colors):
+def test_photos_uint8_all_spaces(photos, space, n_colors, table, monkeypatch):
+    # The sample photos are below LUT_MIN_PIXELS: force the table path too.
+    monkeypatch.setattr(_assign, "LUT_MIN_PIXELS", 0 if table else 1 << 62)
     for seed, image in enumerate(photos):
         palette = palette_from(image, n_colors, space, 255.0, seed, jitter=0.02)
         # The estimator's palettes are float32 (8-bit data) or float64.
         palette = palette.astype(np.float32 if seed % 2 else np.float64)
         labels = assign_labels(image.reshape(-1, 3), palette, space=space, scale=255.0)
         check_nearest(labels, image, palette, space, 255.0)
+
+
+@pytest.mark.parametrize("space", SPACES)
+def test_megapixel_photo_uses_the_table(china, space):
+    """A photo above LUT_MIN_PIXELS (china tiled 2 x 2, flipped copies)."""
+    image = np.block(
+        [[[china], [china[:, ::-1]]], [[china[::-1]], [china[::-1, ::-1]]]]
+    )
+    assert image.shape[0] * image.shape[1] >= LUT_MIN_PIXELS
+    palette = palette_from(image, 128, space, 255.0, 3, jitter=0.02)
+    labels = assign_labels(image.reshape(-1, 3), palette, space=space, scale=255.0)
+    check_nearest(labels, image, palette, space, 255.0)
 
 
 @pytest.mark.parametrize("space", SPACES)
@@ -144,8 +160,10 @@ def test_random_float_any_channels(seed, n_channels):
         check_nearest(labels, data, palette)
 
 
+@pytest.mark.parametrize("table", [True, False], ids=["table", "no-table"])
 @pytest.mark.parametrize("n_channels", [1, 2, 4])
-def test_uint8_other_channel_counts(n_channels):
+def test_uint8_other_channel_counts(n_channels, table, monkeypatch):
+    monkeypatch.setattr(_assign, "LUT_MIN_PIXELS", 0 if table else 1 << 62)
     rng = np.random.default_rng(n_channels)
     pixels = rng.integers(
         0, 256, size=(MIN_GRID_PIXELS * 2, n_channels), dtype=np.uint8
