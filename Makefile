@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	mkdir -p out
-	$(BIN)/skquant sample:china.jpg -k 16 -o out/china_k16.png --overwrite
+	$(BIN)/skquant sample:china.jpg -k 16 -o out/china_k16.png --overwrite --stats
 
 test: $(STAMP)
 	$(BIN)/ruff check skquant tests benchmarks examples
