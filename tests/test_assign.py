@@ -143,6 +143,18 @@ def test_photo_many_and_few_colours(coffee, n_colors):
     check_nearest(labels, coffee, palette)
 
 
+@pytest.mark.parametrize("n_colors", [255, 256, 257])
+def test_table_widths_and_the_last_label(astronaut, n_colors, monkeypatch):
+    """One-byte table up to 256 colours (label 255 wraps to "not searched",
+    so its colours are searched again), two bytes beyond."""
+    monkeypatch.setattr(_assign, "LUT_MIN_PIXELS", 0)
+    palette = palette_from(astronaut, n_colors, "rgb", 255.0, 0, jitter=0.05)
+    palette[-1] = np.median(astronaut.reshape(-1, 3), axis=0)
+    labels = assign_labels(astronaut.reshape(-1, 3), palette)
+    assert np.count_nonzero(labels == n_colors - 1) > 100
+    check_nearest(labels, astronaut, palette)
+
+
 # %% random data -------------------------------------------------------------------
 
 
