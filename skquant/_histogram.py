@@ -12,7 +12,7 @@ the distinct colours, and nothing is blended at all.
 import numba
 import numpy as np
 
-from skquant._assign import TASK_CHUNK, kernel_threads, run_parallel
+from skquant._assign import TASK_CHUNK, column_range, kernel_threads, run_parallel
 
 #: Upper bound on the number of cells, whatever the channel count.
 MAX_CELLS = 1 << 18
@@ -125,18 +125,34 @@ def _pool_block(pixels, first, stop, lo, inv_width, bins, tables, offset, hist):
         )
 
 
-def _merge(hists):
-    """Sum per-thread histograms; a cell is mixed when any part says so or
-    two parts saw different colours in it."""
-    counts, sums, first, mixed = (np.stack(h) for h in zip(*hists, strict=True))
-    seen = counts > 0
-    total = counts.sum(axis=0)
-    occupied = total > 0
-    # The first colour of the first part that saw each cell.
-    ref = np.take_along_axis(first, seen.argmax(axis=0)[None, :, None], 0)[0]
-    differs = np.any(first != ref[None], axis=2) & seen
-    mixed = np.any(mixed, axis=0) | np.any(differs, axis=0)
-    return total, sums.sum(axis=0), mixed & occupied
+@numba.njit(cache=True, nogil=True)
+def _merge_parts(counts, sums, first, mixed):
+    """Sum per-thread histograms into part 0, in place.
+
+    A cell is mixed when a part says so, or when two parts saw different
+    colours in it (their first colours differ).
+    """
+    n_parts, n_cells = counts.shape
+    d = sums.shape[2]
+    for code in range(n_cells):
+        ref = -1
+        for part in range(n_parts):
+            if counts[part, code] == 0:
+                continue
+            if ref < 0:
+                ref = part
+                if part > 0:
+                    counts[0, code] = counts[part, code]
+                    mixed[0, code] = mixed[part, code]
+                    for j in range(d):
+                        sums[0, code, j] = sums[part, code, j]
+                continue
+            counts[0, code] += counts[part, code]
+            mixed[0, code] = mixed[0, code] or mixed[part, code]
+            for j in range(d):
+                sums[0, code, j] += sums[part, code, j]
+                if first[part, code, j] != first[ref, code, j]:
+                    mixed[0, code] = True
 
 
 def pool_pixels(pixels, *, bins=64):
@@ -170,9 +186,7 @@ def pool_pixels(pixels, *, bins=64):
     """
     n_pixels, n_channels = pixels.shape
     per_channel = cells_per_channel(n_channels, bins)
-    # Column by column: numpy reduces (n, 3) along axis 0 ten times slower.
-    lo = np.array([pixels[:, j].min() for j in range(n_channels)], np.float64)
-    hi = np.array([pixels[:, j].max() for j in range(n_channels)], np.float64)
+    lo, hi = column_range(pixels)
     span = hi - lo
     if pixels.dtype.kind in "iu" and np.all(span + 1 <= per_channel):
         per_channel = int(span.max()) + 1
@@ -201,27 +215,22 @@ def pool_pixels(pixels, *, bins=64):
     part_bytes = n_cells * (9 + n_channels * (8 + pixels.dtype.itemsize))
     n_parts = kernel_threads(n_pixels, min_items=MIN_PIXELS_PER_THREAD)
     n_parts = max(1, min(n_parts, MAX_PARTIAL_BYTES // part_bytes))
-    hists = [
-        (
-            np.zeros(n_cells, np.int64),
-            np.zeros((n_cells, n_channels)),
-            np.zeros((n_cells, n_channels), pixels.dtype),
-            np.zeros(n_cells, np.bool_),
-        )
-        for _ in range(n_parts)
-    ]
+    counts = np.zeros((n_parts, n_cells), np.int64)
+    sums = np.zeros((n_parts, n_cells, n_channels))
+    first = np.zeros((n_parts, n_cells, n_channels), pixels.dtype)
+    mixed = np.zeros((n_parts, n_cells), np.bool_)
     # Sums of integers are exact, so the result does not depend on how the
     # pixels are split between the histograms.
     args = (lo, inv_width, per_channel, tables, offset)
 
-    def task(worker, first, stop):
-        _pool_block(pixels, first, stop, *args, hists[worker])
+    def task(worker, start, stop):
+        hist = (counts[worker], sums[worker], first[worker], mixed[worker])
+        _pool_block(pixels, start, stop, *args, hist)
 
     run_parallel(task, n_pixels, n_parts, chunk=TASK_CHUNK)
-    if n_parts == 1:
-        counts, sums, _, mixed = hists[0]
-    else:
-        counts, sums, mixed = _merge(hists)
+    if n_parts > 1:
+        _merge_parts(counts, sums, first, mixed)
+    counts, sums, mixed = counts[0], sums[0], mixed[0]
     occupied = np.flatnonzero(counts)
     weights = counts[occupied].astype(np.float64)
     points = sums[occupied] / weights[:, None]
