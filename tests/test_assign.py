@@ -19,6 +19,7 @@ from skquant._assign import (
     build_grid,
     kernel_threads,
     nearest_brute,
+    take_rows,
 )
 
 SPACES = ["rgb", "lab", "oklab"]
@@ -332,6 +333,19 @@ def test_grid_lists_every_possible_nearest_entry():
         lows = lower[start[c] : start[c + 1]]
         if len(lows) > 12:
             assert np.all(np.diff(lows) >= 0)
+
+
+@pytest.mark.parametrize(
+    "dtype", [np.uint8, np.uint16, np.float32, np.float64, np.int16]
+)
+def test_take_rows_is_palette_indexing(dtype):
+    rng = np.random.default_rng(0)
+    palette = rng.integers(0, 200, size=(300, 4)).astype(dtype)
+    labels = rng.integers(0, 300, size=MIN_GRID_PIXELS * 20).astype(np.int32)
+    for lab in (labels, labels.astype(np.int64), labels[::2]):
+        out = take_rows(palette, lab)
+        assert out.dtype == palette.dtype
+        np.testing.assert_array_equal(out, palette[lab])
 
 
 # %% threads -------------------------------------------------------------------------
