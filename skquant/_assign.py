@@ -4,7 +4,10 @@ Every function here takes validated pixel blocks ``(n_pixels, n_channels)`` and 
 palette already expressed in the working colour space, and returns the index of
 the nearest palette entry (squared Euclidean distance in the working space) for
 each pixel. Memory stays bounded: nothing of shape ``(n_pixels, n_colors)`` is
-ever built for a whole image, only for chunks.
+ever built for a whole image, only for chunks. :func:`take_rows` gathers the
+palette colours of the labels; :func:`lloyd_kmeans` runs scikit-learn's Lloyd
+iterations with these exact, faster assignments on few low-dimensional points
+(a pooled colour histogram).
 
 How :func:`assign_labels` is exact and fast
 -------------------------------------------
@@ -911,6 +914,166 @@ def take_rows(palette, labels):
 
     run_parallel(task, n, kernel_threads(n), chunk=TASK_CHUNK * 4)
     return out
+
+
+# %% Lloyd's k-means on few points ---------------------------------------------
+#
+# k-means on a pooled histogram (tens of thousands of weighted colours) spends
+# its time assigning points to centres. Between two Lloyd steps the centres
+# move little, so each point starts from its previous centre ``a`` (at
+# distance ``ra``): another centre ``c`` can only beat the best one so far (at
+# ``rb``) if ``|c - a| < ra + rb``, so scanning ``a``'s neighbours by
+# increasing distance stops after a handful (Orchard's method). Exact.
+
+
+@numba.njit(cache=True, nogil=True)
+def _sq_dist(points, i, centers, c):
+    s = 0.0
+    for j in range(points.shape[1]):
+        t = points[i, j] - centers[c, j]
+        s += t * t
+    return s
+
+
+@numba.njit(cache=True, nogil=True)
+def _reassign(points, centers, labels):
+    """Move each point to its nearest centre, starting from its label.
+
+    Returns the number of labels that changed.
+    """
+    n, d = points.shape
+    k = centers.shape[0]
+    between = np.empty((k, k))
+    for a in range(k):
+        for c in range(k):
+            s = 0.0
+            for j in range(d):
+                t = centers[a, j] - centers[c, j]
+                s += t * t
+            between[a, c] = np.sqrt(s)
+    order = np.empty((k, k), np.int64)
+    for a in range(k):
+        order[a] = np.argsort(between[a])
+    changed = 0
+    for i in range(n):
+        a = labels[i]
+        s = 0.0
+        for j in range(d):
+            t = points[i, j] - centers[a, j]
+            s += t * t
+        best, best_d2 = a, s
+        ra = np.sqrt(s)
+        reach = 2.0 * ra  # ra + rb, the best distance rb starting at ra
+        for m in range(k):
+            c = order[a, m]
+            # The margin keeps rounding errors from stopping the scan early.
+            if between[a, c] > reach * (1.0 + 1e-12) + 1e-300:
+                break
+            if c == a:
+                continue
+            s = 0.0
+            for j in range(d):
+                t = points[i, j] - centers[c, j]
+                s += t * t
+            if s < best_d2:
+                best, best_d2 = c, s
+                reach = ra + np.sqrt(s)
+        if best != a:
+            labels[i] = best
+            changed += 1
+    return changed
+
+
+@numba.njit(cache=True, nogil=True)
+def _lloyd(points, weights, centers, labels, max_iter, tol):
+    """Weighted Lloyd iterations in place; returns (n_iter, inertia).
+
+    Stops when no label changes or when the squared centre shift is at most
+    ``tol`` (absolute), like :class:`sklearn.cluster.KMeans`; an empty
+    cluster takes the point farthest from its centre.
+    """
+    n, d = points.shape
+    k = centers.shape[0]
+    sums = np.zeros((k, d))
+    mass = np.zeros(k)
+    far = np.empty(n)
+    n_iter = 0
+    for it in range(max_iter):
+        n_iter = it + 1
+        sums[:] = 0.0
+        mass[:] = 0.0
+        for i in range(n):
+            a = labels[i]
+            mass[a] += weights[i]
+            for j in range(d):
+                sums[a, j] += weights[i] * points[i, j]
+        if np.any(mass == 0.0):
+            for i in range(n):
+                far[i] = _sq_dist(points, i, centers, labels[i])
+            for c in range(k):
+                if mass[c] == 0.0:
+                    i = np.argmax(far)
+                    far[i] = -1.0
+                    a = labels[i]
+                    mass[a] -= weights[i]
+                    for j in range(d):
+                        sums[a, j] -= weights[i] * points[i, j]
+                        sums[c, j] = weights[i] * points[i, j]
+                    mass[c] = weights[i]
+                    labels[i] = c
+        shift = 0.0
+        for c in range(k):
+            if mass[c] > 0.0:
+                for j in range(d):
+                    v = sums[c, j] / mass[c]
+                    shift += (v - centers[c, j]) ** 2
+                    centers[c, j] = v
+        changed = _reassign(points, centers, labels)
+        if changed == 0 or shift <= tol:
+            break
+    inertia = 0.0
+    for i in range(n):
+        inertia += weights[i] * _sq_dist(points, i, centers, labels[i])
+    return n_iter, inertia
+
+
+def lloyd_kmeans(points, weights, init, *, max_iter=300, tol=1e-4):
+    """Weighted Lloyd k-means from given centres, with exact assignments.
+
+    The same iterations as :class:`sklearn.cluster.KMeans` with
+    ``algorithm='lloyd'`` and ``init=init`` (same stopping rule, ``tol``
+    relative to the mean variance of ``points``), faster on low-dimensional
+    data such as colours because each step only compares a point with the
+    neighbours of its previous centre.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n_points, n_features)
+    weights : ndarray of shape (n_points,) or None
+    init : ndarray of shape (n_clusters, n_features)
+        Initial centres, for example from :func:`sklearn.cluster.kmeans_plusplus`.
+    max_iter : int, default=300
+    tol : float, default=1e-4
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features), float64
+    labels : ndarray of shape (n_points,), int32
+    n_iter : int
+    inertia : float
+        Weighted sum of squared distances to the assigned centres.
+    """
+    points = np.ascontiguousarray(points, dtype=np.float64)
+    weights = (
+        np.ones(len(points))
+        if weights is None
+        else np.ascontiguousarray(weights, dtype=np.float64)
+    )
+    centers = np.array(init, dtype=np.float64, order="C")
+    labels = assign_labels(points, centers)
+    tol_abs = float(np.mean(np.var(points, axis=0)) * tol) if tol else 0.0
+    n_iter, inertia = _lloyd(points, weights, centers, labels, max_iter, tol_abs)
+    return centers, labels, int(n_iter), float(inertia)
 
 
 def _assign_brute(pixels, palette, space, scale, labels):

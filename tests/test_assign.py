@@ -9,6 +9,7 @@ chosen entry with the smallest one (up to rounding), not the index.
 import numba
 import numpy as np
 import pytest
+from sklearn.cluster import KMeans, kmeans_plusplus
 from threadpoolctl import threadpool_limits
 
 from skquant import _assign, _color
@@ -18,9 +19,11 @@ from skquant._assign import (
     assign_labels,
     build_grid,
     kernel_threads,
+    lloyd_kmeans,
     nearest_brute,
     take_rows,
 )
+from skquant._histogram import pool_pixels
 
 SPACES = ["rgb", "lab", "oklab"]
 
@@ -346,6 +349,56 @@ def test_take_rows_is_palette_indexing(dtype):
         out = take_rows(palette, lab)
         assert out.dtype == palette.dtype
         np.testing.assert_array_equal(out, palette[lab])
+
+
+# %% Lloyd's k-means ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_colors", [1, 5, 64])
+@pytest.mark.parametrize("seed", range(2))
+def test_lloyd_kmeans_matches_sklearn(coffee, n_colors, seed):
+    """Same init -> the same iterations as scikit-learn's Lloyd.
+
+    On a pooled histogram, as the estimator uses it (cell means are not on
+    the integer grid, so no point is exactly equidistant from two centres:
+    on ties scikit-learn's GEMM-based distances and exact ones may differ).
+    """
+    points, weights, _ = pool_pixels(coffee.reshape(-1, 3), bins=32)
+    init, _ = kmeans_plusplus(
+        points, n_colors, sample_weight=weights, random_state=seed
+    )
+    with threadpool_limits(limits=1):
+        ref = KMeans(n_colors, init=init, n_init=1).fit(points, sample_weight=weights)
+    centers, labels, n_iter, inertia = lloyd_kmeans(points, weights, init)
+    assert labels.dtype == np.int32
+    # scikit-learn counts one more step when it stops because no label moved.
+    assert n_iter in (ref.n_iter_, ref.n_iter_ - 1)
+    np.testing.assert_allclose(centers, ref.cluster_centers_, rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(labels, ref.labels_)
+    np.testing.assert_allclose(inertia, ref.inertia_, rtol=1e-9)
+
+
+def test_lloyd_reassign_is_exact_from_any_labels():
+    """Starting from arbitrary labels, one step gives the nearest centres."""
+    rng = np.random.default_rng(7)
+    points = rng.normal(size=(5000, 3))
+    centers = rng.normal(size=(40, 3))
+    labels = rng.integers(0, 40, 5000).astype(np.int32)
+    _assign._reassign(points, centers, labels)
+    check_nearest(labels, points, centers)
+
+
+def test_lloyd_kmeans_empty_clusters_and_no_weights():
+    rng = np.random.default_rng(8)
+    points = rng.normal(size=(3000, 3))
+    init = np.repeat(points[:1], 6, axis=0)  # all clusters but one start empty
+    init[1:] += 1e-9 * np.arange(1, 6)[:, None]
+    centers, labels, n_iter, inertia = lloyd_kmeans(points, None, init, tol=0)
+    assert len(np.unique(labels)) == 6
+    check_nearest(labels, points, centers)
+    np.testing.assert_allclose(
+        inertia, ((points - centers[labels]) ** 2).sum(), rtol=1e-9
+    )
 
 
 # %% threads -------------------------------------------------------------------------
