@@ -1,0 +1,420 @@
+"""Speed, memory and quality of skquant against the colour-quantization recipes
+people use, in one process, on the same images.
+
+Run from the repository root::
+
+    python benchmarks/bench_speed.py            # 12 MP photo + small photos
+    python benchmarks/bench_speed.py --quick    # 3 MP photo, K=16/256, 1 repeat
+    python benchmarks/bench_speed.py --slow     # also cv2.kmeans on all pixels
+
+For every image and K (16, 64, 256) each recipe is timed ``--repeats`` times
+(interleaved, so that load from other processes spreads over all of them);
+the table gives medians of fit, transform and their total, the total as a
+multiple of skquant's, the peak resident memory above the input (RSS
+high-water mark, see ``_common.PeakRSS``), PSNR (all pixels) and mean
+CIEDE2000 (on a regular subsample of about 1 MP). Every library runs with
+its default threads. ``floor`` is a plain ``palette[labels]`` gather over the
+same pixels: no mapping can produce an image faster than it is written out.
+
+Recipes
+-------
+skquant
+    ``ColorQuantizer(K)`` with its defaults: every pixel pooled into a colour
+    histogram, k-means on it, exact nearest-colour mapping.
+skquant-opencv
+    The same with ``backend='opencv'``.
+opencv-tutorial
+    The OpenCV tutorial: ``cv2.kmeans`` on all pixels, 10 attempts, random
+    centres, at most 10 iterations. Run with ``--slow`` (K=16 only);
+    otherwise estimated from one attempt on an eighth of the pixels
+    (time x 8 x 10, as k-means cost is linear in both).
+sklearn-gallery
+    scikit-learn's gallery example: ``KMeans`` on 1,000 random pixels,
+    ``predict`` on all of them.
+kmeans-100k
+    ``KMeans(n_init=1)`` on 100,000 random pixels, ``predict`` on all.
+faiss-100k
+    ``faiss.Kmeans`` (25 iterations) on the same 100,000 pixels, then a
+    flat-index search for every pixel (optional: needs ``faiss-cpu``).
+libimagequant
+    pngquant's engine through the ``imagequant`` package, no dithering
+    (optional). Its fit and mapping cannot be timed apart: all in ``fit``.
+pillow-mediancut, pillow-octree
+    ``Image.quantize`` with median cut / fast octree, no dithering; all in
+    ``fit``.
+"""
+
+import argparse
+import platform
+import sys
+import time
+import warnings
+
+import numpy as np
+from _common import (
+    PeakRSS,
+    delta_e,
+    fix_malloc,
+    format_table,
+    median,
+    photo_12mp,
+    psnr,
+    sample_photos,
+)
+
+SEED = 0
+
+# %% recipes -----------------------------------------------------------------
+#
+# Each recipe is ``fit(image, k) -> model`` and ``transform(model, image) ->
+# uint8 image``; a recipe that cannot be split does all its work in fit and
+# returns the output image as the model (transform is then None).
+
+
+def _float_pixels(image):
+    return image.reshape(-1, 3).astype(np.float32)
+
+
+def _to_uint8(centers, labels, shape):
+    palette = np.clip(np.rint(centers), 0, 255).astype(np.uint8)
+    return palette[labels].reshape(shape)
+
+
+def skquant_recipe(backend):
+    from skquant import ColorQuantizer
+
+    def fit(image, k):
+        return ColorQuantizer(k, backend=backend, random_state=SEED).fit(image)
+
+    def transform(model, image):
+        return model.transform(image)
+
+    return fit, transform
+
+
+def _sample(image, n):
+    pixels = image.reshape(-1, 3)
+    rng = np.random.default_rng(SEED)
+    idx = rng.choice(pixels.shape[0], size=min(n, pixels.shape[0]), replace=False)
+    return pixels[idx].astype(np.float32)
+
+
+def sklearn_recipe(n_sample):
+    from sklearn.cluster import KMeans
+
+    def fit(image, k):
+        return KMeans(k, n_init=1, random_state=SEED).fit(_sample(image, n_sample))
+
+    def transform(model, image):
+        labels = model.predict(_float_pixels(image))
+        return _to_uint8(model.cluster_centers_, labels, image.shape)
+
+    return fit, transform
+
+
+def faiss_recipe(n_sample):
+    import faiss
+
+    def fit(image, k):
+        sample = _sample(image, n_sample)
+        km = faiss.Kmeans(
+            3, k, niter=25, seed=SEED, max_points_per_centroid=n_sample // k + 1
+        )
+        km.train(sample)
+        return km
+
+    def transform(model, image):
+        _, labels = model.index.search(_float_pixels(image), 1)
+        return _to_uint8(model.centroids, labels.ravel(), image.shape)
+
+    return fit, transform
+
+
+def _cv2_kmeans(data, k, attempts):
+    import cv2
+
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0)
+    cv2.setRNGSeed(SEED)
+    _, labels, centers = cv2.kmeans(
+        data, k, None, criteria, attempts, cv2.KMEANS_RANDOM_CENTERS
+    )
+    return centers, labels
+
+
+def opencv_tutorial_fit(image, k):
+    centers, labels = _cv2_kmeans(_float_pixels(image), k, 10)
+    return _to_uint8(centers, labels.ravel(), image.shape)
+
+
+def imagequant_recipe():
+    import imagequant
+
+    def fit(image, k):
+        h, w, _ = image.shape
+        rgba = np.empty((h, w, 4), np.uint8)
+        rgba[..., :3] = image
+        rgba[..., 3] = 255
+        indices, palette = imagequant.quantize_raw_rgba_bytes(
+            rgba.tobytes(), w, h, dithering_level=0.0, max_colors=k
+        )
+        palette = np.asarray(palette, np.uint8).reshape(-1, 4)[:, :3]
+        labels = np.frombuffer(indices, np.uint8)
+        return palette[labels].reshape(image.shape)
+
+    return fit, None
+
+
+def pillow_recipe(method_name):
+    from PIL import Image
+
+    method = getattr(Image.Quantize, method_name)
+
+    def fit(image, k):
+        quantized = Image.fromarray(image).quantize(
+            colors=k, method=method, dither=Image.Dither.NONE
+        )
+        return np.asarray(quantized.convert("RGB"))
+
+    return fit, None
+
+
+def recipes(slow):
+    """``{name: (fit, transform)}``, optional peers when importable."""
+    out = {
+        "skquant": skquant_recipe("sklearn"),
+        "skquant-opencv": skquant_recipe("opencv"),
+        "sklearn-gallery": sklearn_recipe(1_000),
+        "kmeans-100k": sklearn_recipe(100_000),
+    }
+    try:
+        out["faiss-100k"] = faiss_recipe(100_000)
+    except ImportError:
+        print("faiss not installed: skipped (pip install faiss-cpu)")
+    try:
+        out["libimagequant"] = imagequant_recipe()
+    except ImportError:
+        print("imagequant not installed: skipped (pip install imagequant)")
+    out["pillow-mediancut"] = pillow_recipe("MEDIANCUT")
+    out["pillow-octree"] = pillow_recipe("FASTOCTREE")
+    return out
+
+
+# %% measuring ---------------------------------------------------------------
+
+
+def run_case(fit, transform, image, k):
+    """One fit + transform.
+
+    Returns (fit s, transform s, output, fit peak MiB, transform peak MiB, model).
+    """
+    with PeakRSS() as fit_peak:
+        start = time.perf_counter()
+        model = fit(image, k)
+        fit_s = time.perf_counter() - start
+    if transform is None:
+        return fit_s, None, model, fit_peak.mib, None, None
+    with PeakRSS() as transform_peak:
+        start = time.perf_counter()
+        out = transform(model, image)
+        transform_s = time.perf_counter() - start
+    return fit_s, transform_s, out, fit_peak.mib, transform_peak.mib, model
+
+
+def floor_times(image, model, repeats):
+    """``palette[labels]`` gather (the floor) and, for reference, np.take."""
+    labels = model.predict(image).ravel()
+    palette = model.palette_
+    gather, take = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        palette[labels]
+        gather.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        np.take(palette, labels, axis=0)
+        take.append(time.perf_counter() - start)
+    return median(gather), median(take)
+
+
+def estimate_opencv_tutorial(image, k):
+    """cv2.kmeans tutorial time estimated from 1 attempt on 1/8 of the pixels."""
+    pixels = _float_pixels(image)[::8]
+    start = time.perf_counter()
+    _cv2_kmeans(pixels, k, 1)
+    return (time.perf_counter() - start) * 8 * 10
+
+
+def bench_image(name, image, ks, all_recipes, repeats, *, slow, quality):
+    mb = image.nbytes / 2**20
+    print(f"\n## {name}: {image.shape[1]} x {image.shape[0]} ({mb:.1f} MiB)\n")
+    for k in ks:
+        times = {r: ([], []) for r in all_recipes}
+        peaks = {r: ([], []) for r in all_recipes}
+        outputs, models = {}, {}
+        for _ in range(repeats):
+            for rname, (fit, transform) in all_recipes.items():
+                if rname == "libimagequant" and k > 256:
+                    continue
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fit_s, tr_s, out, fit_mib, tr_mib, model = run_case(
+                        fit, transform, image, k
+                    )
+                times[rname][0].append(fit_s)
+                times[rname][1].append(tr_s)
+                peaks[rname][0].append(fit_mib)
+                peaks[rname][1].append(tr_mib)
+                outputs[rname] = out
+                models[rname] = model
+        rows = []
+        total_ref = None
+        results = {}
+        for rname in all_recipes:
+            fits, trs = times[rname]
+            if not fits:
+                continue
+            fit_m = median(fits)
+            tr_m = median(trs) if trs[0] is not None else None
+            total = median([f + (t or 0.0) for f, t in zip(fits, trs, strict=True)])
+            results[rname] = total
+            if rname == "skquant":
+                total_ref = total
+            peak = median(
+                [
+                    max(a, b or 0.0)
+                    for a, b in zip(peaks[rname][0], peaks[rname][1], strict=True)
+                ]
+            )
+            out = outputs[rname]
+            rows.append(
+                [
+                    rname,
+                    f"{fit_m:.3f}",
+                    "-" if tr_m is None else f"{tr_m:.3f}",
+                    f"{total:.3f}",
+                    f"{total / total_ref:.2f}x",
+                    f"{peak:.0f}",
+                    f"{psnr(image, out):.2f}",
+                    f"{delta_e(image, out):.2f}" if quality else "-",
+                ]
+            )
+        if slow and k == 16:
+            start = time.perf_counter()
+            out = opencv_tutorial_fit(image, k)
+            t = time.perf_counter() - start
+            rows.append(
+                [
+                    "opencv-tutorial",
+                    f"{t:.3f}",
+                    "-",
+                    f"{t:.3f}",
+                    f"{t / total_ref:.2f}x",
+                    "",
+                    f"{psnr(image, out):.2f}",
+                    f"{delta_e(image, out):.2f}" if quality else "-",
+                ]
+            )
+        else:
+            t = estimate_opencv_tutorial(image, k)
+            rows.append(
+                [
+                    "opencv-tutorial (est.)",
+                    "",
+                    "",
+                    f"~{t:.1f}",
+                    f"~{t / total_ref:.0f}x",
+                    "",
+                    "",
+                    "",
+                ]
+            )
+        gather, take = floor_times(image, models["skquant"], max(repeats, 3))
+        rows.append(["floor: palette[labels]", "", f"{gather:.3f}", "", "", "", "", ""])
+        rows.append(["  (np.take, reference)", "", f"{take:.3f}", "", "", "", "", ""])
+        print(f"### K = {k}\n")
+        headers = ["recipe", "fit s", "transform s", "total s", "vs skquant"]
+        headers += ["peak MiB", "PSNR dB", "dE2000"]
+        print(format_table(headers, rows))
+        sk_fit, sk_tr = times["skquant"]
+        tr_peak = median(peaks["skquant"][1])
+        print(
+            f"\nskquant transform: {median(sk_tr):.3f} s = "
+            f"{median(sk_tr) / gather:.2f}x the gather floor; peak "
+            f"{tr_peak:.0f} MiB above the input = {tr_peak / mb:.2f}x the image."
+        )
+        if "kmeans-100k" in results:
+            print(
+                f"skquant total / kmeans-100k total: "
+                f"{results['skquant'] / results['kmeans-100k']:.2f}"
+                + (
+                    f"; / faiss-100k: {results['skquant'] / results['faiss-100k']:.2f}"
+                    if "faiss-100k" in results
+                    else ""
+                )
+            )
+        print()
+        sys.stdout.flush()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small run")
+    parser.add_argument("--slow", action="store_true", help="cv2.kmeans tutorial")
+    parser.add_argument("--repeats", type=int, default=None)
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (1 if args.quick else 5)
+    fix_malloc()
+
+    import numba
+    import sklearn
+
+    import skquant
+
+    print(
+        f"skquant {skquant.__version__}, numpy {np.__version__}, scikit-learn "
+        f"{sklearn.__version__}, numba {numba.__version__} "
+        f"({numba.get_num_threads()} threads), Python {platform.python_version()}"
+    )
+    all_recipes = recipes(args.slow)
+    # Warm-up: numba's compiled-kernel cache, faiss and OpenCV initialisation.
+    small = sample_photos()["coffee"]
+    for fit, transform in all_recipes.values():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            run_case(fit, transform, small, 16)
+
+    if args.quick:
+        big = photo_12mp(2000, 1500)
+        bench_image(
+            "china.jpg bicubic 3 MP",
+            big,
+            (16, 256),
+            all_recipes,
+            repeats,
+            slow=args.slow,
+            quality=False,
+        )
+        return
+    big = photo_12mp()
+    bench_image(
+        "china.jpg bicubic 12 MP",
+        big,
+        (16, 64, 256),
+        all_recipes,
+        repeats,
+        slow=args.slow,
+        quality=True,
+    )
+    for name, image in sample_photos().items():
+        bench_image(
+            name,
+            image,
+            (16, 64, 256),
+            all_recipes,
+            repeats,
+            slow=args.slow,
+            quality=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
