@@ -936,10 +936,13 @@ def _sq_dist(points, i, centers, c):
 
 
 @numba.njit(cache=True, nogil=True)
-def _reassign(points, centers, labels):
+def _reassign(points, centers, labels, order):
     """Move each point to its nearest centre, starting from its label.
 
-    Returns the number of labels that changed.
+    ``order[a]`` lists the centres by distance to centre ``a``; it is sorted
+    again here, from its previous state (centres move little between Lloyd
+    steps, so an insertion sort has almost nothing to do). Returns the
+    number of labels that changed.
     """
     n, d = points.shape
     k = centers.shape[0]
@@ -951,9 +954,16 @@ def _reassign(points, centers, labels):
                 t = centers[a, j] - centers[c, j]
                 s += t * t
             between[a, c] = np.sqrt(s)
-    order = np.empty((k, k), np.int64)
     for a in range(k):
-        order[a] = np.argsort(between[a])
+        row = order[a]
+        for m in range(1, k):
+            c = row[m]
+            key = between[a, c]
+            q = m - 1
+            while q >= 0 and between[a, row[q]] > key:
+                row[q + 1] = row[q]
+                q -= 1
+            row[q + 1] = c
     changed = 0
     for i in range(n):
         a = labels[i]
@@ -997,6 +1007,9 @@ def _lloyd(points, weights, centers, labels, max_iter, tol):
     sums = np.zeros((k, d))
     mass = np.zeros(k)
     far = np.empty(n)
+    order = np.empty((k, k), np.int64)
+    for a in range(k):
+        order[a] = np.arange(k)
     n_iter = 0
     for it in range(max_iter):
         n_iter = it + 1
@@ -1028,7 +1041,7 @@ def _lloyd(points, weights, centers, labels, max_iter, tol):
                     v = sums[c, j] / mass[c]
                     shift += (v - centers[c, j]) ** 2
                     centers[c, j] = v
-        changed = _reassign(points, centers, labels)
+        changed = _reassign(points, centers, labels, order)
         if changed == 0 or shift <= tol:
             break
     inertia = 0.0

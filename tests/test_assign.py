@@ -384,7 +384,9 @@ def test_lloyd_reassign_is_exact_from_any_labels():
     points = rng.normal(size=(5000, 3))
     centers = rng.normal(size=(40, 3))
     labels = rng.integers(0, 40, 5000).astype(np.int32)
-    _assign._reassign(points, centers, labels)
+    order = np.tile(np.arange(40), (40, 1))
+    _assign._reassign(points, centers, labels, order)
+    assert all(sorted(row) == list(range(40)) for row in order)
     check_nearest(labels, points, centers)
 
 
