@@ -12,11 +12,17 @@ import numpy as np
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
-from skquant._assign import nearest_brute
-from skquant._opencv import kmeans_opencv
+from skquant._assign import lloyd_kmeans, nearest_brute
+from skquant._opencv import initial_centers, kmeans_opencv
 
 #: Up to this many points, KMeans runs on one OpenMP thread (see run_kmeans).
 SMALL_FIT_POINTS = 200_000
+
+#: Up to this many channels and clusters, the sklearn backend runs its Lloyd
+#: iterations in :func:`~skquant._assign.lloyd_kmeans` (pruned by the distances
+#: between centres, which pays in colour spaces; it keeps a K x K table).
+LLOYD_MAX_FEATURES = 4
+LLOYD_MAX_CLUSTERS = 1024
 
 #: Points drawn (with probability proportional to weight) for OpenCV, which
 #: takes no weights.
@@ -64,6 +70,17 @@ def run_kmeans(
         labels = nearest_brute(points, centers)
         return centers, labels, n_iter, inertia
 
+    if points.shape[1] <= LLOYD_MAX_FEATURES and n_clusters <= LLOYD_MAX_CLUSTERS:
+        return _kmeans_lloyd(
+            points,
+            weights,
+            n_clusters,
+            init=init,
+            n_init=n_init,
+            max_iter=max_iter,
+            tol=tol,
+            rng=rng,
+        )
     km = KMeans(
         n_clusters=n_clusters,
         init=init,
@@ -80,6 +97,34 @@ def run_kmeans(
         int(km.n_iter_),
         float(km.inertia_),
     )
+
+
+def _kmeans_lloyd(points, weights, n_clusters, *, init, n_init, max_iter, tol, rng):
+    """What ``KMeans(algorithm='lloyd').fit`` does, with a faster Lloyd loop.
+
+    Seeds are drawn as :class:`~sklearn.cluster.KMeans` draws them (one
+    ``RandomState`` from ``rng`` for all ``n_init`` runs, weighted
+    k-means++), so a fit keeps its palette; the iterations run in
+    :func:`~skquant._assign.lloyd_kmeans`, which gives the same centres and
+    labels as scikit-learn's, several times faster on colours. The run with
+    the lowest inertia wins.
+    """
+    seeds = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
+    n_runs = n_init if isinstance(init, str) else 1
+    best = None
+    with single_thread_if_small(len(points)):
+        for _ in range(n_runs):
+            start = initial_centers(
+                points,
+                n_clusters,
+                init=init,
+                random_state=seeds,
+                sample_weight=weights,
+            )
+            result = lloyd_kmeans(points, weights, start, max_iter=max_iter, tol=tol)
+            if best is None or result[3] < best[3]:
+                best = result
+    return best
 
 
 def _plusplus_from(points, weights, n_new, existing, rng):

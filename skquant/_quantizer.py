@@ -11,7 +11,7 @@ from sklearn.utils.random import sample_without_replacement
 from sklearn.utils.validation import check_is_fitted
 
 from skquant import _color, _dask
-from skquant._assign import assign_labels, nearest_brute
+from skquant._assign import assign_labels, nearest_brute, take_rows
 from skquant._dither import DITHER_METHODS, dither_labels
 from skquant._histogram import distinct_colors, pool_pixels
 from skquant._image import (
@@ -890,7 +890,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         for block, labels in zip(
             layout.blocks(), self._layout_labels(layout), strict=True
         ):
-            mapped = palette[labels]
+            mapped = take_rows(palette, labels)
             if self._alpha and self.keep_transparent_rgb:
                 clear = block[:, 3] == 0
                 mapped[clear, :3] = block[clear, :3]
@@ -984,7 +984,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         ):
             for start in range(0, block.shape[0], step):
                 chunk = block[start : start + step].astype(np.float64)
-                mapped = self.palette_[labels[start : start + step]]
+                mapped = take_rows(self.palette_, labels[start : start + step])
                 total += float(np.sum((chunk - mapped) ** 2))
                 count += chunk.size
         return -total / count

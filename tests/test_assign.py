@@ -378,6 +378,34 @@ def test_lloyd_kmeans_matches_sklearn(coffee, n_colors, seed):
     np.testing.assert_allclose(inertia, ref.inertia_, rtol=1e-9)
 
 
+@pytest.mark.parametrize("n_init", [1, 3])
+def test_sklearn_backend_runs_kmeans_iterations(coffee, n_init):
+    """run_kmeans draws KMeans's seeds and keeps its best run: same result."""
+    from skquant._kmeans import run_kmeans
+
+    points, weights, _ = pool_pixels(coffee.reshape(-1, 3), bins=32)
+    rng = np.random.RandomState(3)
+    seed = np.random.RandomState(3).randint(np.iinfo(np.int32).max)
+    centers, labels, _, inertia = run_kmeans(
+        points,
+        weights,
+        24,
+        backend="sklearn",
+        init="k-means++",
+        n_init=n_init,
+        max_iter=300,
+        tol=1e-4,
+        rng=rng,
+    )
+    with threadpool_limits(limits=1):
+        ref = KMeans(24, n_init=n_init, random_state=seed).fit(
+            points, sample_weight=weights
+        )
+    np.testing.assert_allclose(centers, ref.cluster_centers_, rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(labels, ref.labels_)
+    np.testing.assert_allclose(inertia, ref.inertia_, rtol=1e-9)
+
+
 def test_lloyd_reassign_is_exact_from_any_labels():
     """Starting from arbitrary labels, one step gives the nearest centres."""
     rng = np.random.default_rng(7)
