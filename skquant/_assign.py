@@ -34,8 +34,8 @@ table over all codes (``2**24`` int16 entries for RGB, allocated per call with
 ``np.zeros``, which the OS backs page by page as the photo's colours touch
 it, and indexed in Morton order so that similar colours share pages): each
 distinct colour is converted to the working space and searched once, which
-makes ``'lab'`` and ``'oklab'`` cost nearly the same as ``'rgb'``. Nothing is
-kept between calls.
+makes the perceptual spaces (``'lab'``, ``'oklab'``, ``'din99o'``) cost
+nearly the same as ``'rgb'``. Nothing is kept between calls.
 
 Threads
 -------
@@ -102,8 +102,8 @@ MIN_PIXELS_PER_THREAD = 1 << 18
 LARGE_QUERIES = 1 << 20
 
 # Working-space codes for the kernels.
-_RGB, _LAB, _OKLAB = 0, 1, 2
-_SPACE_CODES = {"rgb": _RGB, "lab": _LAB, "oklab": _OKLAB}
+_RGB, _LAB, _OKLAB, _DIN99O = 0, 1, 2, 3
+_SPACE_CODES = {"rgb": _RGB, "lab": _LAB, "oklab": _OKLAB, "din99o": _DIN99O}
 
 # sRGB decoding and CIELAB companding constants, as in skquant._color.
 _SRGB_KNEE = _color._SRGB_ENCODED_KNEE
@@ -113,6 +113,13 @@ _SRGB_GAMMA = _color._SRGB_GAMMA
 _LAB_EPSILON = _color._LAB_EPSILON
 _LAB_SLOPE = _color._LAB_SLOPE
 _LAB_F_OFFSET = _color._LAB_F_OFFSET
+_DIN99O_L_SCALE = _color._DIN99O_L_SCALE
+_DIN99O_L_RATE = _color._DIN99O_L_RATE
+_DIN99O_C_RATE = _color._DIN99O_C_RATE
+_DIN99O_C_SCALE = _color._DIN99O_C_SCALE
+# (a*, b*) -> (a99o, b99o) / (C99o / G), as four scalars for the kernels.
+_DIN99O_D00, _DIN99O_D01 = (float(v) for v in _color._DIN99O_AB_DIRECTION[0])
+_DIN99O_D10, _DIN99O_D11 = (float(v) for v in _color._DIN99O_AB_DIRECTION[1])
 
 
 def _morton_spread():
@@ -137,6 +144,8 @@ _SPACE_MATRICES = {
     ),
     "oklab": (_color._LMS_FROM_LINEAR, _color._OKLAB_M2, np.zeros(3)),
 }
+# DIN99o: CIELAB first, then the scalar map in _lab_to_din99o.
+_SPACE_MATRICES["din99o"] = _SPACE_MATRICES["lab"]
 
 
 # %% brute force ---------------------------------------------------------------
@@ -245,7 +254,7 @@ def _srgb_decode(value):
 
 @numba.njit(cache=True, nogil=True)
 def _companding(t, space):
-    if space == _LAB and t <= _LAB_EPSILON:
+    if space != _OKLAB and t <= _LAB_EPSILON:
         return _LAB_SLOPE * t + _LAB_F_OFFSET
     return np.cbrt(t)
 
@@ -256,10 +265,29 @@ def _linear_to_work(l0, l1, l2, space, m1, m2, offset):
     f0 = _companding(m1[0, 0] * l0 + m1[0, 1] * l1 + m1[0, 2] * l2, space)
     f1 = _companding(m1[1, 0] * l0 + m1[1, 1] * l1 + m1[1, 2] * l2, space)
     f2 = _companding(m1[2, 0] * l0 + m1[2, 1] * l1 + m1[2, 2] * l2, space)
+    w0 = m2[0, 0] * f0 + m2[0, 1] * f1 + m2[0, 2] * f2 + offset[0]
+    w1 = m2[1, 0] * f0 + m2[1, 1] * f1 + m2[1, 2] * f2 + offset[1]
+    w2 = m2[2, 0] * f0 + m2[2, 1] * f1 + m2[2, 2] * f2 + offset[2]
+    if space == _DIN99O:
+        return _lab_to_din99o(w0, w1, w2)
+    return w0, w1, w2
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _lab_to_din99o(lightness, a, b):
+    """CIELAB -> DIN99o for one colour (see :func:`skquant._color.lab_to_din99o`)."""
+    e = _DIN99O_D00 * a + _DIN99O_D01 * b
+    f = _DIN99O_D10 * a + _DIN99O_D11 * b
+    # |(e, f)| is G, the chroma before compression: scale it to C99o.
+    g = math.sqrt(e * e + f * f)
+    if g > 0.0:
+        ratio = math.log1p(_DIN99O_C_RATE * g) / (_DIN99O_C_SCALE * g)
+    else:
+        ratio = _DIN99O_C_RATE / _DIN99O_C_SCALE
     return (
-        m2[0, 0] * f0 + m2[0, 1] * f1 + m2[0, 2] * f2 + offset[0],
-        m2[1, 0] * f0 + m2[1, 1] * f1 + m2[1, 2] * f2 + offset[1],
-        m2[2, 0] * f0 + m2[2, 1] * f1 + m2[2, 2] * f2 + offset[2],
+        _DIN99O_L_SCALE * math.log1p(_DIN99O_L_RATE * lightness),
+        e * ratio,
+        f * ratio,
     )
 
 
@@ -789,7 +817,7 @@ def assign_labels(pixels, palette_work, *, space="rgb", scale=1.0):
         Validated pixels in the input's units (any real dtype, any layout).
     palette_work : ndarray of shape (n_colors, n_channels)
         The palette in the working space, float32 or float64.
-    space : {'rgb', 'lab', 'oklab'}
+    space : {'rgb', 'lab', 'oklab', 'din99o'}
         Working space. ``'rgb'`` compares the input values themselves; the
         perceptual spaces first map ``pixels / scale`` (sRGB in [0, 1]).
     scale : float

@@ -19,6 +19,8 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from skquant._color import COLOR_SPACES
+
 SAMPLE_PREFIX = "sample:"
 
 EXIT_OK = 0
@@ -39,10 +41,8 @@ PATTERN_FIELDS = ("stem", "ext", "parent", "index", "k")
 
 def _dither_choices():
     """'none' and every dithering method of the estimator."""
-    try:
-        from skquant._dither import DITHER_METHODS
-    except ImportError:  # an estimator without dithering
-        DITHER_METHODS = ("floyd-steinberg", "atkinson", "bayer")
+    from skquant._dither import DITHER_METHODS
+
     return ("none", *DITHER_METHODS)
 
 
@@ -215,9 +215,10 @@ def build_parser():
     )
     est.add_argument(
         "--color-space",
-        choices=("rgb", "lab", "oklab"),
+        choices=COLOR_SPACES,
         default="rgb",
-        help="space in which colours are clustered and matched (default: rgb)",
+        help="space in which colours are clustered and matched: rgb (best "
+        "PSNR), din99o (best CIEDE2000), lab, oklab (default: rgb)",
     )
     dither_choices = _dither_choices()
     est.add_argument(

@@ -11,9 +11,9 @@ For sRGB colour data (3 channels with a known full scale), every pixel is
 decoded to *linear light* and the error carried from its neighbours is added
 there. The nearest palette colour to that corrected value (clamped to the
 RGB cube) is chosen exactly in the *working space* (``'rgb'`` is
-sRGB-encoded, ``'lab'`` CIELAB, ``'oklab'`` OKLab), and the error
-``corrected - chosen`` is passed on in linear light, which is where the eye
-averages neighbouring pixels. The scalar conversions are compiled here and
+sRGB-encoded, ``'lab'`` CIELAB, ``'oklab'`` OKLab, ``'din99o'`` DIN99o), and
+the error ``corrected - chosen`` is passed on in linear light, which is where
+the eye averages neighbouring pixels. The scalar conversions are compiled here and
 checked against :mod:`skquant._color`.
 
 Other data (any number of channels, or values that are not sRGB in
@@ -46,6 +46,7 @@ import numba
 import numpy as np
 
 from skquant import _color
+from skquant._assign import _lab_to_din99o
 
 __all__ = ["DITHER_METHODS", "dither_labels"]
 
@@ -170,7 +171,13 @@ _SPACE_SRGB = 0  # linear light in, sRGB-encoded working values
 _SPACE_LAB = 1
 _SPACE_OKLAB = 2
 _SPACE_IDENTITY = 3  # working values are the diffused values themselves
-_SPACE_CODES = {"rgb": _SPACE_SRGB, "lab": _SPACE_LAB, "oklab": _SPACE_OKLAB}
+_SPACE_DIN99O = 4  # CIELAB, then DIN99o
+_SPACE_CODES = {
+    "rgb": _SPACE_SRGB,
+    "lab": _SPACE_LAB,
+    "oklab": _SPACE_OKLAB,
+    "din99o": _SPACE_DIN99O,
+}
 
 # Conversion constants handed to the kernels as a tuple (values from _color,
 # so the compiled code cannot drift from the NumPy conversions):
@@ -192,6 +199,7 @@ _CONSTANTS = (
 _MATRICES = {
     _SPACE_LAB: (_color._XYZN_FROM_LINEAR, _color._LAB_FROM_F),
     _SPACE_OKLAB: (_color._LMS_FROM_LINEAR, _color._OKLAB_M2),
+    _SPACE_DIN99O: (_color._XYZN_FROM_LINEAR, _color._LAB_FROM_F),
 }
 
 #: Cells per axis of the nearest-colour grid: ``GRID_PER_CBRT_K *
@@ -289,15 +297,18 @@ def _to_work3(r, g, b, space, m1, m2, k):
     t0 = m1[0] * r + m1[1] * g + m1[2] * b
     t1 = m1[3] * r + m1[4] * g + m1[5] * b
     t2 = m1[6] * r + m1[7] * g + m1[8] * b
-    if space == _SPACE_LAB:
-        f0, f1, f2 = _lab_f(t0, k), _lab_f(t1, k), _lab_f(t2, k)
-    else:
+    if space == _SPACE_OKLAB:
         f0, f1, f2 = _cbrt(t0), _cbrt(t1), _cbrt(t2)
+    else:
+        f0, f1, f2 = _lab_f(t0, k), _lab_f(t1, k), _lab_f(t2, k)
     w0 = m2[0] * f0 + m2[1] * f1 + m2[2] * f2
     w1 = m2[3] * f0 + m2[4] * f1 + m2[5] * f2
     w2 = m2[6] * f0 + m2[7] * f1 + m2[8] * f2
-    if space == _SPACE_LAB:
-        w0 -= k[8]
+    if space == _SPACE_OKLAB:
+        return w0, w1, w2
+    w0 -= k[8]
+    if space == _SPACE_DIN99O:
+        return _lab_to_din99o(w0, w1, w2)
     return w0, w1, w2
 
 
@@ -909,9 +920,9 @@ def dither_labels(pixels_image, palette, *, method, space, scale, random_state=N
         ``'stucki'``, ``'burkes'``, ``'sierra'``, ``'sierra-two-row'``,
         ``'sierra-lite'``), scanned in serpentine order, or ``'bayer'``
         (ordered, 8 x 8 Bayer matrix).
-    space : {'rgb', 'lab', 'oklab'}
+    space : {'rgb', 'lab', 'oklab', 'din99o'}
         Working space in which the nearest palette colour is chosen.
-        ``'lab'`` and ``'oklab'`` need 3-channel sRGB data.
+        The perceptual spaces need 3-channel sRGB data.
     scale : float or None
         Full-scale value of the input (255 for uint8, 65535 for uint16, 1.0
         for float sRGB). ``None`` means the values are not sRGB: they are
@@ -997,7 +1008,7 @@ def nearest_labels(pixels_image, palette, *, space, scale):
     ----------
     pixels_image : ndarray of shape (H, W, C)
     palette : ndarray of shape (n_colors, C)
-    space : {'rgb', 'lab', 'oklab'}
+    space : {'rgb', 'lab', 'oklab', 'din99o'}
     scale : float or None
 
     Returns

@@ -25,7 +25,7 @@ from skquant._assign import (
 )
 from skquant._histogram import pool_pixels
 
-SPACES = ["rgb", "lab", "oklab"]
+SPACES = ["rgb", "lab", "oklab", "din99o"]
 
 #: Distances the oracle computes per check, at most (pixels x colours).
 ORACLE_BUDGET = 3_000_000
@@ -270,7 +270,7 @@ def test_points_on_a_line_and_constant_channel():
     check_nearest(assign_labels(pixels, palette), pixels, palette)
 
 
-@pytest.mark.parametrize("space", ["lab", "oklab"])
+@pytest.mark.parametrize("space", ["lab", "oklab", "din99o"])
 def test_out_of_gamut_floats(space):
     """Float RGB beyond [0, 1] lies outside the grid: searched in full."""
     rng = np.random.default_rng(4)

@@ -410,7 +410,7 @@ def test_stats_alone_writes_nothing(tmp_path, photo_dir, capsys):
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
 
 
-@pytest.mark.parametrize("space", ["lab", "oklab"])
+@pytest.mark.parametrize("space", ["lab", "oklab", "din99o"])
 def test_colour_spaces_and_opencv(tmp_path, small_photos, capsys, space):
     src = tmp_path / "a.png"
     write_image(src, small_photos["coffee"])

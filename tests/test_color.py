@@ -8,7 +8,10 @@ from sklearn.datasets import load_sample_images
 
 from skquant._color import (
     COLOR_SPACES,
+    din99o_to_lab,
+    din99o_to_rgb,
     from_working,
+    lab_to_din99o,
     lab_to_linear_rgb,
     lab_to_rgb,
     linear_rgb_to_lab,
@@ -19,6 +22,7 @@ from skquant._color import (
     oklab_to_linear_rgb,
     oklab_to_rgb,
     oklab_to_xyz,
+    rgb_to_din99o,
     rgb_to_lab,
     rgb_to_oklab,
     srgb_to_linear,
@@ -44,6 +48,10 @@ ALL_CONVERSIONS = [
     oklab_to_linear_rgb,
     rgb_to_oklab,
     oklab_to_rgb,
+    lab_to_din99o,
+    din99o_to_lab,
+    rgb_to_din99o,
+    din99o_to_rgb,
 ]
 SEEDS = [0, 1, 2, 3, 4]
 
@@ -117,6 +125,72 @@ def test_lab_known_values():
     assert_allclose(lab[-1, 0], 100.0, atol=1e-3)
     assert np.all(np.abs(lab[:, 1:]) < 5e-3)
     assert np.all(np.diff(lab[:, 0]) > 0)
+
+
+# ---------------------------------------------------------------------------
+# DIN99o against the formulas of DIN 6176 and against CIEDE2000
+# ---------------------------------------------------------------------------
+
+
+def _din99o_reference(lab):
+    """DIN 6176 as written: rotate by 26 degrees, scale f, log chroma, hue."""
+    L, a, b = np.moveaxis(lab, -1, 0)
+    angle = np.deg2rad(26.0)
+    e = a * np.cos(angle) + b * np.sin(angle)
+    f = 0.83 * (-a * np.sin(angle) + b * np.cos(angle))
+    chroma = np.log(1 + 0.075 * np.sqrt(e**2 + f**2)) / 0.0435
+    hue = np.arctan2(f, e) + angle
+    return np.stack(
+        [
+            303.67 * np.log(1 + 0.0039 * L),
+            chroma * np.cos(hue),
+            chroma * np.sin(hue),
+        ],
+        axis=-1,
+    )
+
+
+@pytest.mark.parametrize("name", sorted(PHOTOS))
+def test_din99o_matches_the_standard_formulas(name):
+    lab = rgb_to_lab(PHOTOS[name].reshape(-1, 3)[::7] / 255.0)
+    assert_allclose(lab_to_din99o(lab), _din99o_reference(lab), rtol=0, atol=1e-9)
+    assert_allclose(din99o_to_lab(lab_to_din99o(lab)), lab, rtol=0, atol=1e-9)
+
+
+def test_din99o_known_values():
+    # Lightness: 0 -> 0, 100 -> 100 (to 4e-4, the rounding of 303.67);
+    # greys keep zero chroma, also at exactly a* = b* = 0.
+    grey = np.column_stack([np.linspace(0, 100, 11), np.zeros(11), np.zeros(11)])
+    din = lab_to_din99o(grey)
+    assert_allclose(din[[0, -1], 0], [0.0, 100.0], atol=4e-4)
+    assert np.all(din[:, 1:] == 0) and np.all(np.diff(din[:, 0]) > 0)
+    assert_array_equal(din99o_to_lab(din)[:, 1:], 0.0)
+    # The hue is kept, up to the 26 degree rotation and the squeeze of f:
+    # a colour on the rotated e axis keeps its direction.
+    angle = np.deg2rad(26.0)
+    on_e = np.array([50.0, 30 * np.cos(angle), 30 * np.sin(angle)])
+    out = lab_to_din99o(on_e)
+    assert_allclose(np.arctan2(out[2], out[1]), angle, atol=1e-12)
+    assert_allclose(np.hypot(out[1], out[2]), np.log1p(0.075 * 30) / 0.0435)
+
+
+def test_din99o_distance_follows_ciede2000():
+    """What DIN99o is for: Euclidean distances close to CIEDE2000.
+
+    On small differences between colours of real photos, the Euclidean
+    distance in DIN99o correlates better with scikit-image's CIEDE2000
+    than the CIELAB distance (CIE76) does.
+    """
+    rng = np.random.default_rng(0)
+    rgb = PHOTOS["china"].reshape(-1, 3)[rng.choice(273280, 4000)] / 255.0
+    other = np.clip(rgb + rng.normal(scale=0.03, size=rgb.shape), 0, 1)
+    lab1, lab2 = rgb_to_lab(rgb), rgb_to_lab(other)
+    de2000 = color.deltaE_ciede2000(lab1, lab2)
+    de76 = np.linalg.norm(lab1 - lab2, axis=-1)
+    de99 = np.linalg.norm(lab_to_din99o(lab1) - lab_to_din99o(lab2), axis=-1)
+    r76 = np.corrcoef(de76, de2000)[0, 1]
+    r99 = np.corrcoef(de99, de2000)[0, 1]
+    assert r99 > 0.97 and r99 > r76 + 0.03, (r99, r76)
 
 
 # ---------------------------------------------------------------------------
@@ -248,11 +322,12 @@ def test_round_trips_out_of_gamut(seed):
     rgb = _random_rgb(seed, low=-0.2, high=1.2)
     assert_allclose(lab_to_rgb(rgb_to_lab(rgb)), rgb, atol=1e-9)
     assert_allclose(oklab_to_rgb(rgb_to_oklab(rgb)), rgb, atol=1e-9)
+    assert_allclose(din99o_to_rgb(rgb_to_din99o(rgb)), rgb, atol=1e-9)
     assert_allclose(xyz_to_linear_rgb(linear_rgb_to_xyz(rgb)), rgb, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", sorted(PHOTOS))
-@pytest.mark.parametrize("space", ["lab", "oklab"])
+@pytest.mark.parametrize("space", ["lab", "oklab", "din99o"])
 def test_round_trip_on_photos(name, space):
     rgb = PHOTOS[name] / 255.0
     assert_allclose(from_working(to_working(rgb, space), space), rgb, atol=1e-5)
@@ -292,6 +367,9 @@ def test_dispatch_matches_direct_functions():
     assert_array_equal(from_working(oklab, "oklab"), oklab_to_rgb(oklab))
     assert_array_equal(linear_to_working(rgb, "lab"), linear_rgb_to_lab(rgb))
     assert_array_equal(working_to_linear(oklab, "oklab"), oklab_to_linear_rgb(oklab))
+    assert_array_equal(to_working(rgb, "din99o"), rgb_to_din99o(rgb))
+    din = rgb_to_din99o(rgb)
+    assert_array_equal(from_working(din, "din99o"), din99o_to_rgb(din))
 
 
 @pytest.mark.parametrize(

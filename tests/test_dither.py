@@ -17,7 +17,7 @@ from skquant._dither import (
     srgb_decode,
 )
 
-SPACES = ("rgb", "lab", "oklab")
+SPACES = ("rgb", "lab", "oklab", "din99o")
 BLACK_WHITE = np.array([[0, 0, 0], [255, 255, 255]], dtype=np.uint8)
 
 

@@ -112,7 +112,7 @@ def images(draw, dtype=None, n_channels=None, color_space="rgb", *, large=True):
 def quantizers(draw, n_channels, dtype, *, dither=True):
     space = "rgb"
     if n_channels == 3 and np.dtype(dtype) != np.int32:
-        space = draw(st.sampled_from(["rgb", "rgb", "lab", "oklab"]))
+        space = draw(st.sampled_from(["rgb", "rgb", "lab", "oklab", "din99o"]))
     params = {}
     if dither and DITHER_METHODS:
         params["dither"] = draw(st.sampled_from([None, None, None, *DITHER_METHODS]))

@@ -25,7 +25,7 @@ def test_lab_lowers_delta_e_oklab_keeps_psnr(photos):
         assert psnr(photo, out) > psnr(photo, rgb) - 1.5
 
 
-@pytest.mark.parametrize("space", ["rgb", "lab", "oklab"])
+@pytest.mark.parametrize("space", ["rgb", "lab", "oklab", "din99o"])
 def test_labels_nearest_in_working_space(space, coffee):
     from skquant import _color
 
@@ -38,7 +38,7 @@ def test_labels_nearest_in_working_space(space, coffee):
     np.testing.assert_allclose(d2[np.arange(len(labels)), labels], d2.min(1), atol=1e-6)
 
 
-@pytest.mark.parametrize("space", ["lab", "oklab"])
+@pytest.mark.parametrize("space", ["lab", "oklab", "din99o"])
 def test_perceptual_space_float_and_uint16(space, astronaut):
     for image in (astronaut / 255.0, (astronaut.astype(np.uint16) * 257)):
         q = ColorQuantizer(8, color_space=space, random_state=0).fit(image)
@@ -103,7 +103,7 @@ def rgba(astronaut):
     return np.dstack([astronaut, alpha])
 
 
-@pytest.mark.parametrize("space", ["rgb", "lab", "oklab"])
+@pytest.mark.parametrize("space", ["rgb", "lab", "oklab", "din99o"])
 def test_transparent_pixels_share_one_entry(space, rgba):
     q = ColorQuantizer(16, color_space=space, random_state=0).fit(rgba)
     assert q.n_colors_ == 16 and q.palette_.shape == (16, 4)
