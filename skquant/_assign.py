@@ -285,7 +285,8 @@ def _lab_to_din99o(lightness, a, b):
     else:
         ratio = _DIN99O_C_RATE / _DIN99O_C_SCALE
     return (
-        _DIN99O_L_SCALE * math.log1p(_DIN99O_L_RATE * lightness),
+        math.copysign(_DIN99O_L_SCALE, lightness)
+        * math.log1p(_DIN99O_L_RATE * abs(lightness)),
         e * ratio,
         f * ratio,
     )

@@ -781,7 +781,8 @@ def lab_to_din99o(lab):
     -------
     din : ndarray of shape (..., 3)
         ``(L99o, a99o, b99o)``, same float dtype as ``lab``; L99o in
-        [0, 100] for L* in [0, 100].
+        [0, 100] for L* in [0, 100], extended as an odd function to
+        negative L* (out-of-gamut values).
 
     See Also
     --------
@@ -817,8 +818,11 @@ def lab_to_din99o(lab):
     lab = _as_float3(lab, "lab")
     dtype = lab.dtype.type
     out = np.empty_like(lab)
-    out[..., 0] = np.log1p(lab[..., 0] * dtype(_DIN99O_L_RATE))
-    out[..., 0] *= dtype(_DIN99O_L_SCALE)
+    # Odd extension below L* = 0 (out-of-gamut input), where the standard's
+    # logarithm would be undefined from L* = -256 on.
+    lightness = lab[..., 0]
+    out[..., 0] = np.log1p(np.abs(lightness) * dtype(_DIN99O_L_RATE))
+    out[..., 0] *= np.copysign(dtype(_DIN99O_L_SCALE), lightness)
     ab = lab[..., 1:] @ _DIN99O_EF_FROM_AB.T.astype(lab.dtype)
     g = np.hypot(ab[..., 0], ab[..., 1])
     # C99o / G, with its limit at G = 0.
@@ -859,8 +863,9 @@ def din99o_to_lab(din):
     din = _as_float3(din, "din")
     dtype = din.dtype.type
     out = np.empty_like(din)
-    out[..., 0] = np.expm1(din[..., 0] / dtype(_DIN99O_L_SCALE))
-    out[..., 0] /= dtype(_DIN99O_L_RATE)
+    lightness = din[..., 0]
+    out[..., 0] = np.expm1(np.abs(lightness) / dtype(_DIN99O_L_SCALE))
+    out[..., 0] *= np.copysign(1 / dtype(_DIN99O_L_RATE), lightness)
     c = np.hypot(din[..., 1], din[..., 2])
     # G / C99o, with its limit at C99o = 0.
     ratio = np.full_like(c, _DIN99O_C_SCALE / _DIN99O_C_RATE)

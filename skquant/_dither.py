@@ -46,6 +46,9 @@ import numba
 import numpy as np
 
 from skquant import _color
+
+# numba's on-disk cache does not notice changes to functions of other modules
+# that a cached kernel calls: after editing this one, clear __pycache__.
 from skquant._assign import _lab_to_din99o
 
 __all__ = ["DITHER_METHODS", "dither_labels"]

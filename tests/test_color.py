@@ -172,6 +172,14 @@ def test_din99o_known_values():
     out = lab_to_din99o(on_e)
     assert_allclose(np.arctan2(out[2], out[1]), angle, atol=1e-12)
     assert_allclose(np.hypot(out[1], out[2]), np.log1p(0.075 * 30) / 0.0435)
+    # Below L* = -256 the standard's log is undefined; out-of-gamut input
+    # (negative float RGB) still converts and comes back (odd extension).
+    dark = np.array([[-903.0, 0.05, -0.1], [-10.0, 3.0, 4.0]])
+    assert np.all(np.isfinite(lab_to_din99o(dark)))
+    assert_allclose(din99o_to_lab(lab_to_din99o(dark)), dark, atol=1e-9)
+    assert_allclose(
+        lab_to_din99o(-dark[:, :1] * [1, 0, 0])[:, 0], -lab_to_din99o(dark)[:, 0]
+    )
 
 
 def test_din99o_distance_follows_ciede2000():
