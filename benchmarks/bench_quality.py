@@ -36,11 +36,11 @@ Figures are medians over the photos. The rows are:
 
 ``--candidates`` adds palettes fitted by k-means (scikit-learn, pixels
 pooled into a 64**3 histogram as skquant does, one run, seed 0) in spaces
-skquant does not offer yet, each mapped to the nearest colour in the same
-space: CIELAB with its lightness axis scaled (``lab-L*w``), DIN99 and DIN99o
-(DIN 6176; Euclidean distances there approximate CIEDE2000), OKLab with a
-scaled lightness; see :func:`din99o_from_lab` for the formulas. It also
-runs ``ColorQuantizer`` with ``n_init=4``.
+skquant does not offer, each mapped to the nearest colour in the same
+space: CIELAB with its lightness axis scaled (``lab-L*w``), DIN99 (ASTM
+D2244-07), DIN99o with a scaled lightness, OKLab with a scaled lightness;
+see :func:`din99_from_lab` for the formulas. It also runs
+``ColorQuantizer`` with ``n_init=4``.
 
 The timing part dithers a 12-megapixel photograph (china.jpg upscaled to
 4000 x 3000 with bicubic interpolation) with K = 256 and compares it with
@@ -78,7 +78,7 @@ except ImportError:  # pragma: no cover - reported at run time
     imagequant = None
 
 N_COLORS = (8, 16, 64, 256)
-SPACES = ("rgb", "lab", "oklab")
+SPACES = _color.COLOR_SPACES
 SEED = 0
 
 # %% photographs -----------------------------------------------------------------
@@ -157,39 +157,7 @@ def pillow_mediancut(image, n_colors, dither):
 
 # %% candidate spaces (prototypes for the colour-space study) ---------------------
 
-_COS26, _SIN26 = np.cos(np.radians(26.0)), np.sin(np.radians(26.0))
 _COS16, _SIN16 = np.cos(np.radians(16.0)), np.sin(np.radians(16.0))
-
-
-def din99o_from_lab(lab):
-    """CIELAB (D65) -> DIN99o (DIN 6176:2001, kE = kCH = 1).
-
-    ``L99o = 303.67 ln(1 + 0.0039 L*)``; the (a*, b*) plane is rotated by
-    26 degrees, ``f`` squeezed by 0.83, the chroma ``G`` compressed to
-    ``ln(1 + 0.075 G) / 0.0435`` and the hue turned back by 26 degrees.
-    """
-    lightness, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
-    e = a * _COS26 + b * _SIN26
-    f = 0.83 * (b * _COS26 - a * _SIN26)
-    chroma = np.log1p(0.075 * np.hypot(e, f)) / 0.0435
-    hue = np.arctan2(f, e) + np.radians(26.0)
-    return np.stack(
-        [
-            303.67 * np.log1p(0.0039 * lightness),
-            chroma * np.cos(hue),
-            chroma * np.sin(hue),
-        ],
-        axis=-1,
-    )
-
-
-def lab_from_din99o(values):
-    """Inverse of :func:`din99o_from_lab`."""
-    lightness = np.expm1(values[..., 0] / 303.67) / 0.0039
-    g = np.expm1(0.0435 * np.hypot(values[..., 1], values[..., 2])) / 0.075
-    hue = np.arctan2(values[..., 2], values[..., 1]) - np.radians(26.0)
-    e, f = g * np.cos(hue), g * np.sin(hue) / 0.83
-    return np.stack([lightness, e * _COS26 - f * _SIN26, e * _SIN26 + f * _COS26], -1)
 
 
 def din99_from_lab(lab):
@@ -238,8 +206,8 @@ def candidate_space(name):
         )
     if base == "din99o":
         return (
-            lambda rgb: din99o_from_lab(_color.rgb_to_lab(rgb)) * w,
-            lambda v: _color.lab_to_rgb(lab_from_din99o(v / w)),
+            lambda rgb: _color.rgb_to_din99o(rgb) * w,
+            lambda v: _color.din99o_to_rgb(v / w),
         )
     if base == "din99":
         return (
@@ -302,7 +270,6 @@ CANDIDATES = (
     "lab-L*2",
     "oklab-L*0.5",
     "din99",
-    "din99o",
     "din99o-L*1.25",
 )
 
