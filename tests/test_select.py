@@ -107,3 +107,17 @@ def test_cross_validation_over_held_out_images(photos):
         for p in photos
     ]
     assert np.all(held_out > 10) and np.mean(held_out) < np.mean(own)
+
+
+def test_din99o_reaches_a_delta_e_target_with_fewer_colours(flower):
+    """DIN99o distances follow CIEDE2000: its palettes need far fewer colours."""
+    image = flower[::2, ::2]
+    found = {
+        space: select_n_colors(
+            image, max_delta_e=2.5, color_space=space, random_state=0
+        )
+        for space in ("rgb", "din99o")
+    }
+    for q in found.values():
+        assert mean_delta_e(image, q.transform(image)) <= 2.5
+    assert found["din99o"].n_colors_ < 0.7 * found["rgb"].n_colors_
