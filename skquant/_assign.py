@@ -393,14 +393,32 @@ def _cell_candidates(
         m = n_kept
     # Long lists are searched in order of lower bound, stopping early.
     if sort and m > LONG_LIST:
-        order = np.argsort(lower[:m])
-        for a in range(m):
-            dc[a] = lower[order[a]]
-            order[a] = keep[order[a]]
-        for a in range(m):
-            keep[a] = order[a]
-            lower[a] = dc[a]
+        _shell_sort(lower, keep, m)
     return m
+
+
+@numba.njit(cache=True, nogil=True)
+def _shell_sort(key, values, n):
+    """Sort ``key[:n]`` in place, moving ``values[:n]`` along (Knuth's gaps).
+
+    Written out because ``np.argsort`` costs seconds of compilation on first
+    use, and these lists are short (tens to a few thousand entries).
+    """
+    gap = 1
+    while gap < n // 3:
+        gap = 3 * gap + 1
+    while gap > 0:
+        for i in range(gap, n):
+            k = key[i]
+            v = values[i]
+            j = i
+            while j >= gap and key[j - gap] > k:
+                key[j] = key[j - gap]
+                values[j] = values[j - gap]
+                j -= gap
+            key[j] = k
+            values[j] = v
+        gap //= 3
 
 
 @numba.njit(cache=True, nogil=True)
@@ -1031,6 +1049,8 @@ def _lloyd(points, weights, centers, labels, max_iter, tol):
     ``tol`` (absolute), like :class:`sklearn.cluster.KMeans`; an empty
     cluster takes the point farthest from its centre.
     """
+    # Plain loops only: slicing assignments and array expressions make numba
+    # compile shape checks and error formatting, seconds on first use.
     n, d = points.shape
     k = centers.shape[0]
     sums = np.zeros((k, d))
@@ -1038,23 +1058,32 @@ def _lloyd(points, weights, centers, labels, max_iter, tol):
     far = np.empty(n)
     order = np.empty((k, k), np.int64)
     for a in range(k):
-        order[a] = np.arange(k)
+        for c in range(k):
+            order[a, c] = c
     n_iter = 0
     for it in range(max_iter):
         n_iter = it + 1
-        sums[:] = 0.0
-        mass[:] = 0.0
+        empty = False
+        for c in range(k):
+            mass[c] = 0.0
+            for j in range(d):
+                sums[c, j] = 0.0
         for i in range(n):
             a = labels[i]
             mass[a] += weights[i]
             for j in range(d):
                 sums[a, j] += weights[i] * points[i, j]
-        if np.any(mass == 0.0):
+        for c in range(k):
+            empty = empty or mass[c] == 0.0
+        if empty:
             for i in range(n):
                 far[i] = _sq_dist(points, i, centers, labels[i])
             for c in range(k):
                 if mass[c] == 0.0:
-                    i = np.argmax(far)
+                    i = 0
+                    for m in range(1, n):
+                        if far[m] > far[i]:
+                            i = m
                     far[i] = -1.0
                     a = labels[i]
                     mass[a] -= weights[i]

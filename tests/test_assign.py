@@ -406,6 +406,20 @@ def test_sklearn_backend_runs_kmeans_iterations(coffee, n_init):
     np.testing.assert_allclose(inertia, ref.inertia_, rtol=1e-9)
 
 
+@pytest.mark.parametrize("n", [0, 1, 13, 500, 4096])
+def test_shell_sort_sorts_keys_and_moves_values(n):
+    rng = np.random.default_rng(n)
+    key = rng.integers(0, 50, n + 3).astype(np.float64)  # ties included
+    values = np.arange(n + 3, dtype=np.int32)
+    before = dict(zip(values.tolist(), key.tolist(), strict=True))
+    _assign._shell_sort(key, values, n)
+    assert np.all(np.diff(key[:n]) >= 0)
+    assert sorted(values[:n].tolist()) == list(range(n))  # a permutation
+    pairs = zip(values.tolist(), key.tolist(), strict=True)
+    assert all(before[v] == k for v, k in pairs)
+    assert values[n:].tolist() == list(range(n, n + 3))  # the rest untouched
+
+
 def test_lloyd_reassign_is_exact_from_any_labels():
     """Starting from arbitrary labels, one step gives the nearest centres."""
     rng = np.random.default_rng(7)
