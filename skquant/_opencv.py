@@ -61,9 +61,15 @@ def kmeans_opencv(X, n_clusters, *, init, n_init, max_iter, tol, random_state):
     data = np.ascontiguousarray(X, dtype=np.float32)
     epsilon = float(np.sqrt(tol * np.mean(np.var(data, axis=0, dtype=np.float64))))
     n_attempts = 1 if not isinstance(init, str) else n_init
+    # Seeds are drawn in float64: scikit-learn's k-means++ computes float32
+    # distances in small upcast chunks, 6x slower (1.9 s instead of 0.3 s for
+    # K=256 on 100,000 points).
+    seed_data = np.asarray(X, dtype=np.float64)
     best = None
     for _ in range(n_attempts):
-        start = initial_centers(data, n_clusters, init=init, random_state=random_state)
+        start = initial_centers(
+            seed_data, n_clusters, init=init, random_state=random_state
+        )
         labels = nearest_brute(data, start.astype(np.float32)).reshape(-1, 1)
         result = _lloyd_steps(data, n_clusters, labels, start, max_iter, epsilon)
         if best is None or result[0] < best[0]:
