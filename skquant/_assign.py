@@ -722,14 +722,26 @@ COPY_CHUNK = 1 << 18
 
 
 @numba.njit(cache=True, nogil=True)
-def _column_range(pixels, start, stop, lo, hi):
-    for i in range(start, stop):
-        for j in range(pixels.shape[1]):
-            v = np.float64(pixels[i, j])
-            if v < lo[j]:
-                lo[j] = v
-            if v > hi[j]:
-                hi[j] = v
+def _column_range(pixels, start, stop, lo, hi, floor, ceil):
+    """Per-column min/max of ``pixels[start:stop]`` into ``lo``, ``hi``.
+
+    Stops early once every column spans ``floor`` to ``ceil`` (the dtype's
+    whole range: 8-bit photos reach it within a few thousand pixels).
+    """
+    d = pixels.shape[1]
+    for block in range(start, stop, 4096):
+        for i in range(block, min(block + 4096, stop)):
+            for j in range(d):
+                v = np.float64(pixels[i, j])
+                if v < lo[j]:
+                    lo[j] = v
+                if v > hi[j]:
+                    hi[j] = v
+        full = True
+        for j in range(d):
+            full = full and lo[j] <= floor and hi[j] >= ceil
+        if full:
+            return
 
 
 def column_range(pixels):
@@ -747,8 +759,14 @@ def column_range(pixels):
     lo = np.full((n_threads, n_channels), np.inf)
     hi = np.full((n_threads, n_channels), -np.inf)
 
+    if pixels.dtype.kind in "iu":
+        info = np.iinfo(pixels.dtype)
+        floor, ceil = float(info.min), float(info.max)
+    else:
+        floor, ceil = -np.inf, np.inf
+
     def task(worker, start, stop):
-        _column_range(pixels, start, stop, lo[worker], hi[worker])
+        _column_range(pixels, start, stop, lo[worker], hi[worker], floor, ceil)
 
     run_parallel(task, n_pixels, n_threads, chunk=TASK_CHUNK * 4)
     return lo.min(axis=0), hi.max(axis=0)

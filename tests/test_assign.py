@@ -18,6 +18,7 @@ from skquant._assign import (
     MIN_GRID_PIXELS,
     assign_labels,
     build_grid,
+    column_range,
     kernel_threads,
     lloyd_kmeans,
     nearest_brute,
@@ -418,6 +419,20 @@ def test_shell_sort_sorts_keys_and_moves_values(n):
     pairs = zip(values.tolist(), key.tolist(), strict=True)
     assert all(before[v] == k for v, k in pairs)
     assert values[n:].tolist() == list(range(n, n + 3))  # the rest untouched
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.float32])
+def test_column_range_is_min_and_max(china, dtype):
+    """Also when a column reaches the dtype's whole range (the early stop)."""
+    pixels = china.reshape(-1, 3).astype(dtype)
+    if dtype == np.uint16:
+        pixels = pixels * np.uint16(257)
+    pixels[100_000::7, 1] = np.iinfo(dtype).min if dtype != np.float32 else -7.5
+    big = np.concatenate([pixels] * 8)  # several chunks and threads
+    for data in (pixels, big, big[::-1].copy()):
+        lo, hi = column_range(data)
+        np.testing.assert_array_equal(lo, data.min(axis=0).astype(np.float64))
+        np.testing.assert_array_equal(hi, data.max(axis=0).astype(np.float64))
 
 
 def test_lloyd_reassign_is_exact_from_any_labels():
