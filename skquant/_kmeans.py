@@ -13,7 +13,8 @@ from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
 from skquant._assign import lloyd_kmeans, nearest_brute
-from skquant._opencv import initial_centers, kmeans_opencv
+from skquant._opencv import kmeans_opencv
+from skquant._seeding import initial_centers
 
 #: Up to this many points, KMeans runs on one OpenMP thread (see run_kmeans).
 SMALL_FIT_POINTS = 200_000

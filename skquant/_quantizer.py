@@ -157,9 +157,9 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     every pixel for the cost of a small sample.
 
     OpenCV seeds its centres from a global random generator; skquant seeds
-    every attempt itself (k-means++ from :func:`sklearn.cluster.kmeans_plusplus`
-    turned into initial labels with ``cv2.KMEANS_USE_INITIAL_LABELS``), so
-    ``random_state`` makes OpenCV fits reproducible too.
+    every attempt itself (k-means++ seeds, scikit-learn's algorithm and random
+    stream, turned into initial labels with ``cv2.KMEANS_USE_INITIAL_LABELS``),
+    so ``random_state`` makes OpenCV fits reproducible too.
 
     Transparency: fully transparent pixels (alpha 0) are left out of the fit
     and all share one fully transparent palette entry, ``(0, 0, 0, 0)``,

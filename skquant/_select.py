@@ -5,7 +5,6 @@ import warnings
 
 import numpy as np
 from skimage.color import deltaE_ciede2000
-from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
 
 from skquant import _color
@@ -13,6 +12,7 @@ from skquant._assign import nearest_brute
 from skquant._image import check_input, check_positive_int, full_scale
 from skquant._kmeans import single_thread_if_small
 from skquant._quantizer import ColorQuantizer
+from skquant._seeding import kmeans_plusplus
 from skquant.metrics import mean_delta_e, peak_signal_noise_ratio
 
 #: Pixels drawn to check the target on the real pixels, not the histogram.
@@ -116,7 +116,7 @@ def select_n_colors(
                 points_work,
                 min(max_colors, len(points)),
                 sample_weight=weights,
-                random_state=seed,
+                random_state=np.random.RandomState(seed),
             )
 
     max_iter = quantizer.max_iter
