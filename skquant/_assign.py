@@ -1001,13 +1001,18 @@ def _sq_dist(points, i, centers, c):
 
 
 @numba.njit(cache=True, nogil=True)
-def _reassign(points, centers, labels, order):
+def _reassign(points, centers, labels, order, upper, lower, moved):
     """Move each point to its nearest centre, starting from its label.
 
     ``order[a]`` lists the centres by distance to centre ``a``; it is sorted
     again here, from its previous state (centres move little between Lloyd
-    steps, so an insertion sort has almost nothing to do). Returns the
-    number of labels that changed.
+    steps, so an insertion sort has almost nothing to do). ``upper[i]`` and
+    ``lower[i]`` bound the distance from point ``i`` to its centre and to
+    every other centre (Hamerly's bounds); ``moved[c]`` is how far centre
+    ``c`` moved since they were set. A point whose bounds prove that its
+    centre is still the nearest is skipped, which late Lloyd steps do for
+    most points. The bounds are updated in place. Returns the number of
+    labels that changed.
     """
     n, d = points.shape
     k = centers.shape[0]
@@ -1029,20 +1034,47 @@ def _reassign(points, centers, labels, order):
                 row[q + 1] = row[q]
                 q -= 1
             row[q + 1] = c
+    # Half the distance from each centre to its nearest other centre: a point
+    # nearer than that to its centre has no nearer one.
+    half_gap = np.full(k, np.inf)
+    for a in range(k):
+        for c in range(k):
+            if c != a:
+                half_gap[a] = min(half_gap[a], 0.5 * between[a, c])
+    most, second_most, fastest = 0.0, 0.0, -1
+    for c in range(k):
+        if moved[c] > most:
+            most, second_most, fastest = moved[c], most, c
+        elif moved[c] > second_most:
+            second_most = moved[c]
     changed = 0
     for i in range(n):
         a = labels[i]
+        u = upper[i] + moved[a]
+        low = lower[i] - (second_most if a == fastest else most)
+        bound = max(low, half_gap[a])
+        # The margins keep rounding errors from skipping a point.
+        if u * (1.0 + 1e-10) < bound:
+            upper[i] = u
+            lower[i] = low
+            continue
         s = 0.0
         for j in range(d):
             t = points[i, j] - centers[a, j]
             s += t * t
-        best, best_d2 = a, s
         ra = np.sqrt(s)
+        if ra * (1.0 + 1e-10) < bound:
+            upper[i] = ra
+            lower[i] = low
+            continue
+        best, best_d2 = a, s
+        second_d2 = np.inf
+        beyond = np.inf  # lower bound on the distance to unscanned centres
         reach = 2.0 * ra  # ra + rb, the best distance rb starting at ra
         for m in range(k):
             c = order[a, m]
-            # The margin keeps rounding errors from stopping the scan early.
             if between[a, c] > reach * (1.0 + 1e-12) + 1e-300:
+                beyond = between[a, c] - ra
                 break
             if c == a:
                 continue
@@ -1051,8 +1083,13 @@ def _reassign(points, centers, labels, order):
                 t = points[i, j] - centers[c, j]
                 s += t * t
             if s < best_d2:
+                second_d2 = min(second_d2, best_d2)
                 best, best_d2 = c, s
                 reach = ra + np.sqrt(s)
+            else:
+                second_d2 = min(second_d2, s)
+        upper[i] = np.sqrt(best_d2)
+        lower[i] = min(np.sqrt(second_d2), beyond)
         if best != a:
             labels[i] = best
             changed += 1
@@ -1078,6 +1115,10 @@ def _lloyd(points, weights, centers, labels, max_iter, tol):
     for a in range(k):
         for c in range(k):
             order[a, c] = c
+    # Bounds for _reassign: nothing known yet.
+    upper = np.full(n, np.inf)
+    lower = np.zeros(n)
+    moved = np.zeros(k)
     n_iter = 0
     for it in range(max_iter):
         n_iter = it + 1
@@ -1110,14 +1151,19 @@ def _lloyd(points, weights, centers, labels, max_iter, tol):
                         sums[c, j] = weights[i] * points[i, j]
                     mass[c] = weights[i]
                     labels[i] = c
+                    upper[i] = np.inf  # look at it again
+                    lower[i] = 0.0
         shift = 0.0
         for c in range(k):
+            step = 0.0
             if mass[c] > 0.0:
                 for j in range(d):
                     v = sums[c, j] / mass[c]
-                    shift += (v - centers[c, j]) ** 2
+                    step += (v - centers[c, j]) ** 2
                     centers[c, j] = v
-        changed = _reassign(points, centers, labels, order)
+            shift += step
+            moved[c] = np.sqrt(step)
+        changed = _reassign(points, centers, labels, order, upper, lower, moved)
         if changed == 0 or shift <= tol:
             break
     inertia = 0.0

@@ -442,9 +442,23 @@ def test_lloyd_reassign_is_exact_from_any_labels():
     centers = rng.normal(size=(40, 3))
     labels = rng.integers(0, 40, 5000).astype(np.int32)
     order = np.tile(np.arange(40), (40, 1))
-    _assign._reassign(points, centers, labels, order)
+    upper, lower = np.full(5000, np.inf), np.zeros(5000)
+    _assign._reassign(points, centers, labels, order, upper, lower, np.zeros(40))
     assert all(sorted(row) == list(range(40)) for row in order)
     check_nearest(labels, points, centers)
+    # The bounds it leaves hold: upper is the distance to the centre, lower
+    # at most the distance to any other centre.
+    dist = np.sqrt(((points[:, None] - centers[None]) ** 2).sum(-1))
+    own = dist[np.arange(5000), labels]
+    np.testing.assert_allclose(upper, own, rtol=1e-12)
+    dist[np.arange(5000), labels] = np.inf
+    assert np.all(lower <= dist.min(axis=1) * (1 + 1e-12))
+    # Moving the centres a little: the bounds, loosened by how far they
+    # moved, still give the exact nearest centres.
+    moved_centers = centers + rng.normal(scale=0.05, size=centers.shape)
+    moved = np.sqrt(((moved_centers - centers) ** 2).sum(-1))
+    _assign._reassign(points, moved_centers, labels, order, upper, lower, moved)
+    check_nearest(labels, points, moved_centers)
 
 
 def test_lloyd_kmeans_empty_clusters_and_no_weights():
