@@ -11,7 +11,7 @@ from sklearn.utils.random import sample_without_replacement
 from sklearn.utils.validation import check_is_fitted
 
 from skquant import _color, _dask
-from skquant._assign import assign_labels, nearest_brute, take_rows
+from skquant._assign import assign_labels, map_to_palette, nearest_brute, take_rows
 from skquant._dither import DITHER_METHODS, dither_labels
 from skquant._histogram import distinct_colors, pool_pixels
 from skquant._image import (
@@ -814,10 +814,16 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 self._palette_work,
                 to_working=lambda chunk: self._to_working(chunk, dtype),
             )
-        scale = 1.0 if self.color_space == "rgb" else full_scale(self._fit_dtype)
         return assign_labels(
-            pixels, self._palette_work, space=self.color_space, scale=scale
+            pixels,
+            self._palette_work,
+            space=self.color_space,
+            scale=self._assign_scale(),
         )
+
+    def _assign_scale(self):
+        """Full scale of the fitted dtype where the colour space needs it."""
+        return 1.0 if self.color_space == "rgb" else full_scale(self._fit_dtype)
 
     def _check_mapping_input(self, X):
         check_is_fitted(self)
@@ -896,6 +902,19 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _transform(self, layout):
         palette = self.palette_.astype(layout.dtype, copy=False)
+        if self.dither is None and not self._alpha:
+            # Labels and colours chunk by chunk: no label array for the image.
+            results = [
+                map_to_palette(
+                    block,
+                    self._palette_work,
+                    palette,
+                    space=self.color_space,
+                    scale=self._assign_scale(),
+                )
+                for block in layout.blocks()
+            ]
+            return layout.restore(results, per_pixel_shape=(layout.n_channels,))
         results = []
         for block, labels in zip(
             layout.blocks(), self._layout_labels(layout), strict=True
