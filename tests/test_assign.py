@@ -21,6 +21,7 @@ from skquant._assign import (
     column_range,
     kernel_threads,
     lloyd_kmeans,
+    map_to_palette,
     nearest_brute,
     take_rows,
 )
@@ -433,6 +434,38 @@ def test_column_range_is_min_and_max(china, dtype):
         lo, hi = column_range(data)
         np.testing.assert_array_equal(lo, data.min(axis=0).astype(np.float64))
         np.testing.assert_array_equal(hi, data.max(axis=0).astype(np.float64))
+
+
+@pytest.mark.parametrize("space", ["rgb", "din99o"])
+@pytest.mark.parametrize("n_colors", [1, 16, 300])
+def test_map_to_palette_is_gathered_labels(china, space, n_colors):
+    """Chunked labels + gather equal the labels' colours, on every path."""
+    big = np.concatenate([china.reshape(-1, 3)] * 4)  # past the table threshold
+    palette = palette_from(china, n_colors, space, 255.0, 0)
+    colors = np.random.default_rng(0).integers(0, 256, (n_colors, 3), np.uint8)
+    cases = [big, big[::2], big[:5000], big.astype(np.float32)]
+    for pixels in cases:
+        scale = 255.0
+        expected = colors[assign_labels(pixels, palette, space=space, scale=scale)]
+        out = map_to_palette(pixels, palette, colors, space=space, scale=scale)
+        assert out.dtype == colors.dtype and out.shape == (len(pixels), 3)
+        np.testing.assert_array_equal(out, expected)
+    with threadpool_limits(limits=1):  # one thread: still chunked
+        out = map_to_palette(big, palette, colors, space=space, scale=255.0)
+    np.testing.assert_array_equal(
+        out, colors[assign_labels(big, palette, space=space, scale=255.0)]
+    )
+
+
+def test_map_to_palette_other_channels_and_dtypes():
+    rng = np.random.default_rng(1)
+    pixels = rng.random((20000, 5))
+    palette = rng.random((7, 5))
+    colors = rng.integers(-5, 5, (7, 2)).astype(np.int16)  # not a kernel dtype
+    np.testing.assert_array_equal(
+        map_to_palette(pixels, palette, colors), colors[assign_labels(pixels, palette)]
+    )
+    assert map_to_palette(pixels[:0], palette, colors).shape == (0, 2)
 
 
 def test_lloyd_reassign_is_exact_from_any_labels():
