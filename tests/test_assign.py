@@ -530,3 +530,29 @@ def test_threads_follow_threadpoolctl_and_numba(china):
         single = assign_labels(pixels, palette, space="oklab", scale=255.0)
     np.testing.assert_array_equal(default, single)
     assert numba.get_num_threads() == previous  # restored
+
+
+def test_grid_is_cached_for_repeated_palettes(china, monkeypatch):
+    """Frames mapped onto one palette build its grid once; results unchanged."""
+    built = []
+    real = _assign.build_grid
+
+    def counting(*args):
+        built.append(args[3])
+        return real(*args)
+
+    monkeypatch.setattr(_assign, "build_grid", counting)
+    monkeypatch.setattr(_assign, "_grid_cache", {})
+    pixels = china.reshape(-1, 3)
+    palette = palette_from(china, 200, "rgb", 255.0, 3)
+    first = assign_labels(pixels, palette)
+    second = assign_labels(pixels[::-1].copy(), palette)  # another "frame"
+    assert len(built) == 1
+    np.testing.assert_array_equal(second, first[::-1])
+    check_nearest(first[::97], pixels[::97], palette)
+    # Another palette builds its own; the table stays bounded.
+    for seed in range(_assign.GRID_CACHE_SIZE + 2):
+        assign_labels(pixels[:40000], palette_from(china, 50, "rgb", 255.0, seed))
+    assert len(_assign._grid_cache) == _assign.GRID_CACHE_SIZE
+    for grid in _assign._grid_cache.values():
+        assert not any(array.flags.writeable for array in grid)
