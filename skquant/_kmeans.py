@@ -113,18 +113,18 @@ def _kmeans_lloyd(points, weights, n_clusters, *, init, n_init, max_iter, tol, r
     seeds = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
     n_runs = n_init if isinstance(init, str) else 1
     best = None
-    with single_thread_if_small(len(points)):
-        for _ in range(n_runs):
-            start = initial_centers(
-                points,
-                n_clusters,
-                init=init,
-                random_state=seeds,
-                sample_weight=weights,
-            )
-            result = lloyd_kmeans(points, weights, start, max_iter=max_iter, tol=tol)
-            if best is None or result[3] < best[3]:
-                best = result
+    # Compiled single-threaded loops, no BLAS or OpenMP: no thread limits to set.
+    for _ in range(n_runs):
+        start = initial_centers(
+            points,
+            n_clusters,
+            init=init,
+            random_state=seeds,
+            sample_weight=weights,
+        )
+        result = lloyd_kmeans(points, weights, start, max_iter=max_iter, tol=tol)
+        if best is None or result[3] < best[3]:
+            best = result
     return best
 
 
