@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 
 from skquant._assign import lloyd_kmeans, nearest_brute
 from skquant._opencv import kmeans_opencv
-from skquant._seeding import initial_centers
+from skquant._seeding import initial_centers, kmeans_plusplus
 
 #: Up to this many points, KMeans runs on one OpenMP thread (see run_kmeans).
 SMALL_FIT_POINTS = 200_000
@@ -128,29 +128,6 @@ def _kmeans_lloyd(points, weights, n_clusters, *, init, n_init, max_iter, tol, r
     return best
 
 
-def _plusplus_from(points, weights, n_new, existing, rng):
-    """k-means++ seeding of ``n_new`` centres around ``existing`` ones."""
-    centers = [np.asarray(c, dtype=np.float64) for c in existing]
-    if centers:
-        d2 = np.full(len(points), np.inf)
-        for c in centers:
-            np.minimum(d2, ((points - c) ** 2).sum(-1), out=d2)
-    else:
-        first = rng.choice(len(points), p=weights / weights.sum())
-        centers.append(points[first])
-        d2 = ((points - points[first]) ** 2).sum(-1)
-        n_new -= 1
-    for _ in range(n_new):
-        mass = weights * d2
-        total = mass.sum()
-        if total <= 0:
-            break
-        pick = rng.choice(len(points), p=mass / total)
-        centers.append(points[pick])
-        d2 = np.minimum(d2, ((points - points[pick]) ** 2).sum(-1))
-    return np.asarray(centers)
-
-
 def lloyd_with_fixed(points, weights, n_clusters, fixed, *, init, max_iter, tol, rng):
     """Weighted Lloyd iterations where the first ``len(fixed)`` centres never move.
 
@@ -171,7 +148,10 @@ def lloyd_with_fixed(points, weights, n_clusters, fixed, *, init, max_iter, tol,
     n_fixed = len(fixed)
     n_free = n_clusters - n_fixed
     if init is None:
-        centers = _plusplus_from(points, weights, n_free, fixed, rng)
+        free, _ = kmeans_plusplus(
+            points, n_free, sample_weight=weights, random_state=rng, existing=fixed
+        )
+        centers = np.concatenate([fixed, free]).astype(np.float64)
     else:
         centers = np.concatenate([fixed, init]).astype(np.float64)
     threshold = tol * float(np.mean(np.var(points, axis=0)))

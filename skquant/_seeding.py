@@ -25,7 +25,9 @@ def initial_centers(X, n_clusters, *, init, random_state, sample_weight=None):
     return np.asarray(init, dtype=X.dtype)
 
 
-def kmeans_plusplus(points, n_clusters, *, sample_weight=None, random_state):
+def kmeans_plusplus(
+    points, n_clusters, *, sample_weight=None, random_state, existing=None
+):
     """Greedy k-means++ seeds, as :func:`sklearn.cluster.kmeans_plusplus`.
 
     The same algorithm and the same draws from ``random_state`` (the first
@@ -40,8 +42,12 @@ def kmeans_plusplus(points, n_clusters, *, sample_weight=None, random_state):
     ----------
     points : ndarray of shape (n_points, n_features)
     n_clusters : int
+        Number of seeds to draw.
     sample_weight : ndarray of shape (n_points,) or None
     random_state : numpy.random.RandomState
+    existing : ndarray of shape (n_existing, n_features) or None
+        Centres already chosen (colours that must stay in the palette): the
+        seeds are drawn around them, with no random first centre.
 
     Returns
     -------
@@ -55,11 +61,23 @@ def kmeans_plusplus(points, n_clusters, *, sample_weight=None, random_state):
         if sample_weight is None
         else np.ascontiguousarray(sample_weight, dtype=np.float64)
     )
-    n_trials = 2 + int(np.log(n_clusters))
-    first = random_state.choice(n_points, p=weights / weights.sum())
-    # scikit-learn draws n_trials uniforms per centre, nothing in between.
-    uniforms = random_state.uniform(size=(n_clusters - 1, n_trials))
-    indices = _plusplus(points, weights, int(first), uniforms)
+    n_existing = 0 if existing is None else len(existing)
+    if n_clusters == 0:
+        return points[:0], np.zeros(0, np.int64)
+    # One row per feature: the trial loop runs on SIMD lanes.
+    columns = np.ascontiguousarray(points.T)
+    n_trials = 2 + int(np.log(n_clusters + n_existing))
+    if n_existing:
+        closest = _closest(columns, np.asarray(existing, dtype=np.float64))
+        uniforms = random_state.uniform(size=(n_clusters, n_trials))
+        indices = _plusplus(columns, weights, closest, uniforms)
+    else:
+        first = int(random_state.choice(n_points, p=weights / weights.sum()))
+        closest = _closest(columns, points[first : first + 1])
+        # scikit-learn draws n_trials uniforms per centre, nothing in between.
+        uniforms = random_state.uniform(size=(n_clusters - 1, n_trials))
+        rest = _plusplus(columns, weights, closest, uniforms)
+        indices = np.concatenate([[first], rest])
     return points[indices], indices
 
 
@@ -84,32 +102,30 @@ def _trial_potential(columns, weights, closest, q):
 
 
 @numba.njit(cache=True, nogil=True)
-def _plusplus(points, weights, first, uniforms):
-    n, d = points.shape
-    n_clusters = uniforms.shape[0] + 1
-    n_trials = uniforms.shape[1]
-    # One row per feature: the trial loop runs on SIMD lanes.
-    columns = np.empty((d, n))
-    for i in range(n):
-        for j in range(d):
-            columns[j, i] = points[i, j]
-    indices = np.empty(n_clusters, np.int64)
-    indices[0] = first
-    closest = np.full(n, np.inf)
+def _plusplus(columns, weights, closest, uniforms):
+    """Indices of ``len(uniforms)`` greedy k-means++ seeds.
+
+    ``closest`` holds each point's squared distance to the centres chosen
+    so far and is updated in place; ``uniforms[c]`` are the draws for seed
+    ``c``, one per candidate.
+    """
+    n = closest.shape[0]
+    n_new, n_trials = uniforms.shape
+    indices = np.empty(n_new, np.int64)
     cumulative = np.empty(n)
     candidates = np.empty(n_trials, np.int64)
-    _move_closer(columns, closest, first)
+    point = np.empty(columns.shape[0])
     potential = 0.0
     for i in range(n):
         potential += weights[i] * closest[i]
-    for c in range(1, n_clusters):
+    for c in range(n_new):
         total = 0.0  # in order, as np.cumsum
         for i in range(n):
             total += weights[i] * closest[i]
             cumulative[i] = total
         for t in range(n_trials):
             # np.searchsorted(cumulative, value): first index not below it.
-            value = uniforms[c - 1, t] * potential
+            value = uniforms[c, t] * potential
             lo, hi = 0, n
             while lo < hi:
                 mid = (lo + hi) // 2
@@ -123,19 +139,37 @@ def _plusplus(points, weights, first, uniforms):
             trial = _trial_potential(columns, weights, closest, candidates[t])
             if trial < best_potential:
                 best, best_potential = t, trial
-        _move_closer(columns, closest, candidates[best])
+        for j in range(columns.shape[0]):
+            point[j] = columns[j, candidates[best]]
+        _move_closer(columns, closest, point)
         potential = best_potential
         indices[c] = candidates[best]
     return indices
 
 
 @numba.njit(cache=True, nogil=True)
-def _move_closer(columns, closest, q):
-    """``closest = min(closest, squared distance to point q)``."""
+def _closest(columns, centers):
+    """Squared distance from each point to the nearest of ``centers``."""
+    closest = np.full(columns.shape[1], np.inf)
+    for c in range(centers.shape[0]):
+        _move_closer(columns, closest, centers[c])
+    return closest
+
+
+@numba.njit(cache=True, nogil=True)
+def _move_closer(columns, closest, point):
+    """``closest = min(closest, squared distance to point)``."""
+    if columns.shape[0] == 3:  # colours: written out, so that it vectorises
+        x, y, z = columns[0], columns[1], columns[2]
+        px, py, pz = point[0], point[1], point[2]
+        for i in range(closest.shape[0]):
+            a, b, c = x[i] - px, y[i] - py, z[i] - pz
+            closest[i] = min(closest[i], a * a + b * b + c * c)
+        return
     for i in range(closest.shape[0]):
         s = 0.0
         for j in range(columns.shape[0]):
-            u = columns[j, i] - columns[j, q]
+            u = columns[j, i] - point[j]
             s += u * u
         if s < closest[i]:
             closest[i] = s

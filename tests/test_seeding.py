@@ -61,3 +61,19 @@ def test_initial_centers_options(coffee):
     np.testing.assert_array_equal(
         plusplus, sklearn_plusplus(points, 6, random_state=1)[0]
     )
+
+
+def test_seeds_around_existing_centres():
+    """With fixed colours, seeds go where those leave the most error."""
+    rng = np.random.default_rng(2)
+    blobs = [rng.normal(c, 0.1, size=(500, 3)) for c in ((0, 0, 0), (5, 5, 5))]
+    points = np.concatenate(blobs)
+    centers, idx = kmeans_plusplus(
+        points, 1, random_state=np.random.RandomState(0), existing=[[0.0, 0, 0]]
+    )
+    assert idx[0] >= 500  # from the blob no existing centre covers
+    np.testing.assert_array_equal(centers[0], points[idx[0]])
+    none, none_idx = kmeans_plusplus(
+        points, 0, random_state=np.random.RandomState(0), existing=[[0.0, 0, 0]]
+    )
+    assert none.shape == (0, 3) and none_idx.shape == (0,)
