@@ -105,7 +105,7 @@ def _trim():
         pass
 
 
-def _status_kib(field):
+def status_kib(field):
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith(field + ":"):
@@ -113,7 +113,7 @@ def _status_kib(field):
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
-def _reset_hwm():
+def reset_hwm():
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
@@ -133,14 +133,14 @@ class PeakRSS:
 
     def __enter__(self):
         _trim()
-        self.supported = _reset_hwm()
-        self._start = _status_kib("VmRSS")
+        self.supported = reset_hwm()
+        self._start = status_kib("VmRSS")
         self.mib = float("nan")
         return self
 
     def __exit__(self, *exc):
         if self.supported:
-            self.mib = max(0, _status_kib("VmHWM") - self._start) / 1024.0
+            self.mib = max(0, status_kib("VmHWM") - self._start) / 1024.0
         return False
 
 

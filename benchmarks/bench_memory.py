@@ -40,6 +40,7 @@ import time
 import tracemalloc
 
 import numpy as np
+from _common import reset_hwm, status_kib
 
 MIB = 2**20
 
@@ -59,19 +60,6 @@ DEFAULT_CASES = ["u8-16", "u8-256", "u16-16", "u16-256", "u16-4096", "u16-16384"
 # =============================================================================
 # The measurement (child process)
 # =============================================================================
-
-
-def status_bytes(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise KeyError(field)
-
-
-def reset_peak_rss():
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
 
 
 def mosaic(dtype, seed=0):
@@ -139,15 +127,15 @@ def measure(case, side):
     image = big_image(tile, side)
     del tile
 
-    reset_peak_rss()
-    rss_before = status_bytes("VmRSS")
+    reset_hwm()
+    rss_before = status_kib("VmRSS") * 1024
     tracemalloc.start()
     start = time.perf_counter()
     out = q.transform(image)
     seconds = time.perf_counter() - start
     traced = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    rss_grown = status_bytes("VmHWM") - rss_before
+    rss_grown = status_kib("VmHWM") * 1024 - rss_before
     assert out.shape == image.shape and out.dtype == image.dtype
     del out
     return {

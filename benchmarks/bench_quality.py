@@ -194,26 +194,18 @@ def candidate_space(name):
     """
     base, _, weight = name.partition("-L*")
     w = np.array([float(weight) if weight else 1.0, 1.0, 1.0])
-    if base == "lab":
-        return (
-            lambda rgb: _color.rgb_to_lab(rgb) * w,
-            lambda v: _color.lab_to_rgb(v / w),
-        )
-    if base == "oklab":
-        return (
-            lambda rgb: _color.rgb_to_oklab(rgb) * w,
-            lambda v: _color.oklab_to_rgb(v / w),
-        )
-    if base == "din99o":
-        return (
-            lambda rgb: _color.rgb_to_din99o(rgb) * w,
-            lambda v: _color.din99o_to_rgb(v / w),
-        )
-    if base == "din99":
-        return (
-            lambda rgb: din99_from_lab(_color.rgb_to_lab(rgb)) * w,
-            lambda v: _color.lab_to_rgb(lab_from_din99(v / w)),
-        )
+    spaces = {
+        "lab": (_color.rgb_to_lab, _color.lab_to_rgb),
+        "oklab": (_color.rgb_to_oklab, _color.oklab_to_rgb),
+        "din99o": (_color.rgb_to_din99o, _color.din99o_to_rgb),
+        "din99": (
+            lambda rgb: din99_from_lab(_color.rgb_to_lab(rgb)),
+            lambda v: _color.lab_to_rgb(lab_from_din99(v)),
+        ),
+    }
+    if base in spaces:
+        to_space, from_space = spaces[base]
+        return lambda rgb: to_space(rgb) * w, lambda v: from_space(v / w)
     raise ValueError(f"unknown candidate {name!r}")
 
 

@@ -399,17 +399,8 @@ def main(argv=None):
             quality=False,
         )
         return
-    big = photo_12mp()
-    bench_image(
-        "china.jpg bicubic 12 MP",
-        big,
-        (16, 64, 256),
-        all_recipes,
-        repeats,
-        slow=args.slow,
-        quality=True,
-    )
-    for name, image in sample_photos().items():
+    images = {"china.jpg bicubic 12 MP": photo_12mp(), **sample_photos()}
+    for name, image in images.items():
         bench_image(
             name,
             image,
