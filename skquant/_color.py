@@ -449,7 +449,7 @@ def linear_rgb_to_lab(lin):
     --------
     >>> import numpy as np
     >>> from skquant._color import linear_rgb_to_lab
-    >>> linear_rgb_to_lab(np.array([0.0, 0.0, 0.0]))
+    >>> linear_rgb_to_lab(np.array([0.0, 0.0, 0.0])).round(9) + 0.0
     array([0., 0., 0.])
     """
     lin = _as_float3(lin, "lin")
