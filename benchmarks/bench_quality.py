@@ -65,7 +65,7 @@ from sklearn.datasets import load_sample_image
 from threadpoolctl import threadpool_limits
 
 from skquant import ColorQuantizer, _color
-from skquant._dither import dither_labels
+from skquant._kernels import dither_labels
 from skquant.metrics import (
     mean_delta_e,
     peak_signal_noise_ratio,

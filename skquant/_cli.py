@@ -41,7 +41,7 @@ PATTERN_FIELDS = ("stem", "ext", "parent", "index", "k")
 
 def _dither_choices():
     """'none' and every dithering method of the estimator."""
-    from skquant._dither import DITHER_METHODS
+    from skquant._kernels import DITHER_METHODS
 
     return ("none", *DITHER_METHODS)
 

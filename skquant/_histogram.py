@@ -12,7 +12,7 @@ the distinct colours, and nothing is blended at all.
 import numba
 import numpy as np
 
-from skquant._assign import TASK_CHUNK, column_range, kernel_threads, run_parallel
+from skquant._kernels import TASK_CHUNK, column_range, kernel_threads, run_parallel
 
 #: Upper bound on the number of cells, whatever the channel count.
 MAX_CELLS = 1 << 18
@@ -180,7 +180,7 @@ def pool_pixels(pixels, *, bins=64):
     Notes
     -----
     The pixels are split between threads (see
-    :func:`skquant._assign.kernel_threads`), each filling its own histogram;
+    :func:`skquant._kernels.kernel_threads`), each filling its own histogram;
     the histograms are summed at the end. Integer data give the same result
     whatever the number of threads; float sums may differ in the last bits.
     """

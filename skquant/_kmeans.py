@@ -12,15 +12,19 @@ import numpy as np
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
-from skquant._assign import lloyd_kmeans, nearest_brute
+from skquant._kernels import (
+    initial_centers,
+    kmeans_plusplus,
+    lloyd_kmeans,
+    nearest_brute,
+)
 from skquant._opencv import kmeans_opencv
-from skquant._seeding import initial_centers, kmeans_plusplus
 
 #: Up to this many points, KMeans runs on one OpenMP thread (see run_kmeans).
 SMALL_FIT_POINTS = 200_000
 
 #: Up to this many channels and clusters, the sklearn backend runs its Lloyd
-#: iterations in :func:`~skquant._assign.lloyd_kmeans` (pruned by the distances
+#: iterations in :func:`~skquant._kernels.lloyd_kmeans` (pruned by the distances
 #: between centres, which pays in colour spaces; it keeps a K x K table).
 LLOYD_MAX_FEATURES = 4
 LLOYD_MAX_CLUSTERS = 1024
@@ -106,7 +110,7 @@ def _kmeans_lloyd(points, weights, n_clusters, *, init, n_init, max_iter, tol, r
     Seeds are drawn as :class:`~sklearn.cluster.KMeans` draws them (one
     ``RandomState`` from ``rng`` for all ``n_init`` runs, weighted
     k-means++), so a fit keeps its palette; the iterations run in
-    :func:`~skquant._assign.lloyd_kmeans`, which gives the same centres and
+    :func:`~skquant._kernels.lloyd_kmeans`, which gives the same centres and
     labels as scikit-learn's, several times faster on colours. The run with
     the lowest inertia wins.
     """

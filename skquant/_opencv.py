@@ -3,7 +3,7 @@
 OpenCV's k-means draws its initial centres from a process-global random number
 generator, so two fits with the same ``random_state`` would differ. Here every
 attempt is seeded by us instead: centres come from
-:func:`skquant._seeding.kmeans_plusplus` (scikit-learn's algorithm, compiled)
+:func:`skquant._kernels.kmeans_plusplus` (scikit-learn's algorithm, compiled)
 or a seeded random choice of points, are turned into initial labels, and
 OpenCV runs one attempt from those labels
 (``KMEANS_USE_INITIAL_LABELS``). The best attempt by compactness wins, as in
@@ -18,8 +18,7 @@ moving by more than ``epsilon``, or labels that no longer change.
 import cv2
 import numpy as np
 
-from skquant._assign import nearest_brute
-from skquant._seeding import initial_centers
+from skquant._kernels import initial_centers, nearest_brute
 
 
 def kmeans_opencv(X, n_clusters, *, init, n_init, max_iter, tol, random_state):

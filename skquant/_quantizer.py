@@ -11,8 +11,6 @@ from sklearn.utils.random import sample_without_replacement
 from sklearn.utils.validation import check_is_fitted
 
 from skquant import _color, _dask
-from skquant._assign import assign_labels, map_to_palette, nearest_brute, take_rows
-from skquant._dither import DITHER_METHODS, dither_labels
 from skquant._histogram import distinct_colors, pool_pixels
 from skquant._image import (
     IMAGE_INT_SCALE,
@@ -23,6 +21,14 @@ from skquant._image import (
     full_scale,
     to_dtype,
     working_float,
+)
+from skquant._kernels import (
+    DITHER_METHODS,
+    assign_labels,
+    dither_labels,
+    map_to_palette,
+    nearest_brute,
+    take_rows,
 )
 from skquant._kmeans import lloyd_with_fixed, run_kmeans
 from skquant._stream import ColorHistogram

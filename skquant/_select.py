@@ -8,11 +8,10 @@ from skimage.color import deltaE_ciede2000
 from sklearn.exceptions import ConvergenceWarning
 
 from skquant import _color
-from skquant._assign import nearest_brute
 from skquant._image import check_input, check_positive_int, full_scale
+from skquant._kernels import kmeans_plusplus, nearest_brute
 from skquant._kmeans import single_thread_if_small
 from skquant._quantizer import ColorQuantizer
-from skquant._seeding import kmeans_plusplus
 from skquant.metrics import mean_delta_e, peak_signal_noise_ratio
 
 #: Pixels drawn to check the target on the real pixels, not the histogram.

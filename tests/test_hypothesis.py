@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skquant import ColorQuantizer
 
 try:
-    from skquant._dither import DITHER_METHODS
+    from skquant._kernels import DITHER_METHODS
 except ImportError:  # an estimator without dithering
     DITHER_METHODS = ()
 

@@ -1,4 +1,4 @@
-"""Tests for skquant._dither: error diffusion and ordered dithering."""
+"""Tests for skquant._kernels._dither: error diffusion and ordered dithering."""
 
 import numba
 import numpy as np
@@ -6,8 +6,9 @@ import pytest
 from skimage.color import deltaE_ciede2000, rgb2lab
 from skimage.filters import gaussian
 
-from skquant import ColorQuantizer, _color, _dither
-from skquant._dither import (
+from skquant import ColorQuantizer, _color
+from skquant._kernels import _dither
+from skquant._kernels._dither import (
     BAYER_8X8,
     DITHER_METHODS,
     ERROR_DIFFUSION_KERNELS,

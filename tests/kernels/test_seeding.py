@@ -1,4 +1,4 @@
-"""k-means++ seeding (skquant._seeding) against scikit-learn's own."""
+"""k-means++ seeding (skquant._kernels._seeding) against scikit-learn's own."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from sklearn.cluster import kmeans_plusplus as sklearn_plusplus
 
 from skquant import _color
 from skquant._histogram import pool_pixels
-from skquant._seeding import initial_centers, kmeans_plusplus
+from skquant._kernels import initial_centers, kmeans_plusplus
 
 
 @pytest.mark.parametrize("space", ["rgb", "din99o"])

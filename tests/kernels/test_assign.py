@@ -1,4 +1,4 @@
-"""Exact nearest-palette assignment (skquant._assign) against brute force.
+"""Exact nearest-palette assignment (skquant._kernels._assign) against brute force.
 
 The oracle converts pixels to the working space with :mod:`skquant._color` in
 float64 and takes the argmin of float64 squared distances. Two entries at the
@@ -12,8 +12,10 @@ import pytest
 from sklearn.cluster import KMeans, kmeans_plusplus
 from threadpoolctl import threadpool_limits
 
-from skquant import _assign, _color
-from skquant._assign import (
+from skquant import _color
+from skquant._histogram import pool_pixels
+from skquant._kernels import _assign
+from skquant._kernels._assign import (
     LUT_MIN_PIXELS,
     MIN_GRID_PIXELS,
     assign_labels,
@@ -25,7 +27,6 @@ from skquant._assign import (
     nearest_brute,
     take_rows,
 )
-from skquant._histogram import pool_pixels
 
 SPACES = ["rgb", "lab", "oklab", "din99o"]
 

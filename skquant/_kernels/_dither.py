@@ -49,7 +49,7 @@ from skquant import _color
 
 # numba's on-disk cache does not notice changes to functions of other modules
 # that a cached kernel calls: after editing this one, clear __pycache__.
-from skquant._assign import _lab_to_din99o
+from skquant._kernels._assign import _lab_to_din99o
 
 __all__ = ["DITHER_METHODS", "dither_labels"]
 
@@ -981,7 +981,7 @@ def dither_labels(pixels_image, palette, *, method, space, scale, random_state=N
     Examples
     --------
     >>> import numpy as np
-    >>> from skquant._dither import dither_labels
+    >>> from skquant._kernels import dither_labels
     >>> grey = np.full((64, 64, 3), 188, dtype=np.uint8)  # linear light 0.503
     >>> palette = np.array([[0, 0, 0], [255, 255, 255]], dtype=np.uint8)
     >>> labels = dither_labels(

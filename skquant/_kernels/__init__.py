@@ -1,0 +1,37 @@
+"""Compiled kernels (numba) behind one thin Python boundary.
+
+Everything else in skquant calls the names exported here and nothing below
+them; the submodules are private to this package and their layout changes
+freely.
+"""
+
+from skquant._kernels._assign import (
+    TASK_CHUNK,
+    assign_labels,
+    column_range,
+    kernel_threads,
+    lloyd_kmeans,
+    map_to_palette,
+    nearest_brute,
+    run_parallel,
+    take_rows,
+)
+from skquant._kernels._dither import DITHER_METHODS, dither_labels, nearest_labels
+from skquant._kernels._seeding import initial_centers, kmeans_plusplus
+
+__all__ = [
+    "DITHER_METHODS",
+    "TASK_CHUNK",
+    "assign_labels",
+    "column_range",
+    "dither_labels",
+    "initial_centers",
+    "kernel_threads",
+    "kmeans_plusplus",
+    "lloyd_kmeans",
+    "map_to_palette",
+    "nearest_brute",
+    "nearest_labels",
+    "run_parallel",
+    "take_rows",
+]
