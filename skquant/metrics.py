@@ -2,10 +2,24 @@
 
 Metrics compare a reference image with a test image, scikit-image style:
 ``metric(image_true, image_test, *, data_range=None)``. Images have their
-channels on the last axis and may be ``uint8``, ``uint16`` or float in
-[0, 1]; ``data_range`` defaults from the dtype (255, 65535 or 1.0). Every
-metric also takes two lists of images (which may differ in size) and
-compares them pairwise.
+channels on the last axis. Every metric also takes two lists of images
+(which may differ in size) and compares them pairwise.
+
+Data contract
+-------------
+- ``uint8`` and ``uint16`` images have the full scale 255 and 65535.
+- Float images are on a 0-1 scale (sRGB in [0, 1] for CIEDE2000) unless
+  ``data_range`` says otherwise. Without ``data_range``, float data that
+  clearly leaves [0, 1] (a value above 1.5 or below -0.5, as in a 0-255
+  image converted with ``astype(np.float32)``) is refused with a
+  ``ValueError``: divide it by 255, convert it to ``uint8``, or pass
+  ``data_range=255``. Small excursions, such as colour conversions give
+  out of gamut, are accepted.
+- Other dtypes need an explicit ``data_range``.
+- Transparency: 4 channels on the last axis are RGBA. Pixels that are fully
+  transparent in ``image_true`` (alpha 0) are left out of every metric:
+  nothing of them is visible, and a quantizer returns them as transparent
+  black. Other pixels count fully, whatever their alpha (no weighting).
 
 Scorers follow scikit-learn's ``scorer(estimator, X, y=None)`` protocol
 (higher is better): they quantize ``X`` with ``estimator.transform`` and
@@ -37,10 +51,9 @@ fewest_colors
 """
 
 import numbers
+import warnings
 
 import numpy as np
-from skimage.color import deltaE_ciede2000, rgb2lab
-from skimage.metrics import structural_similarity as _skimage_ssim
 
 __all__ = [
     "delta_e_scorer",
@@ -60,6 +73,14 @@ __all__ = [
 
 #: Full-scale value of the dtypes whose range is known.
 _INT_DATA_RANGE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+#: Without an explicit data_range, float data must lie within
+#: [-_FLOAT_SLACK, 1 + _FLOAT_SLACK]: room for out-of-gamut colour
+#: conversions, none for 0-255 or 0-65535 data.
+_FLOAT_SLACK = 0.5
+
+#: Channels of an RGBA image; the last one is opacity.
+_RGBA_CHANNELS = 4
 
 #: Values per chunk for PSNR, pixels per chunk for CIEDE2000.
 _PSNR_CHUNK_VALUES = 1 << 20
@@ -132,8 +153,48 @@ def _check_pair(true, test, data_range, where):
                 f"but image_test{where} has dtype {test.dtype} (range "
                 f"{range_test:g}); convert one of them or pass data_range."
             )
+        for arr, name in ((true, "image_true"), (test, "image_test")):
+            if arr.dtype.kind == "f":
+                _check_unit_range(arr, f"{name}{where}")
         data_range = range_true
-    return true, test, data_range
+    return true, test, data_range, _visible_pixels(true)
+
+
+def _check_unit_range(arr, name):
+    """Refuse float data that is clearly not on the 0-1 scale."""
+    low, high = float(np.min(arr)), float(np.max(arr))
+    if low >= -_FLOAT_SLACK and high <= 1.0 + _FLOAT_SLACK:
+        return
+    if low >= 0 and high <= 255:
+        hint = (
+            "It looks like 0-255 data: divide it by 255 (image / 255), pass "
+            "uint8 data (np.rint(image).astype(np.uint8)), or pass "
+            "data_range=255."
+        )
+    elif low >= 0 and high <= 65535:
+        hint = (
+            "It looks like 0-65535 data: divide it by 65535, pass uint16 "
+            "data, or pass data_range=65535."
+        )
+    else:
+        hint = "Rescale it to [0, 1], or pass data_range explicitly."
+    raise ValueError(
+        f"{name} is float with values from {low:g} to {high:g}, but float "
+        "images are read on a 0-1 scale (data_range=1.0, sRGB in [0, 1]) "
+        f"when data_range is not given. {hint}"
+    )
+
+
+def _visible_pixels(true):
+    """Mask of the pixels that are not fully transparent, or None for all.
+
+    4 channels on the last axis are RGBA; a pixel whose alpha is 0 in the
+    reference image is invisible and left out of every metric.
+    """
+    if true.ndim < 2 or true.shape[-1] != _RGBA_CHANNELS:
+        return None
+    visible = true[..., _RGBA_CHANNELS - 1] > 0
+    return None if visible.all() else visible
 
 
 def _pairs(image_true, image_test, data_range):
@@ -165,12 +226,22 @@ def _pairs(image_true, image_test, data_range):
     ]
 
 
-def _pixel_chunks(true, test, n_channels, chunk):
-    """Yield matching ``(k, n_channels)`` chunks of two same-shape arrays."""
+def _pixel_chunks(true, test, visible, n_channels, chunk):
+    """Yield matching ``(k, n_channels)`` chunks of two same-shape arrays.
+
+    With a ``visible`` mask (one value per pixel), only visible pixels are
+    yielded.
+    """
     true = true.reshape(-1, n_channels)
     test = test.reshape(-1, n_channels)
+    keep = None if visible is None else visible.reshape(-1)
     for start in range(0, true.shape[0], chunk):
-        yield true[start : start + chunk], test[start : start + chunk]
+        chunk_true = true[start : start + chunk]
+        chunk_test = test[start : start + chunk]
+        if keep is not None:
+            kept = keep[start : start + chunk]
+            chunk_true, chunk_test = chunk_true[kept], chunk_test[kept]
+        yield chunk_true, chunk_test
 
 
 # ---------------------------------------------------------------------------
@@ -190,7 +261,8 @@ def peak_signal_noise_ratio(image_true, image_test, *, data_range=None):
     data_range : float, default=None
         Distance between the lowest and highest possible values. ``None``
         infers it from the dtype: 255 for uint8, 65535 for uint16, 1.0 for
-        float (images in [0, 1]).
+        float, whose values must then lie in [0, 1] (see the module's data
+        contract; 0-255 floats need ``data_range=255``).
 
     Returns
     -------
@@ -198,11 +270,14 @@ def peak_signal_noise_ratio(image_true, image_test, *, data_range=None):
         ``10 * log10(data_range**2 / mse)``; ``inf`` for identical images.
         For lists the mean squared error is pooled over all values of all
         images (each image's error measured relative to its own range).
+        For RGBA images, the values (alpha included) of the pixels that are
+        not fully transparent in ``image_true``.
 
     Raises
     ------
     ValueError
-        If the shapes differ, or ``data_range`` cannot be inferred.
+        If the shapes differ, ``data_range`` cannot be inferred, or float
+        data without ``data_range`` is clearly not in [0, 1].
 
     See Also
     --------
@@ -228,13 +303,17 @@ def peak_signal_noise_ratio(image_true, image_test, *, data_range=None):
     """
     squared_error = 0.0
     n_values = 0
-    for true, test, data_range_i in _pairs(image_true, image_test, data_range):
+    for true, test, data_range_i, visible in _pairs(image_true, image_test, data_range):
         scale = 1.0 / (data_range_i * data_range_i)
-        for chunk_true, chunk_test in _pixel_chunks(true, test, 1, _PSNR_CHUNK_VALUES):
-            diff = chunk_true.astype(np.float64)
-            diff -= chunk_test
-            squared_error += float(np.dot(diff[:, 0], diff[:, 0])) * scale
-        n_values += true.size
+        # whole pixels when some are left out, else any run of values
+        n_channels = 1 if visible is None else true.shape[-1]
+        for chunk_true, chunk_test in _pixel_chunks(
+            true, test, visible, n_channels, _PSNR_CHUNK_VALUES // n_channels
+        ):
+            diff = chunk_true.astype(np.float64).ravel()
+            diff -= chunk_test.ravel()
+            squared_error += float(np.dot(diff, diff)) * scale
+            n_values += diff.size
     if squared_error == 0.0:
         return float("inf")
     return float(10.0 * np.log10(n_values / squared_error))
@@ -246,27 +325,32 @@ def mean_delta_e(image_true, image_test, *, data_range=None):
     Parameters
     ----------
     image_true : ndarray or list of ndarray
-        Reference sRGB image(s) with 3 channels (RGB) or 4 (RGBA, the alpha
-        channel is ignored) on the last axis: pixels ``(n_pixels, 3)``, an
+        Reference sRGB image(s) with 3 channels (RGB) or 4 (RGBA: alpha
+        only leaves out fully transparent pixels) on the last axis: pixels ``(n_pixels, 3)``, an
         image ``(H, W, 3)``, a batch ``(N, H, W, 3)``...
     image_test : ndarray or list of ndarray
         Test image(s), same shape(s) as ``image_true``.
     data_range : float, default=None
-        Full-scale value of the RGB components. ``None`` infers it from the
-        dtype: 255 for uint8, 65535 for uint16, 1.0 for float.
+        Full-scale value of the RGB components: pixels are divided by it to
+        give sRGB in [0, 1]. ``None`` infers it from the dtype: 255 for
+        uint8, 65535 for uint16, 1.0 for float, whose values must then lie
+        in [0, 1] (0-255 floats need ``data_range=255``).
 
     Returns
     -------
     delta_e : float
         Mean CIEDE2000 difference (CIELAB, D65, 2° observer) over all
         pixels; for lists, over all pixels of all images. 0 for identical
-        images; about 1 is a just-noticeable difference.
+        images; about 1 is a just-noticeable difference. For RGBA, over the
+        pixels that are not fully transparent in ``image_true`` (0 when none
+        is).
 
     Raises
     ------
     ValueError
-        If the shapes differ, the images do not have 3 or 4 channels, or
-        ``data_range`` cannot be inferred.
+        If the shapes differ, the images do not have 3 or 4 channels,
+        ``data_range`` cannot be inferred, or float data without
+        ``data_range`` is clearly not in [0, 1].
 
     See Also
     --------
@@ -298,9 +382,11 @@ def mean_delta_e(image_true, image_test, *, data_range=None):
     >>> round(mean_delta_e(red, darker_red), 2)
     2.11
     """
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
     total = 0.0
     n_pixels = 0
-    for i, (true, test, data_range_i) in enumerate(
+    for i, (true, test, data_range_i, visible) in enumerate(
         _pairs(image_true, image_test, data_range)
     ):
         n_channels = true.shape[-1] if true.ndim else 0
@@ -311,42 +397,56 @@ def mean_delta_e(image_true, image_test, *, data_range=None):
                 f"on the last axis, got image_true{where} of shape {true.shape}."
             )
         for chunk_true, chunk_test in _pixel_chunks(
-            true, test, n_channels, _DELTA_E_CHUNK_PIXELS
+            true, test, visible, n_channels, _DELTA_E_CHUNK_PIXELS
         ):
+            if chunk_true.shape[0] == 0:
+                continue
             lab_true = rgb2lab(chunk_true[:, :3] / data_range_i)
             lab_test = rgb2lab(chunk_test[:, :3] / data_range_i)
             total += float(np.sum(deltaE_ciede2000(lab_true, lab_test)))
             n_pixels += chunk_true.shape[0]
-    return total / n_pixels
+    return total / n_pixels if n_pixels else 0.0
 
 
-def _ssim_image(true, test, data_range, strip_pixels):
-    """Mean SSIM of one ``(H, W, C)`` image, in horizontal strips if large.
+def _ssim_image(true, test, data_range, visible, strip_pixels):
+    """SSIM map sum and count of one ``(H, W, C)`` image, in strips if large.
 
     scikit-image averages the SSIM map without its ``win_size // 2`` border,
     so a strip of rows computed with that many extra rows above and below
-    gives exactly the map values of the whole image on its own rows.
+    gives exactly the map values of the whole image on its own rows. With a
+    ``visible`` mask ``(H, W)``, hidden pixels are set to 0 in both images
+    (they differ in nothing) and left out of the sum.
     """
+    from skimage.metrics import structural_similarity as skimage_ssim
+
     height, width = true.shape[:2]
-    if height * width <= strip_pixels or min(height, width) < _SSIM_WIN_SIZE:
-        return float(_skimage_ssim(true, test, data_range=data_range, channel_axis=-1))
+    small = height * width <= strip_pixels or min(height, width) < _SSIM_WIN_SIZE
+    if visible is None and small:
+        ssim = skimage_ssim(true, test, data_range=data_range, channel_axis=-1)
+        return float(ssim), 1
     pad = _SSIM_WIN_SIZE // 2
     rows = max(1, strip_pixels // width)
     total = 0.0
     count = 0
     for start in range(pad, height - pad, rows):
         stop = min(start + rows, height - pad)
-        _, ssim_map = _skimage_ssim(
-            true[start - pad : stop + pad],
-            test[start - pad : stop + pad],
-            data_range=data_range,
-            channel_axis=-1,
-            full=True,
+        strip_true = true[start - pad : stop + pad]
+        strip_test = test[start - pad : stop + pad]
+        if visible is not None:
+            shown = visible[start - pad : stop + pad, :, None]
+            strip_true = np.where(shown, strip_true, 0).astype(true.dtype)
+            strip_test = np.where(shown, strip_test, 0).astype(test.dtype)
+        _, ssim_map = skimage_ssim(
+            strip_true, strip_test, data_range=data_range, channel_axis=-1, full=True
         )
         kept = ssim_map[pad : pad + stop - start, pad : width - pad]
+        if visible is not None:
+            kept = kept[visible[start:stop, pad : width - pad]]
         total += float(np.sum(kept, dtype=np.float64))
         count += kept.size
-    return total / count
+    if count == 0:  # nothing visible inside the border
+        return 0.0, 0
+    return total / count, 1
 
 
 def structural_similarity(image_true, image_test, *, data_range=None):
@@ -363,20 +463,26 @@ def structural_similarity(image_true, image_test, *, data_range=None):
     data_range : float, default=None
         Distance between the lowest and highest possible values. ``None``
         infers it from the dtype: 255 for uint8, 65535 for uint16, 1.0 for
-        float.
+        float, whose values must then lie in [0, 1] (0-255 floats need
+        ``data_range=255``).
 
     Returns
     -------
     ssim : float
         Mean SSIM over pixels and channels, in [-1, 1], 1 for identical
-        images. For a batch or a list, the mean over images.
+        images. For a batch or a list, the mean over images. For RGBA, the
+        mean over the pixels that are not fully transparent in
+        ``image_true``, with the hidden pixels set to 0 in both images so
+        that they add no difference to their neighbours' windows; an image
+        with no visible pixel is left out of the mean.
 
     Raises
     ------
     ValueError
         If the shapes differ, the arrays are not images (a 2-D array is read
         as ``(n_pixels, n_channels)`` pixels, which have no neighbourhood),
-        or ``data_range`` cannot be inferred.
+        ``data_range`` cannot be inferred, or float data without
+        ``data_range`` is clearly not in [0, 1].
 
     See Also
     --------
@@ -409,7 +515,7 @@ def structural_similarity(image_true, image_test, *, data_range=None):
     0.66
     """
     scores = []
-    for i, (true, test, data_range_i) in enumerate(
+    for i, (true, test, data_range_i, visible) in enumerate(
         _pairs(image_true, image_test, data_range)
     ):
         if true.ndim not in (3, 4):
@@ -421,12 +527,18 @@ def structural_similarity(image_true, image_test, *, data_range=None):
                 "pixels, which have no spatial neighbourhood."
             )
         if true.ndim == 3:
-            true, test = true[None], test[None]
-        scores.extend(
-            _ssim_image(t, s, data_range_i, _SSIM_STRIP_PIXELS)
-            for t, s in zip(true, test, strict=True)
-        )
-    return float(np.mean(scores))
+            true = true[None]
+            test = test[None]
+            visible = None if visible is None else visible[None]
+        for j in range(true.shape[0]):
+            shown = None if visible is None or visible[j].all() else visible[j]
+            score, seen = _ssim_image(
+                true[j], test[j], data_range_i, shown, _SSIM_STRIP_PIXELS
+            )
+            if seen:
+                scores.append(score)
+    # images with nothing visible are left out; none visible at all: identical
+    return float(np.mean(scores)) if scores else 1.0
 
 
 # ---------------------------------------------------------------------------
@@ -484,7 +596,7 @@ def delta_e_scorer(estimator, X, y=None):
         ``transform`` returns ``X``'s structure with replaced colours.
     X : ndarray or list of ndarray
         sRGB pixels ``(n_pixels, 3)``, an image ``(H, W, 3)``, a batch
-        ``(N, H, W, 3)`` or a list of images (RGBA allowed, alpha ignored).
+        ``(N, H, W, 3)`` or a list of images (RGBA allowed: fully transparent pixels are left out).
     y : None
         Ignored.
 
@@ -650,13 +762,20 @@ def fewest_colors(threshold, *, scorer="score", param="n_colors"):
     ``threshold=30`` for 30 dB, or ``scoring=delta_e_scorer`` and
     ``threshold=-3`` for a mean CIEDE2000 of at most 3). Among the candidates
     whose mean test score is at least ``threshold`` it picks the one with the
-    fewest colours, the way pngquant's ``--quality`` does; when none reaches
-    it, the best-scoring candidate.
+    fewest colours, the way pngquant's ``--quality`` does. When none reaches
+    it, the best-scoring candidate is chosen with a warning that names the
+    threshold and the best score reached (as
+    :func:`skquant.select_n_colors` does).
 
     Parameters
     ----------
     threshold : float
-        Lowest acceptable mean test score.
+        Lowest acceptable mean test score, on the scorer's scale: scorers
+        are "higher is better", so a loss is negated (``delta_e_scorer``
+        returns minus the mean CIEDE2000, and a mean CIEDE2000 of at most 3
+        is ``threshold=-3``). A positive threshold that no candidate
+        reaches while every score is at most 0 is most likely this sign
+        mistake, and the warning says so.
     scorer : str, default="score"
         Name of the score in ``cv_results_`` (``"score"`` for a single
         scorer, else the key given in ``scoring=``).
@@ -668,6 +787,17 @@ def fewest_colors(threshold, *, scorer="score", param="n_colors"):
     -------
     refit : callable
         ``refit(cv_results) -> int``, the index of the chosen candidate.
+
+    Raises
+    ------
+    ValueError
+        If ``threshold`` is not a finite number, or, when the search ends,
+        ``cv_results`` holds no score or parameter by the names given.
+
+    Warns
+    -----
+    UserWarning
+        When no candidate reaches ``threshold``.
 
     See Also
     --------
@@ -693,13 +823,54 @@ def fewest_colors(threshold, *, scorer="score", param="n_colors"):
     >>> bool(search.best_index_ == 0 or scores[search.best_index_ - 1] < 28.0)
     True
     """
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, numbers.Real)
+        or not np.isfinite(threshold)
+    ):
+        raise ValueError(f"threshold must be a finite number, got {threshold!r}.")
 
     def refit(cv_results):
-        scores = np.asarray(cv_results[f"mean_test_{scorer}"], dtype=np.float64)
-        colors = np.asarray(cv_results[f"param_{param}"], dtype=np.float64)
+        scores = np.asarray(
+            _cv_column(cv_results, f"mean_test_{scorer}", "scorer", scorer),
+            dtype=np.float64,
+        )
+        colors = np.asarray(
+            _cv_column(cv_results, f"param_{param}", "param", param),
+            dtype=np.float64,
+        )
         good = np.flatnonzero(scores >= threshold)
-        if len(good) == 0:
-            return int(np.nanargmax(scores))
-        return int(good[np.argmin(colors[good])])
+        if len(good) > 0:
+            return int(good[np.argmin(colors[good])])
+        best = int(np.nanargmax(scores))
+        message = (
+            f"No candidate reaches threshold={threshold!r}: the best mean test "
+            f"score is {scores[best]:.6g} ({param}={colors[best]:g}), which is "
+            "returned."
+        )
+        if threshold > 0 and np.nanmax(scores) <= 0:
+            message += (
+                " Every score is <= 0: if the scorer is a negated loss such as "
+                "delta_e_scorer (minus the mean CIEDE2000), the threshold must "
+                f"be negative too: threshold={-threshold!r} for a mean CIEDE2000 "
+                f"of at most {threshold!r}."
+            )
+        warnings.warn(message, UserWarning, stacklevel=2)
+        return best
 
     return refit
+
+
+def _cv_column(cv_results, key, what, name):
+    try:
+        return cv_results[key]
+    except KeyError:
+        have = sorted(
+            str(k).removeprefix("mean_test_").removeprefix("param_")
+            for k in cv_results
+            if str(k).startswith("mean_test_" if what == "scorer" else "param_")
+        )
+        raise ValueError(
+            f"fewest_colors({what}={name!r}): cv_results has no {key!r}; the "
+            f"search has {what}s {have}."
+        ) from None

@@ -204,10 +204,11 @@ def test_delta_e_identical_is_zero(coffee):
     assert mean_delta_e(coffee, coffee.copy()) == 0.0
 
 
-def test_delta_e_rgba_ignores_alpha(noisy_pair):
+def test_delta_e_rgba_ignores_partial_alpha(noisy_pair):
     image, noisy = noisy_pair
     rng = np.random.default_rng(1)
-    alpha_true = rng.integers(0, 256, size=image.shape[:2] + (1,), dtype=np.uint8)
+    # no alpha 0 in the reference: every pixel is visible and counts fully
+    alpha_true = rng.integers(1, 256, size=image.shape[:2] + (1,), dtype=np.uint8)
     alpha_test = rng.integers(0, 256, size=image.shape[:2] + (1,), dtype=np.uint8)
     rgba_true = np.concatenate([image, alpha_true], axis=-1)
     rgba_test = np.concatenate([noisy, alpha_test], axis=-1)
@@ -490,3 +491,246 @@ def test_grid_search_color_quantizer(photos):
     search.fit(images)
     assert search.best_params_ == {"n_colors": 16}
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+# ---------------------------------------------------------------------------
+# Data contract: floats on a 0-1 scale (issue 12)
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float_0_255_refused_with_what_to_do(metric, noisy_pair, dtype):
+    # what the OpenCV tutorial's astype(np.float32) gives: PSNR was -24.7 dB
+    image, noisy = noisy_pair
+    as_float = image.astype(dtype), noisy.astype(dtype)
+    with pytest.raises(ValueError, match="image_true is float with values") as info:
+        metric(*as_float)
+    message = str(info.value)
+    for advice in ("divide it by 255", "uint8", "data_range=255", "0 to 255"):
+        assert advice in message
+    # only the test image out of range: named as such
+    with pytest.raises(ValueError, match="image_test is float"):
+        metric(image / 255.0, as_float[1])
+    # the three ways out all give the uint8 value
+    expected = metric(image, noisy)
+    assert_allclose(metric(*as_float, data_range=255), expected, rtol=1e-5)
+    assert_allclose(metric(image / 255.0, noisy / 255.0), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_float_range_advice_for_16_bit_and_signed(metric, noisy_pair):
+    image, noisy = noisy_pair
+    wide = image * 257.0, noisy * 257.0
+    with pytest.raises(ValueError, match="data_range=65535"):
+        metric(*wide)
+    assert_allclose(metric(*wide, data_range=65535), metric(image, noisy), rtol=1e-6)
+    signed = image / 127.5 - 1, noisy / 127.5 - 1
+    with pytest.raises(ValueError, match="from -1 to 1.*pass data_range"):
+        metric(*signed)
+    with pytest.raises(ValueError, match=r"\[0\] is float"):
+        metric([image * 1.0], [noisy / 255.0])
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_float_small_excursions_accepted(metric, noisy_pair):
+    # out-of-gamut conversions overshoot [0, 1] a little: still 0-1 data
+    image, noisy = noisy_pair
+    true = image / 255.0
+    test = noisy / 255.0 * 1.04 - 0.02
+    value = metric(true, test)
+    assert np.isfinite(value)
+    if metric is peak_signal_noise_ratio:
+        expected = skmetrics.peak_signal_noise_ratio(true, test, data_range=1.0)
+        assert_allclose(value, expected, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# Transparent pixels are left out (issue 12)
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rgba_quantized():
+    """A photo with a fully transparent left third and graded alpha elsewhere,
+    and its quantization by ColorQuantizer (transparent pixels come back as
+    transparent black)."""
+    from skimage import data
+
+    rgb = data.chelsea()[::2, ::2]
+    height, width = rgb.shape[:2]
+    alpha = np.broadcast_to(
+        np.linspace(40, 255, width).astype(np.uint8), (height, width)
+    ).copy()
+    alpha[:, : width // 3] = 0
+    image = np.dstack([rgb, alpha])
+    quantized = skquant.ColorQuantizer(n_colors=8, random_state=0).fit_transform(image)
+    assert np.all(quantized[:, : width // 3] == 0)
+    return image, quantized
+
+
+def _visible_oracle(image, quantized):
+    """The oracle: scikit-image's functions on the visible pixels only."""
+    visible = image[..., 3] > 0
+    true, test = image[visible], quantized[visible]
+    psnr = skmetrics.peak_signal_noise_ratio(true, test, data_range=255)
+    delta_e = color.deltaE_ciede2000(
+        color.rgb2lab(true[:, :3] / 255), color.rgb2lab(test[:, :3] / 255)
+    ).mean()
+    # SSIM: hidden pixels 0 in both images, map averaged over visible pixels
+    # inside scikit-image's border crop
+    _, ssim_map = skmetrics.structural_similarity(
+        np.where(visible[..., None], image, 0).astype(np.uint8),
+        np.where(visible[..., None], quantized, 0).astype(np.uint8),
+        channel_axis=-1,
+        data_range=255,
+        full=True,
+    )
+    crop = (slice(3, -3), slice(3, -3))
+    ssim = ssim_map[crop][visible[crop]].mean()
+    return psnr, delta_e, ssim
+
+
+def test_transparent_pixels_left_out_of_every_metric(rgba_quantized):
+    image, quantized = rgba_quantized
+    psnr, delta_e, ssim = _visible_oracle(image, quantized)
+    assert_allclose(peak_signal_noise_ratio(image, quantized), psnr, rtol=1e-12)
+    assert_allclose(mean_delta_e(image, quantized), delta_e, rtol=1e-10)
+    assert_allclose(structural_similarity(image, quantized), ssim, rtol=1e-10)
+    # counting the transparent third (what the metrics did) is far worse
+    everything = skmetrics.peak_signal_noise_ratio(image, quantized)
+    assert psnr - everything > 3
+    # the scorers and lists agree
+    assert_allclose(
+        peak_signal_noise_ratio([image, image], [quantized, quantized]),
+        psnr,
+        rtol=1e-12,
+    )
+    assert_allclose(
+        mean_delta_e(np.stack([image, image]), np.stack([quantized, quantized])),
+        delta_e,
+        rtol=1e-10,
+    )
+
+
+def test_transparent_pixels_chunked_and_in_strips(rgba_quantized, monkeypatch):
+    image, quantized = rgba_quantized
+    expected = _visible_oracle(image, quantized)
+    monkeypatch.setattr(metrics, "_PSNR_CHUNK_VALUES", 1000)
+    monkeypatch.setattr(metrics, "_DELTA_E_CHUNK_PIXELS", 777)
+    monkeypatch.setattr(metrics, "_SSIM_STRIP_PIXELS", 5000)
+    got = (
+        peak_signal_noise_ratio(image, quantized),
+        mean_delta_e(image, quantized),
+        structural_similarity(image, quantized),
+    )
+    assert_allclose(got, expected, rtol=1e-10)
+
+
+def test_transparent_pixels_the_reference_decides(rgba_quantized):
+    image, quantized = rgba_quantized
+    # a visible pixel made transparent by the test image still counts
+    hidden_in_test = quantized.copy()
+    hidden_in_test[:, -10:] = 0
+    assert peak_signal_noise_ratio(image, hidden_in_test) < peak_signal_noise_ratio(
+        image, quantized
+    )
+    # the colour under a transparent pixel of the reference changes nothing
+    other = image.copy()
+    other[:, :5, :3] = 255 - other[:, :5, :3]
+    for metric in METRICS:
+        assert metric(other, quantized) == metric(image, quantized)
+
+
+def test_nothing_visible():
+    clear = np.zeros((16, 16, 4), dtype=np.uint8)
+    junk = np.full((16, 16, 4), 200, dtype=np.uint8)
+    clear[..., :3] = 90
+    assert peak_signal_noise_ratio(clear, junk) == float("inf")
+    assert mean_delta_e(clear, junk) == 0.0
+    assert structural_similarity(clear, junk) == 1.0
+    # an image with nothing visible is left out of a list's SSIM
+    from skimage import data
+
+    image = np.dstack([data.astronaut()[:64, :64], np.full((64, 64), 255, np.uint8)])
+    darker = image // 2
+    assert structural_similarity([image, clear], [darker, junk]) == pytest.approx(
+        structural_similarity(image, darker)
+    )
+
+
+# ---------------------------------------------------------------------------
+# fewest_colors when nothing reaches the target (issue 12)
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_search():
+    from sklearn.datasets import load_sample_image
+
+    image = load_sample_image("china.jpg")[::8, ::8]
+    search = GridSearchCV(
+        skquant.ColorQuantizer(random_state=0),
+        {"n_colors": [2, 4, 8]},
+        scoring={"psnr": psnr_scorer, "delta_e": delta_e_scorer},
+        refit=False,
+        cv=KFold(2),
+    ).fit(image)
+    return image, search.cv_results_
+
+
+def test_fewest_colors_reached(small_search):
+    _, results = small_search
+    psnr = results["mean_test_psnr"]
+    threshold = float(psnr[1]) - 1e-9
+    assert metrics.fewest_colors(threshold, scorer="psnr")(results) == 1
+
+
+def test_fewest_colors_unreached_warns(small_search):
+    image, results = small_search
+    best = float(results["mean_test_psnr"].max())
+    with pytest.warns(UserWarning, match=r"threshold=60\.0.*best mean test score"):
+        index = metrics.fewest_colors(60.0, scorer="psnr")(results)
+    assert index == int(np.argmax(results["mean_test_psnr"]))
+    with pytest.warns(UserWarning, match=f"{best:.6g}"):
+        metrics.fewest_colors(60.0, scorer="psnr")(results)
+    # through GridSearchCV: the warning reaches the caller, best K refitted
+    search = GridSearchCV(
+        skquant.ColorQuantizer(random_state=0),
+        {"n_colors": [2, 4]},
+        scoring=psnr_scorer,
+        refit=metrics.fewest_colors(60.0),
+        cv=KFold(2),
+    )
+    with pytest.warns(UserWarning, match="No candidate reaches threshold=60.0"):
+        search.fit(image)
+    assert search.best_params_ == {"n_colors": 4}
+
+
+def test_fewest_colors_sign_mistake_explained(small_search):
+    _, results = small_search
+    # "a mean CIEDE2000 of at most 3" written as +3 for a negated loss
+    with pytest.warns(UserWarning, match=r"threshold=-3\b.*at most 3") as record:
+        metrics.fewest_colors(3, scorer="delta_e")(results)
+    assert "negated loss" in str(record[0].message)
+    # the right sign picks the fewest colours reaching it, silently
+    delta_e = -results["mean_test_delta_e"]
+    target = float(delta_e[2]) + 1e-9
+    assert metrics.fewest_colors(-target, scorer="delta_e")(results) == 2
+    # an unreached negative target warns without the sign hint
+    with pytest.warns(UserWarning) as record:
+        metrics.fewest_colors(-0.01, scorer="delta_e")(results)
+    assert "negated" not in str(record[0].message)
+
+
+def test_fewest_colors_checks_its_arguments(small_search):
+    _, results = small_search
+    for bad in ("30", float("nan"), None, True):
+        with pytest.raises(ValueError, match="threshold must be a finite number"):
+            metrics.fewest_colors(bad)
+    with pytest.raises(
+        ValueError, match=r"no 'mean_test_score'.*\['delta_e', 'psnr'\]"
+    ):
+        metrics.fewest_colors(30)(results)
+    with pytest.raises(ValueError, match=r"no 'param_k'.*\['n_colors'\]"):
+        metrics.fewest_colors(30, scorer="psnr", param="k")(results)
