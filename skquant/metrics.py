@@ -326,8 +326,8 @@ def mean_delta_e(image_true, image_test, *, data_range=None):
     ----------
     image_true : ndarray or list of ndarray
         Reference sRGB image(s) with 3 channels (RGB) or 4 (RGBA: alpha
-        only leaves out fully transparent pixels) on the last axis: pixels ``(n_pixels, 3)``, an
-        image ``(H, W, 3)``, a batch ``(N, H, W, 3)``...
+        only leaves out fully transparent pixels) on the last axis: pixels
+        ``(n_pixels, 3)``, an image ``(H, W, 3)``, a batch ``(N, H, W, 3)``...
     image_test : ndarray or list of ndarray
         Test image(s), same shape(s) as ``image_true``.
     data_range : float, default=None
@@ -596,7 +596,8 @@ def delta_e_scorer(estimator, X, y=None):
         ``transform`` returns ``X``'s structure with replaced colours.
     X : ndarray or list of ndarray
         sRGB pixels ``(n_pixels, 3)``, an image ``(H, W, 3)``, a batch
-        ``(N, H, W, 3)`` or a list of images (RGBA allowed: fully transparent pixels are left out).
+        ``(N, H, W, 3)`` or a list of images (RGBA allowed: fully
+        transparent pixels are left out).
     y : None
         Ignored.
 

@@ -1,0 +1,72 @@
+"""The top-level package: lazy imports, public names, a fast start."""
+
+import subprocess
+import sys
+
+import pytest
+
+import skquant
+
+HEAVY = ("sklearn", "scipy", "cv2", "skimage", "numba", "PIL")
+
+
+def _modules_after(code):
+    """Heavy modules loaded by ``code`` in a fresh interpreter."""
+    probe = (
+        f"{code}\nimport sys\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    return done.stdout.split()
+
+
+def test_import_skquant_loads_no_heavy_dependency():
+    assert _modules_after("import skquant") == []
+    assert _modules_after("import skquant; skquant.__version__; dir(skquant)") == []
+
+
+def test_metrics_module_imports_scikit_image_when_used():
+    assert "skimage" not in _modules_after("import skquant.metrics")
+
+
+def test_names_load_on_first_use():
+    assert _modules_after("import skquant; skquant.ColorQuantizer") != []
+    from skquant import _quantizer, _select, io, metrics, plotting
+
+    assert skquant.ColorQuantizer is _quantizer.ColorQuantizer
+    assert skquant.quantize is _quantizer.quantize
+    assert skquant.select_n_colors is _select.select_n_colors
+    assert skquant.io is io
+    assert skquant.metrics is metrics
+    assert skquant.plotting is plotting
+
+
+def test_all_and_dir():
+    assert sorted(skquant.__all__) == sorted(
+        [
+            "ColorQuantizer",
+            "quantize",
+            "select_n_colors",
+            "quantize_files",
+            "show_versions",
+            "io",
+            "metrics",
+            "plotting",
+            "__version__",
+        ]
+    )
+    assert set(skquant.__all__) <= set(dir(skquant))
+    for name in skquant.__all__:
+        assert getattr(skquant, name) is not None
+    namespace = {}
+    exec("from skquant import *", namespace)
+    assert set(skquant.__all__) <= set(namespace)
+
+
+def test_unknown_name():
+    with pytest.raises(AttributeError, match="has no attribute 'ColourQuantizer'"):
+        skquant.ColourQuantizer  # noqa: B018
+    assert not hasattr(skquant, "_quantizer_")
+    with pytest.raises(ImportError, match="cannot import name 'nope'"):
+        exec("from skquant import nope", {})
