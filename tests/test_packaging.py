@@ -88,7 +88,10 @@ def test_every_imported_package_is_declared():
 def test_version_is_installed_and_in_the_changelog():
     assert re.fullmatch(r"\d+\.\d+\.\d+", skquant.__version__)
     # the Makefile reinstalls when _version.py changes, so metadata follows
-    assert importlib.metadata.version("skquant") == skquant.__version__
+    installed = importlib.metadata.version("skquant")
+    assert installed == skquant.__version__, (
+        f"installed metadata says {installed}: reinstall (make .venv/.installed)"
+    )
     changelog = (ROOT / "CHANGELOG.md").read_text()
     headings = re.findall(r"^## (\d+\.\d+\.\d+)", changelog, flags=re.MULTILINE)
     assert headings[0] == skquant.__version__
