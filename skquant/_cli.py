@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 import glob
 import os
+import re
 import sys
 import time
 import warnings
@@ -56,7 +57,7 @@ inputs:
   image files, folders (their image files, sorted by name; -r descends into
   subfolders), glob patterns such as 'photos/*.jpg' (quote them), or
   sample:NAME for a bundled photo (sample:china.jpg, sample:flower.jpg, or a
-  skimage.data name such as sample:astronaut).
+  bundled skimage.data image such as sample:astronaut, sample:coffee).
 
 outputs (-o):
   FILE           one input only; the extension picks the format.
@@ -132,6 +133,19 @@ def _positive_float(text):
     return value
 
 
+#: The longest display time of a GIF frame (65535 hundredths of a second).
+MAX_DURATION_MS = 655350
+
+
+def _gif_duration(text):
+    value = _positive_int(text)
+    if value > MAX_DURATION_MS:
+        raise argparse.ArgumentTypeError(
+            f"a GIF frame shows for at most {MAX_DURATION_MS} ms, got {value}"
+        )
+    return value
+
+
 def _sample_size(text):
     if text in ("auto", "all"):
         return text
@@ -184,10 +198,11 @@ def build_parser():
     )
     out.add_argument(
         "--duration",
-        type=_positive_int,
+        type=_gif_duration,
         default=100,
         metavar="MS",
-        help="display time of each --animate frame in milliseconds (default: 100)",
+        help="display time of each --animate frame in milliseconds, at most "
+        f"{MAX_DURATION_MS} (default: 100)",
     )
     out.add_argument(
         "--save-palette",
@@ -360,6 +375,63 @@ def _folder_images(folder, recursive, extensions):
     return found
 
 
+def _component_regex(part):
+    """A regular expression for one path component of a glob pattern.
+
+    '**' stands for any number of folders (with their slashes); names that
+    start with a dot match only a pattern that starts with one, as in glob.
+    """
+    if part == "**":
+        return r"(?:(?!\.)[^/]*/)*"
+    out = "" if part.startswith(".") else r"(?!\.)"
+    i = 0
+    while i < len(part):
+        char = part[i]
+        end = part.find("]", i + 2) if char == "[" else -1
+        if char == "*":
+            out += "[^/]*"
+        elif char == "?":
+            out += "[^/]"
+        elif end != -1:
+            body = part[i + 1 : end]
+            negate = "^" if body.startswith("!") else ""
+            out += f"[{negate}{re.escape(body[1:] if negate else body)}]"
+            i = end
+        else:
+            out += re.escape(char)
+        i += 1
+    return out + "/"
+
+
+def _glob(pattern):
+    """Files matching a glob pattern; '**' never follows symbolic links.
+
+    :func:`glob.glob` follows links to folders under '**', so a link loop
+    makes it run for ever; here the folders below the pattern's fixed part
+    are walked with :func:`os.walk` (links not followed), as with -r.
+    """
+    if "**" not in pattern:
+        return glob.glob(pattern)
+    parts = pattern.replace(os.sep, "/").split("/")
+    fixed = 0
+    while fixed < len(parts) - 1 and not any(c in parts[fixed] for c in "*?["):
+        fixed += 1
+    base = "/".join(parts[:fixed]) or ("/" if pattern.startswith("/") else "")
+    regex = "".join(_component_regex(p) for p in parts[fixed:])
+    regex = re.compile(regex + r"(?!\.)[^/]*" if parts[-1] == "**" else regex[:-1])
+    found = []
+    for root, dirs, files in os.walk(base or ".", followlinks=False):
+        dirs.sort()
+        rel = os.path.relpath(root, base or ".").replace(os.sep, "/")
+        prefix = "" if rel == "." else rel + "/"
+        found.extend(
+            os.path.join(base, prefix + name) if base else prefix + name
+            for name in sorted(files)
+            if regex.fullmatch(prefix + name)
+        )
+    return found
+
+
 def expand_inputs(specs, *, recursive=False):
     """Turn INPUT arguments into sources; return ``(sources, errors)``.
 
@@ -394,9 +466,7 @@ def expand_inputs(specs, *, recursive=False):
             else:
                 add(spec)
         else:
-            matches = sorted(
-                path for path in glob.glob(spec, recursive=True) if os.path.isfile(path)
-            )
+            matches = sorted(path for path in _glob(spec) if os.path.isfile(path))
             if not matches:
                 errors.append(f"no file matches {spec!r}")
             for path in matches:
@@ -404,24 +474,70 @@ def expand_inputs(specs, *, recursive=False):
     return sources, errors
 
 
-def load_sample(name):
-    """A sample photo shipped with scikit-learn or scikit-image."""
-    from sklearn.datasets import load_sample_image, load_sample_images
+#: The photos bundled with scikit-learn (read from its package folder).
+SKLEARN_SAMPLES = ("china.jpg", "flower.jpg")
 
-    sklearn_names = [os.path.basename(f) for f in load_sample_images().filenames]
-    if name in sklearn_names:
-        return load_sample_image(name)
+#: The single 2-D images bundled with scikit-image (no download needed).
+SKIMAGE_SAMPLES = (
+    "astronaut",
+    "brick",
+    "camera",
+    "cat",
+    "cell",
+    "checkerboard",
+    "chelsea",
+    "clock",
+    "coffee",
+    "coins",
+    "colorwheel",
+    "grass",
+    "gravel",
+    "horse",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "logo",
+    "microaneurysms",
+    "moon",
+    "page",
+    "retina",
+    "rocket",
+    "shepp_logan_phantom",
+    "text",
+)
+
+
+def _sklearn_sample_path(name):
+    """The file of a scikit-learn sample photo, found without importing it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError(f"sample image {name!r} needs scikit-learn installed")
+    folder = spec.submodule_search_locations[0]
+    return os.path.join(folder, "datasets", "images", name)
+
+
+def load_sample(name):
+    """A sample photo shipped with scikit-learn or scikit-image.
+
+    Only bundled single images are offered: nothing is downloaded.
+    """
+    if name in SKLEARN_SAMPLES:
+        from skquant.io import read_image
+
+        return read_image(_sklearn_sample_path(name))
+    if name not in SKIMAGE_SAMPLES:
+        raise ValueError(
+            f"unknown sample image {name!r}; use one of "
+            f"{', '.join(SKLEARN_SAMPLES + SKIMAGE_SAMPLES)}"
+        )
     from skimage import data
 
-    loader = getattr(data, name, None)
-    if name.startswith("_") or loader is None or not callable(loader):
-        raise ValueError(
-            f"unknown sample image {name!r}; try one of {sklearn_names} or a "
-            "skimage.data name such as 'astronaut'"
-        )
-    image = np.asarray(loader())
+    image = np.asarray(getattr(data, name)())
     if image.dtype == bool:
         image = image.astype(np.uint8) * 255
+    elif image.dtype.kind == "f":
+        image = np.rint(np.clip(image, 0, 1) * 255).astype(np.uint8)
     return image
 
 
@@ -495,16 +611,21 @@ def fill_pattern(pattern, source, index, k="{k}"):
     )
 
 
-def _writable_image_extension(path, option):
-    from PIL import Image
-
+def _writable_image_extension(path, option, writable):
     ext = os.path.splitext(path)[1].lower()
-    fmt = Image.registered_extensions().get(ext)
-    if fmt is None or fmt not in Image.SAVE:
+    if ext not in writable:
         raise UsageError(
             f"{option} {path!r}: {ext or 'no extension'!s} is not an image "
             "format skquant can write; use .png, .gif, .jpg, .tif, .webp, ..."
         )
+
+
+def _writable_extensions():
+    from PIL import Image
+
+    return {
+        ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.SAVE
+    }
 
 
 def plan_outputs(output, sources):
@@ -512,15 +633,15 @@ def plan_outputs(output, sources):
 
     Returns ``(paths, folders)``: the output path of each source (None
     without ``-o``; a pattern's ``{k}`` is filled in after fitting) and the
-    output folders that ``-o`` names but that do not exist yet.
+    output folders that do not exist yet (``-o newdir/sub/x.png`` creates
+    ``newdir/sub``).
     """
     if output is None or not sources:
         return [None] * len(sources), []
-    folders = []
+    folders = set()
     if _is_pattern(output):
         _check_pattern(output, "-o")
         paths = [fill_pattern(output, s, i) for i, s in enumerate(sources)]
-        folders = sorted({os.path.dirname(p) for p in paths} - {""})
     else:
         folder_mode = (
             os.path.isdir(output)
@@ -529,7 +650,7 @@ def plan_outputs(output, sources):
         )
         if folder_mode:
             paths = [os.path.join(output, f"{s.stem}.png") for s in sources]
-            folders = [output]
+            folders.add(output)
         elif len(sources) > 1:
             raise UsageError(
                 f"-o {output!r} is one file but there are {len(sources)} inputs; "
@@ -537,10 +658,12 @@ def plan_outputs(output, sources):
             )
         else:
             paths = [output]
+    writable = _writable_extensions()
     for path in paths:
-        _writable_image_extension(path.replace("{k}", "0"), "-o")
+        _writable_image_extension(path.replace("{k}", "0"), "-o", writable)
     _check_collisions(paths, sources, "-o")
-    return paths, [f for f in folders if not os.path.isdir(f)]
+    folders.update(os.path.dirname(p) for p in paths if "{k}" not in os.path.dirname(p))
+    return paths, sorted(f for f in folders - {""} if not os.path.isdir(f))
 
 
 def _check_collisions(paths, sources, option):
@@ -556,33 +679,137 @@ def _check_collisions(paths, sources, option):
         taken[key] = source
 
 
-def _same_file(a, b):
-    if os.path.realpath(a) == os.path.realpath(b):
-        return True
+def _identity(path):
+    """``(st_dev, st_ino)`` of an existing file, or None."""
     try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
+        status = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return status.st_dev, status.st_ino
 
 
-def check_output_path(path, inputs, overwrite):
-    """Raise ValueError if writing ``path`` is not allowed."""
-    if not overwrite:
-        for source in inputs:
-            if source.path is not None and _same_file(path, source.path):
-                raise ValueError(
-                    f"refusing to overwrite input {source.path!r} (use --overwrite)"
-                )
-        if os.path.lexists(path):
-            raise ValueError(f"{path!r} already exists (use --overwrite)")
+def _digitless(path):
+    """A path with every run of digits (and '#') as one '#': the key under
+    which an output pattern with ``{k}`` finds the inputs it may name."""
+    path = os.path.normcase(os.path.abspath(path))
+    return re.sub(r"[0-9#]+", "#", path)
+
+
+class InputIndex:
+    """The input files, found by identity (links included) in O(1).
+
+    Used to tell which outputs would replace an input, for any number of
+    inputs and outputs in time proportional to their count.
+    """
+
+    def __init__(self, sources):
+        self.by_identity = {}
+        self.by_digitless = {}
+        for source in sources:
+            if source.path is None:
+                continue
+            identity = _identity(source.path)
+            if identity is not None:
+                self.by_identity.setdefault(identity, source)
+            for name in {source.path, os.path.realpath(source.path)}:
+                self.by_digitless.setdefault(_digitless(name), []).append(source)
+
+    def find(self, path):
+        """The input that ``path`` names, or None."""
+        identity = _identity(path)
+        return None if identity is None else self.by_identity.get(identity)
+
+    def could_name(self, path):
+        """The inputs that ``path`` may name once its ``{k}`` is filled in."""
+        if "{k}" not in path:
+            source = self.find(path)
+            return [] if source is None else [source]
+        marker = "\0"
+        head, _, tail = os.path.abspath(path.replace("{k}", marker)).partition(marker)
+        tail = tail.replace(marker, "#")
+        regex = re.compile(
+            re.escape(os.path.normcase(head))
+            + r"[0-9]+"
+            + re.escape(os.path.normcase(tail)).replace("\\#", "[0-9]+")
+        )
+        candidates = self.by_digitless.get(_digitless(path.replace("{k}", "1")), [])
+        return [
+            s
+            for s in candidates
+            if regex.fullmatch(os.path.normcase(os.path.abspath(s.path)))
+            or regex.fullmatch(os.path.normcase(os.path.realpath(s.path)))
+        ]
+
+
+def check_output_path(path, source, overwrite, index=None):
+    """Raise ValueError if writing ``path`` is not allowed.
+
+    ``source`` is the input the output comes from; ``index`` (an
+    :class:`InputIndex`) names the other inputs in the message. Only
+    ``path`` itself is looked at: O(1) whatever the number of inputs.
+    """
+    if not overwrite and os.path.lexists(path):
+        same = None
+        if source is not None and source.path is not None:
+            same = source if _identity(path) == _identity(source.path) else None
+        if same is None and index is not None:
+            same = index.find(path)
+        if same is not None:
+            raise ValueError(
+                f"refusing to overwrite input {same.path!r} (use --overwrite)"
+            )
+        raise ValueError(f"{path!r} already exists (use --overwrite)")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise ValueError(f"output folder {os.path.dirname(path)!r} does not exist")
 
 
+def endangered_inputs(index, sources, output_lists):
+    """Positions of inputs that an output of another input may replace.
+
+    ``output_lists`` holds, for each kind of output (-o, --save-palette), the
+    path of each source (or None). Those inputs are read before anything is
+    written, so that no input is replaced before it is read.
+    """
+    position = {id(s): i for i, s in enumerate(sources)}
+    found = set()
+    for outputs in output_lists:
+        for i, path in enumerate(outputs):
+            if path is None:
+                continue
+            found.update(
+                position[id(s)] for s in index.could_name(path) if s is not sources[i]
+            )
+    return found
+
+
 # =============================================================================
 # Quantizing one image
 # =============================================================================
+
+
+#: Estimator and select_n_colors arguments -> the options that set them.
+OPTION_NAMES = {
+    "max_colors": "-k",
+    "n_colors": "-k",
+    "min_psnr": "--min-psnr",
+    "max_delta_e": "--max-delta-e",
+    "color_space": "--color-space",
+    "sample_size": "--sample-size",
+    "random_state": "--seed",
+    "fixed_colors": "--keep-colors",
+    "dither": "--dither",
+    "backend": "--backend",
+}
+
+
+def in_option_names(text):
+    """A library message in the command line's words: ``min_psnr=30`` becomes
+    ``--min-psnr 30``; arguments the command line left unset are dropped."""
+    names = "|".join(OPTION_NAMES)
+    text = re.sub(rf"(, )?\b({names})=None\b(, )?", lambda m: m[1] and m[3] or "", text)
+    text = re.sub(rf"\b({names})=", lambda m: OPTION_NAMES[m[1]] + " ", text)
+    return re.sub(rf"\b({names})\b", lambda m: OPTION_NAMES[m[1]], text)
 
 
 @dataclasses.dataclass
@@ -624,7 +851,7 @@ class Settings:
             quantizer = self._fit(X, dtype, n_channels, params)
         # Fewer distinct colours than K is no news here: "K=" shows it.
         notes = [
-            str(w.message).rstrip(".")
+            in_option_names(str(w.message).rstrip("."))
             for w in caught
             if not issubclass(w.category, ConvergenceWarning)
         ]
@@ -659,7 +886,7 @@ class Task:
     settings: Settings
     output: str | None = None
     palette_output: str | None = None
-    inputs: tuple = ()
+    image: np.ndarray | None = None
     overwrite: bool = False
     stats: bool = False
     quantizer: object = None
@@ -748,6 +975,9 @@ def _write_result(path, image, quantized, quantizer, overwrite):
 
 
 def _error_message(exc, source):
+    if isinstance(exc, FileExistsError) and exc.errno is None:  # from skquant.io
+        text = str(exc).replace(" and overwrite=False", "").rstrip(".")
+        return f"{text} (use --overwrite)"
     if isinstance(exc, FileNotFoundError) and exc.filename in (source.path, None):
         return f"cannot read {source.label!r}: no such file"
     if isinstance(exc, IsADirectoryError):
@@ -757,7 +987,10 @@ def _error_message(exc, source):
     if isinstance(exc, OSError) and exc.strerror:
         where = f"{exc.filename!r}: " if exc.filename else f"{source.label!r}: "
         return where + exc.strerror.lower()
-    text = str(exc).rstrip(".") or type(exc).__name__
+    if isinstance(exc, RecursionError | OverflowError | MemoryError):
+        text = f"{type(exc).__name__} ({str(exc).rstrip('.') or 'no details'})"
+    else:
+        text = str(exc).rstrip(".") or type(exc).__name__
     if source.label in text or (source.path and source.path in text):
         return text
     return f"{source.label}: {text}"
@@ -765,12 +998,13 @@ def _error_message(exc, source):
 
 def _process(task):
     """Read, quantize and write one image; never raises for a bad input."""
-    from skquant import metrics
-
     source = task.source
     result = Result(index=task.index, label=source.label)
+    if isinstance(task.image, str):  # read early, and that failed
+        result.error = task.image
+        return result
     try:
-        image = read_source(source)
+        image = task.image if task.image is not None else read_source(source)
         if task.conform_to is not None:
             image = conform(image, *task.conform_to)
         result.shape = image.shape
@@ -785,25 +1019,35 @@ def _process(task):
         result.n_colors = int(quantizer.n_colors_)
         if task.output is not None:
             path = task.output.replace("{k}", str(result.n_colors))
-            check_output_path(path, task.inputs, task.overwrite)
+            check_output_path(path, source, task.overwrite)
             _write_result(path, image, quantized, quantizer, task.overwrite)
             result.output = path
         if task.palette_output is not None:
             path = task.palette_output.replace("{k}", str(result.n_colors))
-            check_output_path(path, task.inputs, task.overwrite)
+            check_output_path(path, source, task.overwrite)
             from skquant.io import write_palette
 
-            write_palette(path, quantizer.palette_)
+            write_palette(path, quantizer.palette_, overwrite=task.overwrite)
         if task.want_labels:
             result.labels, result.palette = palette_labels(
                 quantized, quantizer.palette_, quantizer
             )
         if task.stats:
-            result.psnr = metrics.peak_signal_noise_ratio(image, quantized)
-            result.delta_e = metrics.mean_delta_e(image, quantized)
-    except (ValueError, TypeError, OSError, MemoryError) as exc:
+            result.psnr, result.delta_e = image_stats(image, quantized)
+    except Exception as exc:  # one line per failed input, the batch goes on
         result.error = _error_message(exc, source)
     return result
+
+
+def image_stats(image, quantized):
+    """PSNR and mean CIEDE2000 of a result; :mod:`skquant.metrics` leaves
+    fully transparent pixels out (they show nothing, whatever their colour)."""
+    from skquant import metrics
+
+    return (
+        metrics.peak_signal_noise_ratio(image, quantized),
+        metrics.mean_delta_e(image, quantized),
+    )
 
 
 # =============================================================================
@@ -826,19 +1070,18 @@ class _Reporter:
         self.bar = tqdm(total=total, unit="image", file=sys.stderr, leave=False)
 
     def line(self, text):
-        if self.quiet:
-            return
-        if self.bar is not None:
-            self.bar.write(text, file=sys.stdout)
-        else:
-            print(text, flush=True)
+        if not self.quiet:
+            self._write(text, sys.stdout)
 
     def error(self, text, kind="error"):
-        message = f"skquant: {kind}: {text}"
+        self._write(f"skquant: {kind}: {text}", sys.stderr)
+
+    def _write(self, text, stream):
+        text = printable(text, stream)
         if self.bar is not None:
-            self.bar.write(message, file=sys.stderr)
+            self.bar.write(text, file=stream)
         else:
-            print(message, file=sys.stderr, flush=True)
+            print(text, file=stream, flush=True)
 
     def advance(self):
         if self.bar is not None:
@@ -847,6 +1090,22 @@ class _Reporter:
     def close(self):
         if self.bar is not None:
             self.bar.close()
+
+
+def printable(text, stream):
+    """``text`` with what ``stream`` cannot encode written as escapes.
+
+    File names that are not valid in the locale's encoding reach Python as
+    lone surrogates; printing them as they are would raise.
+    """
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:
+        pass
+    return text
 
 
 def _isatty(stream):
@@ -979,7 +1238,7 @@ def _settings(args):
     return settings
 
 
-def _check_plan(args, sources):
+def _check_plan(args, sources, index):
     if args.output is None and args.animate is None and args.save_palette is None:
         if not args.stats:
             raise UsageError(
@@ -989,13 +1248,11 @@ def _check_plan(args, sources):
     if args.animate is not None:
         if os.path.splitext(args.animate)[1].lower() != ".gif":
             raise UsageError(f"--animate {args.animate!r}: the file must end in .gif")
-        for source in sources:
-            if source.path is not None and _same_file(args.animate, source.path):
-                if not args.overwrite:
-                    raise UsageError(
-                        f"--animate {args.animate!r} is an input; refusing to "
-                        "overwrite it (use --overwrite)"
-                    )
+        if index.find(args.animate) is not None and not args.overwrite:
+            raise UsageError(
+                f"--animate {args.animate!r} is an input; refusing to "
+                "overwrite it (use --overwrite)"
+            )
     if args.save_palette is not None:
         ext = os.path.splitext(args.save_palette)[1].lower()
         if ext not in PALETTE_EXTENSIONS:
@@ -1014,13 +1271,35 @@ def _check_plan(args, sources):
             )
 
 
-def _run_separate(args, settings, sources, outputs, reporter):
+def _preload(sources, positions, images=None):
+    """Read the inputs at ``positions`` now, before any output is written.
+
+    Returns ``{position: image}`` (taken from ``images`` when given); for an
+    input that cannot be read, the error message instead of the image.
+    """
+    loaded = {}
+    for i in sorted(positions):
+        if images is not None:
+            loaded[i] = images[i]
+            continue
+        try:
+            loaded[i] = read_source(sources[i])
+        except Exception as exc:
+            loaded[i] = _error_message(exc, sources[i])
+    return loaded
+
+
+def _run_separate(args, settings, sources, outputs, reporter, index):
     """One palette per image."""
     palette_outputs = [None] * len(sources)
     if args.save_palette is not None:
         pattern = args.save_palette
         palette_outputs = [fill_pattern(pattern, s, i) for i, s in enumerate(sources)]
         _check_collisions(palette_outputs, sources, "--save-palette")
+    loaded = {}
+    if args.overwrite:  # without it, an input is never replaced anyway
+        endangered = endangered_inputs(index, sources, [outputs, palette_outputs])
+        loaded = _preload(sources, endangered)
     tasks = [
         Task(
             index=i,
@@ -1028,7 +1307,7 @@ def _run_separate(args, settings, sources, outputs, reporter):
             settings=settings,
             output=outputs[i],
             palette_output=palette_outputs[i],
-            inputs=tuple(sources),
+            image=loaded.get(i),
             overwrite=args.overwrite,
             stats=args.stats,
         )
@@ -1040,7 +1319,7 @@ def _run_separate(args, settings, sources, outputs, reporter):
     return all(r.error is None for r in results)
 
 
-def _run_shared(args, settings, sources, outputs, reporter):
+def _run_shared(args, settings, sources, outputs, reporter, index):
     """One palette fitted on all images (``--shared-palette``, ``--animate``)."""
     from skquant.io import write_animated_gif, write_palette
 
@@ -1090,13 +1369,18 @@ def _run_shared(args, settings, sources, outputs, reporter):
             palette_path = palette_path.format(
                 stem="palette", ext="", parent="", index=0, k=k
             )
+    outputs = [None if p is None else p.replace("{k}", str(k)) for p in outputs]
     try:
-        paths = [p.replace("{k}", str(k)) for p in outputs if p is not None]
-        for path in paths + [p for p in (palette_path, args.animate) if p]:
-            check_output_path(path, tuple(sources), args.overwrite)
+        for path in outputs + [palette_path, args.animate]:
+            if path is not None:
+                check_output_path(path, None, args.overwrite, index)
     except ValueError as exc:
         reporter.error(f"{exc}; no file written")
         return False
+    # Inputs that an output of another input replaces go to their task as
+    # images: they are not read again after being written over.
+    endangered = endangered_inputs(index, sources, [outputs])
+    loaded = _preload(sources, endangered, images=images)
 
     tasks = [
         Task(
@@ -1104,7 +1388,7 @@ def _run_shared(args, settings, sources, outputs, reporter):
             source=source,
             settings=settings,
             output=outputs[i],
-            inputs=tuple(sources),
+            image=loaded.get(i),
             overwrite=args.overwrite,
             stats=args.stats,
             quantizer=quantizer,
@@ -1113,14 +1397,14 @@ def _run_shared(args, settings, sources, outputs, reporter):
         )
         for i, source in enumerate(sources)
     ]
-    del images
+    del images, loaded
     results = _run_tasks(tasks, args.jobs, reporter, args.stats)
     ok = all(r.error is None for r in results)
     if args.stats:
         _report_totals(results, reporter, fit_seconds)
     if palette_path is not None and ok:
         try:
-            write_palette(palette_path, quantizer.palette_)
+            write_palette(palette_path, quantizer.palette_, overwrite=args.overwrite)
         except (ValueError, OSError) as exc:
             reporter.error(f"{palette_path}: {str(exc).rstrip('.')}")
             ok = False
@@ -1169,7 +1453,8 @@ def main(argv=None):
     reporter = None
     try:
         sources, errors = expand_inputs(args.inputs, recursive=args.recursive)
-        _check_plan(args, sources)
+        index = InputIndex(sources)
+        _check_plan(args, sources, index)
         settings = _settings(args)
         outputs, folders = plan_outputs(args.output, sources)
         reporter = _Reporter(len(sources), quiet=args.quiet)
@@ -1187,16 +1472,21 @@ def main(argv=None):
             reporter.error("no file written: the shared palette needs every input")
             return EXIT_FAILED
         if args.shared_palette or args.animate is not None:
-            ok = _run_shared(args, settings, sources, outputs, reporter)
+            ok = _run_shared(args, settings, sources, outputs, reporter, index)
         else:
-            ok = _run_separate(args, settings, sources, outputs, reporter)
+            ok = _run_separate(args, settings, sources, outputs, reporter, index)
         return EXIT_OK if ok and not errors else EXIT_FAILED
     except UsageError as exc:
-        print(f"skquant: error: {exc}", file=sys.stderr)
+        print(printable(f"skquant: error: {exc}", sys.stderr), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("skquant: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: still one line, not a traceback
+        text = f"skquant: error: unexpected {type(exc).__name__}: {exc} "
+        text += "(please report this at the skquant issue tracker)"
+        print(printable(text, sys.stderr), file=sys.stderr)
+        return EXIT_FAILED
     finally:
         if reporter is not None:
             reporter.close()

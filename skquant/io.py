@@ -48,6 +48,9 @@ _DEFAULT_MAX_PIXELS = 2**27
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
+#: The longest display time of a GIF frame, in milliseconds.
+_MAX_GIF_DURATION = 655350
+
 # Errors that Pillow's plugins and decoders raise on a corrupt or truncated
 # file (after the file itself was opened successfully).
 _DECODE_ERRORS = (
@@ -170,16 +173,34 @@ def _open_temporary(folder, base):
     raise FileExistsError(f"cannot create a temporary file in {folder!r}.")
 
 
+def _about_target(exc, path):
+    """The same OSError, naming ``path`` (not the temporary file) when it has
+    an errno; other exceptions are returned unchanged."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno), path)
+    return exc
+
+
+def _exists_error(path):
+    return FileExistsError(f"{path!r} already exists and overwrite=False.")
+
+
 def _atomic_write(path, write, *, overwrite):
     """Write ``path`` through ``write(fp)`` via a temporary file and a rename.
 
     The temporary file is removed on any failure, so the target is either the
-    old file untouched or the complete new file.
+    old file untouched or the complete new file. Without ``overwrite`` the
+    final step creates ``path`` without replacing anything (a hard link), so a
+    file that appears while the data are written is kept. Errors of the file
+    system (read-only folder, full disk) name ``path``, not the temporary file.
     """
     if not overwrite and os.path.lexists(path):
-        raise FileExistsError(f"{path!r} already exists and overwrite=False.")
+        raise _exists_error(path)
     folder, base = os.path.split(os.path.abspath(path))
-    tmp, fp = _open_temporary(folder, base)
+    try:
+        tmp, fp = _open_temporary(folder, base)
+    except OSError as exc:
+        raise _about_target(exc, path) from None
     try:
         with fp:
             write(fp)
@@ -194,19 +215,37 @@ def _atomic_write(path, write, *, overwrite):
             # A hard link refuses to replace a file that appeared meanwhile.
             os.link(tmp, path)
         except FileExistsError:
-            raise FileExistsError(
-                f"{path!r} already exists and overwrite=False."
-            ) from None
+            raise _exists_error(path) from None
         except OSError:
-            # The file system has no hard links: check, then rename.
-            if os.path.lexists(path):
-                raise FileExistsError(
-                    f"{path!r} already exists and overwrite=False."
-                ) from None
-            os.replace(tmp, path)
+            # No hard links here: O_EXCL on the final name keeps the promise.
+            _copy_exclusive(tmp, path)
+    except OSError as exc:
+        named = _about_target(exc, path)
+        if named is exc or exc.filename == path:
+            raise
+        raise named from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def _copy_exclusive(tmp, path):
+    """Copy ``tmp`` to a new file ``path`` that must not exist yet."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except FileExistsError:
+        raise _exists_error(path) from None
+    try:
+        with os.fdopen(fd, "wb") as out, open(tmp, "rb") as src:
+            while chunk := src.read(1 << 20):
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
 
 
 # =============================================================================
@@ -259,13 +298,14 @@ def _parse_gpl(text, path):
                 f"malformed GIMP palette {path!r}, line {lineno}: expected "
                 f"'R G B [name]', got {_short_repr(stripped)}."
             )
-        row = tuple(int(v) for v in values)
-        if max(row) > 255:
+        # Length first: int() refuses thousands of digits with its own message.
+        if any(len(v.lstrip("0")) > 3 for v in values) or max(map(int, values)) > 255:
+            shown = ", ".join(v if len(v) < 9 else v[:6] + "..." for v in values)
             raise ValueError(
                 f"malformed GIMP palette {path!r}, line {lineno}: colour values "
-                f"must be in [0, 255], got {row}."
+                f"must be in [0, 255], got ({shown})."
             )
-        rows.append(row)
+        rows.append(tuple(int(v) for v in values))
     return _rows_to_palette(rows, path)
 
 
@@ -302,12 +342,22 @@ def _parse_json_entry(entry):
     return None
 
 
+def _json_int(digits):
+    """JSON integers; a number too long for a colour stays text (refused)."""
+    return int(digits) if len(digits) <= 20 else digits
+
+
 def _parse_json(text, path):
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_int=_json_int)
     except json.JSONDecodeError as exc:
         raise ValueError(
             f"malformed JSON palette {path!r}, line {exc.lineno}: {exc.msg}."
+        ) from None
+    except RecursionError:
+        raise ValueError(
+            f"malformed JSON palette {path!r}: lists or objects nested too "
+            "deeply; a palette is a list of colours."
         ) from None
     key = ""
     colors = document
@@ -435,6 +485,29 @@ def _palette_extension(path):
     return ext
 
 
+#: Palette files larger than this are refused before reading (a palette of
+#: 65536 named colours in a .gpl file takes about 2 MiB).
+_MAX_PALETTE_BYTES = 16 * 2**20
+
+
+def _read_palette_bytes(path):
+    """The bytes of a palette file: a regular file of bounded size."""
+    with _open_for_reading(path) as fp:
+        status = os.fstat(fp.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            raise ValueError(
+                f"palette file {path!r} is not a regular file (a device, pipe "
+                "or socket); give a palette file."
+            )
+        data = fp.read(_MAX_PALETTE_BYTES + 1)
+    if len(data) > _MAX_PALETTE_BYTES:
+        raise ValueError(
+            f"palette file {path!r} is larger than {_MAX_PALETTE_BYTES >> 20} "
+            "MiB; it cannot be a palette."
+        )
+    return data
+
+
 def read_palette(path):
     """Read a palette file.
 
@@ -469,8 +542,9 @@ def read_palette(path):
     FileNotFoundError
         If the file does not exist.
     ValueError
-        If the extension is not supported or the file is malformed; the
-        message names the line (the entry for JSON) and the offending text.
+        If the extension is not supported, the file is not a regular file or
+        larger than 16 MiB, or it is malformed; the message names the line
+        (the entry for JSON) and the offending text.
 
     See Also
     --------
@@ -497,8 +571,7 @@ def read_palette(path):
     """
     path = os.fspath(path)
     ext = _palette_extension(path)
-    with _open_for_reading(path) as fp:
-        data = fp.read()
+    data = _read_palette_bytes(path)
     if ext == ".act":
         return _parse_act(data, path)
     text = _decode_text(data)
@@ -509,7 +582,7 @@ def read_palette(path):
     return _parse_hex(text, path)
 
 
-def write_palette(path, palette, *, name=None):
+def write_palette(path, palette, *, name=None, overwrite=True):
     """Write a palette file, in the format given by the file extension.
 
     The formats are those of :func:`read_palette`. The colour order is kept
@@ -531,9 +604,15 @@ def write_palette(path, palette, *, name=None):
         The palette name stored by ``.gpl`` and ``.json`` files. Defaults to
         the file name without its extension. Other formats have no name field
         and ignore it.
+    overwrite : bool, default=True
+        Replace an existing file. If False and ``path`` exists, or appears
+        while the file is written, raise FileExistsError and leave it
+        untouched.
 
     Raises
     ------
+    FileExistsError
+        If ``overwrite=False`` and ``path`` exists.
     ValueError
         If the extension is not supported, the palette has the wrong shape,
         dtype or value range, the format cannot store the palette's alpha, or
@@ -591,7 +670,7 @@ def write_palette(path, palette, *, name=None):
         data = _format_act(palette)
     else:
         data = _format_hex(palette)
-    _atomic_write(path, lambda fp: fp.write(data), overwrite=True)
+    _atomic_write(path, lambda fp: fp.write(data), overwrite=overwrite)
 
 
 # =============================================================================
@@ -1275,6 +1354,12 @@ def write_animated_gif(
         if len(duration) != len(frames):
             raise ValueError(
                 f"duration has {len(duration)} values for {len(frames)} frames."
+            )
+    for value in duration:
+        if not isinstance(value, numbers.Real) or not 0 <= value <= _MAX_GIF_DURATION:
+            raise ValueError(
+                "duration must be in [0, 655350] milliseconds (a GIF stores "
+                f"at most 65535 hundredths of a second per frame), got {value!r}."
             )
     images = [_p_image(frame, rgb) for frame in frames]
     params = {
