@@ -13,14 +13,37 @@ Conventions
 - list or tuple of arrays: images (or pixel arrays) that may differ in size.
 
 Channels are always on the last axis; grayscale images are ``(H, W, 1)``.
+A 3-D or 4-D array whose last axis is longer than 4 while its channel-first
+axis holds 3 or 4 values is refused with a pointer to ``np.moveaxis``; a 2-D
+array of more than :data:`MAX_PLAIN_CHANNELS` (32) columns gets a hint that a grey
+image is ``(H, W, 1)``.
+
+The float data contract
+-----------------------
+- ``color_space='rgb'``: values are used as given, in any range (with
+  alpha, opacity is the 4th channel over the dtype's full scale: 255, 65535,
+  or 1.0 for floats).
+- ``'lab'``, ``'oklab'``, ``'din99o'`` read the data as sRGB (with alpha,
+  the 4th channel too): uint8 is 0-255, uint16 0-65535, floats in [0, 1].
+  Float data beyond [-FLOAT_SLACK, 1 + FLOAT_SLACK] (the 0-255 floats of
+  ``astype(np.float32)``) is refused with a ``ValueError`` that says to divide
+  by 255 or pass uint8.
+- Dithering diffuses in linear light when the data is sRGB (3 channels, and
+  for floats every value in [0, 1]); other data is diffused in its own units.
+- Colours given by the user (``palette``, ``fixed_colors``, ``init``) are in
+  the data's units and obey the same rule; a float array within [0, 1] for
+  uint8/uint16 data is refused (it would map nearly every pixel to black).
+
+Nothing here imports scikit-learn or SciPy (they load only in
+:func:`check_input`, the estimator's validation).
 """
 
 import numbers
+import os
+import sys
+import warnings
 
 import numpy as np
-from scipy import sparse
-from sklearn.utils import check_array
-from sklearn.utils.validation import validate_data
 
 # %% dtype policy ------------------------------------------------------------
 
@@ -32,6 +55,32 @@ IMAGE_INT_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 #: float64, and integers convert to float64 exactly; above it distances
 #: overflow to inf and nearest-colour searches return arbitrary entries.
 MAX_ABS_VALUE = 2.0**53
+
+#: How far float colour data may stray outside [0, 1] (resampling overshoot)
+#: before it is taken for data in other units (0-255 floats).
+FLOAT_SLACK = 0.25
+
+#: More columns than this in a 2-D array earns the hint that a grey image is
+#: ``(H, W, 1)``; scikit-learn's own checks use at most 20 features.
+MAX_PLAIN_CHANNELS = 32
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn(message, category=UserWarning):
+    """``warnings.warn`` pointing at the first frame outside skquant.
+
+    Frames in skquant and in scikit-learn's wrappers (``set_output``, meta
+    estimators) are skipped, so the warning names the caller's line.
+    """
+    frame, level = sys._getframe(1), 2
+    while frame is not None:
+        name = os.path.abspath(frame.f_code.co_filename)
+        inside = name.startswith(_PACKAGE_DIR) or (os.sep + "sklearn" + os.sep) in name
+        if not inside:
+            break
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 def working_float(dtype):
@@ -105,11 +154,16 @@ class Layout:
         One array for array inputs, one per element for lists.
     """
 
-    def __init__(self, kind, arrays):
+    def __init__(self, kind, arrays, value_ranges=()):
         self.kind = kind
         self.arrays = arrays
         self.dtype = arrays[0].dtype
         self.n_channels = arrays[0].shape[-1]
+        ranges = [r for r in value_ranges if r is not None]
+        #: (low, high) of float (and 64-bit integer) data, else None.
+        self.value_range = (
+            (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else None
+        )
 
     @property
     def n_pixels(self):
@@ -149,7 +203,11 @@ def _is_image_list(X):
 
 
 def _check_values(array, *, what):
-    """Dtype checks that sklearn's check_array does not make."""
+    """Dtype checks that sklearn's check_array does not make.
+
+    Returns the float value range ``(low, high)``, or None for 8- to 32-bit
+    integers (always small enough, and their range comes from the dtype).
+    """
     if array.dtype == bool:
         raise TypeError(
             f"{what} is a boolean array; convert it to uint8 (0/255) or float first."
@@ -168,6 +226,71 @@ def _check_values(array, *, what):
                 "+-2**53 (about 9.0e15), beyond which squared colour distances "
                 "overflow. Rescale the data (for example to [0, 1])."
             )
+        return float(low), float(high)
+    return None
+
+
+def _check_layout_hints(shape, *, what, fitting=True):
+    """Refuse channel-first images; hint that a 2-D grey image needs an axis."""
+    if len(shape) in (3, 4) and shape[-1] > 4 and shape[-3] in (3, 4):
+        axis = len(shape) - 3
+        raise ValueError(
+            f"{what} has shape {shape}: {shape[-1]} channels on the last axis, "
+            f"but its axis {axis} holds {shape[-3]}, which looks like a "
+            "channel-first image (C, H, W). skquant wants channels last: pass "
+            f"np.moveaxis({what}, {axis}, -1)."
+        )
+    if fitting and len(shape) == 2 and shape[1] > MAX_PLAIN_CHANNELS:
+        warn(
+            f"{what} has shape {shape}, read as {shape[0]} pixels of {shape[1]} "
+            "channels (n_pixels, n_channels). If it is a grey image (H, W), pass "
+            f"{what}[..., np.newaxis] (shape (H, W, 1)); if it is an RGB image, "
+            "it needs a channel axis of 3 (H, W, 3).",
+            UserWarning,
+        )
+
+
+def check_unit_range(layout, *, why):
+    """Refuse float data outside [0, 1] (the 0-255 floats of ``astype``).
+
+    ``why`` says what reads the data as sRGB, for the message.
+    """
+    if layout.value_range is None or layout.dtype.kind != "f":
+        return
+    low, high = layout.value_range
+    if low >= -FLOAT_SLACK and high <= 1.0 + FLOAT_SLACK:
+        return
+    raise ValueError(
+        f"{why} reads float data as sRGB in [0, 1], but X holds values from "
+        f"{low:g} to {high:g}. For 0-255 floats divide by 255 (X / 255) or pass "
+        "uint8 data (X.astype(np.uint8)); for other data use color_space='rgb', "
+        "which takes values as they are."
+    )
+
+
+def check_colors_contract(colors, name, fit_dtype, *, unit_floats):
+    """The data contract for colours given by the user (palette, init...).
+
+    ``colors`` is a finite float or integer 2-D array in the data's units.
+    """
+    fit_dtype = np.dtype(fit_dtype)
+    if colors.size == 0:
+        return
+    low, high = float(colors.min()), float(colors.max())
+    if fit_dtype.kind in "iu" and colors.dtype.kind == "f" and high <= 1.0 and high > 0:
+        top = int(IMAGE_INT_SCALE.get(fit_dtype, np.iinfo(fit_dtype).max))
+        raise ValueError(
+            f"{name} holds floats within [0, 1] ({low:g} to {high:g}), but the "
+            f"data is {fit_dtype} (0-{top}): nearly every pixel would map to "
+            f"black. Give {name} in the data's units ({name} * {top}), or as an "
+            "integer array if these are really the values meant."
+        )
+    if unit_floats and fit_dtype.kind == "f":
+        if low < -FLOAT_SLACK or high > 1.0 + FLOAT_SLACK:
+            raise ValueError(
+                f"{name} holds values from {low:g} to {high:g}, but the data is "
+                "float sRGB in [0, 1]; divide 0-255 colours by 255."
+            )
 
 
 def check_input(estimator, X, *, reset):
@@ -178,15 +301,21 @@ def check_input(estimator, X, *, reset):
     Images, batches and lists are checked here, with the channel count playing
     the role of ``n_features_in_``.
     """
+    from scipy import sparse
+    from sklearn.utils.validation import validate_data
+
     if _is_image_list(X):
-        arrays = []
+        arrays, ranges = [], []
         for i, x in enumerate(X):
             if x.ndim not in (2, 3):
                 raise ValueError(
                     f"X[{i}] has {x.ndim} dimensions (shape {x.shape}); each "
                     "element of a list must be an image (H, W, C) or pixels (n, C)."
                 )
-            arrays.append(_check_nd(x, what=f"X[{i}]"))
+            _check_layout_hints(x.shape, what=f"X[{i}]", fitting=reset)
+            array, value_range = _check_nd(x, what=f"X[{i}]")
+            arrays.append(array)
+            ranges.append(value_range)
         dtypes = {a.dtype for a in arrays}
         if len(dtypes) > 1:
             raise ValueError(
@@ -199,17 +328,25 @@ def check_input(estimator, X, *, reset):
                 f"all images in a list must have the same number of channels, "
                 f"got {sorted(channels)}."
             )
-        layout = Layout("list", arrays)
+        layout = Layout("list", arrays, ranges)
         _check_n_channels(estimator, layout.n_channels, reset=reset)
         return layout
 
     if sparse.issparse(X):
         # validate_data gives scikit-learn's standard TypeError for sparse input.
         validate_data(estimator, X, reset=reset)
-    ndim = X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim
+    shape = X.shape if hasattr(X, "ndim") else np.asarray(X).shape
+    ndim = len(shape)
+    if ndim == 1 and shape[0] == 0:
+        raise ValueError(
+            f"X is empty (got {X!r}, shape {shape}): give pixels (n_pixels, "
+            "n_channels), an image (H, W, C), a batch (N, H, W, C) or a list of "
+            "images."
+        )
+    _check_layout_hints(tuple(shape), what="X", fitting=reset)
     if ndim in (3, 4):
-        array = _check_nd(X, what="X")
-        layout = Layout("image" if ndim == 3 else "batch", [array])
+        array, value_range = _check_nd(X, what="X")
+        layout = Layout("image" if ndim == 3 else "batch", [array], [value_range])
         _check_n_channels(estimator, layout.n_channels, reset=reset)
         return layout
     if ndim > 4:
@@ -218,11 +355,12 @@ def check_input(estimator, X, *, reset):
             "image (H, W, C), a batch (N, H, W, C) or a list of images."
         )
     array = validate_data(estimator, X, reset=reset, dtype="numeric")
-    _check_values(array, what="X")
-    return Layout("pixels", [array])
+    return Layout("pixels", [array], [_check_values(array, what="X")])
 
 
 def _check_nd(X, *, what):
+    from sklearn.utils import check_array
+
     array = check_array(
         X,
         dtype="numeric",
@@ -231,8 +369,7 @@ def _check_nd(X, *, what):
         ensure_min_samples=0,
         input_name=what,
     )
-    _check_values(array, what=what)
-    return array
+    return array, _check_values(array, what=what)
 
 
 def _check_n_channels(estimator, n_channels, *, reset):

@@ -13,10 +13,10 @@ from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
 from skquant._kernels import (
+    assign_labels,
     initial_centers,
     kmeans_plusplus,
     lloyd_kmeans,
-    nearest_brute,
 )
 from skquant._opencv import kmeans_opencv
 
@@ -72,7 +72,7 @@ def run_kmeans(
                 tol=tol,
                 random_state=rng,
             )
-        labels = nearest_brute(points, centers)
+        labels = assign_labels(points, centers)
         return centers, labels, n_iter, inertia
 
     if points.shape[1] <= LLOYD_MAX_FEATURES and n_clusters <= LLOYD_MAX_CLUSTERS:
@@ -160,7 +160,7 @@ def lloyd_with_fixed(points, weights, n_clusters, fixed, *, init, max_iter, tol,
         centers = np.concatenate([fixed, init]).astype(np.float64)
     threshold = tol * float(np.mean(np.var(points, axis=0)))
     n_iter = 0
-    labels = nearest_brute(points, centers)
+    labels = assign_labels(points, centers)
     while n_iter < max_iter:
         n_iter += 1
         mass = np.bincount(labels, weights=weights, minlength=len(centers))
@@ -179,7 +179,7 @@ def lloyd_with_fixed(points, weights, n_clusters, fixed, *, init, max_iter, tol,
         new[filled] = sums[filled] / mass[filled, None]
         shift = float(((new - centers) ** 2).sum())
         centers = new
-        labels = nearest_brute(points, centers)
+        labels = assign_labels(points, centers)
         if shift <= threshold:
             break
     d2 = ((points - centers[labels]) ** 2).sum(-1)

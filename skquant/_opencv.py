@@ -18,7 +18,7 @@ moving by more than ``epsilon``, or labels that no longer change.
 import cv2
 import numpy as np
 
-from skquant._kernels import initial_centers, nearest_brute
+from skquant._kernels import assign_labels, initial_centers
 
 
 def kmeans_opencv(X, n_clusters, *, init, n_init, max_iter, tol, random_state):
@@ -54,7 +54,7 @@ def kmeans_opencv(X, n_clusters, *, init, n_init, max_iter, tol, random_state):
         start = initial_centers(
             seed_data, n_clusters, init=init, random_state=random_state
         )
-        labels = nearest_brute(data, start.astype(np.float32)).reshape(-1, 1)
+        labels = assign_labels(data, start.astype(np.float32)).reshape(-1, 1)
         result = _lloyd_steps(data, n_clusters, labels, start, max_iter, epsilon)
         if best is None or result[0] < best[0]:
             best = result

@@ -14,12 +14,15 @@ from skquant import _color, _dask
 from skquant._histogram import distinct_colors, pool_pixels
 from skquant._image import (
     IMAGE_INT_SCALE,
+    check_colors_contract,
     check_dtype_compatible,
     check_input,
     check_labels,
     check_positive_int,
+    check_unit_range,
     full_scale,
     to_dtype,
+    warn,
     working_float,
 )
 from skquant._kernels import (
@@ -27,7 +30,6 @@ from skquant._kernels import (
     assign_labels,
     dither_labels,
     map_to_palette,
-    nearest_brute,
     take_rows,
 )
 from skquant._kmeans import lloyd_with_fixed, run_kmeans
@@ -43,6 +45,9 @@ class SkquantVersionWarning(UserWarning):
 
 #: Pixels drawn by ``sample_size='auto'`` for backends that take no weights.
 AUTO_SAMPLE_SIZE = 100_000
+
+#: Pixels converted to the working space at a time for RGBA images.
+ALPHA_CHUNK = 1 << 18
 
 #: Below this many pixels, pooling into a histogram saves nothing.
 MIN_PIXELS_TO_POOL = 1 << 14
@@ -72,7 +77,8 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Space in which colours are clustered and compared. ``'rgb'`` works on
         the values as given, for any number of channels, and gives the best
         PSNR. The perceptual spaces need 3-channel sRGB data (uint8, uint16,
-        or float in [0, 1]): ``'din99o'`` (DIN 6176, built on CIELAB) gives
+        or float in [0, 1]; 0-255 floats are refused with a ValueError that
+        says to divide by 255): ``'din99o'`` (DIN 6176, built on CIELAB) gives
         the lowest CIEDE2000, ``'lab'`` is CIELAB (D65), ``'oklab'`` is
         OKLab. See Notes for the measured trade-off.
     dither : str or None, default=None
@@ -82,7 +88,10 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         ``'sierra-two-row'``, ``'sierra-lite'`` (error diffusion in linear
         light, serpentine) or ``'bayer'`` (ordered). The nearest colour is
         chosen in ``color_space``; the output still holds palette colours
-        only. ``None`` maps every pixel to its nearest colour.
+        only. ``None`` (or ``'none'``, as on the command line) maps every
+        pixel to its nearest colour. Data is diffused in linear light when
+        it is sRGB (3 channels of uint8, uint16, or floats in [0, 1]), in its
+        own units otherwise.
     alpha : {'auto', True, False}, default='auto'
         Whether the 4th channel is opacity. ``'auto'``: yes for 4-channel
         images (3-D and 4-D arrays, lists), no for pixel arrays ``(n, 4)``.
@@ -105,7 +114,9 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         sample instead.
     palette : array-like of shape (n_colors, n_channels), default=None
         Map onto exactly this palette, in the input's units (0-255 for uint8
-        images), keeping its order and indices; nothing is learnt and
+        images, floats in [0, 1] for float sRGB; a float palette within
+        [0, 1] for uint8 or uint16 data is refused), keeping its order and
+        indices; nothing is learnt and
         ``n_colors`` is ignored. For web-safe, brand, console or file
         palettes (see :func:`skquant.io.read_palette`).
     fixed_colors : array-like of shape (n_fixed, n_channels), default=None
@@ -127,6 +138,9 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         When True, ``fit`` starts from the previous palette (same
         ``n_colors``) and keeps its order, so indices stay matched from frame
         to frame and animations do not flicker. ``partial_fit`` always does.
+        Earlier centres are reused only when the new data has the same
+        channel count, dtype, colour space and alpha rule; otherwise the fit
+        starts afresh.
     random_state : int, RandomState instance or None, default=None
         Seeds the pixel sample and the initial centres of every backend. Pass
         an int for reproducible palettes.
@@ -301,9 +315,11 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"color_space={self.color_space!r} needs RGB or RGBA data, got "
                 f"{n_channels} channels; use color_space='rgb' for other data."
             )
-        if self.dither is not None and self.dither not in DITHER_METHODS:
+        if _dither_method(self.dither) is not None and (
+            self.dither not in DITHER_METHODS
+        ):
             raise ValueError(
-                f"dither must be None or one of {DITHER_METHODS}, got "
+                f"dither must be None or one of {('none', *DITHER_METHODS)}, got "
                 f"dither={self.dither!r}."
             )
         if not (self.sample_size is None or self.sample_size == "auto"):
@@ -363,6 +379,9 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"dtype {self._fit_dtype}; give colours in the input's units "
                 "(0-255 for uint8, 0-65535 for uint16, floats for float images)."
             )
+        check_colors_contract(
+            colors, name, self._fit_dtype, unit_floats=self._unit_floats()
+        )
         return cast
 
     # %% colour conversion -----------------------------------------------------
@@ -484,6 +503,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self._set_dtypes(layout)
         pixels = layout.pixels()
         weights = self._check_sample_weight(sample_weight, layout)
+        self._sampled = None
         self._has_transparent = not first and getattr(self, "_has_transparent", False)
         if self._alpha:
             visible = pixels[:, 3] > 0
@@ -518,9 +538,18 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         centers = getattr(self, "cluster_centers_", None)
         if centers is None or self.palette is not None:
             return None
-        if getattr(self, "_has_transparent", False):
+        if getattr(self, "_fitted_transparent", False):
             centers = centers[:-1]  # the transparent entry is not learnt
-        return centers
+        return centers, getattr(self, "_fitted_as", None)
+
+    def _signature(self):
+        """What earlier centres must match to be reused: their units and space."""
+        return (
+            self.n_features_in_,
+            self._fit_dtype.str,
+            self.color_space,
+            bool(self._alpha),
+        )
 
     def _set_dtypes(self, layout):
         self._fit_dtype = layout.dtype
@@ -546,11 +575,27 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"color_space={self.color_space!r} on 4 channels needs them to be "
                 "RGBA: pass alpha=True."
             )
-        if self._alpha and self.dither is not None:
+        if self._alpha and _dither_method(self.dither) is not None:
             raise ValueError(
                 f"dither={self.dither!r} is not applied to images with alpha; "
                 "use dither=None for RGBA images, or drop the alpha channel."
             )
+        self._check_contract(layout)
+        if not isinstance(self.init, str):
+            check_colors_contract(
+                np.asarray(self.init),
+                "init",
+                layout.dtype,
+                unit_floats=self._unit_floats(),
+            )
+
+    def _unit_floats(self):
+        """Whether float data must be sRGB in [0, 1] (see skquant._image)."""
+        return self.color_space != "rgb"
+
+    def _check_contract(self, layout):
+        if self._unit_floats():
+            check_unit_range(layout, why=f"color_space={self.color_space!r}")
 
     def _fit(self, layout, sample_weight, previous):
         self._check_params(layout.n_channels)
@@ -576,6 +621,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         pixels = layout.pixels()
         weights = self._check_sample_weight(sample_weight, layout)
         self._has_transparent = False
+        self._sampled, self._n_pixels_seen = None, len(pixels)
         if self._alpha:
             # fully transparent pixels share one palette entry: leave them out
             visible = pixels[:, 3] > 0
@@ -593,6 +639,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     pixels.shape[0], sample_size, random_state=rng
                 )
             )
+            self._sampled = sample_size
             pixels = pixels[idx]
             weights = None if weights is None else weights[idx]
         points, weights, exact = self._fit_points(pixels, weights)
@@ -610,7 +657,12 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             )
         flat = []
         for part, array in zip(parts, layout.arrays, strict=True):
-            w = np.asarray(part, dtype=np.float64)
+            w = np.asarray(part)
+            if w.dtype.kind not in "biuf":
+                raise ValueError(
+                    f"sample_weight must hold real numbers, got dtype {w.dtype}."
+                )
+            w = w.astype(np.float64)
             if w.shape not in (array.shape[:-1], (array.size // layout.n_channels,)):
                 raise ValueError(
                     f"sample_weight has shape {w.shape}, expected {array.shape[:-1]} "
@@ -687,8 +739,12 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if exact and n_points <= self._n_learned():
             self._keep_distinct(points, weights, fixed)
             return
-        if previous is not None and len(previous) != self._n_learned():
-            previous = None
+        if previous is not None:
+            # a warm start only from centres in the same units, space and width;
+            # other earlier centres are dropped and the fit starts afresh
+            previous, fitted_as = previous
+            if fitted_as != self._signature() or len(previous) != self._n_learned():
+                previous = None
         points_work = self._to_working(points).astype(np.float64)
         keep_order = previous is not None
         if fixed is not None:
@@ -752,12 +808,17 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 [fixed, np.asarray(rest, fixed.dtype).reshape(-1, fixed.shape[1])]
             )[: self._n_learned()]
         if len(colours) < self._n_learned():
-            warnings.warn(
-                f"The data holds {len(points)} distinct colours, fewer than "
+            what = (
+                "The data"
+                if self._sampled is None
+                else f"The sample of {self._sampled} pixels (sample_size="
+                f"{self.sample_size!r}) drawn from {self._n_pixels_seen} pixels"
+            )
+            warn(
+                f"{what} holds {len(points)} distinct colours, fewer than "
                 f"n_colors={self._n_learned()}; the palette is exactly those "
                 f"colours (n_colors_={len(colours)}).",
                 ConvergenceWarning,
-                stacklevel=4,
             )
         self._set_palette(colours, colours.astype(np.float64), n_iter=0, inertia=0.0)
 
@@ -803,6 +864,8 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             )
             centers = np.concatenate([centers, np.zeros((1, centers.shape[1]))])
         self.palette_ = palette
+        self._fitted_as = self._signature()
+        self._fitted_transparent = learned and getattr(self, "_has_transparent", False)
         self.cluster_centers_ = np.asarray(centers, dtype=np.float64)
         self.n_colors_ = len(palette)
         self.n_iter_ = int(n_iter)
@@ -814,12 +877,15 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _labels(self, pixels):
         """Nearest palette index of each pixel of a validated block."""
         if self._alpha:
+            # premultiplied working points, a budgeted chunk at a time
+            labels = np.empty(len(pixels), np.int32)
             dtype = self._palette_work.dtype
-            return nearest_brute(
-                pixels,
-                self._palette_work,
-                to_working=lambda chunk: self._to_working(chunk, dtype),
-            )
+            for start in range(0, len(pixels), ALPHA_CHUNK):
+                chunk = self._to_working(pixels[start : start + ALPHA_CHUNK], dtype)
+                labels[start : start + len(chunk)] = assign_labels(
+                    chunk, self._palette_work
+                )
+            return labels
         return assign_labels(
             pixels,
             self._palette_work,
@@ -835,6 +901,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         layout = check_input(self, X, reset=False)
         check_dtype_compatible(self._fit_dtype, layout.dtype)
+        self._check_contract(layout)
         return layout
 
     def _layout_labels(self, layout):
@@ -844,7 +911,8 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         arrays and images in lists); pixel arrays ``(n, C)`` are mapped to
         their nearest colour.
         """
-        if self.dither is None:
+        method = _dither_method(self.dither)
+        if method is None:
             return [self._labels(b) for b in layout.blocks()]
         scale = (
             full_scale(self._fit_dtype)
@@ -861,7 +929,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 dither_labels(
                     image,
                     self.palette_,
-                    method=self.dither,
+                    method=method,
                     space=self.color_space,
                     scale=scale,
                 )
@@ -908,7 +976,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _transform(self, layout):
         palette = self.palette_.astype(layout.dtype, copy=False)
-        if self.dither is None and not self._alpha:
+        if _dither_method(self.dither) is None and not self._alpha:
             # Labels and colours chunk by chunk: no label array for the image.
             results = [
                 map_to_palette(
@@ -1036,7 +1104,9 @@ def quantize(image, n_colors=16, **params):
     n_colors : int, default=16
         Number of colours.
     **params
-        Other :class:`ColorQuantizer` parameters (``random_state``, ...).
+        Other :class:`ColorQuantizer` parameters. ``random_state`` defaults
+        to 0 here (as on the command line), so the same call gives the same
+        result; pass ``random_state=None`` for a fresh draw each time.
 
     Returns
     -------
@@ -1056,4 +1126,10 @@ def quantize(image, n_colors=16, **params):
     >>> small.shape, small.dtype, len(np.unique(small.reshape(-1, 3), axis=0))
     ((512, 512, 3), dtype('uint8'), 4)
     """
+    params.setdefault("random_state", 0)
     return ColorQuantizer(n_colors, **params).fit_transform(image)
+
+
+def _dither_method(dither):
+    """The dithering method, None for no dithering (None or 'none')."""
+    return None if dither is None or dither == "none" else dither

@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skquant import _color
 from skquant._image import check_input, check_positive_int, full_scale
-from skquant._kernels import kmeans_plusplus, nearest_brute
+from skquant._kernels import assign_labels, kmeans_plusplus
 from skquant._kmeans import single_thread_if_small
 from skquant._quantizer import ColorQuantizer
 from skquant.metrics import mean_delta_e, peak_signal_noise_ratio
@@ -137,8 +137,7 @@ def select_n_colors(
 
     def good_on_histogram(k):
         fit(k, probe=True)
-        # brute force: a few thousand cells need no acceleration structure
-        labels = nearest_brute(points_work, quantizer._palette_work.astype(np.float64))
+        labels = assign_labels(points_work, quantizer._palette_work)
         mapped = quantizer.palette_[labels].astype(np.float64)
         ok = True
         if min_psnr is not None:

@@ -259,7 +259,7 @@ def test_non_finite_or_huge_values_are_refused(data, bad, dtype):
     match = "NaN" if np.isnan(bad) else ("infinity" if np.isinf(bad) else "2\\*\\*53")
     with pytest.raises(ValueError, match=match):
         q.fit(X)
-    clean, _ = data.draw(images(dtype, n_channels, large=False))
+    clean, _ = data.draw(images(dtype, n_channels, q.color_space, large=False))
     fit_quietly(q, clean)
     for method in (q.predict, q.transform, q.score):
         with pytest.raises(ValueError, match=match):
