@@ -16,7 +16,12 @@ from skquant._kernels._assign import (
     run_parallel,
     take_rows,
 )
-from skquant._kernels._dither import DITHER_METHODS, dither_labels, nearest_labels
+from skquant._kernels._dither import (
+    DITHER_METHODS,
+    dither_labels,
+    dither_map,
+    nearest_labels,
+)
 from skquant._kernels._seeding import initial_centers, kmeans_plusplus
 
 __all__ = [
@@ -25,6 +30,7 @@ __all__ = [
     "assign_labels",
     "column_range",
     "dither_labels",
+    "dither_map",
     "initial_centers",
     "kernel_threads",
     "kmeans_plusplus",

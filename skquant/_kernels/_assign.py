@@ -64,14 +64,13 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from skquant import _color
+from skquant._kernels import _checks
 
 #: Candidate lists longer than this are searched with an early stop on the
 #: lower bounds; shorter ones are scanned in full, which avoids unpredictable
 #: branches and is faster.
 LONG_LIST = 12
 
-#: Pixels per chunk of the brute-force kernel: 64k x 256 float32 = 64 MiB at most.
-CHUNK_PIXELS = 1 << 16
 
 #: Grid search is used up to this many channels; more fall back to brute force.
 MAX_GRID_CHANNELS = 4
@@ -167,21 +166,43 @@ def nearest_brute(pixels, palette_work, *, to_working=None, out=None):
     -------
     labels : ndarray of shape (n_pixels,), dtype int32
     """
-    n = pixels.shape[0]
-    labels = np.empty(n, dtype=np.int32) if out is None else out
+    pixels = _checks.pixels_2d(pixels)
     palette_work = np.asarray(palette_work)
-    half_sq_norms = 0.5 * np.einsum("ij,ij->i", palette_work, palette_work)
-    for start in range(0, n, CHUNK_PIXELS):
-        chunk = pixels[start : start + CHUNK_PIXELS]
-        work = (
-            chunk.astype(palette_work.dtype, copy=False)
-            if to_working is None
-            else to_working(chunk)
+    if palette_work.dtype.kind != "f":
+        palette_work = palette_work.astype(np.float64)
+    n_colors = _checks.palette_for(palette_work, palette_work.shape[-1]).shape[0]
+    if to_working is None:
+        _checks.palette_for(palette_work, pixels.shape[1])
+    n = pixels.shape[0]
+    if out is None:
+        labels = np.empty(n, dtype=np.int32)
+    elif out.shape != (n,) or out.dtype != np.int32:
+        raise ValueError(
+            f"out must be int32 of shape ({n},), got {out.dtype} {out.shape}."
         )
+    else:
+        labels = out
+    half_sq_norms = 0.5 * np.einsum("ij,ij->i", palette_work, palette_work)
+    # Per row: the scores (n_colors), the working values and the chunk's copy.
+    itemsize = palette_work.dtype.itemsize
+    chunk = _checks.rows_within(itemsize * (n_colors + 2 * palette_work.shape[1] + 2))
+    buffer = np.empty((min(chunk, n), n_colors), palette_work.dtype)
+    for start in range(0, n, chunk):
+        block = pixels[start : start + chunk]
+        work = (
+            block.astype(palette_work.dtype, copy=False)
+            if to_working is None
+            else to_working(block)
+        )
+        if work.shape != (block.shape[0], palette_work.shape[1]):
+            raise ValueError(
+                f"to_working gave shape {work.shape} for {block.shape[0]} pixels; "
+                f"the palette has {palette_work.shape[1]} channels."
+            )
         # argmin ||x - p||^2 = argmin (||p||^2 / 2 - x . p)
-        scores = work @ palette_work.T
+        scores = np.matmul(work, palette_work.T, out=buffer[: len(block)])
         np.subtract(half_sq_norms, scores, out=scores)
-        labels[start : start + CHUNK_PIXELS] = scores.argmin(axis=1)
+        scores.argmin(axis=1, out=labels[start : start + chunk])
     return labels
 
 
@@ -690,6 +711,79 @@ def _assign_direct(
         labels[i] = _nearest(x, palette, lo, inv_width, g, start, cand, lower)
 
 
+@numba.njit(cache=True, nogil=True)
+def _assign_alpha(
+    pixels,
+    first,
+    stop,
+    decode,
+    scale,
+    space,
+    m1,
+    m2,
+    offset,
+    full,
+    weight,
+    palette,
+    lo,
+    inv_width,
+    g,
+    start,
+    cand,
+    lower,
+    table,
+    labels,
+):
+    """Labels of RGBA pixels: premultiplied working colour plus opacity.
+
+    The working point of ``(r, g, b, a)`` is ``(w0 o, w1 o, w2 o, weight o)``
+    with ``o = a / full`` and ``w`` the colour in the working space (as in
+    :func:`_assign_direct3`). Opaque 8-bit pixels (``a == full`` and a
+    non-empty ``table``) go through the lookup table of their RGB code, as
+    in :func:`_assign_lut3`: most pixels of most RGBA images.
+    """
+    use_decode = decode.shape[0] > 0
+    use_table = table.shape[0] > 0
+    x = np.empty(4, np.float64)
+    for i in range(first, stop):
+        a = np.float64(pixels[i, 3])
+        opaque = use_table and a == full
+        code = 0
+        if opaque:
+            code = (
+                (_MORTON[np.int64(pixels[i, 0])] << 2)
+                | (_MORTON[np.int64(pixels[i, 1])] << 1)
+                | _MORTON[np.int64(pixels[i, 2])]
+            )
+            v = np.int32(table[code])
+            if v != 0:
+                labels[i] = v - 1
+                continue
+        if use_decode:
+            x0 = decode[np.int64(pixels[i, 0])]
+            x1 = decode[np.int64(pixels[i, 1])]
+            x2 = decode[np.int64(pixels[i, 2])]
+        elif space == _RGB:
+            x0 = np.float64(pixels[i, 0])
+            x1 = np.float64(pixels[i, 1])
+            x2 = np.float64(pixels[i, 2])
+        else:
+            x0 = _srgb_decode(np.float64(pixels[i, 0]) / scale)
+            x1 = _srgb_decode(np.float64(pixels[i, 1]) / scale)
+            x2 = _srgb_decode(np.float64(pixels[i, 2]) / scale)
+        if space != _RGB:
+            x0, x1, x2 = _linear_to_work(x0, x1, x2, space, m1, m2, offset)
+        o = a / full
+        x[0] = x0 * o
+        x[1] = x1 * o
+        x[2] = x2 * o
+        x[3] = o * weight
+        v = _nearest(x, palette, lo, inv_width, g, start, cand, lower)
+        if opaque:
+            table[code] = v + 1
+        labels[i] = v
+
+
 # %% orchestration ---------------------------------------------------------------
 
 
@@ -748,7 +842,10 @@ def column_range(pixels):
     One pass over the pixels (numpy reduces ``(n, 3)`` along axis 0 ten times
     slower than this, and three passes over columns take three times longer).
     """
+    pixels = _checks.pixels_2d(pixels)
     n_pixels, n_channels = pixels.shape
+    if n_pixels == 0:
+        return np.full(n_channels, np.inf), np.full(n_channels, -np.inf)
     if pixels.dtype not in _KERNEL_DTYPES or not pixels.flags.c_contiguous:
         lo = np.array([pixels[:, j].min() for j in range(n_channels)], np.float64)
         hi = np.array([pixels[:, j].max() for j in range(n_channels)], np.float64)
@@ -853,18 +950,40 @@ def _gamut_bounds(space):
     return work.min(axis=0), work.max(axis=0)
 
 
-def _grid_bounds(pixels, palette_work, space):
+def _value_range(pixels):
+    """Per-channel range of the pixels' finite values (8-bit: the dtype's)."""
+    if pixels.dtype == np.uint8:
+        return np.zeros(pixels.shape[1]), np.full(pixels.shape[1], 255.0)
+    lo, hi = column_range(pixels)
+    # Infinite values are searched in full, outside the grid (NaN never
+    # widens the range).
+    return np.where(np.isfinite(lo), lo, np.inf), np.where(np.isfinite(hi), hi, -np.inf)
+
+
+def _grid_bounds(pixels, palette_work, space, alpha=None):
     """Box of the working space covered by the grid.
 
     It holds the palette and, for ``'rgb'``, every pixel; for the perceptual
     spaces it holds the sRGB gamut (out-of-gamut points are searched in full).
+    With ``alpha=(full, weight)`` the points are the colours premultiplied
+    by the opacity ``a / full``, plus ``weight`` times the opacity.
     """
-    if space != "rgb":
+    if alpha is not None:
+        full, weight = alpha
+        lo, hi = _value_range(pixels)
+        opacity = np.array([lo[3], hi[3]]) / full
+        if space != "rgb":
+            lo[:3], hi[:3] = _gamut_bounds(space)
+        corners = np.stack(
+            [lo[:3] * o for o in opacity] + [hi[:3] * o for o in opacity]
+        )
+        lo[:3], hi[:3] = corners.min(axis=0), corners.max(axis=0)
+        lo[3], hi[3] = sorted(opacity * weight)
+        lo, hi = np.nan_to_num(lo, nan=np.inf), np.nan_to_num(hi, nan=-np.inf)
+    elif space != "rgb":
         lo, hi = _gamut_bounds(space)
-    elif pixels.dtype == np.uint8:
-        lo, hi = np.zeros(pixels.shape[1]), np.full(pixels.shape[1], 255.0)
     else:
-        lo, hi = column_range(pixels)
+        lo, hi = _value_range(pixels)
     lo = np.minimum(lo, palette_work.min(axis=0))
     hi = np.maximum(hi, palette_work.max(axis=0))
     span = hi - lo
@@ -875,7 +994,7 @@ def _grid_bounds(pixels, palette_work, space):
     return lo, span
 
 
-def assign_labels(pixels, palette_work, *, space="rgb", scale=1.0):
+def assign_labels(pixels, palette_work, *, space="rgb", scale=1.0, alpha=None):
     """Index of the nearest palette entry for each pixel, in the working space.
 
     Exact: equal to a brute-force search with float64 distances, except that
@@ -893,20 +1012,25 @@ def assign_labels(pixels, palette_work, *, space="rgb", scale=1.0):
         perceptual spaces first map ``pixels / scale`` (sRGB in [0, 1]).
     scale : float
         Full-scale value of the input dtype (255 for uint8, 1.0 for floats).
+    alpha : (float, float) or None
+        ``(full, weight)`` for RGBA pixels compared with their opacity: the
+        working point of ``(r, g, b, a)`` is the colour's working value
+        (as above) times the opacity ``o = a / full``, followed by
+        ``weight * o``; ``palette_work`` has these four columns.
 
     Returns
     -------
     labels : ndarray of shape (n_pixels,), dtype int32
     """
+    pixels, palette = _check_assign(pixels, palette_work, space, scale, alpha)
     n_pixels, n_channels = pixels.shape
-    palette = np.ascontiguousarray(palette_work, dtype=np.float64)
     n_colors = palette.shape[0]
     labels = np.zeros(n_pixels, dtype=np.int32)
     if n_pixels == 0 or n_colors == 1:
         return labels
     if n_channels > MAX_GRID_CHANNELS:
         return _assign_brute(pixels, palette, space, scale, labels)
-    kernel, args, kernel_dtype, copy = _labeller(pixels, palette, space, scale)
+    kernel, args, kernel_dtype, copy = _labeller(pixels, palette, space, scale, alpha)
 
     def task(worker, first, stop):
         if copy:
@@ -920,7 +1044,16 @@ def assign_labels(pixels, palette_work, *, space="rgb", scale=1.0):
     return labels
 
 
-def map_to_palette(pixels, palette_work, colors, *, space="rgb", scale=1.0):
+def map_to_palette(
+    pixels,
+    palette_work,
+    colors,
+    *,
+    space="rgb",
+    scale=1.0,
+    alpha=None,
+    keep_clear=False,
+):
     """``colors[assign_labels(pixels, palette_work, ...)]``, without the labels.
 
     The labels of each chunk of pixels go to a small per-thread buffer and
@@ -936,15 +1069,24 @@ def map_to_palette(pixels, palette_work, colors, *, space="rgb", scale=1.0):
         The palette in the working space.
     colors : ndarray of shape (n_colors, n_out)
         What each palette entry maps to (the palette in the output dtype).
-    space, scale
+    space, scale, alpha
         As for :func:`assign_labels`.
+    keep_clear : bool, default=False
+        With ``alpha``: fully transparent pixels (alpha 0) keep their own
+        first three channels (the colour entry's alpha is kept).
 
     Returns
     -------
     mapped : ndarray of shape (n_pixels, n_out), dtype of ``colors``
     """
+    pixels, palette = _check_assign(pixels, palette_work, space, scale, alpha)
     n_pixels, n_channels = pixels.shape
-    palette = np.ascontiguousarray(palette_work, dtype=np.float64)
+    colors = _checks.real_array(colors, "colors", 2)
+    if colors.shape[0] != palette.shape[0]:
+        raise ValueError(
+            f"colors must have one row per palette entry ({palette.shape[0]}), "
+            f"got shape={colors.shape}."
+        )
     colors = np.ascontiguousarray(colors)
     if (
         n_pixels == 0
@@ -952,9 +1094,13 @@ def map_to_palette(pixels, palette_work, colors, *, space="rgb", scale=1.0):
         or n_channels > MAX_GRID_CHANNELS
         or colors.dtype not in _KERNEL_DTYPES
     ):
-        labels = assign_labels(pixels, palette, space=space, scale=scale)
-        return take_rows(colors, labels)
-    kernel, args, kernel_dtype, copy = _labeller(pixels, palette, space, scale)
+        labels = assign_labels(pixels, palette, space=space, scale=scale, alpha=alpha)
+        out = take_rows(colors, labels)
+        if keep_clear and alpha is not None:
+            _keep_clear(pixels, out)
+        return out
+    kernel, args, kernel_dtype, copy = _labeller(pixels, palette, space, scale, alpha)
+    keep_clear = keep_clear and alpha is not None
     out = np.empty((n_pixels, colors.shape[1]), colors.dtype)
     chunk = COPY_CHUNK if copy else TASK_CHUNK
     n_threads = kernel_threads(n_pixels)
@@ -968,6 +1114,8 @@ def map_to_palette(pixels, palette_work, colors, *, space="rgb", scale=1.0):
             block = np.ascontiguousarray(block, kernel_dtype)
         kernel(block, 0, n, *args, labels)
         _take_rows(colors, labels, 0, n, out[first:stop])
+        if keep_clear:
+            _keep_clear(pixels[first:stop], out[first:stop])
 
     if n_threads > 1:
         run_parallel(task, n_pixels, n_threads, chunk=chunk)
@@ -977,7 +1125,33 @@ def map_to_palette(pixels, palette_work, colors, *, space="rgb", scale=1.0):
     return out
 
 
-def _labeller(pixels, palette, space, scale):
+def _keep_clear(pixels, out):
+    """Fully transparent pixels keep their own colour channels in ``out``."""
+    clear = pixels[:, 3] == 0
+    if clear.any():
+        out[clear, :3] = pixels[clear, :3]
+
+
+def _check_assign(pixels, palette_work, space, scale, alpha=None):
+    """Checked pixels and float64 palette for :func:`assign_labels`."""
+    pixels = _checks.pixels_2d(pixels)
+    palette = _checks.palette_for(palette_work, pixels.shape[1], "palette_work")
+    if alpha is None:
+        _checks.space_for(space, pixels.shape[1], scale)
+    else:
+        _checks.space_for(space, 3, scale)
+        full, weight = alpha
+        if pixels.shape[1] != 4 or not (np.isfinite([full, weight]).all()):
+            raise ValueError(
+                f"alpha needs RGBA pixels (4 channels) and finite (full, weight), "
+                f"got {pixels.shape[1]} channels and alpha={alpha!r}."
+            )
+        if not (full > 0 and weight > 0):
+            raise ValueError(f"alpha=(full, weight) must be > 0, got alpha={alpha!r}.")
+    return pixels, np.ascontiguousarray(palette, dtype=np.float64)
+
+
+def _labeller(pixels, palette, space, scale, alpha=None):
     """The kernel that labels ``pixels`` and its arguments.
 
     Builds what :func:`assign_labels` needs for these pixels and this
@@ -986,6 +1160,7 @@ def _labeller(pixels, palette, space, scale):
     ``kernel(block, first, stop, *args, labels)`` labels rows ``first:stop``
     of ``block``, which must have ``kernel_dtype`` and be C-contiguous
     (``copy`` says whether ``pixels`` needs converting first).
+    With ``alpha`` (RGBA pixels), see :func:`assign_labels`.
     """
     n_pixels, n_channels = pixels.shape
     n_colors = palette.shape[0]
@@ -994,7 +1169,7 @@ def _labeller(pixels, palette, space, scale):
     dtype = pixels.dtype
     lut = (
         dtype == np.uint8
-        and n_channels <= 3
+        and (n_channels <= 3 or alpha is not None)
         and n_colors <= MAX_LUT_COLORS
         and n_pixels >= LUT_MIN_PIXELS
     )
@@ -1002,7 +1177,7 @@ def _labeller(pixels, palette, space, scale):
     # several pixels per distinct colour.
     n_queries = n_pixels // 8 if lut else n_pixels
     if n_pixels >= MIN_GRID_PIXELS:
-        lo, span = _grid_bounds(pixels, palette, space)
+        lo, span = _grid_bounds(pixels, palette, space, alpha)
         g = grid_size(n_colors, n_channels, n_queries)
         start, cand, lower = cached_grid(palette, lo, span, g)
         inv_width = g / span
@@ -1018,8 +1193,24 @@ def _labeller(pixels, palette, space, scale):
         # Up to 256 colours, one byte per code: half the memory and 20% faster
         # on a 12 MP photo (label 255 is stored as 256 -> 0, "not searched
         # yet", so those colours are searched again each time: still exact).
-        small = n_channels == 3 and n_colors <= 256
-        table = np.zeros(1 << (8 * n_channels), np.uint8 if small else np.int16)
+        small = n_channels >= 3 and n_colors <= 256
+        n_codes = 1 << (8 * min(n_channels, 3))
+        table = np.zeros(n_codes, np.uint8 if small else np.int16)
+    if alpha is not None:
+        if code != _RGB and dtype.kind == "u" and dtype.itemsize <= 2:
+            decode = _decode_table(int(np.iinfo(dtype).max) + 1, float(scale), code)
+        elif lut:
+            decode = _decode_table(256, 1.0, _RGB)
+        else:
+            decode = np.empty(0)
+        full, weight = (float(v) for v in alpha)
+        if not lut:
+            table = np.zeros(0, np.int16)
+        kernel = _assign_alpha
+        args = (decode, float(scale), code, m1, m2, offset, full, weight, *grid, table)
+        kernel_dtype = np.dtype(np.uint8) if lut else np.dtype(np.float64)
+        copy = dtype != kernel_dtype or not pixels.flags.c_contiguous
+        return kernel, args, kernel_dtype, copy
     if n_channels == 3:
         if code != _RGB and dtype in (np.uint8, np.uint16):
             n_codes = int(np.iinfo(dtype).max) + 1
@@ -1069,7 +1260,8 @@ def take_rows(palette, labels):
     -------
     colors : ndarray of shape (n_pixels, n_channels), palette's dtype
     """
-    labels = np.asarray(labels)
+    palette = _checks.real_array(palette, "palette", 2)
+    labels = _checks.labels_for(labels, palette.shape[0])
     if (
         palette.dtype not in _KERNEL_DTYPES
         or labels.dtype != np.int32
@@ -1305,13 +1497,15 @@ def lloyd_kmeans(points, weights, init, *, max_iter=300, tol=1e-4):
     inertia : float
         Weighted sum of squared distances to the assigned centres.
     """
-    points = np.ascontiguousarray(points, dtype=np.float64)
-    weights = (
-        np.ones(len(points))
-        if weights is None
-        else np.ascontiguousarray(weights, dtype=np.float64)
+    points = _checks.finite_points(points)
+    weights = _checks.weights_for(weights, points.shape[0], "weights")
+    centers = np.array(
+        _checks.palette_for(init, points.shape[1], "init"), dtype=np.float64, order="C"
     )
-    centers = np.array(init, dtype=np.float64, order="C")
+    if not (isinstance(max_iter, int | np.integer) and max_iter >= 1):
+        raise ValueError(
+            f"max_iter must be an integer >= 1, got max_iter={max_iter!r}."
+        )
     labels = assign_labels(points, centers)
     tol_abs = float(np.mean(np.var(points, axis=0)) * tol) if tol else 0.0
     n_iter, inertia = _lloyd(points, weights, centers, labels, max_iter, tol_abs)

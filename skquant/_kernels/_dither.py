@@ -40,18 +40,22 @@ palette sorted along its principal axis, searched outwards from the query's
 projection until the projected gap exceeds the best distance.
 """
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numba
 import numpy as np
 
 from skquant import _color
+from skquant._kernels import _checks
 
 # numba's on-disk cache does not notice changes to functions of other modules
 # that a cached kernel calls: after editing this one, clear __pycache__.
-from skquant._kernels._assign import _lab_to_din99o
+from skquant._kernels._assign import (
+    _lab_to_din99o,
+    _take_rows,
+    kernel_threads,
+    run_parallel,
+)
 
-__all__ = ["DITHER_METHODS", "dither_labels"]
+__all__ = ["DITHER_METHODS", "dither_labels", "dither_map", "nearest_labels"]
 
 # ---------------------------------------------------------------------------
 # Tables
@@ -511,6 +515,22 @@ def _nearest_brute3(x0, x1, x2, palette_work):
 
 
 @numba.njit(cache=True, nogil=True)
+def _nearest_brute(x, palette_work):
+    """Nearest entry to ``x`` by brute force (NaN distances never win)."""
+    best = np.inf
+    best_j = 0
+    for j in range(palette_work.shape[0]):
+        d = 0.0
+        for c in range(x.shape[0]):
+            u = x[c] - palette_work[j, c]
+            d += u * u
+        if d < best:
+            best = d
+            best_j = j
+    return best_j
+
+
+@numba.njit(cache=True, nogil=True)
 def _nearest_axis(x, palette_work, axis, order, proj):
     """Exact nearest entry, searching outwards along the principal axis.
 
@@ -522,6 +542,8 @@ def _nearest_axis(x, palette_work, axis, order, proj):
     p = 0.0
     for c in range(x.shape[0]):
         p += x[c] * axis[c]
+    if not abs(p) < np.inf:  # NaN or infinite: no order to search in
+        return _nearest_brute(x, palette_work)
     right = np.searchsorted(proj, p)
     left = right - 1
     best = np.inf
@@ -645,7 +667,7 @@ def _dither_rows(
     items,
     bounds,
 ):
-    """Dither rows ``y0:y1`` of ``image``, writing rows ``y_write:y1`` of ``labels``.
+    """Dither rows ``y0:y1`` of ``image``; ``labels[y - y_write]`` gets row ``y``.
 
     Rows before ``y_write`` only warm the carried error up (see
     :data:`WARMUP_ROWS`).
@@ -791,7 +813,7 @@ def _dither_rows(
                 if not threshold[y % tn, x % tn] * den < num:
                     j = j_first
             if y >= y_write:
-                labels[y, x] = j
+                labels[y - y_write, x] = j
             if n_taps > 0:
                 size2 = 0.0
                 for c in range(n_channels):
@@ -817,11 +839,13 @@ def _nearest_other_sq(points):
     """Squared distance from each point to its nearest other point."""
     n = len(points)
     out = np.full(n, np.inf)
-    for i in range(0, n, 256):
-        block = points[i : i + 256]
+    # Per row of a block: the differences (n x channels) and the distances.
+    rows = _checks.rows_within(8 * n * (points.shape[1] + 1))
+    for i in range(0, n, rows):
+        block = points[i : i + rows]
         d2 = ((block[:, None, :] - points[None, :, :]) ** 2).sum(axis=-1)
         d2[np.arange(len(block)), np.arange(i, i + len(block))] = np.inf
-        out[i : i + 256] = d2.min(axis=1)
+        out[i : i + rows] = d2.min(axis=1)
     return out
 
 
@@ -868,27 +892,13 @@ def _check_args(pixels_image, palette, method, space, scale):
         raise ValueError(
             f"space must be one of {tuple(_SPACE_CODES)}, got space={space!r}."
         )
-    image = np.asarray(pixels_image)
-    palette = np.asarray(palette)
-    if image.ndim != 3:
-        raise ValueError(
-            f"pixels_image must have shape (H, W, C), got shape={image.shape}."
-        )
-    if palette.ndim != 2 or palette.shape[1] != image.shape[2]:
-        raise ValueError(
-            f"palette must have shape (n_colors, {image.shape[2]}), got "
-            f"shape={palette.shape}."
-        )
-    if palette.shape[0] == 0:
-        raise ValueError("palette is empty.")
-    if space != "rgb" and image.shape[2] != 3:
-        raise ValueError(
-            f"space={space!r} needs 3-channel RGB data, got {image.shape[2]} channels."
-        )
+    image = _checks.real_array(pixels_image, "pixels_image", 3, "(H, W, C)")
+    if image.shape[2] == 0:
+        raise ValueError("pixels_image must have at least one channel, got 0.")
+    palette = _checks.palette_for(palette, image.shape[2])
+    _checks.space_for(space, image.shape[2], scale)
     if space != "rgb" and scale is None:
         raise ValueError(f"space={space!r} needs the full-scale value, got None.")
-    if scale is not None and not scale > 0:
-        raise ValueError(f"scale must be > 0, got scale={scale!r}.")
     return image, palette
 
 
@@ -998,6 +1008,45 @@ def dither_labels(pixels_image, palette, *, method, space, scale, random_state=N
     return _run(image, palette, space, scale, _NO_TAPS, _ORDERED_PAIR)
 
 
+def dither_map(pixels_image, palette, colors, *, method, space, scale):
+    """``colors[dither_labels(...)]``, without a label array for the image.
+
+    The labels of each band of rows go to a small per-thread buffer and are
+    turned into colours at once: the peak memory is the output.
+
+    Parameters
+    ----------
+    pixels_image, palette, method, space, scale
+        As for :func:`dither_labels`.
+    colors : ndarray of shape (n_colors, n_out)
+        What each palette entry maps to (for example the palette in the
+        image's dtype).
+
+    Returns
+    -------
+    mapped : ndarray of shape (H, W, n_out), dtype of ``colors``
+    """
+    image, palette = _check_args(pixels_image, palette, method, space, scale)
+    colors = _checks.real_array(colors, "colors", 2)
+    if colors.shape[0] != palette.shape[0]:
+        raise ValueError(
+            f"colors must have one row per palette entry ({palette.shape[0]}), "
+            f"got shape={colors.shape}."
+        )
+    colors = np.ascontiguousarray(colors)
+    if method in ERROR_DIFFUSION_KERNELS:
+        taps, ordered = _kernel_taps(method), _NOT_ORDERED
+    else:
+        taps, ordered = _NO_TAPS, _ORDERED_PAIR
+    if colors.dtype not in _COLOR_DTYPES:  # rare: no kernel for it
+        return colors[_run(image, palette, space, scale, taps, ordered)]
+    return _run(image, palette, space, scale, taps, ordered, colors)
+
+
+#: Dtypes of ``colors`` that :func:`dither_map` writes with a kernel.
+_COLOR_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
+
+
 def nearest_labels(pixels_image, palette, *, space, scale):
     """Palette index of every pixel, without dithering.
 
@@ -1025,12 +1074,22 @@ def nearest_labels(pixels_image, palette, *, space, scale):
 _NO_TAPS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
 
 
-def _run(image, palette, space, scale, taps, ordered):
-    """Set up the kernel arguments for validated input and run it."""
+def _run(image, palette, space, scale, taps, ordered, colors=None):
+    """Set up the kernel arguments for validated input and run it.
+
+    Returns the labels, or with ``colors`` the image of ``colors[labels]``
+    (written band by band: no label array for the whole image).
+    """
     height, width, n_channels = image.shape
-    labels = np.zeros((height, width), dtype=np.int32)
+    if colors is None:
+        labels = np.zeros((height, width), dtype=np.int32)
+    else:
+        out = np.empty((height, width, colors.shape[1]), colors.dtype)
     if image.size == 0 or palette.shape[0] == 1:
-        return labels
+        if colors is None:
+            return labels
+        out[...] = colors[0]
+        return out
     image = np.ascontiguousarray(image)
     if image.dtype.kind not in "uif":
         image = image.astype(np.float64)
@@ -1056,6 +1115,11 @@ def _run(image, palette, space, scale, taps, ordered):
         flat = image.reshape(-1, n_channels)
         valid_lo = np.minimum(flat.min(axis=0), palette_f.min(axis=0)).astype(float)
         valid_hi = np.maximum(flat.max(axis=0), palette_f.max(axis=0)).astype(float)
+        if not (np.isfinite(valid_lo).all() and np.isfinite(valid_hi).all()):
+            raise ValueError(
+                "pixels_image must be finite to be dithered (it holds NaN or "
+                "infinite values); replace them first, or use dither=None."
+            )
         lo, hi = valid_lo, valid_hi
     margin = CARRY_MARGIN * (valid_hi - valid_lo)
     m1, m2 = _space_args(space_code)
@@ -1092,17 +1156,21 @@ def _run(image, palette, space, scale, taps, ordered):
         band_rows, warmup = DIFFUSION_BAND_ROWS, WARMUP_ROWS
     else:
         band_rows, warmup = ORDERED_BAND_ROWS, 0
-    starts = range(0, height, band_rows)
-    n_threads = min(numba.get_num_threads(), len(starts))
+    n_bands = -(-height // band_rows)
+    n_threads = min(kernel_threads(height * width), n_bands)
+    if colors is not None:
+        buffers = [np.empty((band_rows, width), np.int32) for _ in range(n_threads)]
 
-    def band(y0):
-        y1 = min(y0 + band_rows, height)
-        _dither_rows(image, max(y0 - warmup, 0), y0, y1, labels, *args)
+    def task(worker, first, stop):
+        # Fixed bands whatever the number of threads: the same result.
+        for y0 in range(first, stop, band_rows):
+            y1 = min(y0 + band_rows, stop)
+            rows = labels[y0:y1] if colors is None else buffers[worker][: y1 - y0]
+            _dither_rows(image, max(y0 - warmup, 0), y0, y1, rows, *args)
+            if colors is not None:
+                n = rows.size
+                flat = out[y0:y1].reshape(n, colors.shape[1])
+                _take_rows(colors, rows.reshape(n), 0, n, flat)
 
-    if n_threads <= 1:
-        for y0 in starts:
-            band(y0)
-    else:
-        with ThreadPoolExecutor(max_workers=n_threads) as pool:
-            list(pool.map(band, starts))
-    return labels
+    run_parallel(task, height, n_threads, chunk=band_rows)
+    return labels if colors is None else out

@@ -557,3 +557,73 @@ def test_grid_is_cached_for_repeated_palettes(china, monkeypatch):
     assert len(_assign._grid_cache) == _assign.GRID_CACHE_SIZE
     for grid in _assign._grid_cache.values():
         assert not any(array.flags.writeable for array in grid)
+
+
+def _rgba_photo():
+    """astronaut with an alpha channel: opaque, a gradient, a clear band."""
+    from skimage import data
+
+    rgb = data.astronaut()[::2, ::2]
+    alpha = np.full(rgb.shape[:2] + (1,), 255, np.uint8)
+    alpha[:60, :, 0] = np.linspace(0, 255, rgb.shape[1]).astype(np.uint8)
+    alpha[60:80] = 0
+    return np.concatenate([rgb, alpha], axis=2).reshape(-1, 4)
+
+
+@pytest.mark.parametrize("space", ["rgb", "lab"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+@pytest.mark.parametrize("table", [False, True])
+def test_rgba_is_the_nearest_premultiplied_colour(space, dtype, table, monkeypatch):
+    # RGBA used to go through a chunked brute force (65,536 x K float
+    # scores per chunk, 100x slower than RGB); now the grid kernels.
+    monkeypatch.setattr(_assign, "LUT_MIN_PIXELS", 0 if table else 1 << 62)
+    pixels = _rgba_photo()
+    full = 255.0
+    if dtype == np.float32:
+        pixels, full = (pixels / 255.0).astype(np.float32), 1.0
+    weight = 100.0 if space == "lab" else full
+    scale = full if space == "lab" else 1.0
+
+    def working(values):
+        values = values.astype(np.float64)
+        opacity = values[:, 3:] / full
+        colour = values[:, :3]
+        if space == "lab":
+            colour = _color.to_working(colour / full, space)
+        return np.concatenate([colour * opacity, opacity * weight], axis=1)
+
+    rng = np.random.default_rng(0)
+    palette = working(pixels[rng.choice(len(pixels), 64, replace=False)])
+    alpha = (full, weight)
+    labels = assign_labels(pixels, palette, space=space, scale=scale, alpha=alpha)
+    work = working(pixels)
+    expected = nearest_brute(work, palette)
+    d = ((work[:, None, :] - palette[None]) ** 2).sum(axis=-1)
+    n = np.arange(len(work))
+    assert np.all(d[n, labels] <= d[n, expected] * (1 + 1e-12) + 1e-12)
+    colors = (np.arange(64 * 4) % 251).astype(dtype).reshape(64, 4)
+    mapped = map_to_palette(
+        pixels, palette, colors, space=space, scale=scale, alpha=alpha, keep_clear=True
+    )
+    clear = pixels[:, 3] == 0
+    assert clear.any()
+    np.testing.assert_array_equal(mapped[~clear], colors[labels][~clear])
+    np.testing.assert_array_equal(mapped[clear, :3], pixels[clear, :3])
+    np.testing.assert_array_equal(mapped[clear, 3], colors[labels][clear, 3])
+
+
+def test_brute_force_chunks_fit_a_byte_budget(monkeypatch):
+    # 65,536 rows x K whatever K: 16384 colours took +8 GiB on an RGBA image.
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (200_000, 5)).astype(np.uint8)
+    palette = rng.random((4096, 5)) * 255
+    tracemalloc.start()
+    labels = nearest_brute(pixels, palette)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 48 << 20  # 32 MiB of scores plus the labels
+    check = slice(0, 2000)
+    d = ((pixels[check, None, :] - palette[None]) ** 2).sum(axis=-1)
+    np.testing.assert_array_equal(labels[check], d.argmin(axis=1))

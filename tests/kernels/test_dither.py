@@ -366,7 +366,7 @@ def test_empty_image():
         ({"method": "ordered"}, "method must be one of"),
         ({"space": "hsv"}, "space must be one of"),
         ({"scale": None, "space": "lab"}, "needs the full-scale value"),
-        ({"scale": -1.0}, "scale must be > 0"),
+        ({"scale": -1.0}, "scale must be finite and > 0"),
     ],
 )
 def test_bad_arguments(kwargs, match):
@@ -467,3 +467,17 @@ def test_float_palette_rounding_overshoot_is_still_srgb(fitted):
         blurred_delta_e(image, palette, exact), rel=0.05
     )
     assert np.mean(nudged == exact) > np.mean(nudged == as_given)
+
+
+@pytest.mark.parametrize("method", ["floyd-steinberg", "bayer"])
+@pytest.mark.parametrize("space", ["rgb", "oklab"])
+def test_dither_map_equals_labels_then_colours(method, space, astronaut):
+    from skquant._kernels import dither_map
+
+    image = astronaut[:300, :200]
+    palette = ColorQuantizer(n_colors=8, random_state=0).fit(image).palette_
+    args = {"method": method, "space": space, "scale": 255.0}
+    labels = dither_labels(image, palette, **args)
+    mapped = dither_map(image, palette, palette, **args)
+    assert mapped.dtype == palette.dtype and mapped.shape == image.shape
+    np.testing.assert_array_equal(mapped, palette[labels])
