@@ -19,15 +19,20 @@ from skquant import _kernels as K
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_partial_fit_on_more_channels_is_refused_not_a_crash():
-    # Used to crash the interpreter: the grey palette (K, 1) went to the
-    # 3-channel kernels.
+def test_centres_of_other_channels_are_refused_not_a_crash():
+    # Fit on grey (300, 300, 1) then partial_fit on RGB crashed the
+    # interpreter: the grey centres (K, 1) went to the 3-channel kernels.
+    # The estimator now starts afresh; the kernels refuse such centres.
     rng = np.random.default_rng(0)
     grey = rng.integers(0, 256, (300, 300, 1)).astype(np.uint8)
     rgb = rng.integers(0, 256, (300, 300, 3)).astype(np.uint8)
     quantizer = ColorQuantizer(n_colors=4, random_state=0).fit(grey)
+    assert quantizer.partial_fit(rgb).palette_.shape == (4, 3)
+    points = rgb.reshape(-1, 3).astype(np.float64)
     with pytest.raises(ValueError, match="3 channels"):
-        quantizer.partial_fit(rgb)
+        K.lloyd_kmeans(points, None, np.zeros((4, 1)))
+    with pytest.raises(ValueError, match="3 channels"):
+        K.assign_labels(points, np.zeros((4, 1)))
 
 
 @pytest.mark.parametrize(
