@@ -709,9 +709,11 @@ def _check_png_chunks(data):
     libpng prints its own "libpng error: ..." line on stderr when OpenCV
     decodes a truncated or corrupt file; checking the chunks first (one CRC
     pass over the file) turns the usual cases into a quiet, clear error.
+    Returns the set of chunk types.
     """
     view = memoryview(data)
     pos = len(_PNG_SIGNATURE)
+    kinds = set()
     while True:
         if pos + 8 > len(view):
             raise OSError("image file is truncated (no IEND chunk)")
@@ -722,8 +724,9 @@ def _check_png_chunks(data):
         (crc,) = struct.unpack_from(">I", view, end)
         if zlib.crc32(view[pos + 4 : end]) != crc:
             raise OSError(f"broken PNG data: CRC error in a {kind!r} chunk")
+        kinds.add(kind)
         if kind == b"IEND":
-            return
+            return kinds
         pos = end + 4
 
 
@@ -737,21 +740,96 @@ def _read_png16_color(fp, im):
     _check_png_chunks(data)
     encoded = np.frombuffer(data, dtype=np.uint8)
     bgr = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+    del data, encoded
     if bgr is None:
         raise OSError(
             "OpenCV could not decode the 16-bit PNG data (truncated or corrupt)"
         )
     if bgr.ndim == 2:
         bgr = bgr[:, :, np.newaxis]
-    elif bgr.shape[2] == 3:
-        bgr = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    elif bgr.shape[2] == 4:
-        bgr = cv2.cvtColor(bgr, cv2.COLOR_BGRA2RGBA)
+    else:  # BGR(A) -> RGB(A) in place, a strip at a time
+        for strip in _strips(bgr):
+            strip[..., [0, 2]] = strip[..., [2, 0]]
     orientation = im.getexif().get(0x0112, 1)
     transpose = _ORIENTATIONS.get(orientation)
     if transpose is not None:
         bgr = np.ascontiguousarray(transpose(bgr))
     return bgr
+
+
+def _strips(arr, nbytes=4 << 20):
+    """Views of consecutive rows of ``arr``, about ``nbytes`` each."""
+    rows = max(1, nbytes // max(1, arr[:1].nbytes))
+    return [arr[top : top + rows] for top in range(0, arr.shape[0], rows)]
+
+
+#: Pillow mode -> (mode of its pixel storage, bytes stored, channels kept).
+_DIRECT_MODES = {"L": ("L", 1, 1), "RGB": ("RGBX", 4, 3), "RGBA": ("RGBA", 4, 4)}
+
+
+def _decode_into_array(im):
+    """Let Pillow decode a PNG or JPEG straight into a NumPy array.
+
+    Pillow stores RGB with 4 bytes per pixel; decoding into its own memory
+    and copying out peaks at 2.3 times the image (3.3 through
+    ``np.array(im)``). Here Pillow's pixel storage is mapped onto an array
+    before decoding (``Image.core.map_buffer``, the mechanism behind
+    ``Image.frombuffer``); RGB is then packed to 3 bytes in place and the
+    array shrunk: the peak is the file's decoder state plus 4/3 of the image.
+    Returns None where this does not apply (other modes and formats,
+    transparency to convert, a Pillow without these internals); the caller
+    then takes the usual path.
+    """
+    layout = _DIRECT_MODES.get(im.mode)
+    if (
+        layout is None
+        or im.format not in ("PNG", "JPEG")
+        or "transparency" in im.info
+        or getattr(im, "_im", True) is not None
+        or not hasattr(Image.core, "map_buffer")
+    ):
+        return None
+    storage, stored, channels = layout
+    width, height = im.size
+    flat = np.empty(width * height * stored, dtype=np.uint8)
+    try:
+        im._im = Image.core.map_buffer(flat, im.size, "raw", 0, (storage, 0, 1))
+    except (AttributeError, TypeError, ValueError):
+        return None
+    try:
+        im.load()
+        orientation = im.getexif().get(0x0112, 1)
+    finally:
+        im._im = None  # Pillow lets go of ``flat``
+    if stored != channels:  # RGBX -> RGB, a strip at a time, front to back
+        packed = flat[: width * height * channels].reshape(height, width, channels)
+        source = flat.reshape(height, width, stored)
+        rows = max(1, (4 << 20) // (width * stored))
+        for top in range(0, height, rows):
+            packed[top : top + rows] = source[top : top + rows, :, :channels]
+        del packed, source
+        flat.resize(width * height * channels, refcheck=False)
+    arr = flat.reshape(height, width, channels)
+    transpose = _ORIENTATIONS.get(orientation)
+    if transpose is not None:
+        arr = np.ascontiguousarray(transpose(arr))
+    return arr
+
+
+def _pil_array(im):
+    """A copy of a Pillow image as an array, made a strip at a time.
+
+    ``np.array(im)`` goes through ``im.tobytes()``: a second full copy next
+    to Pillow's own; strips keep that to a few megabytes.
+    """
+    first = np.asarray(im.crop((0, 0, im.width, min(1, im.height))))
+    out = np.empty((im.height, *first.shape[1:]), dtype=first.dtype)
+    top = 0
+    for strip in _strips(out):
+        bottom = top + len(strip)
+        strip[...] = np.asarray(im.crop((0, top, im.width, bottom)))
+        top = bottom
+    return out
 
 
 def _pil_to_array(im):
@@ -761,9 +839,9 @@ def _pil_to_array(im):
     mode = im.mode
     has_transparency = "transparency" in im.info
     if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
-        return np.array(im).astype(np.uint16)[:, :, np.newaxis]
+        return _pil_array(im).astype(np.uint16)[:, :, np.newaxis]
     if mode == "I":
-        arr = np.array(im)
+        arr = _pil_array(im)
         if arr.size and (arr.min() < 0 or arr.max() > 65535):
             raise ValueError(
                 "32-bit integer images outside the 16-bit range are not supported"
@@ -779,7 +857,7 @@ def _pil_to_array(im):
         im = im.convert("RGBA")
     elif mode not in ("L", "RGB", "RGBA"):
         im = im.convert("RGB")
-    arr = np.array(im)
+    arr = _pil_array(im)
     if arr.ndim == 2:
         arr = arr[:, :, np.newaxis]
     return arr
@@ -894,7 +972,11 @@ def read_image(path, *, mode=None, max_pixels=_DEFAULT_MAX_PIXELS):
     Notes
     -----
     Pillow opens 16-bit colour PNGs at 8 bits, so those are decoded with
-    OpenCV instead to keep all 16 bits. Pillow's own size guard also applies:
+    OpenCV instead to keep all 16 bits. Large plain 8-bit PNGs (gray, RGB or
+    RGBA without a tRNS chunk, not interlaced, 32 MiB of pixels or more) are
+    decoded with OpenCV too, straight into the result: the peak memory is
+    then the file plus the image (Pillow's own copy, 4 bytes per RGB pixel,
+    would come on top), with the same pixels. Pillow's own size guard also applies:
     images above ``2 * PIL.Image.MAX_IMAGE_PIXELS`` pixels (about 179
     megapixels by default) are refused even when ``max_pixels`` is larger,
     and Pillow's ``DecompressionBombWarning`` is silenced because
@@ -954,7 +1036,9 @@ def read_image(path, *, mode=None, max_pixels=_DEFAULT_MAX_PIXELS):
                 if header is not None and header[0] == 16 and header[1] != 0:
                     arr = _read_png16_color(fp, im)
                 else:
-                    arr = _pil_to_array(im)
+                    arr = _decode_into_array(im)
+                    if arr is None:
+                        arr = _pil_to_array(im)
             except Image.DecompressionBombError as exc:
                 raise ValueError(_bomb_message(path, exc, max_pixels)) from None
             except _DECODE_ERRORS as exc:
@@ -1107,7 +1191,7 @@ def _labels_as_uint8(labels, n_colors, what="labels"):
             f"{what} must be in [0, {n_colors - 1}] for a palette of {n_colors} "
             f"colours, got min={low}, max={high}."
         )
-    return arr.astype(np.uint8)
+    return arr.astype(np.uint8, copy=False)
 
 
 def _indexed_palette(palette, transparent_index):

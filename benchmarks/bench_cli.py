@@ -1,0 +1,224 @@
+"""The command line: output checks on many files, peak memory, start-up time.
+
+Three parts, each printed as a small table:
+
+``checks``
+    2,000 small PNGs (16 x 16, real photo crops) in one folder; the seconds
+    that the command spends before any image is read: expanding the inputs,
+    indexing them, planning the outputs (``-o out/`` and ``-o
+    '{stem}_k{k}.png'`` next to the inputs), finding inputs that outputs
+    would replace, and checking every output. Issue 12 measured 65 s
+    (121 s with ``--shared-palette``) for the old all-pairs check.
+``memory``
+    Peak resident memory (``VmHWM``) of a fresh process, as a multiple of the
+    decoded image: ``read_image`` alone, and the whole command writing an
+    indexed PNG (``skquant big.png -k 16 -o out.png``), on a photo upscaled
+    to ``--megapixels`` (default 99) and on a zero-filled 11000 x 11000 PNG.
+``startup``
+    Wall time of ``skquant photo.png -k 16 -o out.png`` on a 0.4 MP photo
+    (``china.jpg``, 640 x 427), median of 5 warm runs (one run first to fill
+    numba's cache), and whether scikit-learn or SciPy were imported.
+
+Run::
+
+    .venv/bin/python benchmarks/bench_cli.py checks
+    .venv/bin/python benchmarks/bench_cli.py memory --megapixels 99
+    .venv/bin/python benchmarks/bench_cli.py startup
+    .venv/bin/python benchmarks/bench_cli.py            # all three
+
+Linux only for ``memory`` (``/proc/self/status``).
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+# %% checks ---------------------------------------------------------------------
+
+
+def _tiny_pngs(folder, n):
+    from sklearn.datasets import load_sample_image
+
+    from skquant.io import write_image
+
+    china = load_sample_image("china.jpg")
+    for i in range(n):
+        y, x = divmod(i * 16, china.shape[1] - 16)
+        y = (y * 16) % (china.shape[0] - 16)
+        write_image(
+            os.path.join(folder, f"img{i:04d}.png"), china[y : y + 16, x : x + 16]
+        )
+
+
+def _time_checks(folder, output):
+    from skquant import _cli
+
+    start = time.perf_counter()
+    sources, errors = _cli.expand_inputs([folder])
+    index = _cli.InputIndex(sources)
+    outputs, folders = _cli.plan_outputs(output, sources)
+    _cli.endangered_inputs(index, sources, [outputs])
+    for source, path in zip(sources, outputs, strict=True):
+        path = path.replace("{k}", "16")
+        if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            continue  # the folder is created later: nothing there to check
+        _cli.check_output_path(path, source, overwrite=False, index=index)
+    return len(sources), time.perf_counter() - start
+
+
+def bench_checks(n_files=2000, repeats=5):
+    with tempfile.TemporaryDirectory() as root:
+        folder = os.path.join(root, "in")
+        os.mkdir(folder)
+        _tiny_pngs(folder, n_files)
+        print(f"\n## output checks, {n_files} small PNGs (median of {repeats})\n")
+        print("| -o | inputs | seconds |\n|---|---|---|")
+        for output in (
+            os.path.join(root, "out") + "/",
+            f"{folder}/{{stem}}_k{{k}}.png",
+        ):
+            runs = [_time_checks(folder, output) for _ in range(repeats)]
+            label = output.replace(root, "ROOT")
+            seconds = statistics.median(r[1] for r in runs)
+            print(f"| `{label}` | {runs[0][0]} | {seconds:.3f} |")
+
+
+# %% memory ---------------------------------------------------------------------
+
+_MEASURE = r"""
+import os, sys, time
+def hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+what, path, out = sys.argv[1:4]
+import numpy as np, PIL.Image
+from skquant import io as skio
+from skquant import _cli
+# Warm up on a tiny image: imports and compiled kernels are not the image's.
+tiny = out + ".warm.png"
+skio.write_image(tiny, np.arange(48, dtype=np.uint8).reshape(4, 4, 3))
+assert _cli.main([tiny, "-k", "4", "-o", tiny, "-q", "--overwrite"]) == 0
+os.unlink(tiny)
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")
+base = hwm()
+start = time.perf_counter()
+if what == "read":
+    image = skio.read_image(path)
+    nbytes = image.nbytes
+else:
+    status = _cli.main([path, "-k", "16", "-o", out, "--overwrite", "-q"])
+    assert status == 0, status
+    with PIL.Image.open(path) as im:
+        nbytes = im.size[0] * im.size[1] * len(im.getbands())
+print(nbytes, hwm() - base, time.perf_counter() - start)
+"""
+
+
+def _peak(what, path, out):
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURE, what, path, out],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    nbytes, peak, seconds = proc.stdout.split()
+    return int(nbytes), int(peak), float(seconds)
+
+
+def bench_memory(megapixels=99):
+    import cv2
+    from sklearn.datasets import load_sample_image
+
+    from skquant.io import write_image
+
+    with tempfile.TemporaryDirectory() as root:
+        china = load_sample_image("china.jpg")
+        height = int(round((megapixels * 1e6 * 427 / 640) ** 0.5))
+        width = int(round(megapixels * 1e6 / height))
+        photo = os.path.join(root, "photo.png")
+        write_image(
+            photo, cv2.resize(china, (width, height), interpolation=cv2.INTER_CUBIC)
+        )
+        zeros = os.path.join(root, "zeros.png")
+        write_image(zeros, np.zeros((11000, 11000, 3), np.uint8))
+        print("\n## peak memory above the start of the call, x the decoded image\n")
+        print("| image | file MB | step | image MB | peak MB | ratio | seconds |")
+        print("|---|---|---|---|---|---|---|")
+        for name, path in (
+            (f"photo {width}x{height}", photo),
+            ("zeros 11000x11000", zeros),
+        ):
+            size = os.path.getsize(path) / 1e6
+            for what in ("read", "cli"):
+                nbytes, peak, seconds = _peak(what, path, os.path.join(root, "out.png"))
+                step = "read_image" if what == "read" else "skquant -k 16 -o out.png"
+                print(
+                    f"| {name} | {size:.1f} | {step} | {nbytes / 1e6:.0f} | "
+                    f"{peak / 1e6:.0f} | {peak / nbytes:.2f} | {seconds:.1f} |"
+                )
+
+
+# %% startup --------------------------------------------------------------------
+
+
+def bench_startup(repeats=5):
+    from sklearn.datasets import load_sample_image
+
+    from skquant.io import write_image
+
+    skquant = os.path.join(os.path.dirname(sys.executable), "skquant")
+    with tempfile.TemporaryDirectory() as root:
+        photo = os.path.join(root, "photo.png")
+        write_image(photo, load_sample_image("china.jpg"))
+        out = os.path.join(root, "out.png")
+        command = [skquant, photo, "-k", "16", "-o", out, "--overwrite"]
+        subprocess.run(command, check=True, capture_output=True)  # warm the cache
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            times.append(time.perf_counter() - start)
+        trace = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "skquant", *command[1:]],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stderr
+        modules = {line.rsplit("|", 1)[-1].strip() for line in trace.splitlines()}
+        heavy = sorted({m.split(".")[0] for m in modules} & {"sklearn", "scipy"})
+    print(f"\n## warm start: skquant photo.png -k 16 -o out.png, {repeats} runs\n")
+    median = statistics.median(times)
+    print(f"median {median:.3f} s, min {min(times):.3f} s, max {max(times):.3f} s")
+    print(f"scikit-learn / SciPy imported: {', '.join(heavy) or 'neither'}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("parts", nargs="*", default=["checks", "memory", "startup"])
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--megapixels", type=float, default=99)
+    args = parser.parse_args()
+    for part in args.parts:
+        if part == "checks":
+            bench_checks(args.files)
+        elif part == "memory":
+            bench_memory(args.megapixels)
+        elif part == "startup":
+            bench_startup()
+        else:
+            parser.error(f"unknown part {part!r}")
+
+
+if __name__ == "__main__":
+    main()
