@@ -91,13 +91,13 @@ def test_palette_created_while_the_batch_runs_is_kept(
 ):
     write_image(tmp_path / "a.png", china[::8, ::8])
     target = tmp_path / "p.gpl"
-    format_gpl = skquant.io._format_gpl
+    format_gpl = skquant.io._palettes._format_gpl
 
     def racing_format_gpl(palette, name):
         target.write_text("GIMP Palette\n1 2 3\n")  # another program, meanwhile
         return format_gpl(palette, name)
 
-    monkeypatch.setattr(skquant.io, "_format_gpl", racing_format_gpl)
+    monkeypatch.setattr(skquant.io._palettes, "_format_gpl", racing_format_gpl)
     status, out, err = run([tmp_path / "a.png", "--save-palette", target], capfd)
     message = one_error_line(err, status, code=1)
     assert "already exists" in message and "--overwrite" in message
@@ -231,7 +231,7 @@ def test_read_only_folder_names_the_output(tmp_path, two_photos, capfd, monkeypa
         name = os.path.join(folder, f".{base}.1234.tmp")
         raise PermissionError(errno.EACCES, "Permission denied", name)
 
-    monkeypatch.setattr(skquant.io, "_open_temporary", refuse)
+    monkeypatch.setattr(skquant.io._files, "_open_temporary", refuse)
     status, out, err = run([tmp_path / "1.png", "-o", tmp_path / "o.png"], capfd)
     message = one_error_line(err, status, code=1)
     assert "o.png" in message and "permission denied" in message
@@ -242,7 +242,7 @@ def test_full_disk_names_the_output(tmp_path, two_photos, capfd, monkeypatch):
     def full(pil_image, fp, fmt, **params):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(skquant.io, "_pil_save", full)
+    monkeypatch.setattr(skquant.io._images, "_pil_save", full)
     status, out, err = run([tmp_path / "1.png", "-o", tmp_path / "o.png"], capfd)
     message = one_error_line(err, status, code=1)
     assert "o.png" in message and "no space left on device" in message
@@ -269,7 +269,7 @@ def test_unexpected_error_is_one_line(tmp_path, two_photos, capfd, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(cli, "expand_inputs", broken)
+    monkeypatch.setattr(cli._running, "expand_inputs", broken)
     status, out, err = run([tmp_path / "1.png", "-o", tmp_path / "o.png"], capfd)
     message = one_error_line(err, status, code=1)
     assert "RuntimeError: a bug" in message

@@ -232,7 +232,7 @@ def test_parallel_jobs_give_the_same_files(tmp_path, photo_dir, capsys):
 
 
 def test_progress_bar_on_a_terminal(tmp_path, photo_dir, capsys, monkeypatch):
-    monkeypatch.setattr(_cli, "_isatty", lambda stream: True)
+    monkeypatch.setattr(_cli._report, "_isatty", lambda stream: True)
     status, out, err = run([photo_dir, "-k", "3", "-o", tmp_path / "o/"], capsys)
     assert status == 0
     assert "/3 [" in err and "image/s" in err  # tqdm

@@ -392,7 +392,7 @@ def test_command_on_a_folder_holding_a_named_pipe(workdir, capfd):
 
 
 def failing_save(exception):
-    """A stand-in for skquant.io._pil_save: writes half a file, then fails."""
+    """A stand-in for skquant.io._images._pil_save: writes half a file, then fails."""
 
     def save(pil_image, fp, fmt, **params):
         fp.write(b"\x89PNG partial data")
@@ -414,7 +414,7 @@ def failing_save(exception):
 def test_failure_while_writing_keeps_the_existing_file(
     workdir, capfd, monkeypatch, exception, status, message
 ):
-    monkeypatch.setattr(skquant.io, "_pil_save", failing_save(exception))
+    monkeypatch.setattr(skquant.io._images, "_pil_save", failing_save(exception))
     before = listing(workdir)
     for output in ("existing.png", "new.png"):
         code, out, err = run(
@@ -428,7 +428,7 @@ def test_failure_while_writing_keeps_the_existing_file(
 
 def full_disk(monkeypatch, keep=16):
     """Make every atomic write fail with ENOSPC after ``keep`` bytes."""
-    original = skquant.io._open_temporary
+    original = skquant.io._files._open_temporary
 
     class FullFile:
         def __init__(self, fp):
@@ -456,7 +456,7 @@ def full_disk(monkeypatch, keep=16):
         tmp, fp = original(folder, base)
         return tmp, FullFile(fp)
 
-    monkeypatch.setattr(skquant.io, "_open_temporary", open_temporary)
+    monkeypatch.setattr(skquant.io._files, "_open_temporary", open_temporary)
 
 
 @pytest.mark.parametrize("output", ["existing.png", "existing.gif", "existing.jpg"])
