@@ -2,6 +2,7 @@
 bundled sample photos, and reading them as images."""
 
 import dataclasses
+import functools
 import glob
 import os
 import re
@@ -36,6 +37,7 @@ class Source:
         return os.path.basename(os.path.dirname(os.path.abspath(self.path)))
 
 
+@functools.cache
 def _readable_extensions():
     from PIL import Image
 
@@ -123,7 +125,6 @@ def expand_inputs(specs, *, recursive=False):
     they match; any other argument is taken as a file, read later. A file
     named twice is processed once.
     """
-    extensions = _readable_extensions()
     sources, errors, seen = [], [], set()
 
     def add(path, label=None):
@@ -138,7 +139,7 @@ def expand_inputs(specs, *, recursive=False):
                 seen.add(spec)
                 sources.append(Source(label=spec, sample=spec[len(SAMPLE_PREFIX) :]))
         elif os.path.isdir(spec):
-            files = _folder_images(spec, recursive, extensions)
+            files = _folder_images(spec, recursive, _readable_extensions())
             if not files:
                 errors.append(f"folder {spec!r} holds no image files")
             for path in files:

@@ -42,21 +42,22 @@ def fill_pattern(pattern, source, index, k="{k}"):
     )
 
 
-def _writable_image_extension(path, option, writable):
+def _writable_image_extension(path, option):
     ext = os.path.splitext(path)[1].lower()
-    if ext not in writable:
+    if not _writable(ext):
         raise UsageError(
             f"{option} {path!r}: {ext or 'no extension'!s} is not an image "
             "format skquant can write; use .png, .gif, .jpg, .tif, .webp, ..."
         )
 
 
-def _writable_extensions():
+def _writable(ext):
+    """Whether Pillow writes files ending in ``ext``."""
     from PIL import Image
 
-    return {
-        ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.SAVE
-    }
+    from skquant.io._images import _pillow_format
+
+    return _pillow_format(ext) in Image.SAVE
 
 
 def plan_outputs(output, sources):
@@ -89,9 +90,8 @@ def plan_outputs(output, sources):
             )
         else:
             paths = [output]
-    writable = _writable_extensions()
     for path in paths:
-        _writable_image_extension(path.replace("{k}", "0"), "-o", writable)
+        _writable_image_extension(path.replace("{k}", "0"), "-o")
     _check_collisions(paths, sources, "-o")
     folders.update(os.path.dirname(p) for p in paths if "{k}" not in os.path.dirname(p))
     return paths, sorted(f for f in folders - {""} if not os.path.isdir(f))
@@ -274,8 +274,6 @@ class Settings:
             "sample_size": None if self.sample_size == "all" else self.sample_size,
             "random_state": self.seed,
         }
-        # The newer options are passed only when used, so that the command
-        # keeps working with estimators that do not know them.
         if self.dither != "none":
             params["dither"] = self.dither
         if self.keep_colors is not None:
@@ -290,17 +288,14 @@ class Settings:
         notes = [
             in_option_names(str(w.message).rstrip("."))
             for w in caught
-            if w.category.__name__ != "ConvergenceWarning"
+            if not {c.__name__ for c in w.category.__mro__} & _QUIET_WARNINGS
         ]
         return quantizer, list(dict.fromkeys(notes))
 
     def _fit(self, X, dtype, n_channels, params):
-        from skquant._quantizer import ColorQuantizer
-
         if self.palette is not None:
             palette = colors_in_units(self.palette, dtype, n_channels)
-            quantizer = ColorQuantizer(len(palette), palette=palette, **params)
-            return quantizer.fit(X)
+            return _fit_palette(X, len(palette), palette=palette, **params)
         if self.min_psnr is not None or self.max_delta_e is not None:
             from skquant import select_n_colors
 
@@ -311,7 +306,42 @@ class Settings:
                 max_colors=self.n_colors or 256,
                 **params,
             )
-        return ColorQuantizer(self.n_colors or 16, **params).fit(X)
+        return _fit_palette(X, self.n_colors or 16, **params)
+
+
+#: Warnings that say the data hold fewer colours than K (the K shown says it).
+_QUIET_WARNINGS = {"ConvergenceWarning", "FewerColorsWarning"}
+
+
+class EnginePalette:
+    """A palette fitted by :mod:`skquant._engine`, with the estimator's names
+    the command uses (``palette_``, ``n_colors_``, ``predict``,
+    ``transform``); picklable for ``--jobs``."""
+
+    def __init__(self, fitted):
+        self.fitted = fitted
+        self.palette_ = fitted.palette
+        self.n_colors_ = fitted.n_colors
+
+    def predict(self, image):
+        return self.fitted.label(image)
+
+    def transform(self, image):
+        return self.fitted.map(image)
+
+
+def _fit_palette(X, n_colors, **params):
+    """Fit with the engine (no scikit-learn import: a fast start), or with
+    :class:`~skquant.ColorQuantizer` where the engine is not there."""
+    try:
+        from skquant import _engine
+    except ImportError:
+        _engine = None
+    if _engine is not None and hasattr(_engine, "fit"):
+        return EnginePalette(_engine.fit(X, n_colors, **params))
+    from skquant._quantizer import ColorQuantizer
+
+    return ColorQuantizer(n_colors, **params).fit(X)
 
 
 def _read_option_palette(path, option):

@@ -11,7 +11,6 @@ meanwhile is kept.
 import contextlib
 import errno
 import os
-import secrets
 import stat
 
 
@@ -40,7 +39,7 @@ def _open_temporary(folder, base):
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
         # base[:200]: stay below the usual 255-byte limit on file names.
-        tmp = os.path.join(folder, f".{base[:200]}.{secrets.token_hex(6)}.tmp")
+        tmp = os.path.join(folder, f".{base[:200]}.{os.urandom(6).hex()}.tmp")
         try:
             fd = os.open(tmp, flags, 0o666)
         except FileExistsError:

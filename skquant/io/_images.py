@@ -391,10 +391,21 @@ def read_image(path, *, mode=None, max_pixels=_DEFAULT_MAX_PIXELS):
 # =============================================================================
 
 
+def _pillow_format(ext):
+    """Pillow's format name for a file extension (``".png"``), or None.
+
+    The common formats (PNG, GIF, JPEG, BMP, PPM) are known after
+    ``Image.preinit()``; only other extensions load all of Pillow's plugins
+    (``Image.init()``, about 40 ms).
+    """
+    Image.preinit()
+    return Image.EXTENSION.get(ext) or Image.registered_extensions().get(ext)
+
+
 def _save_format(path, allowed=None):
     """Return Pillow's format name for the extension of ``path``."""
     ext = os.path.splitext(path)[1].lower()
-    fmt = Image.registered_extensions().get(ext)
+    fmt = _pillow_format(ext)
     if fmt is None or fmt not in Image.SAVE or (allowed and fmt not in allowed):
         choices = (
             ", ".join(f".{name.lower()}" for name in allowed)
