@@ -3,6 +3,7 @@ the value checks of its options, and the words shared by the other modules
 (exit statuses, file extensions, pattern fields)."""
 
 import argparse
+import sys
 
 from skquant._color import COLOR_SPACES
 
@@ -79,17 +80,21 @@ examples:
   skquant sample:china.jpg -k 8 --stats"""
 
 
-def _integer(minimum, expected):
-    """An argparse type: integers from ``minimum`` on, ``expected`` in errors."""
+def _shown(text, limit=40):
+    """An option value as quoted in a message, shortened if long."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
+
+
+def _integer(minimum, expected, maximum=None):
+    """An argparse type: integers in [minimum, maximum], ``expected`` in errors."""
 
     def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected {expected}, got {text!r}"
-            ) from None
-        if value < minimum:
+        # int() refuses more than 4300 digits with its own message.
+        text = text.strip()
+        if not text.lstrip("+-").isdigit() or len(text) > 30:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {_shown(text)}")
+        value = int(text)
+        if value < minimum or (maximum is not None and value > maximum):
             raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
         return value
 
@@ -98,16 +103,19 @@ def _integer(minimum, expected):
 
 _positive_int = _integer(1, "a positive integer")
 _non_negative_int = _integer(0, "an integer >= 0")
+_seed = _integer(0, f"an integer in [0, {2**32 - 1}]", 2**32 - 1)
 
 
 def _positive_float(text):
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a number, got {_shown(text)}"
+        ) from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(
-            f"expected a positive finite number, got {text}"
+            f"expected a positive finite number, got {_shown(text)}"
         )
     return value
 
@@ -132,15 +140,25 @@ def _sample_size(text):
         return _positive_int(text)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
-            f"expected 'auto', 'all' or a positive integer, got {text!r}"
+            f"expected 'auto', 'all' or a positive integer, got {_shown(text)}"
         ) from None
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one ``skquant: error:`` line."""
+
+    def error(self, message):
+        from skquant._cli._report import printable
+
+        text = f"{self.prog}: error: {message} (see {self.prog} -h)\n"
+        self.exit(EXIT_USAGE, printable(text, sys.stderr))
 
 
 def build_parser():
     """The ``argparse`` parser of the ``skquant`` command."""
     from skquant import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="skquant",
         description=DESCRIPTION,
         epilog=EPILOG,
@@ -240,7 +258,7 @@ def build_parser():
     )
     est.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=0,
         help="random seed, for reproducible palettes (default: 0)",
     )

@@ -381,6 +381,19 @@ def main(argv=None):
         0 when every input was written, 1 when some failed, 2 for a usage
         error, 130 when interrupted.
     """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("skquant: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: still one line, not a traceback
+        text = f"skquant: error: unexpected {type(exc).__name__}: {exc} "
+        text += "(please report this at the skquant issue tracker)"
+        print(printable(text, sys.stderr), file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _main(argv):
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -415,14 +428,6 @@ def main(argv=None):
     except UsageError as exc:
         print(printable(f"skquant: error: {exc}", sys.stderr), file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("skquant: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception as exc:  # a bug: still one line, not a traceback
-        text = f"skquant: error: unexpected {type(exc).__name__}: {exc} "
-        text += "(please report this at the skquant issue tracker)"
-        print(printable(text, sys.stderr), file=sys.stderr)
-        return EXIT_FAILED
     finally:
         if reporter is not None:
             reporter.close()

@@ -303,3 +303,22 @@ def test_stats_leave_fully_transparent_pixels_out(tmp_path, china, capfd):
     assert delta_e == pytest.approx(expected_delta_e, abs=0.006)
     # Counting the transparent third would report a far worse figure.
     assert skimage_psnr(photo, result, data_range=255) < psnr - 3
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["-k", "9" * 5000], "expected a positive integer, got '99999"),
+        (["-k", "1e3"], "expected a positive integer, got '1e3'"),
+        (["--seed", "-1"], "expected an integer in [0, 4294967295], got -1"),
+        (["--seed", str(2**40)], "expected an integer in [0, 4294967295]"),
+        (["--min-psnr", "nan"], "expected a positive finite number, got 'nan'"),
+        (["--sample-size", "9" * 5000], "expected 'auto', 'all' or a positive"),
+        (["--\udcff"], "unrecognized arguments: --\\udcff"),
+        ([], "nothing to write"),
+    ],
+)
+def test_hostile_arguments_are_one_line(tmp_path, two_photos, capfd, argv, message):
+    status, out, err = run([tmp_path / "1.png", *argv], capfd)
+    line = one_error_line(err, status, code=2)
+    assert message in line and len(line) < 200
