@@ -15,6 +15,7 @@ from skquant import ColorQuantizer, _cli
 from skquant._cli import main
 from skquant.io import read_image, read_palette, write_image, write_palette
 from skquant.metrics import mean_delta_e, peak_signal_noise_ratio
+from tests.io._formats import gif_structure
 
 PALETTE_FORMATS = [".gpl", ".json", ".hex", ".txt", ".act"]
 
@@ -76,31 +77,8 @@ def p_palette(im):
 
 def gif_colour_tables(path):
     """(global table size, number of frames with a local table) of a GIF."""
-    raw = Path(path).read_bytes()
-    assert raw[:6] in (b"GIF87a", b"GIF89a")
-    flags = raw[10]
-    global_size = 2 ** ((flags & 7) + 1) if flags & 0x80 else 0
-    pos = 13 + 3 * global_size
-    n_local = 0
-
-    def skip_sub_blocks(pos):
-        while raw[pos]:
-            pos += raw[pos] + 1
-        return pos + 1
-
-    while raw[pos] != 0x3B:
-        if raw[pos] == 0x21:  # extension: label, then data sub-blocks
-            pos = skip_sub_blocks(pos + 2)
-        elif raw[pos] == 0x2C:  # image descriptor
-            local = raw[pos + 9]
-            pos += 10
-            if local & 0x80:
-                n_local += 1
-                pos += 3 * 2 ** ((local & 7) + 1)
-            pos = skip_sub_blocks(pos + 1)  # LZW minimum code size, then data
-        else:
-            raise AssertionError(f"unexpected GIF block {raw[pos]:#x} at {pos}")
-    return global_size, n_local
+    global_table, _, n_local = gif_structure(Path(path).read_bytes())
+    return len(global_table) // 3, n_local
 
 
 def no_temporary_files(folder):

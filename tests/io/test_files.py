@@ -24,6 +24,7 @@ from PIL import Image
 import skquant.io
 from skquant._cli import main
 from skquant.io import read_image, write_image
+from tests.io._formats import png_chunk
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -34,11 +35,6 @@ REFUSE_RSS_BYTES = 32 * 2**20
 # =============================================================================
 # Crafting files
 # =============================================================================
-
-
-def png_chunk(kind, data):
-    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
 
 
 def png_bomb(width, height, bit_depth=8, colour_type=2):
