@@ -82,9 +82,8 @@ _FLOAT_SLACK = 0.5
 #: Channels of an RGBA image; the last one is opacity.
 _RGBA_CHANNELS = 4
 
-#: Values per chunk for PSNR, pixels per chunk for CIEDE2000.
+#: Values per chunk for PSNR.
 _PSNR_CHUNK_VALUES = 1 << 20
-_DELTA_E_CHUNK_PIXELS = 1 << 16
 
 #: SSIM window (scikit-image's default) and the largest strip, in pixels,
 #: handed to scikit-image at once.
@@ -359,9 +358,14 @@ def mean_delta_e(image_true, image_test, *, data_range=None):
 
     Notes
     -----
-    Pixels are converted with :func:`skimage.color.rgb2lab` and compared
-    with :func:`skimage.color.deltaE_ciede2000` in chunks of 65,536 pixels,
-    so memory use does not grow with the image size.
+    Each pixel is converted to CIELAB and compared inside one compiled,
+    threaded kernel (``skquant._kernels.ciede2000_sum``) that follows
+    :func:`skimage.color.rgb2lab` and :func:`skimage.color.deltaE_ciede2000`
+    formula for formula in float64: it gives their value to about 1e-12,
+    with no Lab copy of the image, spending 5 to 10 times less CPU time on
+    uint8 photos than ``rgb2lab`` and ``deltaE_ciede2000`` (about 3.5 times
+    less on floats), and it runs on every core that threadpoolctl allows
+    (see ``benchmarks/bench_metrics.py``).
 
     References
     ----------
@@ -382,7 +386,7 @@ def mean_delta_e(image_true, image_test, *, data_range=None):
     >>> round(mean_delta_e(red, darker_red), 2)
     2.11
     """
-    from skimage.color import deltaE_ciede2000, rgb2lab
+    from skquant._kernels import ciede2000_sum
 
     total = 0.0
     n_pixels = 0
@@ -396,15 +400,14 @@ def mean_delta_e(image_true, image_test, *, data_range=None):
                 "mean_delta_e needs sRGB images with 3 channels (or RGBA with 4) "
                 f"on the last axis, got image_true{where} of shape {true.shape}."
             )
-        for chunk_true, chunk_test in _pixel_chunks(
-            true, test, visible, n_channels, _DELTA_E_CHUNK_PIXELS
-        ):
-            if chunk_true.shape[0] == 0:
-                continue
-            lab_true = rgb2lab(chunk_true[:, :3] / data_range_i)
-            lab_test = rgb2lab(chunk_test[:, :3] / data_range_i)
-            total += float(np.sum(deltaE_ciede2000(lab_true, lab_test)))
-            n_pixels += chunk_true.shape[0]
+        sum_i, count_i = ciede2000_sum(
+            true.reshape(-1, n_channels),
+            test.reshape(-1, n_channels),
+            scale=data_range_i,
+            keep=None if visible is None else visible.reshape(-1),
+        )
+        total += sum_i
+        n_pixels += count_i
     return total / n_pixels if n_pixels else 0.0
 
 

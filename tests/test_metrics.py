@@ -12,6 +12,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 
 import skquant
 from skquant import metrics
+from skquant._kernels import _ciede2000
 from skquant.metrics import (
     delta_e_scorer,
     get_scorer,
@@ -228,7 +229,7 @@ def test_delta_e_list_is_mean_over_all_pixels(photos):
 def test_delta_e_chunking_does_not_change_value(noisy_pair, monkeypatch):
     image, noisy = noisy_pair
     expected = _skimage_delta_e(image, noisy).mean()
-    monkeypatch.setattr(metrics, "_DELTA_E_CHUNK_PIXELS", 1001)
+    monkeypatch.setattr(_ciede2000, "CHUNK", 1001)
     assert_allclose(mean_delta_e(image, noisy), expected, rtol=1e-10)
     batch_true, batch_test = np.stack([image, noisy]), np.stack([noisy, image])
     assert_allclose(
@@ -617,7 +618,7 @@ def test_transparent_pixels_chunked_and_in_strips(rgba_quantized, monkeypatch):
     image, quantized = rgba_quantized
     expected = _visible_oracle(image, quantized)
     monkeypatch.setattr(metrics, "_PSNR_CHUNK_VALUES", 1000)
-    monkeypatch.setattr(metrics, "_DELTA_E_CHUNK_PIXELS", 777)
+    monkeypatch.setattr(_ciede2000, "CHUNK", 777)
     monkeypatch.setattr(metrics, "_SSIM_STRIP_PIXELS", 5000)
     got = (
         peak_signal_noise_ratio(image, quantized),

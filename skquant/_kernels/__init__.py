@@ -16,6 +16,7 @@ from skquant._kernels._assign import (
     run_parallel,
     take_rows,
 )
+from skquant._kernels._ciede2000 import ciede2000_sum
 from skquant._kernels._dither import (
     DITHER_METHODS,
     dither_labels,
@@ -28,6 +29,7 @@ __all__ = [
     "DITHER_METHODS",
     "TASK_CHUNK",
     "assign_labels",
+    "ciede2000_sum",
     "column_range",
     "dither_labels",
     "dither_map",
