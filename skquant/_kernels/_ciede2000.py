@@ -93,6 +93,29 @@ def _polar(a, b):
 
 
 @numba.njit(cache=True, nogil=True)
+def _lightness_term(l1, l2):
+    """Lightness difference over its weight S_L."""
+    tmp = (0.5 * (l1 + l2) - 50.0) ** 2
+    return (l2 - l1) / (1.0 + 0.015 * tmp / math.sqrt(20.0 + tmp))
+
+
+@numba.njit(cache=True, nogil=True)
+def _hue_weight(cos1, sin1):
+    """T of CIEDE2000 from the cosine and sine of the mean hue H: the
+    cos(n H + phase) terms by multiple-angle formulas, no more trigonometry."""
+    cos2, sin2 = 2.0 * cos1 * cos1 - 1.0, 2.0 * sin1 * cos1
+    cos3, sin3 = cos2 * cos1 - sin2 * sin1, sin2 * cos1 + cos2 * sin1
+    cos4, sin4 = 2.0 * cos2 * cos2 - 1.0, 2.0 * sin2 * cos2
+    return (
+        1.0
+        - 0.17 * (cos1 * _COS30 + sin1 * _SIN30)
+        + 0.24 * cos2
+        + 0.32 * (cos3 * _COS6 - sin3 * _SIN6)
+        - 0.20 * (cos4 * _COS63 + sin4 * _SIN63)
+    )
+
+
+@numba.njit(cache=True, nogil=True)
 def delta_e(l1, a1, b1, l2, a2, b2):
     """CIEDE2000 between two CIELAB colours (kL = kC = kH = 1)."""
     c7 = (0.5 * (math.hypot(a1, b1) + math.hypot(a2, b2))) ** 7
@@ -100,9 +123,7 @@ def delta_e(l1, a1, b1, l2, a2, b2):
     c1, h1 = _polar(a1 * scale, b1)
     c2, h2 = _polar(a2 * scale, b2)
 
-    mean_l = 0.5 * (l1 + l2)
-    tmp = (mean_l - 50.0) ** 2
-    l_term = (l2 - l1) / (1.0 + 0.015 * tmp / math.sqrt(20.0 + tmp))
+    l_term = _lightness_term(l1, l2)
 
     mean_c = 0.5 * (c1 + c2)
     c_term = (c2 - c1) / (1.0 + 0.045 * mean_c)
@@ -125,18 +146,7 @@ def delta_e(l1, a1, b1, l2, a2, b2):
         mean_h *= 0.5
     dh_term = 2.0 * math.sqrt(cc) * math.sin(0.5 * d_hue)
 
-    # cos(n H + phase) from cos H and sin H
-    cos1, sin1 = math.cos(mean_h), math.sin(mean_h)
-    cos2, sin2 = 2.0 * cos1 * cos1 - 1.0, 2.0 * sin1 * cos1
-    cos3, sin3 = cos2 * cos1 - sin2 * sin1, sin2 * cos1 + cos2 * sin1
-    cos4, sin4 = 2.0 * cos2 * cos2 - 1.0, 2.0 * sin2 * cos2
-    t = (
-        1.0
-        - 0.17 * (cos1 * _COS30 + sin1 * _SIN30)
-        + 0.24 * cos2
-        + 0.32 * (cos3 * _COS6 - sin3 * _SIN6)
-        - 0.20 * (cos4 * _COS63 + sin4 * _SIN63)
-    )
+    t = _hue_weight(math.cos(mean_h), math.sin(mean_h))
     h_term = dh_term / (1.0 + 0.015 * mean_c * t)
 
     c7 = mean_c**7
@@ -189,23 +199,11 @@ def delta_e_fast(l1, a1, b1, l2, a2, b2):
         sin_half = math.copysign(math.sqrt(0.5 * (1.0 - dot)), cross)
     dh_term = 2.0 * math.sqrt(c1 * c2) * sin_half
 
-    mean_l = 0.5 * (l1 + l2)
-    tmp = (mean_l - 50.0) ** 2
-    l_term = (l2 - l1) / (1.0 + 0.015 * tmp / math.sqrt(20.0 + tmp))
+    l_term = _lightness_term(l1, l2)
     mean_c = 0.5 * (c1 + c2)
     c_term = (c2 - c1) / (1.0 + 0.045 * mean_c)
 
-    cos2, sin2 = 2.0 * cos1 * cos1 - 1.0, 2.0 * sin1 * cos1
-    cos3, sin3 = cos2 * cos1 - sin2 * sin1, sin2 * cos1 + cos2 * sin1
-    cos4, sin4 = 2.0 * cos2 * cos2 - 1.0, 2.0 * sin2 * cos2
-    t = (
-        1.0
-        - 0.17 * (cos1 * _COS30 + sin1 * _SIN30)
-        + 0.24 * cos2
-        + 0.32 * (cos3 * _COS6 - sin3 * _SIN6)
-        - 0.20 * (cos4 * _COS63 + sin4 * _SIN63)
-    )
-    h_term = dh_term / (1.0 + 0.015 * mean_c * t)
+    h_term = dh_term / (1.0 + 0.015 * mean_c * _hue_weight(cos1, sin1))
 
     de2 = l_term * l_term + c_term * c_term + h_term * h_term
     # hue rotation: exp(-((H - 275 deg) / 25 deg)**2) is below 1e-17 for a

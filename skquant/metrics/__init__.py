@@ -10,11 +10,12 @@ Data contract
 - ``uint8`` and ``uint16`` images have the full scale 255 and 65535.
 - Float images are on a 0-1 scale (sRGB in [0, 1] for CIEDE2000) unless
   ``data_range`` says otherwise. Without ``data_range``, float data that
-  clearly leaves [0, 1] (a value above 1.5 or below -0.5, as in a 0-255
+  clearly leaves [0, 1] (a value above 1.25 or below -0.25, as in a 0-255
   image converted with ``astype(np.float32)``) is refused with a
   ``ValueError``: divide it by 255, convert it to ``uint8``, or pass
-  ``data_range=255``. Small excursions, such as colour conversions give
-  out of gamut, are accepted.
+  ``data_range=255``. Small excursions, such as resampling overshoot, are
+  accepted. The estimator follows the same rule for the perceptual colour
+  spaces (``skquant._image.FLOAT_SLACK``).
 - Other dtypes need an explicit ``data_range``.
 - Transparency: 4 channels on the last axis are RGBA. Pixels that are fully
   transparent in ``image_true`` (alpha 0) are left out of every metric:

@@ -5,13 +5,7 @@ import numbers
 
 import numpy as np
 
-#: Full-scale value of the dtypes whose range is known.
-_INT_DATA_RANGE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
-
-#: Without an explicit data_range, float data must lie within
-#: [-_FLOAT_SLACK, 1 + _FLOAT_SLACK]: room for out-of-gamut colour
-#: conversions, none for 0-255 or 0-65535 data.
-_FLOAT_SLACK = 0.5
+from skquant._image import FLOAT_SLACK, full_scale
 
 #: Channels of an RGBA image; the last one is opacity.
 _RGBA_CHANNELS = 4
@@ -22,15 +16,15 @@ def is_image_list(images):
 
 
 def _default_data_range(dtype, name):
-    if dtype.kind == "f":
-        return 1.0
-    if dtype in _INT_DATA_RANGE:
-        return _INT_DATA_RANGE[dtype]
-    raise ValueError(
-        f"Cannot infer data_range for {name} of dtype {dtype}; the defaults "
-        "cover uint8 (255), uint16 (65535) and float (1.0). Pass data_range "
-        "explicitly."
-    )
+    """The dtype's full scale (skquant._image's rule), or a metrics message."""
+    try:
+        return full_scale(dtype)
+    except ValueError:
+        raise ValueError(
+            f"Cannot infer data_range for {name} of dtype {dtype}; the defaults "
+            "cover uint8 (255), uint16 (65535) and float (1.0). Pass data_range "
+            "explicitly."
+        ) from None
 
 
 def _check_data_range(data_range):
@@ -88,7 +82,7 @@ def _check_pair(true, test, data_range, where):
 def _check_unit_range(arr, name):
     """Refuse float data that is clearly not on the 0-1 scale."""
     low, high = float(np.min(arr)), float(np.max(arr))
-    if low >= -_FLOAT_SLACK and high <= 1.0 + _FLOAT_SLACK:
+    if low >= -FLOAT_SLACK and high <= 1.0 + FLOAT_SLACK:
         return
     if low >= 0 and high <= 255:
         hint = (
