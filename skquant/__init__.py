@@ -35,9 +35,9 @@ from skquant._version import __version__
 #: Public name -> the module that defines it (a submodule for itself).
 _LAZY = {
     "ColorQuantizer": "skquant._quantizer",
-    "quantize": "skquant._quantizer",
+    "quantize": "skquant._engine",
     "select_n_colors": "skquant._select",
-    "quantize_files": "skquant._dask",
+    "quantize_files": "skquant._files",
     "show_versions": "skquant._show_versions",
     "io": "skquant.io",
     "metrics": "skquant.metrics",

@@ -11,11 +11,9 @@ by Dask's schedulers (threads, processes or ``dask.distributed``):
   With ``dither`` set, each image is one block (dithering needs the whole
   image), so an image must then fit in memory; batches still run image by
   image.
-- :func:`fit` draws a random sample of pixels block by block, computes only
-  that sample and fits the estimator on it in memory: fitting on a Dask array
-  always samples.
-- :func:`quantize_files` fits one palette on a sample of many image files and
-  then quantizes all of them in parallel, writing the results.
+- :func:`fit` pools every block into the colour histogram on the grid of the
+  whole array and learns the palette the in-memory fit learns; fits that
+  would draw a sample in memory draw one block by block instead.
 
 The fitted estimator travels as a single graph key (``dask.delayed`` of the
 estimator), which every block task depends on: the distributed scheduler
@@ -27,14 +25,22 @@ not need it; :func:`is_dask_collection` works without Dask installed.
 
 import copy
 import numbers
-import os
 
 import numpy as np
-from sklearn.base import clone
-from sklearn.utils import check_random_state
-from sklearn.utils.random import sample_without_replacement
 
-from skquant._image import check_input, check_positive_int
+from skquant._engine import (
+    check_random_state,
+    sample_indices,
+    working_space,
+)
+from skquant._engine._learn import from_histogram, poolable, sample_size_for
+from skquant._engine._palette import check_contract
+from skquant._histogram import Grid, Histogram
+from skquant._image import (
+    Layout,
+    check_input,
+    check_positive_int,
+)
 
 #: Pixels drawn to fit on a Dask array when the estimator's ``sample_size``
 #: is not an int (``'auto'`` or ``None``), and shared among the files of
@@ -45,19 +51,6 @@ _SEED_HIGH = np.iinfo(np.int32).max
 
 
 # %% detection ---------------------------------------------------------------
-
-
-def is_dask_collection(X):
-    """Whether ``X`` is a Dask collection (array, dataframe, delayed, ...).
-
-    Cheap for everything else, and False when Dask is not installed: the type's
-    module is looked at before Dask is imported.
-    """
-    if not type(X).__module__.startswith("dask"):
-        return False
-    import dask
-
-    return dask.is_dask_collection(X)
 
 
 def _as_dask_array(X, what="X", *, channel_axis=True):
@@ -108,7 +101,8 @@ def _mapping_chunks(estimator, X):
     chunks, and a batch stays split between images only.
     """
     X = _channels_in_one_chunk(X)
-    dither = getattr(estimator, "dither", None) is not None
+    fitted = getattr(estimator, "_fitted", None)
+    dither = fitted is not None and fitted.dither is not None
     if dither and X.ndim >= 3 and (X.numblocks[-3] > 1 or X.numblocks[-2] > 1):
         X = X.rechunk({X.ndim - 3: -1, X.ndim - 2: -1})
     return X
@@ -310,16 +304,22 @@ def score(estimator, X):
 
 
 def fit(estimator, X, y=None, sample_weight=None):
-    """Fit ``estimator`` on a random sample of the pixels of a Dask array.
+    """Fit ``estimator`` on a Dask array: pooled block by block, or sampled.
 
-    ``min(sample_size, n_pixels)`` pixels are drawn (see :func:`sample_pixels`),
-    where ``sample_size`` is the estimator's ``sample_size`` when it is an int
-    and :data:`DASK_SAMPLE_SIZE` (1,000,000) otherwise: fitting on a Dask
-    array always samples. Only the sample is computed and held in memory; the
-    estimator's own ``fit`` then runs on it (as a one-row image
-    ``(1, n_samples, C)`` when ``X`` holds images, as pixels otherwise), with
-    the sampled pixels' weights. With a given ``palette`` nothing is learnt
-    from the data, so a single pixel is read.
+    When the in-memory fit would pool every pixel into the colour histogram
+    (the ``'sklearn'`` backend with ``sample_size`` ``'auto'`` or None and
+    ``histogram_bins`` set, on up to 4 channels), each block is pooled into a
+    histogram on the grid of the whole array (its range, from a first pass),
+    the histograms are merged, and k-means runs on the result: the palette is
+    the in-memory fit's (identical for integer data; float sums may differ in
+    the last bits). Only per-block histograms travel, never the pixels.
+
+    Otherwise ``min(sample_size, n_pixels)`` pixels are drawn (see
+    :func:`sample_pixels`), where ``sample_size`` is the estimator's
+    ``sample_size`` when it is an int and :data:`DASK_SAMPLE_SIZE`
+    (1,000,000) otherwise, and the estimator's own ``fit`` runs on them (as
+    a one-row image ``(1, n_samples, C)`` when ``X`` holds images). With a
+    given ``palette`` a single pixel is read.
 
     Parameters
     ----------
@@ -330,17 +330,124 @@ def fit(estimator, X, y=None, sample_weight=None):
         Ignored.
     sample_weight : array-like or dask array of shape ``X.shape[:-1]``, \
             default=None
-        Weight of each pixel; the weights of the sampled pixels go to ``fit``.
+        Weight of each pixel.
 
     Returns
     -------
     estimator : ColorQuantizer
         The fitted estimator.
     """
+    X = _channels_in_one_chunk(_as_dask_array(X))
+    layout = check_input(estimator, _stand_in(X), reset=True)
+    settings = estimator._settings(layout)
+    n_pixels = X.size // X.shape[-1] if X.shape[-1] else 0
+    if (
+        settings.palette is None
+        and settings.backend == "sklearn"
+        and sample_size_for(settings) is None
+        and poolable(settings, n_pixels, layout.n_channels)
+        and not any(np.isnan(size) for size in X.shape)
+    ):
+        return _fit_pooled(estimator, X, layout, settings, sample_weight)
     pixels, weights = _fit_sample(estimator, X, sample_weight)
     if weights is None:
         return estimator.fit(pixels)
     return estimator.fit(pixels, sample_weight=weights)
+
+
+def _fit_pooled(estimator, X, layout, settings, sample_weight):
+    """The in-memory fit's pooling, one histogram per block, merged."""
+    import dask
+
+    space = working_space(settings, layout)
+    blocks = X.to_delayed().ravel()
+    if sample_weight is None:
+        weight_blocks = [None] * len(blocks)
+    else:
+        weight_blocks = _weights_like(sample_weight, X).to_delayed().ravel()
+    stats = dask.compute(
+        *[dask.delayed(_block_stats, pure=True)(b, space.alpha) for b in blocks]
+    )
+    stats = [s for s in stats if s is not None]
+    has_transparent = any(s[2] for s in stats)
+    visible = [s for s in stats if s[3] > 0]
+    if not visible:
+        points = None
+    else:
+        lo = np.min([s[0] for s in visible], axis=0)
+        hi = np.max([s[1] for s in visible], axis=0)
+        whole = Layout(layout.kind, [np.zeros((1, layout.n_channels), X.dtype)])
+        whole.value_range = (float(lo.min()), float(hi.max()))
+        check_contract(space, whole)
+        grid = Grid(lo, hi, bins=settings.histogram_bins, integer=X.dtype.kind in "iu")
+        parts = dask.compute(
+            *[
+                dask.delayed(_block_histogram, pure=True)(b, w, grid, space.alpha)
+                for b, w in zip(blocks, weight_blocks, strict=True)
+            ]
+        )
+        histogram = parts[0]
+        for part in parts[1:]:
+            histogram = histogram.merge(part)
+        n_learned = settings.n_colors - int(has_transparent)
+
+        def pixels():
+            # only when the histogram is coarser than the data's few colours
+            return _visible_pixels(X, weight_blocks, space.alpha)
+
+        points = from_histogram(histogram, settings, n_learned, pixels)
+    estimator.__dict__.pop("_histogram", None)
+    previous = estimator._previous() if settings.warm_start else None
+    return estimator._learn(points, settings, space, has_transparent, previous)
+
+
+def _visible(block, weights, alpha):
+    pixels = block.reshape(-1, block.shape[-1])
+    weights = None if weights is None else weights.reshape(-1)
+    if alpha:
+        keep = pixels[:, 3] > 0
+        pixels = pixels[keep]
+        weights = None if weights is None else weights[keep]
+    return pixels, weights
+
+
+def _block_stats(block, alpha):
+    """(lo, hi, any transparent, n visible) of one block, None when empty."""
+    from skquant._kernels import column_range
+
+    if block.size == 0:
+        return None
+    pixels, _ = _visible(block, None, alpha)
+    transparent = len(pixels) < block.size // block.shape[-1]
+    if len(pixels) == 0:
+        return None, None, transparent, 0
+    lo, hi = column_range(np.ascontiguousarray(pixels))
+    return lo, hi, transparent, len(pixels)
+
+
+def _block_histogram(block, weights, grid, alpha):
+    pixels, weights = _visible(block, weights, alpha)
+    return Histogram.of(pixels, weights, grid=grid)
+
+
+def _visible_pixels(X, weight_blocks, alpha):
+    import dask
+
+    parts = dask.compute(
+        *[
+            dask.delayed(_visible, pure=True)(b, w, alpha)
+            for b, w in zip(X.to_delayed().ravel(), weight_blocks, strict=True)
+        ]
+    )
+    pixels = np.concatenate([p for p, _ in parts])
+    if parts[0][1] is None:
+        return pixels, None
+    return pixels, np.concatenate([w for _, w in parts])
+
+
+def _throwaway(estimator):
+    """A fresh estimator with the same parameters, for validation only."""
+    return type(estimator)(**estimator.get_params(deep=False))
 
 
 def partial_fit(estimator, X, y=None, sample_weight=None):
@@ -377,7 +484,7 @@ def _fit_sample(estimator, X, sample_weight):
     images only); pixel arrays give pixels ``(n, C)``.
     """
     X = _as_dask_array(X)
-    check_input(clone(estimator), _stand_in(X), reset=True)  # a throwaway clone
+    check_input(_throwaway(estimator), _stand_in(X), reset=True)
     sample_size = estimator.sample_size
     if getattr(estimator, "palette", None) is not None:
         sample_size = 1  # only the dtype and channel count are used
@@ -487,7 +594,7 @@ def _sample_block(block, weights, n_samples, seed):
     if n_samples >= pixels.shape[0]:
         return pixels, weights
     idx = np.sort(
-        sample_without_replacement(pixels.shape[0], n_samples, random_state=seed)
+        sample_indices(pixels.shape[0], n_samples, np.random.RandomState(seed))
     )
     return pixels[idx], None if weights is None else weights[idx]
 
@@ -512,223 +619,3 @@ def _allocate(sizes, n_samples, rng):
         counts.append(current - previous)
         previous = current
     return counts
-
-
-# %% collections of files -----------------------------------------------------
-
-
-def quantize_files(
-    paths,
-    output_dir,
-    *,
-    n_colors=16,
-    sample_per_image=None,
-    mode="rgb",
-    suffix=".png",
-    overwrite=True,
-    scheduler=None,
-    progress=True,
-    **params,
-):
-    """Quantize many image files to one shared palette, in parallel with Dask.
-
-    Two passes over the files, each a parallel Dask computation: the first
-    reads every image and draws ``sample_per_image`` random pixels from it;
-    one :class:`~skquant.ColorQuantizer` is fitted on all these pixels
-    together; the second pass reads every image again, maps it onto the
-    palette and writes it to ``output_dir`` as ``<stem><suffix>``. Only the
-    sample and the images being processed are in memory at any time.
-
-    Parameters
-    ----------
-    paths : sequence of str or os.PathLike
-        Image files, in any format :func:`skquant.io.read_image` reads. They
-        must give the same dtype (8 or 16 bits) and number of channels.
-    output_dir : str or os.PathLike
-        Folder for the results, created if needed.
-    n_colors : int, default=16
-        Number of palette colours.
-    sample_per_image : int or None, default=None
-        Pixels drawn from each image to fit the palette (all pixels of smaller
-        images). None shares 1,000,000 pixels equally among the images.
-    mode : {'rgb', 'rgba', 'gray'} or None, default='rgb'
-        Channel layout the images are read in, see
-        :func:`skquant.io.read_image`.
-    suffix : str, default='.png'
-        Extension of the written files, which selects their format. Keep a
-        lossless format: JPEG would bring back colours outside the palette.
-    overwrite : bool, default=True
-        Replace existing output files; if False, an existing file raises
-        :class:`FileExistsError` and is left untouched.
-    scheduler : str, dask.distributed.Client or None, default=None
-        Dask scheduler for both passes; None uses Dask's default (the active
-        distributed client if there is one, else threads).
-    progress : bool, default=True
-        Show a progress bar for each pass: :func:`distributed.progress` with a
-        distributed client, :class:`dask.diagnostics.ProgressBar` otherwise.
-    **params
-        Other :class:`~skquant.ColorQuantizer` parameters; ``random_state``
-        also seeds the pixel sample.
-
-    Returns
-    -------
-    quantizer : ColorQuantizer
-        The fitted quantizer, whose ``palette_`` all outputs share.
-    output_paths : list of str
-        The written files, in the order of ``paths``.
-
-    Raises
-    ------
-    ValueError
-        If two inputs have the same stem, an output would replace an input, or
-        the images differ in dtype or channel count.
-
-    Examples
-    --------
-    >>> import os
-    >>> import tempfile
-    >>> import numpy as np
-    >>> from sklearn.datasets import load_sample_images
-    >>> from skquant.io import read_image, write_image
-    >>> from skquant._dask import quantize_files
-    >>> folder = tempfile.mkdtemp()
-    >>> paths = []
-    >>> for i, image in enumerate(load_sample_images().images):
-    ...     paths.append(os.path.join(folder, f"photo{i}.png"))
-    ...     write_image(paths[-1], image)
-    >>> quantizer, written = quantize_files(
-    ...     paths, os.path.join(folder, "out"), n_colors=8, random_state=0,
-    ...     progress=False)
-    >>> [os.path.basename(p) for p in written]
-    ['photo0.png', 'photo1.png']
-    >>> result = read_image(written[0])
-    >>> len(np.unique(result.reshape(-1, 3), axis=0)) <= 8
-    True
-    """
-    import dask
-
-    from skquant._quantizer import ColorQuantizer
-
-    paths = [os.fspath(p) for p in paths]
-    if not paths:
-        raise ValueError("paths is empty; give at least one image file.")
-    output_dir = os.fspath(output_dir)
-    output_paths = _output_paths(paths, output_dir, suffix)
-    if sample_per_image is None:
-        sample_per_image = max(1, DASK_SAMPLE_SIZE // len(paths))
-    sample_per_image = check_positive_int(sample_per_image, "sample_per_image")
-
-    quantizer = ColorQuantizer(n_colors, **params)
-    rng = check_random_state(quantizer.random_state)
-    seeds = rng.randint(_SEED_HIGH, size=len(paths))
-    samples = _compute(
-        [
-            dask.delayed(_sample_file, pure=True)(path, sample_per_image, seed, mode)
-            for path, seed in zip(paths, seeds, strict=True)
-        ],
-        scheduler=scheduler,
-        progress=progress,
-    )
-    _check_same_kind(paths, samples)
-    quantizer.fit(np.concatenate(samples)[np.newaxis])  # one row of image pixels
-
-    os.makedirs(output_dir, exist_ok=True)
-    shipped = _shipped(quantizer)
-    written = _compute(
-        [
-            dask.delayed(_quantize_file, pure=False)(
-                path, out, shipped, mode, overwrite
-            )
-            for path, out in zip(paths, output_paths, strict=True)
-        ],
-        scheduler=scheduler,
-        progress=progress,
-    )
-    return quantizer, list(written)
-
-
-def _output_paths(paths, output_dir, suffix):
-    outputs = [
-        os.path.join(output_dir, os.path.splitext(os.path.basename(p))[0] + suffix)
-        for p in paths
-    ]
-    seen = {}
-    for path, out in zip(paths, outputs, strict=True):
-        if out in seen:
-            raise ValueError(
-                f"{seen[out]!r} and {path!r} would both be written to {out!r}; "
-                "give the inputs distinct names."
-            )
-        seen[out] = path
-    inputs = {os.path.realpath(p) for p in paths}
-    for out in outputs:
-        if os.path.realpath(out) in inputs:
-            raise ValueError(
-                f"output {out!r} would replace an input image; choose another "
-                "output_dir or suffix."
-            )
-    return outputs
-
-
-def _check_same_kind(paths, samples):
-    kinds = {}
-    for path, sample in zip(paths, samples, strict=True):
-        kinds.setdefault((sample.dtype.str, sample.shape[-1]), path)
-    if len(kinds) > 1:
-        found = ", ".join(
-            f"{np.dtype(dtype)} with {n} channels ({path!r})"
-            for (dtype, n), path in kinds.items()
-        )
-        raise ValueError(
-            "all images must have the same dtype and number of channels to share "
-            f"a palette, found {found}."
-        )
-
-
-def _sample_file(path, n_samples, seed, mode):
-    from skquant.io import read_image
-
-    pixels, _ = _sample_block(read_image(path, mode=mode), None, n_samples, seed)
-    return pixels
-
-
-def _quantize_file(path, output_path, estimator, mode, overwrite):
-    from skquant.io import read_image, write_image
-
-    write_image(
-        output_path,
-        estimator.transform(read_image(path, mode=mode)),
-        overwrite=overwrite,
-    )
-    return output_path
-
-
-def _distributed_client(scheduler):
-    """The distributed client that ``scheduler`` resolves to, or None."""
-    from dask.base import get_scheduler
-
-    get = get_scheduler(scheduler=scheduler)
-    client = getattr(get, "__self__", None)
-    if client is not None and type(client).__module__.startswith("distributed"):
-        return client
-    return None
-
-
-def _compute(tasks, *, scheduler, progress):
-    """Compute delayed ``tasks`` with a progress bar; list of results."""
-    import dask
-
-    client = _distributed_client(scheduler)
-    if client is not None:
-        futures = client.compute(tasks)
-        if progress:
-            from distributed import progress as show_progress
-
-            show_progress(futures)
-        return client.gather(futures)
-    if progress:
-        from dask.diagnostics import ProgressBar
-
-        with ProgressBar():
-            return list(dask.compute(*tasks, scheduler=scheduler))
-    return list(dask.compute(*tasks, scheduler=scheduler))

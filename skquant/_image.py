@@ -83,6 +83,19 @@ def warn(message, category=UserWarning):
     warnings.warn(message, category, stacklevel=level)
 
 
+def is_dask_collection(X):
+    """Whether ``X`` is a Dask collection (array, dataframe, delayed, ...).
+
+    Cheap for everything else, and False when Dask is not installed: the type's
+    module is looked at before Dask is imported.
+    """
+    if not type(X).__module__.startswith("dask"):
+        return False
+    import dask
+
+    return dask.is_dask_collection(X)
+
+
 def working_float(dtype):
     """Float dtype used internally for data of ``dtype``.
 
@@ -219,6 +232,13 @@ def _check_values(array, *, what):
     if array.dtype.kind == "f" or array.dtype.itemsize >= 8:
         # uint8/uint16/int32 values are always small enough: skip the pass.
         low, high = array.min(), array.max()
+        if np.isnan(low) or np.isnan(high):
+            raise ValueError(f"Input {what} contains NaN.")
+        if np.isinf(low) or np.isinf(high):
+            raise ValueError(
+                f"Input {what} contains infinity or a value too large for "
+                f"{array.dtype!r}."
+            )
         if max(-float(low), float(high)) > MAX_ABS_VALUE:
             value = (high if float(high) >= -float(low) else low).item()
             raise ValueError(
@@ -304,6 +324,29 @@ def check_input(estimator, X, *, reset):
     from scipy import sparse
     from sklearn.utils.validation import validate_data
 
+    if sparse.issparse(X):
+        # validate_data gives scikit-learn's standard TypeError for sparse input.
+        validate_data(estimator, X, reset=reset)
+
+    def pixels(X):
+        return validate_data(estimator, X, reset=reset, dtype="numeric")
+
+    layout = _read(X, pixels=pixels, fitting=reset)
+    if layout.kind != "pixels":
+        _check_n_channels(estimator, layout.n_channels, reset=reset)
+    return layout
+
+
+def read_input(X, *, fitting=True):
+    """Validate ``X`` (any layout skquant takes) and return its :class:`Layout`.
+
+    The estimator-free twin of :func:`check_input`, with the same checks and
+    messages, for :func:`skquant.quantize` and the command line.
+    """
+    return _read(X, pixels=_pixels_2d, fitting=fitting)
+
+
+def _read(X, *, pixels, fitting):
     if _is_image_list(X):
         arrays, ranges = [], []
         for i, x in enumerate(X):
@@ -312,10 +355,10 @@ def check_input(estimator, X, *, reset):
                     f"X[{i}] has {x.ndim} dimensions (shape {x.shape}); each "
                     "element of a list must be an image (H, W, C) or pixels (n, C)."
                 )
-            _check_layout_hints(x.shape, what=f"X[{i}]", fitting=reset)
-            array, value_range = _check_nd(x, what=f"X[{i}]")
+            _check_layout_hints(x.shape, what=f"X[{i}]", fitting=fitting)
+            array = _as_numeric(x, what=f"X[{i}]")
             arrays.append(array)
-            ranges.append(value_range)
+            ranges.append(_check_values(array, what=f"X[{i}]"))
         dtypes = {a.dtype for a in arrays}
         if len(dtypes) > 1:
             raise ValueError(
@@ -328,13 +371,7 @@ def check_input(estimator, X, *, reset):
                 f"all images in a list must have the same number of channels, "
                 f"got {sorted(channels)}."
             )
-        layout = Layout("list", arrays, ranges)
-        _check_n_channels(estimator, layout.n_channels, reset=reset)
-        return layout
-
-    if sparse.issparse(X):
-        # validate_data gives scikit-learn's standard TypeError for sparse input.
-        validate_data(estimator, X, reset=reset)
+        return Layout("list", arrays, ranges)
     shape = X.shape if hasattr(X, "ndim") else np.asarray(X).shape
     ndim = len(shape)
     if ndim == 1 and shape[0] == 0:
@@ -343,33 +380,60 @@ def check_input(estimator, X, *, reset):
             "n_channels), an image (H, W, C), a batch (N, H, W, C) or a list of "
             "images."
         )
-    _check_layout_hints(tuple(shape), what="X", fitting=reset)
+    _check_layout_hints(tuple(shape), what="X", fitting=fitting)
     if ndim in (3, 4):
-        array, value_range = _check_nd(X, what="X")
-        layout = Layout("image" if ndim == 3 else "batch", [array], [value_range])
-        _check_n_channels(estimator, layout.n_channels, reset=reset)
-        return layout
+        array = _as_numeric(X, what="X")
+        value_range = _check_values(array, what="X")
+        return Layout("image" if ndim == 3 else "batch", [array], [value_range])
     if ndim > 4:
         raise ValueError(
             f"X has {ndim} dimensions; expected pixels (n_pixels, n_channels), an "
             "image (H, W, C), a batch (N, H, W, C) or a list of images."
         )
-    array = validate_data(estimator, X, reset=reset, dtype="numeric")
+    array = pixels(X)
     return Layout("pixels", [array], [_check_values(array, what="X")])
 
 
-def _check_nd(X, *, what):
-    from sklearn.utils import check_array
+_RESHAPE_HINT = (
+    "Reshape your data either using array.reshape(-1, 1) if your data has a "
+    "single feature or array.reshape(1, -1) if it contains a single sample."
+)
 
-    array = check_array(
-        X,
-        dtype="numeric",
-        allow_nd=True,
-        ensure_2d=False,
-        ensure_min_samples=0,
-        input_name=what,
-    )
-    return array, _check_values(array, what=what)
+
+def _pixels_2d(X):
+    """A 2-D numeric array, with scikit-learn's messages for what is not."""
+    array = _as_numeric(X, what="X")
+    if array.ndim < 2:
+        got = "scalar" if array.ndim == 0 else "1D"
+        raise ValueError(
+            f"Expected 2D array, got {got} array instead:\narray={X!r}.\n"
+            f"{_RESHAPE_HINT}"
+        )
+    for axis, what in ((0, "sample"), (1, "feature")):
+        if array.shape[axis] == 0:
+            raise ValueError(
+                f"Found array with 0 {what}(s) (shape={array.shape}) while a "
+                "minimum of 1 is required."
+            )
+    return array
+
+
+def _as_numeric(X, *, what):
+    """``X`` as a numeric ndarray (no copy when it already is one)."""
+    if X is None:
+        raise ValueError(f"Expected an array, got {what}=None (array=None).")
+    array = np.asarray(X)
+    kind = array.dtype.kind
+    if kind == "c":
+        raise ValueError(f"Complex data not supported: {what} has dtype {array.dtype}.")
+    if kind in "USV":
+        raise ValueError(
+            f"{what} holds strings or bytes (dtype {array.dtype}); convert them "
+            "to numbers first."
+        )
+    if kind == "O":
+        array = array.astype(np.float64)
+    return array
 
 
 def _check_n_channels(estimator, n_channels, *, reset):

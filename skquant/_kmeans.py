@@ -9,7 +9,6 @@ the best run and its weighted inertia.
 import contextlib
 
 import numpy as np
-from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
 from skquant._kernels import (
@@ -18,7 +17,6 @@ from skquant._kernels import (
     kmeans_plusplus,
     lloyd_kmeans,
 )
-from skquant._opencv import kmeans_opencv
 
 #: Up to this many points, KMeans runs on one OpenMP thread (see run_kmeans).
 SMALL_FIT_POINTS = 200_000
@@ -51,6 +49,8 @@ def run_kmeans(
 ):
     """Weighted k-means with the chosen backend."""
     if backend == "opencv":
+        from skquant._opencv import kmeans_opencv  # OpenCV loads when used
+
         if weights is not None:
             # cv2.kmeans has no weights: draw points in proportion to them.
             idx = rng.choice(
@@ -86,6 +86,8 @@ def run_kmeans(
             tol=tol,
             rng=rng,
         )
+    from sklearn.cluster import KMeans  # many channels or colours only
+
     km = KMeans(
         n_clusters=n_clusters,
         init=init,

@@ -1,14 +1,21 @@
 """Choosing the number of colours by a quality target."""
 
 import numbers
-import warnings
 
 import numpy as np
 from skimage.color import deltaE_ciede2000
-from sklearn.exceptions import ConvergenceWarning
 
 from skquant import _color
-from skquant._image import check_input, check_positive_int, full_scale
+from skquant._engine import (
+    Points,
+    check_params,
+    check_random_state,
+    fit_points,
+    palette_from_points,
+    working_space,
+)
+from skquant._engine._palette import check_sample_weight, visible_pixels
+from skquant._image import Layout, check_input, check_positive_int, full_scale, warn
 from skquant._kernels import assign_labels, kmeans_plusplus
 from skquant._kmeans import single_thread_if_small
 from skquant._quantizer import ColorQuantizer
@@ -92,85 +99,102 @@ def select_n_colors(
     if "n_colors" in quantizer_params:
         raise TypeError("n_colors is what select_n_colors chooses; do not pass it.")
     max_colors = check_positive_int(max_colors, "max_colors")
-    quantizer = ColorQuantizer(max_colors, **quantizer_params)
-    layout = check_input(quantizer, X, reset=True)
-    quantizer._check_params(layout.n_channels)
-    quantizer._set_dtypes(layout)
+    probe = ColorQuantizer(max_colors, **quantizer_params)
+    layout = check_input(probe, X, reset=True)
+    settings = probe._settings(layout)
+    space = working_space(settings, layout)
     if max_delta_e is not None and layout.n_channels != 3:
         raise ValueError(
             f"max_delta_e needs 3-channel RGB data, got {layout.n_channels} channels."
         )
-    points, weights, exact, rng = quantizer._prepare(layout, sample_weight)
-    if weights is None:
-        weights = np.ones(len(points))
+    rng = check_random_state(settings.random_state)
+    pixels = layout.pixels()
+    weights = check_sample_weight(sample_weight, layout)
+    pixels, weights, has_transparent = visible_pixels(pixels, weights, space)
+    if len(pixels) == 0:
+        points = Points(pixels, None, True)
+    else:
+        n_learned = max_colors - int(has_transparent)
+        points = fit_points(pixels, weights, settings, n_learned, rng)
+    if points.weights is None:
+        points.weights = np.ones(len(points.points))
     seed = rng.randint(np.iinfo(np.int32).max)
-    data_range = _data_range(layout.dtype, points)
+    data_range = _data_range(layout.dtype, points.points)
     # One k-means++ seeding for the largest palette serves every candidate:
     # its first k centres are a k-means++ seeding for k colours.
     seeds = None
-    points_work = quantizer._to_working(points).astype(np.float64)
-    if not (exact and len(points) <= max_colors) and quantizer.fixed_colors is None:
+    points_work = space.to_working(points.points).astype(np.float64)
+    exact_few = points.exact and len(points.points) <= max_colors
+    if not exact_few and settings.fixed_colors is None and len(points.points):
         with single_thread_if_small(len(points_work)):
             seeds, _ = kmeans_plusplus(
                 points_work,
-                min(max_colors, len(points)),
-                sample_weight=weights,
+                min(max_colors, len(points.points)),
+                sample_weight=points.weights,
                 random_state=np.random.RandomState(seed),
             )
 
-    max_iter = quantizer.max_iter
-
     def fit(k, *, probe=False):
-        quantizer.n_colors = k
         # a quality estimate needs no full convergence: the chosen K does
-        quantizer.max_iter = min(max_iter, PROBE_MAX_ITER) if probe else max_iter
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            quantizer._learn(
-                points,
-                weights,
-                exact,
-                np.random.RandomState(seed),
-                init_work=None if seeds is None else seeds[:k],
-            )
-        return quantizer
+        max_iter = min(settings.max_iter, PROBE_MAX_ITER) if probe else None
+        candidate = check_params(
+            {
+                **settings.params,
+                "n_colors": k,
+                "max_iter": max_iter or settings.max_iter,
+            },
+            layout.n_channels,
+        )
+        return palette_from_points(
+            points if len(points.points) else None,
+            candidate,
+            space,
+            np.random.RandomState(seed),
+            has_transparent,
+            init_work=None if seeds is None else seeds[:k],
+            warning=None,
+        )
 
     def good_on_histogram(k):
-        fit(k, probe=True)
-        labels = assign_labels(points_work, quantizer._palette_work)
-        mapped = quantizer.palette_[labels].astype(np.float64)
+        fitted = fit(k, probe=True)
+        labels = assign_labels(points_work, fitted.palette_work)
+        mapped = fitted.palette[labels].astype(np.float64)
         ok = True
+        weights = points.weights
         if min_psnr is not None:
-            mse = np.dot(weights, ((points - mapped) ** 2).sum(1)) / (
-                weights.sum() * points.shape[1]
+            mse = np.dot(weights, ((points.points - mapped) ** 2).sum(1)) / (
+                weights.sum() * points.points.shape[1]
             )
             ok &= _psnr(mse, data_range) >= min_psnr
         if max_delta_e is not None:
             scale = full_scale(layout.dtype)
             de = deltaE_ciede2000(
-                _color.rgb_to_lab(points / scale), _color.rgb_to_lab(mapped / scale)
+                _color.rgb_to_lab(points.points / scale),
+                _color.rgb_to_lab(mapped / scale),
             )
             ok &= np.dot(weights, de) / weights.sum() <= max_delta_e
         return bool(ok)
 
-    pixels = layout.pixels()
-    if len(pixels) > CHECK_PIXELS:
-        pixels = pixels[np.sort(rng.choice(len(pixels), CHECK_PIXELS, replace=False))]
+    check = layout.pixels()
+    if len(check) > CHECK_PIXELS:
+        check = check[np.sort(rng.choice(len(check), CHECK_PIXELS, replace=False))]
+    check_layout = Layout("pixels", [check])
 
     def good_on_pixels(k):
-        fit(k)
-        mapped = quantizer.transform(pixels)
+        fitted = fit(k)
+        mapped = fitted.transform(check_layout)
         ok = True
         if min_psnr is not None:
             ok &= (
-                peak_signal_noise_ratio(pixels, mapped, data_range=data_range)
+                peak_signal_noise_ratio(check, mapped, data_range=data_range)
                 >= min_psnr
             )
         if max_delta_e is not None:
-            ok &= mean_delta_e(pixels, mapped) <= max_delta_e
-        return bool(ok)
+            ok &= mean_delta_e(check, mapped) <= max_delta_e
+        return bool(ok), fitted
 
-    hi = min(max_colors, len(points)) if exact else max_colors
+    exact = points.exact
+    hi = min(max_colors, len(points.points)) if exact else max_colors
     lo = 1
     while lo < hi:
         mid = (lo + hi) // 2
@@ -179,19 +203,22 @@ def select_n_colors(
         else:
             lo = mid + 1
     k = lo
-    ok = good_on_pixels(k)
+    ok, fitted = good_on_pixels(k)
     while not ok and k < max_colors:
         k = min(max_colors, k + max(1, k // 16))
-        ok = good_on_pixels(k)
+        ok, fitted = good_on_pixels(k)
     if not ok:
-        warnings.warn(
+        warn(
             f"max_colors={max_colors} colours do not reach the target "
             f"(min_psnr={min_psnr}, max_delta_e={max_delta_e}); returning "
             f"{max_colors} colours.",
             UserWarning,
-            stacklevel=2,
         )
-    return quantizer
+    quantizer = ColorQuantizer(k, **quantizer_params)
+    for name in ("n_features_in_", "feature_names_in_"):
+        if hasattr(probe, name):
+            setattr(quantizer, name, getattr(probe, name))
+    return quantizer._set_fitted(fitted)
 
 
 def _data_range(dtype, points):

@@ -16,7 +16,7 @@ from sklearn.exceptions import NotFittedError
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
-from skquant import ColorQuantizer, _dask  # noqa: E402
+from skquant import ColorQuantizer, _dask, _files, _image  # noqa: E402
 from skquant.io import read_image, write_image  # noqa: E402
 
 
@@ -229,11 +229,11 @@ def test_labels_checked_as_in_memory(rgb_quantizer):
 
 
 def test_non_array_collections_refused(rgb_quantizer, astronaut):
-    assert not _dask.is_dask_collection(astronaut)
-    assert not _dask.is_dask_collection([astronaut])
-    assert _dask.is_dask_collection(da.from_array(astronaut))
+    assert not _image.is_dask_collection(astronaut)
+    assert not _image.is_dask_collection([astronaut])
+    assert _image.is_dask_collection(da.from_array(astronaut))
     delayed_image = dask.delayed(astronaut)
-    assert _dask.is_dask_collection(delayed_image)
+    assert _image.is_dask_collection(delayed_image)
     with pytest.raises(TypeError, match="Dask arrays only"):
         _dask.transform(rgb_quantizer, delayed_image)
 
@@ -418,7 +418,7 @@ def test_local_cluster_fit_and_files(client, tmp_path, photos):
     np.testing.assert_array_equal(q_cluster.palette_, q_local.palette_)
 
     paths = write_photos(tmp_path, photos)
-    q, written = _dask.quantize_files(
+    q, written = _files.quantize_files(
         paths, tmp_path / "out", n_colors=8, random_state=0, scheduler=client
     )
     check_outputs(q, paths, written)
@@ -448,13 +448,13 @@ def check_outputs(q, paths, written):
 
 def test_quantize_files_one_palette_for_all(tmp_path, photos, capsys):
     paths = write_photos(tmp_path, photos[2:])
-    q, written = _dask.quantize_files(
+    q, written = _files.quantize_files(
         paths, tmp_path / "out", n_colors=8, sample_per_image=5_000, random_state=0
     )
     assert q.n_colors_ == 8 and q.palette_.dtype == np.uint8
     check_outputs(q, paths, written)
     assert "100%" in capsys.readouterr().out  # two ProgressBar runs
-    q_again, _ = _dask.quantize_files(
+    q_again, _ = _files.quantize_files(
         paths,
         tmp_path / "again",
         n_colors=8,
@@ -466,7 +466,7 @@ def test_quantize_files_one_palette_for_all(tmp_path, photos, capsys):
     np.testing.assert_array_equal(q.palette_, q_again.palette_)
     assert capsys.readouterr().out == ""
     with pytest.raises(FileExistsError):
-        _dask.quantize_files(
+        _files.quantize_files(
             paths[:1], tmp_path / "out", n_colors=4, overwrite=False, progress=False
         )
 
@@ -476,11 +476,11 @@ def test_quantize_files_refuses_clashes(tmp_path, astronaut):
     write_image(tmp_path / "a.bmp", astronaut)
     write_image(tmp_path / "b.png", astronaut.astype(np.uint16) * 257)
     with pytest.raises(ValueError, match="both be written"):
-        _dask.quantize_files([tmp_path / "a.png", tmp_path / "a.bmp"], tmp_path / "o")
+        _files.quantize_files([tmp_path / "a.png", tmp_path / "a.bmp"], tmp_path / "o")
     with pytest.raises(ValueError, match="replace an input"):
-        _dask.quantize_files([tmp_path / "a.png"], tmp_path)
+        _files.quantize_files([tmp_path / "a.png"], tmp_path)
     with pytest.raises(ValueError, match="same dtype"):
-        _dask.quantize_files(
+        _files.quantize_files(
             [tmp_path / "a.png", tmp_path / "b.png"], tmp_path / "o", progress=False
         )
 
@@ -509,3 +509,38 @@ def test_estimator_fit_on_dask_samples(china):
     out = ColorQuantizer(8, random_state=0).fit_transform(lazy)
     assert isinstance(out, da.Array)
     np.testing.assert_array_equal(out.compute(), q.transform(china))
+
+
+# %% fitting pools block by block ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "case", ["rgb", "weighted", "rgba", "lab", "batch", "pixels", "k64"]
+)
+def test_dask_fit_learns_the_in_memory_palette(china, flower, case):
+    image = np.ascontiguousarray(china[::2, ::2])
+    params, weights, chunks = {"n_colors": 16, "random_state": 0}, None, (70, 90, 3)
+    if case == "weighted":
+        weights = np.random.default_rng(0).integers(0, 4, image.shape[:2]).astype(float)
+    elif case == "rgba":
+        alpha = np.full(image.shape[:2], 255, np.uint8)
+        alpha[:30] = 0
+        image, chunks = np.dstack([image, alpha]), (70, 90, 4)
+    elif case == "lab":
+        params["color_space"] = "lab"
+    elif case == "batch":
+        image = np.stack([image, np.ascontiguousarray(flower[::2, ::2])])
+        chunks = (1, 100, 100, 3)
+    elif case == "pixels":
+        image, chunks = image.reshape(-1, 3), (10_000, 3)
+    elif case == "k64":
+        params["n_colors"] = 64
+    lazy = da.from_array(image, chunks=chunks)
+    lazy_weights = (
+        None if weights is None else da.from_array(weights, chunks=chunks[:2])
+    )
+    in_memory = ColorQuantizer(**params).fit(image, sample_weight=weights)
+    on_dask = ColorQuantizer(**params).fit(lazy, sample_weight=lazy_weights)
+    np.testing.assert_array_equal(on_dask.palette_, in_memory.palette_)
+    np.testing.assert_array_equal(on_dask.cluster_centers_, in_memory.cluster_centers_)
+    assert on_dask.n_iter_ == in_memory.n_iter_

@@ -1,46 +1,57 @@
-"""Pooling pixels into a weighted colour histogram (skquant._histogram).
+"""The one colour histogram (skquant._histogram) and its pooling kernel.
 
-The oracle bins every pixel with numpy, using the documented rule (cells of
-equal width over each channel's range, one cell per value for integer data
-whose range fits), and compares counts, cell means and the ``exact`` flag.
+The binning rule lives in :class:`skquant._histogram.Grid` only; it is tested
+here on its documented edges, and the oracle groups pixels by
+``Grid.cells`` (NumPy) to check the compiled kernel's counts, cell means and
+``exact`` flag.
 """
+
+import pickle
 
 import numba
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from skquant._histogram import cells_per_channel, distinct_colors, pool_pixels
+from skquant._histogram import (
+    Grid,
+    Histogram,
+    cells_per_channel,
+    distinct_colors,
+    pool,
+    pool_pixels,
+)
 
 
-def pool_oracle(pixels, bins):
+def pool_oracle(pixels, bins, weights=None):
     """(points, weights, exact) by numpy, in cell order."""
     pixels = np.asarray(pixels)
-    n_channels = pixels.shape[1]
-    per_channel = cells_per_channel(n_channels, bins)
-    lo = pixels.min(axis=0).astype(np.float64)
-    span = pixels.max(axis=0).astype(np.float64) - lo
-    if pixels.dtype.kind in "iu" and np.all(span + 1 <= per_channel):
-        per_channel = int(span.max()) + 1
-        inv_width = np.ones(n_channels)
-    else:
-        inv_width = np.divide(
-            per_channel, span, out=np.zeros(n_channels), where=span > 0
-        )
-        inv_width *= 1.0 - 1e-12
-    cells = ((pixels.astype(np.float64) - lo) * inv_width).astype(np.int64)
-    cells = np.clip(cells, 0, per_channel - 1)
-    codes = np.zeros(len(pixels), np.int64)
-    for j in range(n_channels):
-        codes = codes * per_channel + cells[:, j]
-    occupied, inverse, counts = np.unique(
-        codes, return_inverse=True, return_counts=True
+    grid = Grid(
+        pixels.min(axis=0),
+        pixels.max(axis=0),
+        bins=bins,
+        integer=pixels.dtype.kind in "iu",
     )
+    occupied, inverse = np.unique(grid.cells(pixels), return_inverse=True)
     inverse = inverse.ravel()
-    sums = np.zeros((len(occupied), n_channels))
-    np.add.at(sums, inverse, pixels.astype(np.float64))
+    w = np.ones(len(pixels)) if weights is None else weights
+    counts = np.bincount(inverse, weights=w)
+    sums = np.zeros((len(occupied), pixels.shape[1]))
+    np.add.at(sums, inverse, pixels.astype(np.float64) * w[:, None])
     n_distinct = len(np.unique(pixels, axis=0))
-    return sums / counts[:, None], counts.astype(np.float64), n_distinct == len(counts)
+    return sums / counts[:, None], counts, n_distinct == len(counts)
+
+
+def test_the_binning_rule():
+    grid = Grid([0.0, 10.0], [1.0, 20.0], bins=4, integer=False)
+    assert grid.per_channel == cells_per_channel(2, 4) == 8
+    # lo in the first cell, hi in the last, equal widths between
+    codes = grid.cells(np.array([[0.0, 10.0], [1.0, 20.0], [0.3, 12.6], [-5, 99]]))
+    np.testing.assert_array_equal(codes, [0, 63, 2 * 8 + 2, 7])
+    # integers whose range fits: one cell per value
+    exact = Grid([3], [9], bins=64, integer=True)
+    assert exact.per_channel == 7
+    np.testing.assert_array_equal(exact.cells(np.arange(3, 10)[:, None]), range(7))
 
 
 def assert_same_pool(result, expected, *, exact_sums):
@@ -158,3 +169,58 @@ def test_constant_and_tiny_inputs():
     points, weights, exact = pool_pixels(floats)
     np.testing.assert_array_equal(points, floats)
     assert exact and weights.tolist() == [1.0]
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_weighted_pooling(china, dtype):
+    pixels = china.reshape(-1, 3).astype(dtype)
+    weights = np.random.default_rng(0).random(len(pixels))
+    weights[::7] = 0  # zero weights add nothing
+    result = pool_pixels(pixels, weights=weights)
+    expected = pool_oracle(pixels[weights > 0], 64, weights[weights > 0])
+    np.testing.assert_allclose(result[0], expected[0], rtol=1e-10)
+    np.testing.assert_allclose(result[1], expected[1], rtol=1e-12)
+
+
+def test_merging_batches_is_pooling_at_once(photos):
+    pixels = np.concatenate([p.reshape(-1, 3) for p in photos])
+    grid = Grid.for_pixels(pixels, bins=32)
+    whole = Histogram.of(pixels, grid=grid)
+    merged = Histogram.of(pixels[:0], grid=grid)
+    for part in np.array_split(pixels, 7):
+        merged = merged.merge(Histogram.of(part, grid=grid))
+    for a, b in zip(whole.points(), merged.points(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(whole.codes, merged.codes)
+
+
+def test_exactness_is_stated_per_cell():
+    """Exact: each cell's colour itself (not a rounded mean of copies)."""
+    values = np.array([[0.1, 0.2, 0.3]] * 3 + [[0.7, 0.1, 0.9]])
+    points, weights, exact = pool_pixels(values)
+    assert exact
+    np.testing.assert_array_equal(points, [[0.1, 0.2, 0.3], [0.7, 0.1, 0.9]])
+    # two colours meeting in one cell, in different batches, make it mixed
+    grid = Grid([0, 0, 0], [255, 255, 255], bins=4, integer=True)
+    a = Histogram.of(np.array([[0, 0, 0]], np.uint8), grid=grid)
+    b = Histogram.of(np.array([[1, 1, 1]], np.uint8), grid=grid)
+    assert a.exact and b.exact and not a.merge(b).exact
+    assert a.merge(a).exact
+
+
+def test_histogram_by_colour_for_streams():
+    """grid=None: every distinct colour is a cell, merged by colour."""
+    pixels = np.array([[0, 0, 0], [0, 0, 1], [0, 0, 1], [255, 255, 255]], np.uint8)
+    first = Histogram.of(pixels[:2], grid=None)
+    both = first.merge(Histogram.of(pixels[2:], grid=None))
+    points, weights, exact = both.points()
+    assert exact
+    np.testing.assert_array_equal(points, [[0, 0, 0], [0, 0, 1], [255, 255, 255]])
+    np.testing.assert_array_equal(weights, [1, 2, 1])
+    floats = Histogram.of(np.array([[0.1, 0.2], [0.1, 0.2]]), grid=None)
+    np.testing.assert_array_equal(floats.points()[0], [[0.1, 0.2]])
+
+
+def test_histogram_pickles_its_occupied_cells_only(china):
+    hist = pool(china.reshape(-1, 3))
+    assert len(pickle.dumps(hist)) < 70 * len(hist.codes) + 10_000

@@ -1,5 +1,6 @@
 """ColorQuantizer on real photographs: the behaviour users rely on."""
 
+import pickle
 import warnings
 
 import cv2
@@ -295,3 +296,92 @@ def test_bad_labels(fitted):
         fitted.inverse_transform(np.array([0, 8]))
     with pytest.raises(ValueError, match="integer"):
         fitted.inverse_transform(np.array([0.5]))
+
+
+# %% what fit fixes ------------------------------------------------------------------
+
+#: A value other than the default for every parameter.
+OTHER_VALUES = {
+    "n_colors": 4,
+    "backend": "opencv",
+    "color_space": "lab",
+    "dither": "floyd-steinberg",
+    "alpha": False,
+    "keep_transparent_rgb": True,
+    "sample_size": 10,
+    "histogram_bins": 8,
+    "palette": [[0, 0, 0, 255], [255, 255, 255, 255]],
+    "fixed_colors": [[0, 0, 0, 255]],
+    "init": "random",
+    "n_init": 3,
+    "max_iter": 1,
+    "tol": 0.5,
+    "warm_start": True,
+    "random_state": 5,
+}
+
+
+def test_every_parameter_has_another_value():
+    assert set(OTHER_VALUES) == set(ColorQuantizer().get_params())
+
+
+@pytest.mark.parametrize("name", sorted(OTHER_VALUES))
+@pytest.mark.parametrize("channels", [3, 4])
+def test_set_params_after_fit_changes_nothing_until_the_next_fit(
+    astronaut, name, channels
+):
+    image = np.ascontiguousarray(astronaut[::4, ::4])
+    if channels == 4:  # a transparent band, so the alpha parameters matter
+        alpha = np.full(image.shape[:2], 255, np.uint8)
+        alpha[:20] = 0
+        image = np.dstack([image, alpha])
+    q = ColorQuantizer(8, random_state=0).fit(image)
+    before = q.transform(image), q.predict(image), q.score(image)
+    value = OTHER_VALUES[name]
+    if name in ("palette", "fixed_colors"):
+        value = [c[:channels] for c in value]
+    q.set_params(**{name: value})
+    after = q.transform(image), q.predict(image), q.score(image)
+    np.testing.assert_array_equal(after[0], before[0])
+    np.testing.assert_array_equal(after[1], before[1])
+    assert after[2] == before[2]
+
+
+def test_colour_space_changed_after_fit(astronaut):
+    # issue 13: transform used the fitted palette with the new colour space
+    q = ColorQuantizer(16, random_state=0).fit(astronaut)
+    mse = -q.score(astronaut)
+    q.set_params(color_space="lab")
+    assert -q.score(astronaut) == mse
+    assert len(distinct(q.transform(astronaut))) == 16
+    q.fit(astronaut)  # the next fit uses it
+    assert q._fitted.space.color_space == "lab"
+
+
+def test_partial_fit_model_pickles_small(photos):
+    q = ColorQuantizer(16, random_state=0)
+    for photo in photos:
+        q.partial_fit(photo)
+    size = len(pickle.dumps(q))
+    # occupied cells only: 2.6 MB for these four photos; the dense histogram
+    # pickled 10.5 MB whatever the data
+    assert size < 4 * 2**20, size
+    again = pickle.loads(pickle.dumps(q)).partial_fit(photos[0])
+    np.testing.assert_array_equal(again.palette_, q.partial_fit(photos[0]).palette_)
+
+
+def test_partial_fit_without_bins_is_exact(china):
+    few = ColorQuantizer(40, random_state=0).fit_transform(china)
+    q = ColorQuantizer(40, histogram_bins=None, random_state=0)
+    for part in np.array_split(few, 3):
+        q.partial_fit(part)
+    # one cell per value: the palette is exactly the 40 colours
+    assert {tuple(c) for c in q.palette_.tolist()} == set(
+        map(tuple, distinct(few).tolist())
+    )
+    floats = ColorQuantizer(40, histogram_bins=None, random_state=0)
+    for part in np.array_split(few / 255.0, 3):
+        floats.partial_fit(part)
+    np.testing.assert_array_equal(
+        np.sort(floats.palette_ * 255, axis=0).round(), np.sort(q.palette_, axis=0)
+    )

@@ -23,6 +23,7 @@ from skquant._kernels._dither import (
     dither_map,
     nearest_labels,
 )
+from skquant._kernels._pool import pool_cells
 from skquant._kernels._seeding import initial_centers, kmeans_plusplus
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "map_to_palette",
     "nearest_brute",
     "nearest_labels",
+    "pool_cells",
     "run_parallel",
     "take_rows",
 ]

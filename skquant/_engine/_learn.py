@@ -1,0 +1,319 @@
+"""Palette learning: pixels -> points to cluster -> palette.
+
+:func:`fit_points` turns pixels (and weights) into what k-means runs on: the
+pooled histogram, the exact distinct colours, a sample, or the pixels.
+:func:`learn_palette` runs k-means on points (in the input's units) and
+returns the palette. ``ColorQuantizer.fit``, ``partial_fit``,
+``select_n_colors``, the Dask fit and :func:`skquant.quantize` all go
+through them.
+"""
+
+import numbers
+
+import numpy as np
+
+from skquant._histogram import distinct_colors, pool
+from skquant._image import to_dtype, warn
+
+#: Pixels drawn by ``sample_size='auto'`` for backends that take no weights.
+AUTO_SAMPLE_SIZE = 100_000
+
+#: Below this many pixels, pooling into a histogram saves nothing.
+MIN_PIXELS_TO_POOL = 1 << 14
+
+#: Up to this many pixels, the exact distinct colours are looked for.
+MAX_PIXELS_FOR_DISTINCT = 1 << 20
+
+
+class FewerColorsWarning(UserWarning):
+    """The data holds fewer distinct colours than ``n_colors``.
+
+    :class:`skquant.ColorQuantizer` issues it as a subclass that is also
+    scikit-learn's ``ConvergenceWarning``.
+    """
+
+
+# %% random numbers ----------------------------------------------------------------
+
+
+def check_random_state(seed):
+    """A ``numpy.random.RandomState`` from None, an int or a RandomState.
+
+    The same as scikit-learn's ``check_random_state`` (same streams).
+    """
+    if seed is None or seed is np.random:
+        return np.random.mtrand._rand
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        return np.random.RandomState(seed)
+    if isinstance(seed, np.random.RandomState):
+        return seed
+    raise ValueError(
+        f"{seed!r} cannot be used to seed a numpy.random.RandomState instance"
+    )
+
+
+def sample_indices(n_population, n_samples, rng):
+    """Indices of ``n_samples`` of ``n_population`` items, without replacement.
+
+    The same draws as scikit-learn's ``sample_without_replacement``
+    (method 'auto') from the same ``RandomState``, so samples and every
+    palette fitted on them are unchanged.
+    """
+    ratio = n_samples / n_population if n_population else 1.0
+    if 0.01 < ratio < 0.99:
+        return rng.permutation(n_population)[:n_samples]
+    if ratio < 0.2:
+        # tracking selection: the first n_samples distinct values of the stream
+        state = rng.get_state()
+        need = n_samples
+        while True:
+            draws = rng.randint(n_population, size=need)
+            _, first = np.unique(draws, return_index=True)
+            if len(first) >= n_samples:
+                first.sort()
+                used = int(first[n_samples - 1]) + 1
+                rng.set_state(state)
+                return rng.randint(n_population, size=used)[first[:n_samples]]
+            rng.set_state(state)
+            need *= 2
+    # reservoir sampling
+    out = np.arange(n_samples)
+    for i in range(n_samples, n_population):
+        j = rng.randint(0, i + 1)
+        if j < n_samples:
+            out[j] = i
+    return out
+
+
+# %% what k-means runs on ------------------------------------------------------------
+
+
+class Points:
+    """What k-means runs on.
+
+    Attributes
+    ----------
+    points : ndarray of shape (n_points, n_channels)
+        In the input's units.
+    weights : ndarray of shape (n_points,) or None
+    exact : bool
+        Whether ``points`` are exactly the distinct colours of the data.
+    sampled : int or None
+        Pixels drawn, when a sample was drawn.
+    n_pixels : int
+        Pixels the points stand for (before sampling).
+    """
+
+    def __init__(self, points, weights, exact, *, sampled=None, n_pixels=None):
+        self.points, self.weights, self.exact = points, weights, exact
+        self.sampled = sampled
+        self.n_pixels = len(points) if n_pixels is None else n_pixels
+
+    def describe(self, sample_size):
+        """Who holds the colours, for the too-few-colours warning."""
+        if self.sampled is None:
+            return "The data"
+        return (
+            f"The sample of {self.sampled} pixels (sample_size={sample_size!r}) "
+            f"drawn from {self.n_pixels} pixels"
+        )
+
+
+def sample_size_for(settings):
+    """Pixels to draw, or None for all of them."""
+    if isinstance(settings.sample_size, str):  # 'auto'
+        return None if settings.backend == "sklearn" else AUTO_SAMPLE_SIZE
+    return settings.sample_size
+
+
+def poolable(settings, n_pixels, n_channels):
+    """Whether pixels are pooled into the histogram before clustering."""
+    return (
+        settings.histogram_bins is not None
+        and n_channels <= 4
+        and n_pixels >= MIN_PIXELS_TO_POOL
+    )
+
+
+def fit_points(pixels, weights, settings, n_learned, rng):
+    """Sample and pool ``pixels``: the :class:`Points` k-means runs on."""
+    n_pixels = len(pixels)
+    sample_size = sample_size_for(settings)
+    sampled = None
+    if sample_size is not None and sample_size < n_pixels:
+        idx = np.sort(sample_indices(n_pixels, sample_size, rng))
+        pixels = pixels[idx]
+        weights = None if weights is None else weights[idx]
+        sampled = sample_size
+    points = _pooled(pixels, weights, settings, n_learned)
+    points.sampled, points.n_pixels = sampled, n_pixels
+    return points
+
+
+def _pooled(pixels, weights, settings, n_learned):
+    n, n_channels = pixels.shape
+    if poolable(settings, n, n_channels):
+        hist = pool(pixels, weights, bins=settings.histogram_bins)
+        return from_histogram(hist, settings, n_learned, lambda: (pixels, weights))
+    if n <= MAX_PIXELS_FOR_DISTINCT:
+        unique, counts = distinct_colors(pixels, weights)
+        if weights is not None or len(unique) <= n_learned:
+            return Points(unique, counts, True)
+    return Points(pixels, weights, False)
+
+
+def from_histogram(hist, settings, n_learned, get_pixels):
+    """Points from a pooled histogram (``get_pixels()`` gives the data itself)."""
+    points, weights, exact = hist.points()
+    if exact and len(points) <= n_learned:
+        return Points(points, weights, True)
+    if not exact and len(points) < n_learned:
+        # fewer cells than colours: look at the true distinct colours
+        pixels, pixel_weights = get_pixels()
+        unique, counts = distinct_colors(pixels, pixel_weights)
+        return Points(unique, counts, True)
+    if settings.backend == "sklearn":
+        return Points(points, weights, exact)
+    pixels, pixel_weights = get_pixels()
+    return Points(pixels, pixel_weights, False)
+
+
+# %% k-means -> palette ---------------------------------------------------------------
+
+
+def learn_palette(
+    points,
+    *,
+    n_colors,
+    space,
+    settings,
+    rng,
+    fixed=None,
+    previous=None,
+    init_work=None,
+    warning=FewerColorsWarning,
+):
+    """k-means on ``points`` -> ``(palette, centers, n_iter, inertia)``.
+
+    Parameters
+    ----------
+    points : Points
+    n_colors : int
+        Colours to learn.
+    space : WorkingSpace
+    settings : Settings
+        ``backend``, ``init``, ``n_init``, ``max_iter``, ``tol``,
+        ``sample_size`` are read.
+    rng : numpy.random.RandomState
+    fixed : ndarray of shape (n_fixed, n_channels) or None
+        Colours kept first, in the input's units and dtype.
+    previous : ndarray of shape (n_colors, n_channels) or None
+        Earlier centres (input units): a warm start that keeps their order.
+    init_work : ndarray of shape (n_colors, n_channels) or None
+        Initial centres in the working space, instead of ``settings.init``.
+    warning : Warning subclass or None
+        Issued when the data holds fewer than ``n_colors`` colours (None:
+        not issued, for callers that probe many ``n_colors``).
+
+    Returns
+    -------
+    palette : ndarray of shape (n_colors_, n_channels), dtype ``space.dtype``
+    centers : ndarray of shape (n_colors_, n_channels), float64, input units
+    n_iter : int
+    inertia : float
+    """
+    from skquant._kmeans import lloyd_with_fixed, run_kmeans
+
+    n_fixed = 0 if fixed is None else len(fixed)
+    if n_fixed > n_colors:
+        raise ValueError(
+            f"fixed_colors holds {n_fixed} colours, more than n_colors={n_colors}."
+        )
+    if points.exact and len(points.points) <= n_colors:
+        return _keep_distinct(points, n_colors, space, fixed, settings, warning)
+    points_work = space.to_working(points.points).astype(np.float64)
+    keep_order = previous is not None
+    common = {"max_iter": settings.max_iter, "tol": settings.tol, "rng": rng}
+    if fixed is not None:
+        init = None
+        if keep_order:
+            init = space.to_working(previous[n_fixed:]).astype(np.float64)
+        fixed_work = space.to_working(fixed).astype(np.float64)
+        centers, labels, n_iter, inertia = lloyd_with_fixed(
+            points_work, points.weights, n_colors, fixed_work, init=init, **common
+        )
+    else:
+        init = settings.init if init_work is None else init_work
+        if keep_order:
+            init = space.to_working(previous).astype(np.float64)
+        elif not isinstance(init, str) and init_work is None:
+            init = space.to_working(np.asarray(init, dtype=np.float64))
+        centers, labels, n_iter, inertia = run_kmeans(
+            points_work,
+            points.weights,
+            n_colors,
+            backend=settings.backend,
+            init=init,
+            n_init=settings.n_init,
+            **common,
+        )
+    counts = np.bincount(labels, weights=points.weights, minlength=len(centers))
+    if keep_order:
+        order = np.arange(len(centers))
+    else:
+        # fixed colours first, in the given order; then most used first
+        order = np.concatenate(
+            [np.arange(n_fixed), n_fixed + np.argsort(-counts[n_fixed:], kind="stable")]
+        )
+    centers = space.from_working(centers[order])
+    if fixed is not None:
+        centers[:n_fixed] = fixed
+    palette = _make_distinct(to_dtype(centers, space.dtype), points.points, n_fixed)
+    return palette, centers, n_iter, inertia
+
+
+def _keep_distinct(points, n_colors, space, fixed, settings, warning):
+    """Fewer distinct colours than n_colors: the palette is those colours."""
+    order = np.argsort(-points.weights, kind="stable")
+    colours = to_dtype(points.points[order], space.dtype)
+    if fixed is not None:
+        fixed_set = {tuple(c) for c in fixed.tolist()}
+        rest = [c for c in colours if tuple(c.tolist()) not in fixed_set]
+        colours = np.concatenate(
+            [fixed, np.asarray(rest, fixed.dtype).reshape(-1, fixed.shape[1])]
+        )[:n_colors]
+    if len(colours) < n_colors and warning is not None:
+        warn(
+            f"{points.describe(settings.sample_size)} holds {len(points.points)} "
+            f"distinct colours, fewer than n_colors={n_colors}; the palette is "
+            f"exactly those colours (n_colors_={len(colours)}).",
+            warning,
+        )
+    return colours, colours.astype(np.float64), 0, 0.0
+
+
+def _make_distinct(palette, points, n_fixed):
+    """Replace entries that rounding made equal by far-off data colours.
+
+    Only called when the data holds more distinct colours than ``n_colors``,
+    so there are always enough colours to go round.
+    """
+    _, first = np.unique(palette, axis=0, return_index=True)
+    duplicates = np.setdiff1d(np.arange(len(palette)), first)
+    duplicates = duplicates[duplicates >= n_fixed]
+    if len(duplicates) == 0:
+        return palette
+    palette = palette.copy()
+    candidates = to_dtype(points, palette.dtype).astype(np.float64)
+    keep = np.setdiff1d(np.arange(len(palette)), duplicates)
+    for j in duplicates:
+        current = palette[keep].astype(np.float64)
+        d2 = np.full(len(candidates), np.inf)
+        for c in current:
+            np.minimum(d2, ((candidates - c) ** 2).sum(-1), out=d2)
+        best = int(np.argmax(d2))
+        if d2[best] == 0:
+            break  # nothing left that differs from the palette
+        palette[j] = candidates[best].astype(palette.dtype)
+        keep = np.append(keep, j)
+    return palette

@@ -1,0 +1,452 @@
+"""A fitted palette, and the fit that makes one: pool -> learn -> map.
+
+:func:`fit_palette` takes a validated :class:`~skquant._image.Layout` and
+:class:`~skquant._engine._params.Settings` and returns a
+:class:`FittedPalette`, which holds everything mapping needs (the palette in
+the input's units and in the working space, the colour space, the alpha rule,
+the dtype, the channel count and the dithering method) and labels, maps,
+dithers and scores images with it. Nothing here imports scikit-learn or SciPy.
+"""
+
+import numpy as np
+
+from skquant._engine._learn import (
+    FewerColorsWarning,
+    check_random_state,
+    fit_points,
+    learn_palette,
+)
+from skquant._engine._space import WorkingSpace
+from skquant._image import (
+    check_colors_contract,
+    check_dtype_compatible,
+    check_unit_range,
+    full_scale,
+    to_dtype,
+)
+
+#: Pixels converted to the working space at a time for RGBA images.
+ALPHA_CHUNK = 1 << 18
+
+#: Pixels per piece when summing squared errors.
+SCORE_CHUNK = 1 << 18
+
+
+# %% resolving a fit's settings against the data ------------------------------
+
+
+def working_space(settings, layout):
+    """The :class:`WorkingSpace` of ``settings`` on ``layout``'s data (checked)."""
+    dtype, n_channels = layout.dtype, layout.n_channels
+    space = WorkingSpace(settings.color_space, False, dtype, n_channels)
+    # 'auto' reads a 4th channel as opacity only where opacity has a scale
+    space.alpha = settings.alpha is True or (
+        settings.alpha == "auto"
+        and n_channels == 4
+        and layout.kind != "pixels"
+        and space.has_scale
+    )
+    if settings.alpha is True and not space.has_scale:
+        raise ValueError(
+            f"alpha=True needs uint8, uint16 or float data to read opacity "
+            f"from, got dtype {dtype}; use alpha=False to treat the 4th "
+            "channel as a plain feature."
+        )
+    if settings.color_space != "rgb":
+        full_scale(dtype)  # raises for dtypes without a colour scale
+        if n_channels == 4 and not space.alpha:
+            raise ValueError(
+                f"color_space={settings.color_space!r} on 4 channels needs them "
+                "to be RGBA: pass alpha=True."
+            )
+    if space.alpha and settings.dither_method is not None:
+        raise ValueError(
+            f"dither={settings.dither!r} is not applied to images with alpha; "
+            "use dither=None for RGBA images, or drop the alpha channel."
+        )
+    check_contract(space, layout)
+    return space
+
+
+def check_contract(space, layout):
+    """The float data contract (see :mod:`skquant._image`)."""
+    if space.color_space != "rgb":
+        check_unit_range(layout, why=f"color_space={space.color_space!r}")
+
+
+def check_colors(colors, name, space):
+    """A user palette, as an exact array of the data's dtype."""
+    colors = np.asarray(colors)
+    n_channels = space.n_channels
+    if colors.ndim != 2 or colors.shape[0] == 0 or colors.shape[1] != n_channels:
+        raise ValueError(
+            f"{name} must have shape (n, n_channels={n_channels}), got shape "
+            f"{colors.shape}."
+        )
+    if colors.dtype.kind not in "iuf" or not np.all(np.isfinite(colors)):
+        raise ValueError(f"{name} must hold finite numbers, got {colors!r}.")
+    cast = to_dtype(colors, space.dtype)
+    differs = np.any(cast.astype(np.float64) != colors.astype(np.float64), axis=1)
+    if differs.any():
+        bad = np.flatnonzero(differs)[0]
+        raise ValueError(
+            f"{name}[{bad}]={colors[bad].tolist()} is not a value of the data's "
+            f"dtype {space.dtype}; give colours in the input's units "
+            "(0-255 for uint8, 0-65535 for uint16, floats for float images)."
+        )
+    check_colors_contract(
+        colors, name, space.dtype, unit_floats=space.color_space != "rgb"
+    )
+    return cast
+
+
+def check_sample_weight(sample_weight, layout):
+    """Per-pixel weights flattened like ``layout.pixels()``, or None."""
+    if sample_weight is None:
+        return None
+    parts = sample_weight if layout.kind == "list" else [sample_weight]
+    if len(parts) != len(layout.arrays):
+        raise ValueError(
+            f"sample_weight has {len(parts)} arrays for {len(layout.arrays)} images."
+        )
+    flat = []
+    for part, array in zip(parts, layout.arrays, strict=True):
+        w = np.asarray(part)
+        if w.dtype.kind not in "biuf":
+            raise ValueError(
+                f"sample_weight must hold real numbers, got dtype {w.dtype}."
+            )
+        w = w.astype(np.float64)
+        if w.shape not in (array.shape[:-1], (array.size // layout.n_channels,)):
+            raise ValueError(
+                f"sample_weight has shape {w.shape}, expected {array.shape[:-1]} "
+                "(one weight per pixel)."
+            )
+        flat.append(w.ravel())
+    w = flat[0] if len(flat) == 1 else np.concatenate(flat)
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError(
+            "sample_weight must be finite and >= 0, got values from "
+            f"{w.min()} to {w.max()}."
+        )
+    if not w.sum() > 0:
+        raise ValueError("sample_weight is all zero: no pixel would count.")
+    return w
+
+
+# %% the fitted palette -------------------------------------------------------
+
+
+class FittedPalette:
+    """A palette and everything needed to map images onto it.
+
+    Parameters
+    ----------
+    palette : ndarray of shape (n_colors, n_channels)
+        In the input's units and dtype, in index order.
+    centers : ndarray of shape (n_colors, n_channels)
+        The k-means centres in the input's units (float64).
+    space : WorkingSpace
+        Colour space, alpha rule, dtype and channel count of the fit.
+    dither : str or None
+        Dithering method of :meth:`label` and :meth:`map` on images.
+    keep_transparent_rgb : bool
+        With alpha, keep the RGB of fully transparent pixels.
+    has_transparent : bool
+        Whether the last entry is the fully transparent one (not learnt).
+    n_iter, inertia
+        What k-means reported.
+
+    Attributes
+    ----------
+    palette_work : ndarray of shape (n_colors, n_channels)
+        The palette in the working space.
+    """
+
+    def __init__(
+        self,
+        palette,
+        centers,
+        space,
+        *,
+        dither=None,
+        keep_transparent_rgb=False,
+        has_transparent=False,
+        n_iter=0,
+        inertia=0.0,
+    ):
+        self.palette = palette
+        self.centers = np.asarray(centers, dtype=np.float64)
+        self.space = space
+        self.dither = dither
+        self.keep_transparent_rgb = bool(keep_transparent_rgb)
+        self.has_transparent = bool(has_transparent)
+        self.n_iter, self.inertia = int(n_iter), float(inertia)
+        self.palette_work = space.to_working(palette)
+
+    @property
+    def n_colors(self):
+        return len(self.palette)
+
+    def learnt_centers(self):
+        """Centres a warm start can begin from (the transparent entry left out)."""
+        return self.centers[:-1] if self.has_transparent else self.centers
+
+    # %% checked entry points on arrays -------------------------------------------
+
+    def check(self, layout):
+        """Refuse data whose units, width or range differ from the fit's."""
+        if layout.n_channels != self.space.n_channels:
+            raise ValueError(
+                f"X has {layout.n_channels} channels, but the palette was fitted on "
+                f"{self.space.n_channels} channels."
+            )
+        check_dtype_compatible(self.space.dtype, layout.dtype)
+        check_contract(self.space, layout)
+        return layout
+
+    def label(self, image):
+        """Palette index of every pixel of ``image`` (any layout skquant takes)."""
+        from skquant._image import read_input
+
+        layout = self.check(read_input(image, fitting=False))
+        return layout.restore(self.layout_labels(layout))
+
+    def map(self, image):
+        """``image`` with every pixel replaced by its palette colour (dithered
+        if the palette was fitted with ``dither``)."""
+        from skquant._image import read_input
+
+        return self.transform(self.check(read_input(image, fitting=False)))
+
+    # %% guts on validated layouts ------------------------------------------------
+
+    def labels(self, pixels):
+        """Nearest palette index of each pixel of a validated block."""
+        from skquant._kernels import assign_labels
+
+        if self.space.alpha:
+            # premultiplied working points, a budgeted chunk at a time
+            labels = np.empty(len(pixels), np.int32)
+            dtype = self.palette_work.dtype
+            for start in range(0, len(pixels), ALPHA_CHUNK):
+                chunk = self.space.to_working(
+                    pixels[start : start + ALPHA_CHUNK], dtype
+                )
+                labels[start : start + len(chunk)] = assign_labels(
+                    chunk, self.palette_work
+                )
+            return labels
+        return assign_labels(
+            pixels,
+            self.palette_work,
+            space=self.space.color_space,
+            scale=self.space.assign_scale(),
+        )
+
+    def layout_labels(self, layout):
+        """Flat labels of every block of ``layout``, dithered where asked.
+
+        Dithering needs neighbours, so it applies to images (3-D and 4-D
+        arrays and images in lists); pixel arrays ``(n, C)`` are mapped to
+        their nearest colour.
+        """
+        if self.dither is None:
+            return [self.labels(b) for b in layout.blocks()]
+        from skquant._kernels import dither_labels
+
+        dtype = self.space.dtype
+        scale = full_scale(dtype) if self.space.has_scale else None
+        results = []
+        for array in layout.arrays:
+            if array.ndim == 2:
+                results.append(self.labels(array))
+                continue
+            images = array if array.ndim == 4 else array[None]
+            labels = [
+                dither_labels(
+                    image,
+                    self.palette,
+                    method=self.dither,
+                    space=self.space.color_space,
+                    scale=scale,
+                )
+                for image in images
+            ]
+            results.append(np.stack(labels).ravel())
+        return results
+
+    def transform(self, layout):
+        """The mapped colours of a validated layout, in its shape and dtype."""
+        from skquant._kernels import map_to_palette, take_rows
+
+        palette = self.palette.astype(layout.dtype, copy=False)
+        if self.dither is None and not self.space.alpha:
+            # labels and colours chunk by chunk: no label array for the image
+            results = [
+                map_to_palette(
+                    block,
+                    self.palette_work,
+                    palette,
+                    space=self.space.color_space,
+                    scale=self.space.assign_scale(),
+                )
+                for block in layout.blocks()
+            ]
+            return layout.restore(results, per_pixel_shape=(layout.n_channels,))
+        results = []
+        for block, labels in zip(
+            layout.blocks(), self.layout_labels(layout), strict=True
+        ):
+            mapped = take_rows(palette, labels)
+            if self.space.alpha and self.keep_transparent_rgb:
+                clear = block[:, 3] == 0
+                mapped[clear, :3] = block[clear, :3]
+            results.append(mapped)
+        return layout.restore(results, per_pixel_shape=(layout.n_channels,))
+
+    def squared_error(self, layout):
+        """(sum of squared errors, number of values) after mapping, in float64."""
+        from skquant._kernels import take_rows
+
+        total, count = 0.0, 0
+        for block, labels in zip(
+            layout.blocks(), self.layout_labels(layout), strict=True
+        ):
+            for start in range(0, block.shape[0], SCORE_CHUNK):
+                chunk = block[start : start + SCORE_CHUNK].astype(np.float64)
+                mapped = take_rows(self.palette, labels[start : start + SCORE_CHUNK])
+                total += float(np.sum((chunk - mapped) ** 2))
+                count += chunk.size
+        return total, count
+
+
+# %% the fit ------------------------------------------------------------------
+
+
+def fit_palette(
+    layout, settings, sample_weight=None, *, previous=None, warning=FewerColorsWarning
+):
+    """Learn a :class:`FittedPalette` from the pixels of a validated layout.
+
+    Parameters
+    ----------
+    layout : Layout
+    settings : Settings
+    sample_weight : array-like or list, default=None
+    previous : FittedPalette or None
+        An earlier fit to warm-start from; used only when its colour space,
+        alpha rule, dtype and channel count match (else the fit starts afresh).
+    warning : Warning subclass
+        Issued when the data holds fewer distinct colours than ``n_colors``.
+    """
+    space = working_space(settings, layout)
+    if not isinstance(settings.init, str):
+        check_colors_contract(
+            np.asarray(settings.init),
+            "init",
+            space.dtype,
+            unit_floats=space.color_space != "rgb",
+        )
+    if settings.palette is not None:
+        return given_palette(settings, space)
+    rng = check_random_state(settings.random_state)
+    pixels = layout.pixels()
+    weights = check_sample_weight(sample_weight, layout)
+    pixels, weights, has_transparent = visible_pixels(pixels, weights, space)
+    n_learned = settings.n_colors - int(has_transparent)
+    points = None
+    if len(pixels):
+        points = fit_points(pixels, weights, settings, n_learned, rng)
+    return palette_from_points(
+        points,
+        settings,
+        space,
+        rng,
+        has_transparent,
+        previous=previous,
+        warning=warning,
+    )
+
+
+def visible_pixels(pixels, weights, space):
+    """(pixels, weights, has_transparent) without the fully transparent pixels.
+
+    With alpha, fully transparent pixels share one palette entry, so they are
+    left out of the fit; otherwise nothing changes.
+    """
+    if not space.alpha:
+        return pixels, weights, False
+    visible = pixels[:, 3] > 0
+    if visible.all():
+        return pixels, weights, False
+    return pixels[visible], None if weights is None else weights[visible], True
+
+
+def given_palette(settings, space):
+    """``palette=P``: map onto exactly ``P``, in its order."""
+    palette = check_colors(settings.palette, "palette", space)
+    return FittedPalette(
+        palette,
+        palette.astype(np.float64),
+        space,
+        dither=settings.dither_method,
+        keep_transparent_rgb=settings.keep_transparent_rgb,
+    )
+
+
+def palette_from_points(
+    points,
+    settings,
+    space,
+    rng,
+    has_transparent,
+    *,
+    previous=None,
+    init_work=None,
+    warning=FewerColorsWarning,
+):
+    """learn_palette on ``points`` (or nothing, when None) -> FittedPalette."""
+    n_learned = settings.n_colors - int(has_transparent)
+    fixed = (
+        None
+        if settings.fixed_colors is None
+        else check_colors(settings.fixed_colors, "fixed_colors", space)
+    )
+    if points is None or n_learned == 0:
+        # nothing visible, or room for the transparent entry only
+        palette = to_dtype(np.zeros((0, space.n_channels)), space.dtype)
+        centers, n_iter, inertia = np.zeros((0, space.n_channels)), 0, 0.0
+    else:
+        start = None
+        if previous is not None and previous.space.signature() == space.signature():
+            start = previous.learnt_centers()
+            if len(start) != n_learned:
+                start = None
+        palette, centers, n_iter, inertia = learn_palette(
+            points,
+            n_colors=n_learned,
+            space=space,
+            settings=settings,
+            rng=rng,
+            fixed=fixed,
+            previous=start,
+            init_work=init_work,
+            warning=warning,
+        )
+    if has_transparent:
+        # the one fully transparent entry, last
+        palette = np.concatenate(
+            [palette, np.zeros((1, space.n_channels), palette.dtype)]
+        )
+        centers = np.concatenate([centers, np.zeros((1, space.n_channels))])
+    return FittedPalette(
+        palette,
+        centers,
+        space,
+        dither=settings.dither_method,
+        keep_transparent_rgb=settings.keep_transparent_rgb,
+        has_transparent=has_transparent,
+        n_iter=n_iter,
+        inertia=inertia,
+    )

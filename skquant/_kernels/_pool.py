@@ -1,0 +1,248 @@
+"""Pooling pixels into the cells of a grid (compiled), weighted or not.
+
+:func:`pool_cells` is the boundary: it checks what it hands to numba and
+returns the occupied cells only. The grid (which cell a value falls in) is
+defined once, in :class:`skquant._histogram.Grid`; the kernels receive it as
+``lo``, ``inv_width`` and ``per_channel`` and apply
+``cell = clip(int((value - lo) * inv_width), 0, per_channel - 1)``.
+"""
+
+import numba
+import numpy as np
+
+from skquant._kernels._assign import TASK_CHUNK, kernel_threads, run_parallel
+
+#: Integer dtypes whose values go through a per-channel cell table.
+_TABLE_DTYPES = (np.uint8, np.uint16, np.int8, np.int16)
+
+#: Kernel dtypes; others are cast to float64.
+_KERNEL_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
+
+#: Pixels below which pooling runs on one thread.
+MIN_PIXELS_PER_THREAD = 1 << 17
+
+#: Memory for the per-thread partial histograms, at most.
+MAX_PARTIAL_BYTES = 1 << 28
+
+#: Largest number of cells a grid may have (dense per-thread arrays; the
+#: histogram's budget is 2**18, rounded per channel, so up to 23**4 cells).
+MAX_CELLS = 1 << 20
+
+
+@numba.njit(cache=True, nogil=True)
+def _cell_of(value, lo, inv_width, bins):
+    b = int((np.float64(value) - lo) * inv_width)
+    if b < 0:
+        return 0
+    if b >= bins:
+        return bins - 1
+    return b
+
+
+@numba.njit(cache=True, nogil=True)
+def _cell_tables(n_codes, offset, lo, inv_width, bins):
+    """``table[j, v - offset]``: the cell of value ``v`` along channel ``j``."""
+    d = lo.shape[0]
+    table = np.empty((d, n_codes), np.int64)
+    for j in range(d):
+        for v in range(n_codes):
+            table[j, v] = _cell_of(v + offset, lo[j], inv_width[j], bins)
+    return table
+
+
+@numba.njit(cache=True, nogil=True)
+def _add(pixels, i, code, w, cnt, acc, fst, mix):
+    """Add pixel ``i`` with weight ``w`` to cell ``code``."""
+    d = pixels.shape[1]
+    if cnt[code] == 0:
+        for j in range(d):
+            fst[code, j] = pixels[i, j]
+    elif not mix[code]:
+        for j in range(d):
+            if pixels[i, j] != fst[code, j]:
+                mix[code] = True
+    cnt[code] += w
+    for j in range(d):
+        acc[code, j] += w * pixels[i, j]
+
+
+@numba.njit(cache=True, nogil=True)
+def _pool_rgb_codes(pixels, start, stop, tables, offset, bins, cnt, acc, fst, mix):
+    """Unweighted ``pixels[start:stop]`` (3 integer channels): the hot path."""
+    t0, t1, t2 = tables[0], tables[1], tables[2]
+    for i in range(start, stop):
+        v0, v1, v2 = pixels[i, 0], pixels[i, 1], pixels[i, 2]
+        code = (
+            t0[np.int64(v0) - offset] * bins + t1[np.int64(v1) - offset]
+        ) * bins + t2[np.int64(v2) - offset]
+        c = cnt[code]
+        if c == 0:
+            fst[code, 0] = v0
+            fst[code, 1] = v1
+            fst[code, 2] = v2
+        elif not mix[code]:
+            mix[code] = v0 != fst[code, 0] or v1 != fst[code, 1] or v2 != fst[code, 2]
+        cnt[code] = c + 1.0
+        acc[code, 0] += v0
+        acc[code, 1] += v1
+        acc[code, 2] += v2
+
+
+@numba.njit(cache=True, nogil=True)
+def _pool_block(
+    pixels, weights, start, stop, lo, inv_width, bins, tables, offset, hist
+):
+    """Pool ``pixels[start:stop]`` into ``hist = (counts, sums, first, mixed)``.
+
+    ``weights`` of length 0 means a weight of 1 for every pixel. ``tables``
+    maps integer codes to cells when it is not empty (the same cells as
+    ``_cell_of``, computed once per code). Zero weights add nothing.
+    """
+    cnt, acc, fst, mix = hist
+    d = pixels.shape[1]
+    weighted = weights.shape[0] > 0
+    use_tables = tables.shape[1] > 0
+    if d == 3 and use_tables and not weighted:
+        _pool_rgb_codes(pixels, start, stop, tables, offset, bins, cnt, acc, fst, mix)
+        return
+    for i in range(start, stop):
+        w = weights[i] if weighted else 1.0
+        if w == 0.0:
+            continue
+        code = 0
+        for j in range(d):
+            if use_tables:
+                b = tables[j, np.int64(pixels[i, j]) - offset]
+            else:
+                b = _cell_of(pixels[i, j], lo[j], inv_width[j], bins)
+            code = code * bins + b
+        _add(pixels, i, code, w, cnt, acc, fst, mix)
+
+
+@numba.njit(cache=True, nogil=True)
+def _merge_parts(counts, sums, first, mixed):
+    """Sum per-thread histograms into part 0, in place.
+
+    A cell is mixed when a part says so, or when two parts saw different
+    colours in it (their first colours differ).
+    """
+    n_parts, n_cells = counts.shape
+    d = sums.shape[2]
+    for code in range(n_cells):
+        ref = -1
+        for part in range(n_parts):
+            if counts[part, code] == 0:
+                continue
+            if ref < 0:
+                ref = part
+                if part > 0:
+                    counts[0, code] = counts[part, code]
+                    mixed[0, code] = mixed[part, code]
+                    for j in range(d):
+                        sums[0, code, j] = sums[part, code, j]
+                        first[0, code, j] = first[part, code, j]
+                continue
+            counts[0, code] += counts[part, code]
+            mixed[0, code] = mixed[0, code] or mixed[part, code]
+            for j in range(d):
+                sums[0, code, j] += sums[part, code, j]
+                if first[part, code, j] != first[ref, code, j]:
+                    mixed[0, code] = True
+
+
+def pool_cells(pixels, weights, lo, inv_width, per_channel):
+    """Weighted counts, sums and exactness of the occupied cells of a grid.
+
+    Parameters
+    ----------
+    pixels : ndarray of shape (n_pixels, n_channels)
+        Any real dtype.
+    weights : ndarray of shape (n_pixels,) or None
+        Finite, >= 0; None counts every pixel once.
+    lo, inv_width : ndarray of shape (n_channels,)
+        The grid (see :class:`skquant._histogram.Grid`).
+    per_channel : int
+        Cells per channel; ``per_channel ** n_channels <= MAX_CELLS``.
+
+    Returns
+    -------
+    codes : ndarray of shape (n_occupied,), int64, ascending
+    counts : ndarray of shape (n_occupied,), float64
+    sums : ndarray of shape (n_occupied, n_channels), float64
+    first : ndarray of shape (n_occupied, n_channels), float64
+        The first colour met in each cell.
+    mixed : ndarray of shape (n_occupied,), bool
+        Whether the cell holds more than one distinct colour.
+
+    Notes
+    -----
+    The pixels are split between threads, each filling its own histogram;
+    they are summed at the end. Integer data without weights give the same
+    result whatever the number of threads; float sums may differ in the last
+    bits.
+    """
+    pixels = np.asarray(pixels)
+    if pixels.ndim != 2 or pixels.dtype.kind not in "iuf":
+        raise ValueError(
+            f"pixels must be a real 2-D array, got {pixels.dtype} {pixels.shape}."
+        )
+    n_pixels, n_channels = pixels.shape
+    lo = np.ascontiguousarray(lo, np.float64)
+    inv_width = np.ascontiguousarray(inv_width, np.float64)
+    per_channel = int(per_channel)
+    n_cells = per_channel**n_channels
+    if lo.shape != (n_channels,) or inv_width.shape != (n_channels,):
+        raise ValueError(
+            f"the grid has {lo.shape} / {inv_width.shape} bounds for "
+            f"{n_channels} channels."
+        )
+    if per_channel < 1 or n_cells > MAX_CELLS:
+        raise ValueError(
+            f"a grid of {per_channel} cells per channel over {n_channels} channels "
+            f"has {n_cells} cells, more than {MAX_CELLS}."
+        )
+    if weights is None:
+        weights = np.zeros(0)
+    else:
+        weights = np.ascontiguousarray(weights, np.float64)
+        if weights.shape != (n_pixels,):
+            raise ValueError(
+                f"weights has shape {weights.shape}, expected ({n_pixels},)."
+            )
+    if pixels.dtype in _TABLE_DTYPES:
+        info = np.iinfo(pixels.dtype)
+        offset = int(info.min)
+        tables = _cell_tables(
+            int(info.max) - offset + 1, offset, lo, inv_width, per_channel
+        )
+    else:
+        offset = 0
+        tables = np.empty((n_channels, 0), np.int64)
+    if pixels.dtype not in _KERNEL_DTYPES:
+        # Rare dtypes: float64 holds their values exactly (up to 2**53).
+        pixels = pixels.astype(np.float64)
+    pixels = np.ascontiguousarray(pixels)
+    part_bytes = n_cells * (9 + n_channels * (8 + pixels.dtype.itemsize))
+    n_parts = kernel_threads(n_pixels, min_items=MIN_PIXELS_PER_THREAD)
+    n_parts = max(1, min(n_parts, MAX_PARTIAL_BYTES // part_bytes))
+    counts = np.zeros((n_parts, n_cells))
+    sums = np.zeros((n_parts, n_cells, n_channels))
+    first = np.zeros((n_parts, n_cells, n_channels), pixels.dtype)
+    mixed = np.zeros((n_parts, n_cells), np.bool_)
+    args = (lo, inv_width, per_channel, tables, offset)
+
+    def task(worker, start, stop):
+        hist = (counts[worker], sums[worker], first[worker], mixed[worker])
+        _pool_block(pixels, weights, start, stop, *args, hist)
+
+    run_parallel(task, n_pixels, n_parts, chunk=TASK_CHUNK)
+    if n_parts > 1:
+        _merge_parts(counts, sums, first, mixed)
+    occupied = np.flatnonzero(counts[0])
+    return (
+        occupied.astype(np.int64),
+        counts[0, occupied],
+        sums[0, occupied],
+        first[0, occupied].astype(np.float64),
+        mixed[0, occupied],
+    )
