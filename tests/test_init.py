@@ -1,5 +1,6 @@
 """The top-level package: lazy imports, public names, a fast start."""
 
+import importlib
 import subprocess
 import sys
 
@@ -32,11 +33,16 @@ def test_metrics_module_imports_scikit_image_when_used():
 
 def test_names_load_on_first_use():
     assert _modules_after("import skquant; skquant.ColorQuantizer") != []
-    from skquant import _quantizer, _select, io, metrics, plotting
+    for name, module_name in skquant._LAZY.items():
+        module = importlib.import_module(module_name)
+        if module_name == f"skquant.{name}":
+            assert getattr(skquant, name) is module
+        else:
+            assert getattr(skquant, name) is getattr(module, name)
+    assert set(skquant._LAZY) | {"__version__"} == set(skquant.__all__)
+    from skquant import _quantizer, io, metrics, plotting
 
     assert skquant.ColorQuantizer is _quantizer.ColorQuantizer
-    assert skquant.quantize is _quantizer.quantize
-    assert skquant.select_n_colors is _select.select_n_colors
     assert skquant.io is io
     assert skquant.metrics is metrics
     assert skquant.plotting is plotting
