@@ -13,6 +13,8 @@ plot_before_after
 
 import numpy as np
 
+from skquant._image import FLOAT_SLACK
+
 __all__ = ["plot_before_after", "plot_palette"]
 
 #: Swatches per row of :func:`plot_palette`; larger palettes wrap.
@@ -36,13 +38,26 @@ def _pyplot():
 
 
 def _unit_float(values, what):
-    """Image-like values as floats in [0, 1] (uint8, uint16 or float)."""
+    """Image-like values as floats in [0, 1] (uint8, uint16 or float).
+
+    Floats follow skquant's data contract: values a little outside [0, 1]
+    (resampling overshoot) are clipped; data clearly on another scale, such
+    as 0-255 floats, is refused instead of being drawn all white.
+    """
     arr = np.asarray(values)
     if arr.dtype == np.uint8:
         return arr / 255.0
     if arr.dtype == np.uint16:
         return arr / 65535.0
     if arr.dtype.kind == "f":
+        if arr.size:
+            low, high = float(np.nanmin(arr)), float(np.nanmax(arr))
+            if low < -FLOAT_SLACK or high > 1.0 + FLOAT_SLACK:
+                raise ValueError(
+                    f"{what} is float with values from {low:g} to {high:g}, but "
+                    "float colours are drawn on a 0-1 scale. For 0-255 data "
+                    "divide by 255 or pass uint8 (np.rint(x).astype(np.uint8))."
+                )
         return np.clip(arr, 0.0, 1.0)
     raise ValueError(
         f"{what} must be uint8, uint16 or float in [0, 1], got dtype {arr.dtype}."

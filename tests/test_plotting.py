@@ -142,3 +142,17 @@ def test_before_after_refuses_wrong_axes_and_titles(fitted):
 def test_import_does_not_load_matplotlib():
     code = "import sys, skquant.plotting; sys.exit('matplotlib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_float_data_on_another_scale_is_refused(fitted):
+    """0-255 floats (astype(np.float32)) were clipped to 1: all white."""
+    image, quantizer = fitted
+    with pytest.raises(ValueError, match=r"palette is float .* to 2\d\d.*255"):
+        plot_palette(quantizer.palette_.astype(np.float32))
+    as_float = image.astype(np.float32)
+    with pytest.raises(ValueError, match=r"image is float .*divide by 255"):
+        plot_before_after(as_float, quantizer.transform(image) / 255.0)
+    # within the contract: drawn, a small overshoot clipped
+    ax = plot_palette(quantizer.palette_ / 255.0 * 1.05 - 0.01)
+    assert _swatch_colors(ax).shape == (12, 4)
+    plot_before_after(image / 255.0, quantizer.transform(image) / 255.0)
