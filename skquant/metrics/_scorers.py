@@ -1,10 +1,10 @@
 """Scorers for model selection and the ``fewest_colors`` refit rule."""
 
 import numbers
-import warnings
 
 import numpy as np
 
+from skquant._image import warn
 from skquant.metrics._image import (
     mean_delta_e,
     peak_signal_noise_ratio,
@@ -322,7 +322,7 @@ def fewest_colors(threshold, *, scorer="score", param="n_colors"):
                 f"be negative too: threshold={-threshold!r} for a mean CIEDE2000 "
                 f"of at most {threshold!r}."
             )
-        warnings.warn(message, UserWarning, stacklevel=2)
+        warn(message, UserWarning)  # at the caller's line, past scikit-learn
         return best
 
     return refit

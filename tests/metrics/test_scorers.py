@@ -170,8 +170,9 @@ def test_fewest_colors_unreached_warns(small_search):
         refit=metrics.fewest_colors(60.0),
         cv=KFold(2),
     )
-    with pytest.warns(UserWarning, match="No candidate reaches threshold=60.0"):
+    with pytest.warns(UserWarning, match="No candidate reaches threshold=60.0") as w:
         search.fit(image)
+    assert w[0].filename == __file__  # the caller's line, not scikit-learn's
     assert search.best_params_ == {"n_colors": 4}
 
 
