@@ -51,14 +51,15 @@ for ax in axes:
 # neighbours, which keeps animations from shimmering.
 #
 # The palette is the same in all three images: only the choice of palette
-# colour for each pixel changes, so ``dither`` can be switched on a fitted
-# quantizer with ``set_params``.
+# colour for each pixel changes. ``dither`` is fixed when a quantizer is
+# fitted, like every parameter, so each method maps onto the learnt palette
+# given as ``palette=``.
 coffee = data.coffee()[::2, ::2]
 quantizer = ColorQuantizer(n_colors=8, random_state=0).fit(coffee)
 versions = {"original": coffee}
 for method in [None, "floyd-steinberg", "bayer"]:
-    quantizer.set_params(dither=method)
-    versions[f"dither={method!r}"] = quantizer.transform(coffee)
+    dithering = ColorQuantizer(palette=quantizer.palette_, dither=method)
+    versions[f"dither={method!r}"] = dithering.fit_transform(coffee)
 
 
 def blurred(image):

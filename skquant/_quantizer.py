@@ -8,7 +8,6 @@ Dask; the work happens in :mod:`skquant._engine`. Everything ``transform``,
 changes nothing until the next fit.
 """
 
-import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
@@ -21,13 +20,9 @@ from skquant._engine import (
     fit_palette,
     palette_from_points,
     quantize,
-    working_space,
 )
-from skquant._engine._learn import from_histogram
-from skquant._engine._palette import check_sample_weight, visible_pixels
-from skquant._histogram import Grid, Histogram
+from skquant._engine._stream import update_stream
 from skquant._image import (
-    IMAGE_INT_SCALE,
     check_dtype_compatible,
     check_input,
     check_labels,
@@ -192,6 +187,12 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     libimagequant). ``'rgb'`` stays the default because it works on any
     data and is what PSNR-based model selection expects.
 
+    Every parameter is read by ``fit`` and ``partial_fit``. ``transform``,
+    ``predict``, ``score`` and ``inverse_transform`` use only what the last
+    fit fixed (palette, colour space, alpha rule, dtype, dithering,
+    ``keep_transparent_rgb``): ``set_params`` after ``fit`` changes nothing
+    until the next fit.
+
     When the data holds fewer distinct colours than ``n_colors``, the palette
     is exactly those colours, ``n_colors_`` says how many, and a
     :class:`~sklearn.exceptions.ConvergenceWarning` is issued.
@@ -203,6 +204,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     Examples
     --------
+    >>> import numpy as np
     >>> from sklearn.datasets import load_sample_image
     >>> from skquant import ColorQuantizer
     >>> china = load_sample_image("china.jpg")
@@ -379,38 +381,19 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         histogram = getattr(self, "_histogram", None)
         layout = check_input(self, X, reset=histogram is None)
         settings = self._settings(layout)
-        space = working_space(settings, layout)
         if histogram is not None:
             check_dtype_compatible(self._fitted.space.dtype, layout.dtype)
         if settings.palette is not None:
             return self._fit(layout, sample_weight)
-        pixels = layout.pixels()
-        weights = check_sample_weight(sample_weight, layout)
-        pixels, weights, transparent = visible_pixels(pixels, weights, space)
-        has_transparent = transparent or (
-            histogram is not None and self._fitted.has_transparent
+        self._histogram, fitted = update_stream(
+            histogram,
+            self._previous(),
+            layout,
+            settings,
+            sample_weight,
+            warning=TooFewColorsWarning,
         )
-        previous = self._previous()
-        if histogram is None:
-            value_range = None
-            if layout.dtype in IMAGE_INT_SCALE:
-                top = IMAGE_INT_SCALE[layout.dtype]
-                value_range = (
-                    np.zeros(layout.n_channels),
-                    np.full(layout.n_channels, top),
-                )
-            grid = self._stream_grid(pixels, settings, value_range)
-            histogram = Histogram.of(pixels[:0], grid=grid)
-        self._histogram = histogram.merge(
-            Histogram.of(pixels, weights, grid=histogram.grid)
-        )
-        n_learned = settings.n_colors - int(has_transparent)
-        points = None
-        if len(self._histogram.codes):
-            points = from_histogram(
-                self._histogram, settings, n_learned, lambda: (pixels, weights)
-            )
-        return self._learn(points, settings, space, has_transparent, previous)
+        return self._set_fitted(fitted)
 
     def _learn(self, points, settings, space, has_transparent, previous):
         """Learn the palette from pooled ``points`` (partial_fit, Dask fit)."""
@@ -424,16 +407,6 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             warning=TooFewColorsWarning,
         )
         return self._set_fitted(fitted)
-
-    @staticmethod
-    def _stream_grid(pixels, settings, value_range):
-        """The grid batches are pooled on: ``histogram_bins`` cells per channel
-        over the dtype's or the first batch's range; None: by colour (exact)."""
-        if settings.histogram_bins is None:
-            return None
-        return Grid.for_pixels(
-            pixels, bins=settings.histogram_bins, value_range=value_range
-        )
 
     # %% mapping -----------------------------------------------------------------
 

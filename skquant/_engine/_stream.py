@@ -1,0 +1,90 @@
+"""Learning one palette from batches (``partial_fit``): one histogram, merged.
+
+Every batch is pooled into a :class:`~skquant._histogram.Histogram` on a grid
+fixed by the first batch (the dtype's range for uint8/uint16 data, the first
+batch's range otherwise; by colour, exact, with ``histogram_bins=None``) and
+merged into the running one; k-means then runs on it from the previous
+palette, so indices stay matched from batch to batch.
+"""
+
+import numpy as np
+
+from skquant._engine._learn import (
+    FewerColorsWarning,
+    check_random_state,
+    from_histogram,
+)
+from skquant._engine._palette import (
+    check_sample_weight,
+    palette_from_points,
+    visible_pixels,
+    working_space,
+)
+from skquant._histogram import Grid, Histogram
+from skquant._image import IMAGE_INT_SCALE
+
+
+def stream_grid(pixels, settings):
+    """The grid of a stream, from its first batch (None: by colour)."""
+    if settings.histogram_bins is None:
+        return None
+    value_range = None
+    if pixels.dtype in IMAGE_INT_SCALE:
+        n_channels = pixels.shape[1]
+        top = IMAGE_INT_SCALE[pixels.dtype]
+        value_range = (np.zeros(n_channels), np.full(n_channels, top))
+    return Grid.for_pixels(
+        pixels, bins=settings.histogram_bins, value_range=value_range
+    )
+
+
+def update_stream(
+    histogram,
+    previous,
+    layout,
+    settings,
+    sample_weight=None,
+    *,
+    warning=FewerColorsWarning,
+):
+    """Add one batch to a stream: ``(histogram, FittedPalette)``.
+
+    Parameters
+    ----------
+    histogram : Histogram or None
+        The stream so far (None for its first batch).
+    previous : FittedPalette or None
+        The palette so far, or an earlier fit to warm-start from (used only
+        when its units, colour space and width match).
+    layout : Layout
+        The batch, validated.
+    settings : Settings
+    sample_weight : array-like or list, default=None
+    warning : Warning subclass
+        Issued when the stream holds fewer distinct colours than ``n_colors``.
+    """
+    space = working_space(settings, layout)
+    weights = check_sample_weight(sample_weight, layout)
+    pixels, weights, transparent = visible_pixels(layout.pixels(), weights, space)
+    has_transparent = transparent or (
+        histogram is not None and previous is not None and previous.has_transparent
+    )
+    if histogram is None:
+        histogram = Histogram.of(pixels[:0], grid=stream_grid(pixels, settings))
+    histogram = histogram.merge(Histogram.of(pixels, weights, grid=histogram.grid))
+    n_learned = settings.n_colors - int(has_transparent)
+    points = None
+    if len(histogram.codes):
+        points = from_histogram(
+            histogram, settings, n_learned, lambda: (pixels, weights)
+        )
+    fitted = palette_from_points(
+        points,
+        settings,
+        space,
+        check_random_state(settings.random_state),
+        has_transparent,
+        previous=previous,
+        warning=warning,
+    )
+    return histogram, fitted
