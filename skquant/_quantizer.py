@@ -16,7 +16,6 @@ from skquant import _dask
 from skquant._engine import (
     FewerColorsWarning,
     check_params,
-    check_random_state,
     fit_palette,
     palette_from_points,
     quantize,
@@ -401,7 +400,6 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             points,
             settings,
             space,
-            check_random_state(settings.random_state),
             has_transparent,
             previous=previous,
             warning=TooFewColorsWarning,

@@ -149,8 +149,8 @@ def select_n_colors(
             points if len(points.points) else None,
             candidate,
             space,
-            np.random.RandomState(seed),
             has_transparent,
+            rng=np.random.RandomState(seed),
             init_work=None if seeds is None else seeds[:k],
             warning=None,
         )

@@ -58,21 +58,7 @@ def predict(estimator, X):
         Chunked as ``X`` without its channel axis; int32 like the in-memory
         labels.
     """
-    X = _as_dask_array(X)
-    X_in = X
-    probe = estimator.predict(_stand_in(X))  # validates as in memory
-    X = _mapping_chunks(estimator, X)
-    meta = np.empty((0,) * (X.ndim - 1), dtype=probe.dtype)
-    labels = X.map_blocks(
-        _predict_block,
-        _shipped(estimator),
-        drop_axis=X.ndim - 1,
-        meta=meta,
-        token="skquant-predict",
-    )
-    if labels.chunks != X_in.chunks[:-1]:
-        labels = labels.rechunk(X_in.chunks[:-1])
-    return labels
+    return _map_lazily(estimator, X, "predict", _predict_block)
 
 
 def transform(estimator, X):
@@ -103,17 +89,26 @@ def transform(estimator, X):
     >>> bool((lazy.compute() == quantizer.transform(image)).all())
     True
     """
+    return _map_lazily(estimator, X, "transform", _transform_block)
+
+
+def _map_lazily(estimator, X, method, block_function):
+    """``method`` of every block of ``X``, chunked as ``X`` (labels: less the
+    channel axis), validated first as in memory on a stand-in."""
     X_in = _as_dask_array(X)
-    probe = estimator.transform(_stand_in(X_in))  # validates as in memory
+    probe = getattr(estimator, method)(_stand_in(X_in))
     X = _mapping_chunks(estimator, X_in)
+    labels = method == "predict"
+    chunks = X_in.chunks[:-1] if labels else X_in.chunks
     result = X.map_blocks(
-        _transform_block,
+        block_function,
         _shipped(estimator),
-        meta=np.empty((0,) * X.ndim, dtype=probe.dtype),
-        token="skquant-transform",
+        **({"drop_axis": X.ndim - 1} if labels else {}),
+        meta=np.empty((0,) * len(chunks), dtype=probe.dtype),
+        token=f"skquant-{method}",
     )
-    if result.chunks != X_in.chunks:
-        result = result.rechunk(X_in.chunks)
+    if result.chunks != chunks:
+        result = result.rechunk(chunks)
     return result
 
 

@@ -362,8 +362,8 @@ def fit_palette(
         points,
         settings,
         space,
-        rng,
         has_transparent,
+        rng=rng,
         previous=previous,
         warning=warning,
     )
@@ -399,14 +399,19 @@ def palette_from_points(
     points,
     settings,
     space,
-    rng,
     has_transparent,
     *,
+    rng=None,
     previous=None,
     init_work=None,
     warning=FewerColorsWarning,
 ):
-    """learn_palette on ``points`` (or nothing, when None) -> FittedPalette."""
+    """learn_palette on ``points`` (or nothing, when None) -> FittedPalette.
+
+    ``rng`` defaults to a new ``check_random_state(settings.random_state)``.
+    """
+    if rng is None:
+        rng = check_random_state(settings.random_state)
     n_learned = settings.n_colors - int(has_transparent)
     fixed = (
         None

@@ -11,7 +11,6 @@ import numpy as np
 
 from skquant._engine._learn import (
     FewerColorsWarning,
-    check_random_state,
     from_histogram,
 )
 from skquant._engine._palette import (
@@ -79,12 +78,6 @@ def update_stream(
             histogram, settings, n_learned, lambda: (pixels, weights)
         )
     fitted = palette_from_points(
-        points,
-        settings,
-        space,
-        check_random_state(settings.random_state),
-        has_transparent,
-        previous=previous,
-        warning=warning,
+        points, settings, space, has_transparent, previous=previous, warning=warning
     )
     return histogram, fitted
