@@ -1,19 +1,29 @@
 """Compiled kernels (numba) behind one thin Python boundary.
 
 Everything else in skquant calls the names exported here and nothing below
-them; the submodules are private to this package and their layout changes
-freely.
+them. Each entry point checks once what it hands to compiled code (shapes,
+dtypes, channel counts, finite non-empty palettes, labels in range:
+:mod:`skquant._kernels._checks`) and raises ValueError or TypeError; no
+input can crash the process.
+
+Layout (one concept per module):
+
+- ``_cache``: how kernels are compiled and cached (the stale-cache rule);
+- ``_runner``: the one parallel runner, honouring threadpoolctl;
+- ``_colorspace``: colour conversions, written once;
+- ``_grid``: the one candidate-grid nearest-colour search;
+- ``_assign``: labels and colours of pixels (transform, predict);
+- ``_lloyd``, ``_seeding``: k-means on pooled colours;
+- ``_diffusion`` (kernel) and ``_dither`` (set-up): dithering;
+- ``_pool``: pooling pixels into a colour histogram;
+- ``_ciede2000``: CIEDE2000 sums for :mod:`skquant.metrics`.
 """
 
+from skquant._kernels import _cache  # noqa: F401  (first: the cache locator)
 from skquant._kernels._assign import (
-    TASK_CHUNK,
     assign_labels,
-    column_range,
-    kernel_threads,
-    lloyd_kmeans,
     map_to_palette,
     nearest_brute,
-    run_parallel,
     take_rows,
 )
 from skquant._kernels._ciede2000 import ciede2000_sum
@@ -23,7 +33,10 @@ from skquant._kernels._dither import (
     dither_map,
     nearest_labels,
 )
+from skquant._kernels._grid import column_range
+from skquant._kernels._lloyd import lloyd_kmeans
 from skquant._kernels._pool import pool_cells
+from skquant._kernels._runner import TASK_CHUNK, kernel_threads, run_parallel
 from skquant._kernels._seeding import initial_centers, kmeans_plusplus
 
 __all__ = [

@@ -10,7 +10,7 @@ defined once, in :class:`skquant._histogram.Grid`; the kernels receive it as
 import numba
 import numpy as np
 
-from skquant._kernels._assign import TASK_CHUNK, kernel_threads, run_parallel
+from skquant._kernels._runner import TASK_CHUNK, kernel_threads, run_parallel
 
 #: Integer dtypes whose values go through a per-channel cell table.
 _TABLE_DTYPES = (np.uint8, np.uint16, np.int8, np.int16)

@@ -7,8 +7,10 @@ histogram; :func:`initial_centers` turns an ``init`` parameter into centres
 for both backends.
 """
 
-import numba
 import numpy as np
+
+from skquant._kernels import _checks
+from skquant._kernels._cache import kernel
 
 
 def initial_centers(X, n_clusters, *, init, random_state, sample_weight=None):
@@ -54,13 +56,11 @@ def kmeans_plusplus(
     centers : ndarray of shape (n_clusters, n_features), float64
     indices : ndarray of shape (n_clusters,), int64
     """
-    points = np.ascontiguousarray(points, dtype=np.float64)
+    points = _checks.finite_points(points)
     n_points = points.shape[0]
-    weights = (
-        np.ones(n_points)
-        if sample_weight is None
-        else np.ascontiguousarray(sample_weight, dtype=np.float64)
-    )
+    weights = _checks.weights_for(sample_weight, n_points)
+    if existing is not None:
+        existing = _checks.palette_for(existing, points.shape[1], "existing")
     n_existing = 0 if existing is None else len(existing)
     if n_clusters == 0:
         return points[:0], np.zeros(0, np.int64)
@@ -81,7 +81,7 @@ def kmeans_plusplus(
     return points[indices], indices
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@kernel(fastmath=True)
 def _trial_potential(columns, weights, closest, q):
     """Weighted potential if point ``q`` became a centre (vectorised sum)."""
     total = 0.0
@@ -101,7 +101,7 @@ def _trial_potential(columns, weights, closest, q):
     return total
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _plusplus(columns, weights, closest, uniforms):
     """Indices of ``len(uniforms)`` greedy k-means++ seeds.
 
@@ -147,7 +147,7 @@ def _plusplus(columns, weights, closest, uniforms):
     return indices
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _closest(columns, centers):
     """Squared distance from each point to the nearest of ``centers``."""
     closest = np.full(columns.shape[1], np.inf)
@@ -156,7 +156,7 @@ def _closest(columns, centers):
     return closest
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _move_closer(columns, closest, point):
     """``closest = min(closest, squared distance to point)``."""
     if columns.shape[0] == 3:  # colours: written out, so that it vectorises

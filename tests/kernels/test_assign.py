@@ -1,101 +1,28 @@
-"""Exact nearest-palette assignment (skquant._kernels._assign) against brute force.
+"""Exact nearest-palette assignment (skquant._kernels._assign) against brute force
+(the oracle of :mod:`tests.kernels._oracle`)."""
 
-The oracle converts pixels to the working space with :mod:`skquant._color` in
-float64 and takes the argmin of float64 squared distances. Two entries at the
-same distance are both correct, so the checks compare the *distance* of the
-chosen entry with the smallest one (up to rounding), not the index.
-"""
-
-import numba
 import numpy as np
 import pytest
-from sklearn.cluster import KMeans, kmeans_plusplus
 from threadpoolctl import threadpool_limits
 
 from skquant import _color
-from skquant._histogram import pool_pixels
 from skquant._kernels import _assign
 from skquant._kernels._assign import (
     LUT_MIN_PIXELS,
     MIN_GRID_PIXELS,
     assign_labels,
-    build_grid,
-    column_range,
-    kernel_threads,
-    lloyd_kmeans,
     map_to_palette,
     nearest_brute,
     take_rows,
 )
+from tests.kernels._oracle import (
+    check_nearest,
+    palette_from,
+    to_work64,
+)
 
 SPACES = ["rgb", "lab", "oklab", "din99o"]
-
-#: Distances the oracle computes per check, at most (pixels x colours).
-ORACLE_BUDGET = 3_000_000
 SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
-
-
-# %% oracle ------------------------------------------------------------------
-
-
-def to_work64(pixels, space, scale):
-    work = np.asarray(pixels, dtype=np.float64)
-    if space != "rgb":
-        work = _color.to_working(work / scale, space)
-    return work
-
-
-def nearest_d2(rows, palette):
-    """Smallest float64 squared distance from each row to the palette."""
-    best = np.full(len(rows), np.inf)
-    block = max(1, (1 << 20) // max(len(rows), 1))
-    for s in range(0, len(palette), block):
-        d2 = ((rows[:, None, :] - palette[None, s : s + block]) ** 2).sum(axis=-1)
-        np.minimum(best, d2.min(axis=1), out=best)
-    return best
-
-
-def check_nearest(labels, pixels, palette_work, space="rgb", scale=1.0, rtol=1e-9):
-    """Every label is a nearest entry (float64 distances, ties allowed)."""
-    flat = pixels.reshape(-1, pixels.shape[-1])
-    palette = np.asarray(palette_work, dtype=np.float64)
-    labels = np.asarray(labels).ravel()
-    assert labels.dtype == np.int32
-    assert labels.shape == (flat.shape[0],)
-    assert labels.min() >= 0 and labels.max() < len(palette)
-    if flat.dtype == np.uint8 and flat.shape[1] == 3:
-        # Photos repeat colours: check each distinct colour once, and that
-        # it gets one label wherever it appears.
-        codes = (flat.astype(np.int64) << [16, 8, 0]).sum(axis=1)
-        _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
-        np.testing.assert_array_equal(labels, labels[first][inverse.ravel()])
-        flat, labels = flat[first], labels[first]
-    if len(flat) * len(palette) > ORACLE_BUDGET:
-        # Big palettes: the oracle checks a random subset of the colours.
-        keep = np.random.default_rng(0).choice(
-            len(flat), ORACLE_BUDGET // len(palette), replace=False
-        )
-        flat, labels = flat[keep], labels[keep]
-    work = to_work64(flat, space, scale)
-    best = nearest_d2(work, palette)
-    got = ((work - palette[labels]) ** 2).sum(axis=1)
-    slack = rtol * (best + (work**2).sum(axis=1)) + 1e-300
-    bad = np.flatnonzero(got > best + slack)
-    assert bad.size == 0, (
-        f"{bad.size} colours not mapped to their nearest entry, e.g. "
-        f"{work[bad[0]]}: got d2={got[bad[0]]}, best d2={best[bad[0]]}"
-    )
-
-
-def palette_from(pixels, n_colors, space, scale, seed, jitter=0.0):
-    """Working-space palette: random pixels of the data (dense where it is)."""
-    rng = np.random.default_rng(seed)
-    flat = pixels.reshape(-1, pixels.shape[-1])
-    pick = flat[rng.choice(len(flat), n_colors, replace=len(flat) < n_colors)]
-    work = to_work64(pick, space, scale)
-    if jitter:
-        work = work + rng.normal(scale=jitter * work.std(), size=work.shape)
-    return work
 
 
 # %% real photographs ------------------------------------------------------------
@@ -322,25 +249,6 @@ def test_matches_brute_force_helper(flower):
     check_nearest(fast, pixels, palette)
 
 
-def test_grid_lists_every_possible_nearest_entry():
-    """Each cell lists the true nearest entry of points sampled inside it."""
-    rng = np.random.default_rng(6)
-    palette = rng.uniform(0, 1, size=(100, 3))
-    lo, span, g = np.zeros(3), np.ones(3), 8
-    start, cand, lower = build_grid(palette, lo, span, g)
-    points = rng.uniform(0, 1, size=(20_000, 3))
-    cells = np.floor(points * g).astype(int) @ np.array([g * g, g, 1])
-    nearest = ((points[:, None] - palette[None]) ** 2).sum(-1).argmin(1)
-    for point_cell, entry in zip(cells, nearest, strict=True):
-        assert entry in cand[start[point_cell] : start[point_cell + 1]]
-    counts = np.diff(start)
-    assert counts.min() >= 1 and counts.mean() < 8  # lists are short
-    for c in range(g**3):  # sorted by their lower bound where it is used
-        lows = lower[start[c] : start[c + 1]]
-        if len(lows) > 12:
-            assert np.all(np.diff(lows) >= 0)
-
-
 @pytest.mark.parametrize(
     "dtype", [np.uint8, np.uint16, np.float32, np.float64, np.int16]
 )
@@ -352,89 +260,6 @@ def test_take_rows_is_palette_indexing(dtype):
         out = take_rows(palette, lab)
         assert out.dtype == palette.dtype
         np.testing.assert_array_equal(out, palette[lab])
-
-
-# %% Lloyd's k-means ------------------------------------------------------------
-
-
-@pytest.mark.parametrize("n_colors", [1, 5, 64])
-@pytest.mark.parametrize("seed", range(2))
-def test_lloyd_kmeans_matches_sklearn(coffee, n_colors, seed):
-    """Same init -> the same iterations as scikit-learn's Lloyd.
-
-    On a pooled histogram, as the estimator uses it (cell means are not on
-    the integer grid, so no point is exactly equidistant from two centres:
-    on ties scikit-learn's GEMM-based distances and exact ones may differ).
-    """
-    points, weights, _ = pool_pixels(coffee.reshape(-1, 3), bins=32)
-    init, _ = kmeans_plusplus(
-        points, n_colors, sample_weight=weights, random_state=seed
-    )
-    with threadpool_limits(limits=1):
-        ref = KMeans(n_colors, init=init, n_init=1).fit(points, sample_weight=weights)
-    centers, labels, n_iter, inertia = lloyd_kmeans(points, weights, init)
-    assert labels.dtype == np.int32
-    # scikit-learn counts one more step when it stops because no label moved.
-    assert n_iter in (ref.n_iter_, ref.n_iter_ - 1)
-    np.testing.assert_allclose(centers, ref.cluster_centers_, rtol=1e-9, atol=1e-9)
-    np.testing.assert_array_equal(labels, ref.labels_)
-    np.testing.assert_allclose(inertia, ref.inertia_, rtol=1e-9)
-
-
-@pytest.mark.parametrize("n_init", [1, 3])
-def test_sklearn_backend_runs_kmeans_iterations(coffee, n_init):
-    """run_kmeans draws KMeans's seeds and keeps its best run: same result."""
-    from skquant._kmeans import run_kmeans
-
-    points, weights, _ = pool_pixels(coffee.reshape(-1, 3), bins=32)
-    rng = np.random.RandomState(3)
-    seed = np.random.RandomState(3).randint(np.iinfo(np.int32).max)
-    centers, labels, _, inertia = run_kmeans(
-        points,
-        weights,
-        24,
-        backend="sklearn",
-        init="k-means++",
-        n_init=n_init,
-        max_iter=300,
-        tol=1e-4,
-        rng=rng,
-    )
-    with threadpool_limits(limits=1):
-        ref = KMeans(24, n_init=n_init, random_state=seed).fit(
-            points, sample_weight=weights
-        )
-    np.testing.assert_allclose(centers, ref.cluster_centers_, rtol=1e-9, atol=1e-9)
-    np.testing.assert_array_equal(labels, ref.labels_)
-    np.testing.assert_allclose(inertia, ref.inertia_, rtol=1e-9)
-
-
-@pytest.mark.parametrize("n", [0, 1, 13, 500, 4096])
-def test_shell_sort_sorts_keys_and_moves_values(n):
-    rng = np.random.default_rng(n)
-    key = rng.integers(0, 50, n + 3).astype(np.float64)  # ties included
-    values = np.arange(n + 3, dtype=np.int32)
-    before = dict(zip(values.tolist(), key.tolist(), strict=True))
-    _assign._shell_sort(key, values, n)
-    assert np.all(np.diff(key[:n]) >= 0)
-    assert sorted(values[:n].tolist()) == list(range(n))  # a permutation
-    pairs = zip(values.tolist(), key.tolist(), strict=True)
-    assert all(before[v] == k for v, k in pairs)
-    assert values[n:].tolist() == list(range(n, n + 3))  # the rest untouched
-
-
-@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.float32])
-def test_column_range_is_min_and_max(china, dtype):
-    """Also when a column reaches the dtype's whole range (the early stop)."""
-    pixels = china.reshape(-1, 3).astype(dtype)
-    if dtype == np.uint16:
-        pixels = pixels * np.uint16(257)
-    pixels[100_000::7, 1] = np.iinfo(dtype).min if dtype != np.float32 else -7.5
-    big = np.concatenate([pixels] * 8)  # several chunks and threads
-    for data in (pixels, big, big[::-1].copy()):
-        lo, hi = column_range(data)
-        np.testing.assert_array_equal(lo, data.min(axis=0).astype(np.float64))
-        np.testing.assert_array_equal(hi, data.max(axis=0).astype(np.float64))
 
 
 @pytest.mark.parametrize("space", ["rgb", "din99o"])
@@ -467,96 +292,6 @@ def test_map_to_palette_other_channels_and_dtypes():
         map_to_palette(pixels, palette, colors), colors[assign_labels(pixels, palette)]
     )
     assert map_to_palette(pixels[:0], palette, colors).shape == (0, 2)
-
-
-def test_lloyd_reassign_is_exact_from_any_labels():
-    """Starting from arbitrary labels, one step gives the nearest centres."""
-    rng = np.random.default_rng(7)
-    points = rng.normal(size=(5000, 3))
-    centers = rng.normal(size=(40, 3))
-    labels = rng.integers(0, 40, 5000).astype(np.int32)
-    order = np.tile(np.arange(40), (40, 1))
-    upper, lower = np.full(5000, np.inf), np.zeros(5000)
-    _assign._reassign(points, centers, labels, order, upper, lower, np.zeros(40))
-    assert all(sorted(row) == list(range(40)) for row in order)
-    check_nearest(labels, points, centers)
-    # The bounds it leaves hold: upper is the distance to the centre, lower
-    # at most the distance to any other centre.
-    dist = np.sqrt(((points[:, None] - centers[None]) ** 2).sum(-1))
-    own = dist[np.arange(5000), labels]
-    np.testing.assert_allclose(upper, own, rtol=1e-12)
-    dist[np.arange(5000), labels] = np.inf
-    assert np.all(lower <= dist.min(axis=1) * (1 + 1e-12))
-    # Moving the centres a little: the bounds, loosened by how far they
-    # moved, still give the exact nearest centres.
-    moved_centers = centers + rng.normal(scale=0.05, size=centers.shape)
-    moved = np.sqrt(((moved_centers - centers) ** 2).sum(-1))
-    _assign._reassign(points, moved_centers, labels, order, upper, lower, moved)
-    check_nearest(labels, points, moved_centers)
-
-
-def test_lloyd_kmeans_empty_clusters_and_no_weights():
-    rng = np.random.default_rng(8)
-    points = rng.normal(size=(3000, 3))
-    init = np.repeat(points[:1], 6, axis=0)  # all clusters but one start empty
-    init[1:] += 1e-9 * np.arange(1, 6)[:, None]
-    centers, labels, n_iter, inertia = lloyd_kmeans(points, None, init, tol=0)
-    assert len(np.unique(labels)) == 6
-    check_nearest(labels, points, centers)
-    np.testing.assert_allclose(
-        inertia, ((points - centers[labels]) ** 2).sum(), rtol=1e-9
-    )
-
-
-# %% threads -------------------------------------------------------------------------
-
-
-def test_threads_follow_threadpoolctl_and_numba(china):
-    assert kernel_threads(10) == 1  # small jobs stay on one thread
-    big = 1 << 24
-    with threadpool_limits(limits=1, user_api="openmp"):
-        assert kernel_threads(big) == 1
-    previous = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        assert kernel_threads(big) == 1
-    finally:
-        numba.set_num_threads(previous)
-    assert kernel_threads(big) == min(previous, kernel_threads(big))
-
-    pixels = china.reshape(-1, 3)
-    palette = palette_from(china, 100, "oklab", 255.0, 0)
-    default = assign_labels(pixels, palette, space="oklab", scale=255.0)
-    with threadpool_limits(limits=1):
-        single = assign_labels(pixels, palette, space="oklab", scale=255.0)
-    np.testing.assert_array_equal(default, single)
-    assert numba.get_num_threads() == previous  # restored
-
-
-def test_grid_is_cached_for_repeated_palettes(china, monkeypatch):
-    """Frames mapped onto one palette build its grid once; results unchanged."""
-    built = []
-    real = _assign.build_grid
-
-    def counting(*args):
-        built.append(args[3])
-        return real(*args)
-
-    monkeypatch.setattr(_assign, "build_grid", counting)
-    monkeypatch.setattr(_assign, "_grid_cache", {})
-    pixels = china.reshape(-1, 3)
-    palette = palette_from(china, 200, "rgb", 255.0, 3)
-    first = assign_labels(pixels, palette)
-    second = assign_labels(pixels[::-1].copy(), palette)  # another "frame"
-    assert len(built) == 1
-    np.testing.assert_array_equal(second, first[::-1])
-    check_nearest(first[::97], pixels[::97], palette)
-    # Another palette builds its own; the table stays bounded.
-    for seed in range(_assign.GRID_CACHE_SIZE + 2):
-        assign_labels(pixels[:40000], palette_from(china, 50, "rgb", 255.0, seed))
-    assert len(_assign._grid_cache) == _assign.GRID_CACHE_SIZE
-    for grid in _assign._grid_cache.values():
-        assert not any(array.flags.writeable for array in grid)
 
 
 def _rgba_photo():

@@ -13,9 +13,7 @@ from skquant._kernels._dither import (
     DITHER_METHODS,
     ERROR_DIFFUSION_KERNELS,
     dither_labels,
-    linear_to_work,
     nearest_labels,
-    srgb_decode,
 )
 
 SPACES = ("rgb", "lab", "oklab", "din99o")
@@ -71,48 +69,6 @@ def fitted(photos):
             q = ColorQuantizer(8, color_space=space, random_state=0).fit(image)
             out[i, space] = (image, q.palette_)
     return out
-
-
-# %% scalar conversions --------------------------------------------------------
-
-
-@pytest.mark.parametrize("space", SPACES)
-def test_linear_to_work_matches_color_module(space):
-    rng = np.random.default_rng(0)
-    lin = np.concatenate(
-        [
-            rng.random((2000, 3)),
-            np.eye(3),
-            np.zeros((1, 3)),
-            np.ones((1, 3)),
-            # Around the sRGB and CIELAB knees.
-            np.full((1, 3), _color._SRGB_LINEAR_KNEE),
-            np.full((1, 3), 0.008856),
-            rng.random((200, 3)) * 0.01,
-        ]
-    )
-    expected = _color.linear_to_working(lin, space)
-    np.testing.assert_allclose(linear_to_work(lin, space), expected, atol=1e-12)
-
-
-def test_fast_cube_root():
-    values = np.concatenate(
-        [
-            [0.0, -0.0, 1.0, -8.0, 27.0, 1e-35, -1e-35, 1e35, 1e-300, np.inf],
-            np.random.default_rng(0).random(10000) ** 4,
-            -np.random.default_rng(1).random(1000) * 3,
-        ]
-    )
-    got = np.array([_dither._cbrt(v) for v in values])
-    np.testing.assert_allclose(got, np.cbrt(values), rtol=1e-15, atol=0)
-    assert np.isnan(_dither._cbrt(np.nan))
-
-
-def test_srgb_decode_matches_color_module():
-    values = np.linspace(-0.2, 1.2, 1401).reshape(-1, 3)
-    np.testing.assert_allclose(
-        srgb_decode(values), _color.srgb_to_linear(values), rtol=1e-14, atol=1e-15
-    )
 
 
 # %% exact nearest search -------------------------------------------------------

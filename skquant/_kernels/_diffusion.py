@@ -1,0 +1,216 @@
+"""The dithering kernel: error diffusion and ordered pair mixing, row by row.
+
+Compiled code only; :mod:`skquant._kernels._dither` prepares its arguments
+and runs it band by band. Colours are converted with
+:mod:`skquant._kernels._colorspace` and searched with the grid of
+:mod:`skquant._kernels._grid`, the same code as assignment.
+"""
+
+import numpy as np
+
+from skquant._kernels._cache import kernel
+from skquant._kernels._colorspace import linear_to_work, srgb_decode
+from skquant._kernels._grid import nearest, nearest3
+
+#: Rows per band handed to a thread by the ordered kernel.
+ORDERED_BAND_ROWS = 64
+
+#: Rows per band of error diffusion. Bands are fixed (not one per thread),
+#: so the result does not depend on the number of threads.
+DIFFUSION_BAND_ROWS = 256
+
+#: Rows above its band that error diffusion re-runs, unwritten, so that the
+#: band starts with the carried error a single pass would have brought: the
+#: error pattern forgets its start within a few rows, and the bands leave no
+#: visible seam.
+WARMUP_ROWS = 16
+
+# Ordered modes of the kernel.
+_NOT_ORDERED = 0
+_ORDERED_PAIR = 1
+
+#: Steps of the ray walk of pair mixing. The walk starts half-way from the
+#: first colour to its nearest other colour (or at the pixel's reflection,
+#: if farther) and doubles: 7 steps reach 64 times farther, beyond which the
+#: mix would be below the Bayer matrix's 1/64 resolution.
+_PAIR_MAX_STEPS = 7
+
+
+@kernel
+def _dither_rows(
+    image,
+    y0,
+    y_write,
+    y1,
+    labels,
+    lut,
+    decode,
+    inv_scale,
+    valid_lo,
+    valid_hi,
+    carry_lo,
+    carry_hi,
+    palette_lin,
+    error_limit2,
+    gap2,
+    space,
+    taps_dy,
+    taps_dx,
+    taps_w,
+    threshold,
+    ordered,
+    palette_work,
+    lo,
+    inv_width,
+    g,
+    start,
+    cand,
+    lower,
+):
+    """Dither rows ``y0:y1`` of ``image``; ``labels[y - y_write]`` gets row ``y``.
+
+    Rows before ``y_write`` only warm the carried error up (see
+    :data:`WARMUP_ROWS`).
+
+    Error diffusion when ``taps_*`` are not empty (serpentine scan), ordered
+    pair mixing when ``ordered`` is ``_ORDERED_PAIR``, plain nearest colour
+    otherwise. Pixels are read as ``lut[value]`` when ``lut`` is not empty,
+    else sRGB-decoded from ``value * inv_scale`` when ``decode``, else taken
+    as they are. The pixel plus carried error is clamped to ``carry_lo..hi``
+    (the error it passes on stays exact), and the colour is looked up for
+    that value clamped to ``valid_lo..hi``, converted to the working space
+    ``space`` (3 channels) and searched in the grid ``palette_work, lo,
+    inv_width, g, start, cand, lower`` (:mod:`skquant._kernels._grid`).
+    Everything in the pixel loop is written out here or in scalar helpers
+    rather than in helpers taking arrays, whose reference counting would
+    dominate the run time.
+    """
+    width, n_channels = image.shape[1], image.shape[2]
+    n_taps = taps_dy.shape[0]
+    n_rows = 1
+    pad = 0
+    for t in range(n_taps):
+        n_rows = max(n_rows, taps_dy[t] + 1)
+        pad = max(pad, abs(taps_dx[t]))
+    err = np.zeros((n_rows, width + 2 * pad, n_channels), dtype=np.float64)
+    tap_rows = np.empty(n_taps, dtype=np.int64)
+    tap_cols = np.empty(n_taps, dtype=np.int64)
+    cur = np.empty(n_channels, dtype=np.float64)
+    query = np.empty(n_channels, dtype=np.float64)
+    use_lut = lut.shape[0] > 0
+    pair = ordered == _ORDERED_PAIR
+    tn = threshold.shape[0]
+    j = 0
+    for y in range(y0, y1):
+        row = y % n_rows
+        forward = n_taps == 0 or y % 2 == 0
+        step = 1 if forward else -1
+        for t in range(n_taps):
+            tap_rows[t] = (y + taps_dy[t]) % n_rows
+            tap_cols[t] = pad + step * taps_dx[t]
+        for i in range(width):
+            x = i if forward else width - 1 - i
+            # The pixel in diffusion units, plus carried error, clamped.
+            for c in range(n_channels):
+                v = image[y, x, c]
+                if use_lut:
+                    u = lut[np.int64(v)]
+                elif decode:
+                    u = srgb_decode(np.float64(v) * inv_scale)
+                else:
+                    u = np.float64(v)
+                if n_taps > 0:
+                    u += err[row, x + pad, c]
+                    u = min(max(u, carry_lo[c]), carry_hi[c])
+                cur[c] = u
+                query[c] = min(max(u, valid_lo[c]), valid_hi[c])
+            # Nearest colour of the query; for pair mixing, walk on along the
+            # ray from that colour through the pixel (steps doubling) until
+            # another colour is nearest, or the ray leaves the valid range.
+            j_first = -1
+            scale_step = 1.0
+            n_steps = 0
+            while True:
+                # The exact nearest colour (the lowest index of exact ties),
+                # from the previous answer: neighbours mostly share a colour.
+                if n_channels == 3:
+                    w0, w1, w2 = linear_to_work(query[0], query[1], query[2], space)
+                    j = nearest3(
+                        w0,
+                        w1,
+                        w2,
+                        j,
+                        palette_work,
+                        lo,
+                        inv_width,
+                        g,
+                        start,
+                        cand,
+                        lower,
+                    )
+                else:
+                    j = nearest(
+                        query, j, palette_work, lo, inv_width, g, start, cand, lower
+                    )
+                if not pair:
+                    break
+                if j_first < 0:
+                    j_first = j
+                    # First probe half-way to the nearest other colour:
+                    # nearer, the first colour is still the nearest.
+                    off2 = 0.0
+                    for c in range(n_channels):
+                        d = cur[c] - palette_lin[j_first, c]
+                        off2 += d * d
+                    if off2 > 0.0:
+                        scale_step = max(1.0, 0.5 * np.sqrt(gap2[j_first] / off2))
+                elif j != j_first or n_steps == _PAIR_MAX_STEPS:
+                    break
+                clipped = False
+                moved = False
+                for c in range(n_channels):
+                    d = cur[c] - palette_lin[j_first, c]
+                    moved = moved or d != 0.0
+                    u = cur[c] + scale_step * d
+                    if u < valid_lo[c]:
+                        u = valid_lo[c]
+                        clipped = True
+                    elif u > valid_hi[c]:
+                        u = valid_hi[c]
+                        clipped = True
+                    query[c] = u
+                if not moved:
+                    break
+                scale_step *= 2.0
+                # One last look at the edge of the valid range.
+                n_steps = _PAIR_MAX_STEPS if clipped else n_steps + 1
+            if pair and j != j_first:
+                # Show the second colour in the proportion that puts the
+                # mean (linear light) at the pixel's projection on the
+                # segment between the two, the Bayer threshold deciding
+                # which one this pixel shows.
+                num = 0.0
+                den = 0.0
+                for c in range(n_channels):
+                    a = palette_lin[j_first, c]
+                    ba = palette_lin[j, c] - a
+                    num += (cur[c] - a) * ba
+                    den += ba * ba
+                if not threshold[y % tn, x % tn] * den < num:
+                    j = j_first
+            if y >= y_write:
+                labels[y - y_write, x] = j
+            if n_taps > 0:
+                size2 = 0.0
+                for c in range(n_channels):
+                    e = cur[c] - palette_lin[j, c]
+                    size2 += e * e
+                gain = 1.0
+                if size2 > error_limit2[j]:
+                    gain = np.sqrt(error_limit2[j] / size2)
+                for c in range(n_channels):
+                    e = gain * (cur[c] - palette_lin[j, c])
+                    for t in range(n_taps):
+                        err[tap_rows[t], x + tap_cols[t], c] += taps_w[t] * e
+        if n_taps > 0:
+            err[row, :, :] = 0.0

@@ -1,0 +1,522 @@
+"""ONE candidate-grid nearest-colour search: transform, predict, dithering, Lloyd.
+
+A coarse grid is laid over the working space (up to four channels). Each
+cell carries the palette entries that can be nearest for *some* point of the
+cell: an entry ``p`` is dropped when another entry ``q`` is strictly nearer
+for every point of the cell, which is decided exactly from the cell's centre
+``c`` and half-widths ``h``::
+
+    min over the cell of |x - p|**2 - |x - q|**2
+        = |c - p|**2 - |c - q|**2 - 2 * sum_j h_j * |p_j - q_j|  >  0
+
+(the difference of two squared distances is linear in ``x``). Cells are
+refined coarse to fine, each child testing only its parent's survivors, so
+the grid costs little even for thousands of colours. Cells keep one to a
+handful of entries; long lists are sorted by their lower bound so that the
+search stops early. Points outside the grid are searched in full.
+
+:func:`nearest3` and :func:`nearest` return the exact nearest entry (float64
+squared distances), the lowest index among exact ties, starting from a hint
+(the previous answer) when given: whatever the grid, the answer is the
+brute-force one. :func:`grid_for` gives the grid of a palette over a box
+(built once, then recalled from :func:`cached_grid`).
+"""
+
+import math
+import threading
+
+import numpy as np
+
+from skquant._kernels import _checks
+from skquant._kernels._cache import kernel
+from skquant._kernels._colorspace import gamut_bounds
+from skquant._kernels._runner import (
+    MIN_PIXELS_PER_THREAD,
+    TASK_CHUNK,
+    kernel_threads,
+    run_parallel,
+)
+
+#: Candidate lists longer than this are searched with an early stop on the
+#: lower bounds; shorter ones are scanned in full, which avoids unpredictable
+#: branches and is faster.
+LONG_LIST = 12
+
+#: Grid search is used up to this many channels; more search in full.
+MAX_GRID_CHANNELS = 4
+
+#: Upper bound on the number of grid cells.
+MAX_GRID_CELLS = 1 << 18
+
+#: Cell tests (a few ns each) below which building a grid level uses one thread.
+MIN_TESTS_PER_THREAD = 1 << 18
+
+#: Dtypes :func:`column_range` reads with a kernel.
+RANGE_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
+
+
+@kernel
+def _beats(palette, q, p, half, dc_q, dc_p):
+    """True when entry ``q`` is strictly nearer than ``p`` everywhere in a cell.
+
+    ``dc_q`` and ``dc_p`` are their squared distances to the cell's centre and
+    ``half`` its half-widths; the margin absorbs rounding errors.
+    """
+    spread = 0.0
+    for j in range(palette.shape[1]):
+        spread += half[j] * abs(palette[p, j] - palette[q, j])
+    margin = dc_p - dc_q - 2.0 * spread
+    return margin > 1e-9 * (dc_p + dc_q) + 1e-300
+
+
+@kernel
+def _cell_candidates(
+    cell, g, factor, lo, width, pad, palette, p_start, p_cand, s, sort
+):
+    """Palette entries that can be nearest somewhere in grid cell ``cell``.
+
+    ``s`` is a per-thread scratch: ``s.keep[:n]`` receives the entries and
+    ``s.lower[:n]`` the squared distance from the cell to each, and ``n`` is
+    returned. With ``sort``, lists longer than ``LONG_LIST`` are sorted by
+    that lower bound.
+    """
+    keep, lower, dc, beaten, centre, half = s
+    d = palette.shape[1]
+    g_parent = g // factor
+    rest = cell
+    parent = 0
+    stride = 1
+    for j in range(d - 1, -1, -1):
+        c = rest % g
+        rest //= g
+        parent += (c // factor) * stride
+        stride *= g_parent
+        centre[j] = lo[j] + (c + 0.5) * width[j]
+        half[j] = 0.5 * width[j] + pad[j]
+    start = p_start[parent]
+    n = p_start[parent + 1] - start
+    # q, the entry whose farthest point of the cell is nearest, beats most.
+    best_far = np.inf
+    q = 0
+    for k in range(n):
+        p = p_cand[start + k]
+        near = 0.0
+        far = 0.0
+        centre_sq = 0.0
+        for j in range(d):
+            delta = abs(centre[j] - palette[p, j])
+            centre_sq += delta * delta
+            far += (delta + half[j]) ** 2
+            gap = delta - half[j]
+            if gap > 0.0:
+                near += gap * gap
+        keep[k] = p
+        dc[k] = centre_sq
+        lower[k] = near
+        if far < best_far:
+            best_far = far
+            q = k
+    m = 0
+    for k in range(n):
+        if k == q or not _beats(palette, keep[q], keep[k], half, dc[q], dc[k]):
+            keep[m] = keep[k]
+            lower[m] = lower[k]
+            dc[m] = dc[k]
+            m += 1
+    # Few survivors left: drop those that another survivor beats (beating is
+    # transitive, so dropping them all at once is safe).
+    if 2 < m <= 64:
+        for a in range(m):
+            beaten[a] = False
+            for b in range(m):
+                if b != a and _beats(palette, keep[b], keep[a], half, dc[b], dc[a]):
+                    beaten[a] = True
+                    break
+        n_kept = 0
+        for a in range(m):
+            if not beaten[a]:
+                keep[n_kept] = keep[a]
+                lower[n_kept] = lower[a]
+                n_kept += 1
+        m = n_kept
+    # Long lists are searched in order of lower bound, stopping early.
+    if sort and m > LONG_LIST:
+        _shell_sort(lower, keep, m)
+    return m
+
+
+@kernel
+def _shell_sort(key, values, n):
+    """Sort ``key[:n]`` in place, moving ``values[:n]`` along (Knuth's gaps).
+
+    Written out because ``np.argsort`` costs seconds of compilation on first
+    use, and these lists are short (tens to a few thousand entries).
+    """
+    gap = 1
+    while gap < n // 3:
+        gap = 3 * gap + 1
+    while gap > 0:
+        for i in range(gap, n):
+            k = key[i]
+            v = values[i]
+            j = i
+            while j >= gap and key[j - gap] > k:
+                key[j] = key[j - gap]
+                values[j] = values[j - gap]
+                j -= gap
+            key[j] = k
+            values[j] = v
+        gap //= 3
+
+
+@kernel
+def _scratch(n, d):
+    return (
+        np.empty(n, np.int32),
+        np.empty(n, np.float64),
+        np.empty(n, np.float64),
+        np.empty(n, np.bool_),
+        np.empty(d, np.float64),
+        np.empty(d, np.float64),
+    )
+
+
+@kernel
+def _refine_cells(
+    first, stop, palette, lo, span, g, factor, p_start, p_cand, fill, start, cand, lower
+):
+    """Candidate lists of cells ``first`` to ``stop - 1`` of a ``g`` grid.
+
+    The parent grid has ``g // factor`` cells per axis and its lists in CSR
+    form (``p_start``, ``p_cand``). The counting pass (``fill=False``) stores
+    each cell's count in ``start[cell + 1]``; the filling pass writes the
+    lists, sorted where long, to ``cand`` and ``lower`` from ``start[cell]``.
+    """
+    d = palette.shape[1]
+    width = span / g
+    pad = 1e-7 * width + 1e-12 * (np.abs(lo) + span)
+    max_n = 0
+    for c in range(p_start.shape[0] - 1):
+        max_n = max(max_n, p_start[c + 1] - p_start[c])
+    s = _scratch(max_n, d)
+    for cell in range(first, stop):
+        m = _cell_candidates(
+            cell, g, factor, lo, width, pad, palette, p_start, p_cand, s, fill
+        )
+        if not fill:
+            start[cell + 1] = m
+            continue
+        o = start[cell]
+        for k in range(m):
+            cand[o + k] = s[0][k]
+            lower[o + k] = s[1][k]
+
+
+def _refine(palette, lo, span, g, factor, p_start, p_cand):
+    """Candidate lists of a ``g``-per-axis grid from its parent grid's.
+
+    Returns the child's ``(start, cand, lower)`` in CSR form.
+    """
+    n_cells = g ** palette.shape[1]
+    # Work ~ cells x candidates per parent cell (a few ns each).
+    n_tests = n_cells * (len(p_cand) // (len(p_start) - 1))
+    n_threads = kernel_threads(n_tests, min_items=MIN_TESTS_PER_THREAD)
+    chunk = max(64, n_cells // (8 * n_threads))
+    grid = (palette, lo, span, g, factor, p_start, p_cand)
+    start = np.zeros(n_cells + 1, np.int64)
+    empty = (np.empty(0, np.int32), np.empty(0))
+
+    def count(worker, first, stop):
+        _refine_cells(first, stop, *grid, False, start, *empty)
+
+    run_parallel(count, n_cells, n_threads, chunk=chunk)
+    np.cumsum(start, out=start)
+    cand, lower = np.empty(start[-1], np.int32), np.empty(start[-1])
+
+    def fill(worker, first, stop):
+        _refine_cells(first, stop, *grid, True, start, cand, lower)
+
+    run_parallel(fill, n_cells, n_threads, chunk=chunk)
+    return start, cand, lower
+
+
+# %% search ----------------------------------------------------------------------
+
+
+@kernel(inline="always")
+def nearest3(x0, x1, x2, hint, palette, lo, inv_width, g, start, cand, lower):
+    """Index of the palette entry nearest to the 3-channel point ``x``.
+
+    ``hint`` (an entry, or -1) is where the search starts: neighbouring
+    pixels mostly share a colour, so fewer candidates pass the bound.
+    """
+    t0 = (x0 - lo[0]) * inv_width[0]
+    t1 = (x1 - lo[1]) * inv_width[1]
+    t2 = (x2 - lo[2]) * inv_width[2]
+    best = np.inf
+    arg = 0
+    if not (t0 >= 0.0 and t0 < g and t1 >= 0.0 and t1 < g and t2 >= 0.0 and t2 < g):
+        # Outside the grid: full search (the first of exact ties wins).
+        for p in range(palette.shape[0]):
+            d0 = x0 - palette[p, 0]
+            d1 = x1 - palette[p, 1]
+            d2 = x2 - palette[p, 2]
+            dist = d0 * d0 + d1 * d1 + d2 * d2
+            if dist < best:
+                best = dist
+                arg = p
+        return arg
+    if hint >= 0:
+        d0 = x0 - palette[hint, 0]
+        d1 = x1 - palette[hint, 1]
+        d2 = x2 - palette[hint, 2]
+        best = d0 * d0 + d1 * d1 + d2 * d2
+        arg = hint
+    cell = (int(t0) * g + int(t1)) * g + int(t2)
+    s = start[cell]
+    e = start[cell + 1]
+    sorted_search = e - s > LONG_LIST
+    for k in range(s, e):
+        if sorted_search and lower[k] > best:
+            break
+        p = cand[k]
+        d0 = x0 - palette[p, 0]
+        d1 = x1 - palette[p, 1]
+        d2 = x2 - palette[p, 2]
+        dist = d0 * d0 + d1 * d1 + d2 * d2
+        if dist < best or (dist == best and p < arg):
+            best = dist
+            arg = p
+    return arg
+
+
+@kernel
+def nearest(x, hint, palette, lo, inv_width, g, start, cand, lower):
+    """:func:`nearest3` for any number of channels, ``x`` an array.
+
+    With ``g == 0`` (no grid), a full search.
+    """
+    d = palette.shape[1]
+    cell = 0
+    inside = g > 0
+    if inside:
+        for j in range(d):
+            t = (x[j] - lo[j]) * inv_width[j]
+            if not (t >= 0.0 and t < g):
+                inside = False
+                break
+            cell = cell * g + int(t)
+    s = start[cell] if inside else 0
+    e = start[cell + 1] if inside else palette.shape[0]
+    sorted_search = inside and e - s > LONG_LIST
+    best = np.inf
+    arg = 0
+    if hint >= 0 and inside:
+        best = 0.0
+        for j in range(d):
+            delta = x[j] - palette[hint, j]
+            best += delta * delta
+        arg = hint
+    for k in range(s, e):
+        if sorted_search and lower[k] > best:
+            break
+        p = cand[k] if inside else k
+        dist = 0.0
+        for j in range(d):
+            delta = x[j] - palette[p, j]
+            dist += delta * delta
+        if dist < best or (dist == best and p < arg):
+            best = dist
+            arg = p
+    return arg
+
+
+def grid_for(palette, lo, hi, n_queries):
+    """The grid of ``palette`` (float64, C order) over the box ``[lo, hi]``.
+
+    The box is widened to hold the palette, and a little beyond so that the
+    top values fall inside the last cell. Returns the arguments of
+    :func:`nearest3` after the hint: ``(palette, lo, inv_width, g, start,
+    cand, lower)``. More than four channels get an empty grid (``g = 0``):
+    :func:`nearest` then searches in full.
+    """
+    n_colors, n_channels = palette.shape
+    if n_channels > MAX_GRID_CHANNELS or n_colors == 1:
+        return no_grid(palette)
+    lo = np.minimum(np.nan_to_num(lo, nan=np.inf), palette.min(axis=0))
+    hi = np.maximum(np.nan_to_num(hi, nan=-np.inf), palette.max(axis=0))
+    span = hi - lo
+    span[~(span > 0)] = 1.0
+    lo = lo - 1e-6 * span
+    span = span * (1.0 + 2e-6)
+    g = grid_size(n_colors, n_channels, n_queries)
+    start, cand, lower = cached_grid(palette, lo, span, g)
+    return palette, lo, g / span, g, start, cand, lower
+
+
+def no_grid(palette):
+    """Arguments of :func:`nearest` for a full search (an empty grid)."""
+    d = palette.shape[1]
+    empty = (np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0))
+    return palette, np.zeros(d), np.ones(d), 0, *empty
+
+
+@kernel
+def _column_range(pixels, start, stop, lo, hi, floor, ceil):
+    """Per-column min/max of ``pixels[start:stop]`` into ``lo``, ``hi``.
+
+    Stops early once every column spans ``floor`` to ``ceil`` (the dtype's
+    whole range: 8-bit photos reach it within a few thousand pixels).
+    """
+    d = pixels.shape[1]
+    for block in range(start, stop, 4096):
+        for i in range(block, min(block + 4096, stop)):
+            for j in range(d):
+                v = np.float64(pixels[i, j])
+                if v < lo[j]:
+                    lo[j] = v
+                if v > hi[j]:
+                    hi[j] = v
+        full = True
+        for j in range(d):
+            full = full and lo[j] <= floor and hi[j] >= ceil
+        if full:
+            return
+
+
+def column_range(pixels):
+    """Smallest and largest value of each column, as float64 arrays.
+
+    One pass over the pixels (numpy reduces ``(n, 3)`` along axis 0 ten times
+    slower than this, and three passes over columns take three times longer).
+    """
+    pixels = _checks.pixels_2d(pixels)
+    n_pixels, n_channels = pixels.shape
+    if n_pixels == 0:
+        return np.full(n_channels, np.inf), np.full(n_channels, -np.inf)
+    if pixels.dtype not in RANGE_DTYPES or not pixels.flags.c_contiguous:
+        lo = np.array([pixels[:, j].min() for j in range(n_channels)], np.float64)
+        hi = np.array([pixels[:, j].max() for j in range(n_channels)], np.float64)
+        return lo, hi
+    n_threads = kernel_threads(n_pixels, min_items=MIN_PIXELS_PER_THREAD * 4)
+    lo = np.full((n_threads, n_channels), np.inf)
+    hi = np.full((n_threads, n_channels), -np.inf)
+
+    if pixels.dtype.kind in "iu":
+        info = np.iinfo(pixels.dtype)
+        floor, ceil = float(info.min), float(info.max)
+    else:
+        floor, ceil = -np.inf, np.inf
+
+    def task(worker, start, stop):
+        _column_range(pixels, start, stop, lo[worker], hi[worker], floor, ceil)
+
+    run_parallel(task, n_pixels, n_threads, chunk=TASK_CHUNK * 4)
+    return lo.min(axis=0), hi.max(axis=0)
+
+
+def grid_size(n_colors, n_channels, n_queries):
+    """Cells per axis of the finest grid, a power of two.
+
+    A finer grid keeps fewer candidates per cell (a few ns saved per search)
+    but costs about 0.3 us per cell to build. For RGB the size follows the
+    number of colours: 8 cells per axis up to 32 colours, 16 up to 4096, 32
+    beyond, the fastest measured on a 12 MP photo (through the lookup table)
+    and on a 0.3 MP one (every pixel searched) from K=16 to 16384; finer grids
+    were 10-40% slower. Other channel counts: about eight cells per entry
+    along each axis, at most one cell per eight searches ``n_queries`` (and
+    at most ``MAX_GRID_CELLS``).
+    """
+    if n_channels == 3:
+        if n_colors <= 32:
+            return 8
+        return 16 if n_colors <= 4096 else 32
+    target = 8.0 * n_colors ** (1.0 / n_channels)
+    g = 1 << max(1, math.ceil(math.log2(target)))
+    max_cells = min(MAX_GRID_CELLS, max(1 << 12, n_queries // 8))
+    while g > 2 and g**n_channels > max_cells:
+        g //= 2
+    return g
+
+
+def build_grid(palette_work, lo, span, g):
+    """Candidate lists of a ``g``-per-axis grid over ``[lo, lo + span]``.
+
+    Returns ``(start, cand, lower)`` in CSR form: the candidates of cell ``c``
+    are ``cand[start[c]:start[c + 1]]``, sorted by their lower bound.
+    """
+    n_colors = palette_work.shape[0]
+    start = np.array([0, n_colors], dtype=np.int64)
+    cand = np.arange(n_colors, dtype=np.int32)
+    lower = np.zeros(n_colors)
+    size = 1
+    while size < g:
+        factor = 2
+        size *= factor
+        start, cand, lower = _refine(palette_work, lo, span, size, factor, start, cand)
+    return start, cand, lower
+
+
+#: Grids kept by :func:`cached_grid` (a few MiB at most each).
+GRID_CACHE_SIZE = 8
+
+_grid_cache = {}
+_grid_cache_lock = threading.Lock()
+
+
+def cached_grid(palette, lo, span, g):
+    """:func:`build_grid`, remembered for the last few palettes and boxes.
+
+    Mapping the frames of a video or a photo collection onto one palette
+    asks for the same grid again and again (for 8-bit RGB and the
+    perceptual spaces the box does not depend on the pixels): building it
+    is most of the transform of a small frame at K=256 (about 10 ms of 25).
+    The grid is a pure function of its arguments, kept in a small
+    process-wide table keyed by their bytes (not on the estimator, which
+    ``transform`` must leave unchanged); its arrays are read-only.
+    """
+    key = (palette.shape, palette.tobytes(), lo.tobytes(), span.tobytes(), int(g))
+    with _grid_cache_lock:
+        grid = _grid_cache.get(key)
+    if grid is not None:
+        return grid
+    grid = build_grid(palette, lo, span, g)
+    for array in grid:
+        array.flags.writeable = False
+    with _grid_cache_lock:
+        while len(_grid_cache) >= GRID_CACHE_SIZE:
+            _grid_cache.pop(next(iter(_grid_cache)))
+        _grid_cache[key] = grid
+    return grid
+
+
+def _value_range(pixels):
+    """Per-channel range of the pixels' finite values (8-bit: the dtype's)."""
+    if pixels.dtype == np.uint8:
+        return np.zeros(pixels.shape[1]), np.full(pixels.shape[1], 255.0)
+    lo, hi = column_range(pixels)
+    # Infinite values are searched in full, outside the grid (NaN never
+    # widens the range).
+    return np.where(np.isfinite(lo), lo, np.inf), np.where(np.isfinite(hi), hi, -np.inf)
+
+
+def pixel_box(pixels, space, alpha=None):
+    """Box of the working space that the grid of these pixels covers.
+
+    For ``'rgb'``, every pixel's values; for the perceptual spaces, the sRGB
+    gamut (out-of-gamut points are searched in full). With
+    ``alpha=(full, weight)`` the points are the colours premultiplied by the
+    opacity ``a / full``, plus ``weight`` times the opacity. Returns
+    ``(lo, hi)``; :func:`grid_for` adds the palette.
+    """
+    if alpha is None:
+        return gamut_bounds(space) if space != "rgb" else _value_range(pixels)
+    full, weight = alpha
+    lo, hi = _value_range(pixels)
+    opacity = np.array([lo[3], hi[3]]) / full
+    if space != "rgb":
+        lo[:3], hi[:3] = gamut_bounds(space)
+    corners = np.stack([bound * o for bound in (lo[:3], hi[:3]) for o in opacity])
+    lo[:3], hi[:3] = corners.min(axis=0), corners.max(axis=0)
+    lo[3], hi[3] = sorted(opacity * weight)
+    return lo, hi

@@ -1,0 +1,241 @@
+"""Lloyd's k-means on few low-dimensional points (a pooled colour histogram).
+
+:func:`lloyd_kmeans` runs scikit-learn's Lloyd iterations with exact, faster
+assignments: the first from the grid search (:func:`assign_labels`), the
+following ones incremental.
+
+k-means on a pooled histogram (tens of thousands of weighted colours) spends
+its time assigning points to centres. Between two Lloyd steps the centres
+move little, so each point starts from its previous centre ``a`` (at
+distance ``ra``): another centre ``c`` can only beat the best one so far (at
+``rb``) if ``|c - a| < ra + rb``, so scanning ``a``'s neighbours by
+increasing distance stops after a handful (Orchard's method). Exact.
+"""
+
+import numpy as np
+
+from skquant._kernels import _checks
+from skquant._kernels._assign import assign_labels
+from skquant._kernels._cache import kernel
+
+
+@kernel
+def _sq_dist(points, i, centers, c):
+    s = 0.0
+    for j in range(points.shape[1]):
+        t = points[i, j] - centers[c, j]
+        s += t * t
+    return s
+
+
+@kernel
+def _reassign(points, centers, labels, order, upper, lower, moved):
+    """Move each point to its nearest centre, starting from its label.
+
+    ``order[a]`` lists the centres by distance to centre ``a``; it is sorted
+    again here, from its previous state (centres move little between Lloyd
+    steps, so an insertion sort has almost nothing to do). ``upper[i]`` and
+    ``lower[i]`` bound the distance from point ``i`` to its centre and to
+    every other centre (Hamerly's bounds); ``moved[c]`` is how far centre
+    ``c`` moved since they were set. A point whose bounds prove that its
+    centre is still the nearest is skipped, which late Lloyd steps do for
+    most points. The bounds are updated in place. Returns the number of
+    labels that changed.
+    """
+    n, d = points.shape
+    k = centers.shape[0]
+    between = np.empty((k, k))
+    for a in range(k):
+        for c in range(k):
+            s = 0.0
+            for j in range(d):
+                t = centers[a, j] - centers[c, j]
+                s += t * t
+            between[a, c] = np.sqrt(s)
+    for a in range(k):
+        row = order[a]
+        for m in range(1, k):
+            c = row[m]
+            key = between[a, c]
+            q = m - 1
+            while q >= 0 and between[a, row[q]] > key:
+                row[q + 1] = row[q]
+                q -= 1
+            row[q + 1] = c
+    # Half the distance from each centre to its nearest other centre: a point
+    # nearer than that to its centre has no nearer one.
+    half_gap = np.full(k, np.inf)
+    for a in range(k):
+        for c in range(k):
+            if c != a:
+                half_gap[a] = min(half_gap[a], 0.5 * between[a, c])
+    most, second_most, fastest = 0.0, 0.0, -1
+    for c in range(k):
+        if moved[c] > most:
+            most, second_most, fastest = moved[c], most, c
+        elif moved[c] > second_most:
+            second_most = moved[c]
+    changed = 0
+    for i in range(n):
+        a = labels[i]
+        u = upper[i] + moved[a]
+        low = lower[i] - (second_most if a == fastest else most)
+        bound = max(low, half_gap[a])
+        # The margins keep rounding errors from skipping a point.
+        if u * (1.0 + 1e-10) < bound:
+            upper[i] = u
+            lower[i] = low
+            continue
+        s = 0.0
+        for j in range(d):
+            t = points[i, j] - centers[a, j]
+            s += t * t
+        ra = np.sqrt(s)
+        if ra * (1.0 + 1e-10) < bound:
+            upper[i] = ra
+            lower[i] = low
+            continue
+        best, best_d2 = a, s
+        second_d2 = np.inf
+        beyond = np.inf  # lower bound on the distance to unscanned centres
+        reach = 2.0 * ra  # ra + rb, the best distance rb starting at ra
+        for m in range(k):
+            c = order[a, m]
+            if between[a, c] > reach * (1.0 + 1e-12) + 1e-300:
+                beyond = between[a, c] - ra
+                break
+            if c == a:
+                continue
+            s = 0.0
+            for j in range(d):
+                t = points[i, j] - centers[c, j]
+                s += t * t
+            if s < best_d2:
+                second_d2 = min(second_d2, best_d2)
+                best, best_d2 = c, s
+                reach = ra + np.sqrt(s)
+            else:
+                second_d2 = min(second_d2, s)
+        upper[i] = np.sqrt(best_d2)
+        lower[i] = min(np.sqrt(second_d2), beyond)
+        if best != a:
+            labels[i] = best
+            changed += 1
+    return changed
+
+
+@kernel
+def _lloyd(points, weights, centers, labels, max_iter, tol):
+    """Weighted Lloyd iterations in place; returns (n_iter, inertia).
+
+    Stops when no label changes or when the squared centre shift is at most
+    ``tol`` (absolute), like :class:`sklearn.cluster.KMeans`; an empty
+    cluster takes the point farthest from its centre.
+    """
+    # Plain loops only: slicing assignments and array expressions make numba
+    # compile shape checks and error formatting, seconds on first use.
+    n, d = points.shape
+    k = centers.shape[0]
+    sums = np.zeros((k, d))
+    mass = np.zeros(k)
+    far = np.empty(n)
+    order = np.empty((k, k), np.int64)
+    for a in range(k):
+        for c in range(k):
+            order[a, c] = c
+    # Bounds for _reassign: nothing known yet.
+    upper = np.full(n, np.inf)
+    lower = np.zeros(n)
+    moved = np.zeros(k)
+    n_iter = 0
+    for it in range(max_iter):
+        n_iter = it + 1
+        empty = False
+        for c in range(k):
+            mass[c] = 0.0
+            for j in range(d):
+                sums[c, j] = 0.0
+        for i in range(n):
+            a = labels[i]
+            mass[a] += weights[i]
+            for j in range(d):
+                sums[a, j] += weights[i] * points[i, j]
+        for c in range(k):
+            empty = empty or mass[c] == 0.0
+        if empty:
+            for i in range(n):
+                far[i] = _sq_dist(points, i, centers, labels[i])
+            for c in range(k):
+                if mass[c] == 0.0:
+                    i = 0
+                    for m in range(1, n):
+                        if far[m] > far[i]:
+                            i = m
+                    far[i] = -1.0
+                    a = labels[i]
+                    mass[a] -= weights[i]
+                    for j in range(d):
+                        sums[a, j] -= weights[i] * points[i, j]
+                        sums[c, j] = weights[i] * points[i, j]
+                    mass[c] = weights[i]
+                    labels[i] = c
+                    upper[i] = np.inf  # look at it again
+                    lower[i] = 0.0
+        shift = 0.0
+        for c in range(k):
+            step = 0.0
+            if mass[c] > 0.0:
+                for j in range(d):
+                    v = sums[c, j] / mass[c]
+                    step += (v - centers[c, j]) ** 2
+                    centers[c, j] = v
+            shift += step
+            moved[c] = np.sqrt(step)
+        changed = _reassign(points, centers, labels, order, upper, lower, moved)
+        if changed == 0 or shift <= tol:
+            break
+    inertia = 0.0
+    for i in range(n):
+        inertia += weights[i] * _sq_dist(points, i, centers, labels[i])
+    return n_iter, inertia
+
+
+def lloyd_kmeans(points, weights, init, *, max_iter=300, tol=1e-4):
+    """Weighted Lloyd k-means from given centres, with exact assignments.
+
+    The same iterations as :class:`sklearn.cluster.KMeans` with
+    ``algorithm='lloyd'`` and ``init=init`` (same stopping rule, ``tol``
+    relative to the mean variance of ``points``), faster on low-dimensional
+    data such as colours because each step only compares a point with the
+    neighbours of its previous centre.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n_points, n_features)
+    weights : ndarray of shape (n_points,) or None
+    init : ndarray of shape (n_clusters, n_features)
+        Initial centres, for example from :func:`sklearn.cluster.kmeans_plusplus`.
+    max_iter : int, default=300
+    tol : float, default=1e-4
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features), float64
+    labels : ndarray of shape (n_points,), int32
+    n_iter : int
+    inertia : float
+        Weighted sum of squared distances to the assigned centres.
+    """
+    points = _checks.finite_points(points)
+    weights = _checks.weights_for(weights, points.shape[0], "weights")
+    centers = np.array(
+        _checks.palette_for(init, points.shape[1], "init"), dtype=np.float64, order="C"
+    )
+    if not (isinstance(max_iter, int | np.integer) and max_iter >= 1):
+        raise ValueError(
+            f"max_iter must be an integer >= 1, got max_iter={max_iter!r}."
+        )
+    labels = assign_labels(points, centers)
+    tol_abs = float(np.mean(np.var(points, axis=0)) * tol) if tol else 0.0
+    n_iter, inertia = _lloyd(points, weights, centers, labels, max_iter, tol_abs)
+    return centers, labels, int(n_iter), float(inertia)

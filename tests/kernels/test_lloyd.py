@@ -1,0 +1,107 @@
+"""Lloyd's k-means on pooled colours (skquant._kernels._lloyd) against scikit-learn."""
+
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans, kmeans_plusplus
+from threadpoolctl import threadpool_limits
+
+from skquant._histogram import pool_pixels
+from skquant._kernels import _lloyd
+from skquant._kernels._lloyd import lloyd_kmeans
+from tests.kernels._oracle import (
+    check_nearest,
+)
+
+SPACES = ["rgb", "lab", "oklab", "din99o"]
+SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+@pytest.mark.parametrize("n_colors", [1, 5, 64])
+@pytest.mark.parametrize("seed", range(2))
+def test_lloyd_kmeans_matches_sklearn(coffee, n_colors, seed):
+    """Same init -> the same iterations as scikit-learn's Lloyd.
+
+    On a pooled histogram, as the estimator uses it (cell means are not on
+    the integer grid, so no point is exactly equidistant from two centres:
+    on ties scikit-learn's GEMM-based distances and exact ones may differ).
+    """
+    points, weights, _ = pool_pixels(coffee.reshape(-1, 3), bins=32)
+    init, _ = kmeans_plusplus(
+        points, n_colors, sample_weight=weights, random_state=seed
+    )
+    with threadpool_limits(limits=1):
+        ref = KMeans(n_colors, init=init, n_init=1).fit(points, sample_weight=weights)
+    centers, labels, n_iter, inertia = lloyd_kmeans(points, weights, init)
+    assert labels.dtype == np.int32
+    # scikit-learn counts one more step when it stops because no label moved.
+    assert n_iter in (ref.n_iter_, ref.n_iter_ - 1)
+    np.testing.assert_allclose(centers, ref.cluster_centers_, rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(labels, ref.labels_)
+    np.testing.assert_allclose(inertia, ref.inertia_, rtol=1e-9)
+
+
+@pytest.mark.parametrize("n_init", [1, 3])
+def test_sklearn_backend_runs_kmeans_iterations(coffee, n_init):
+    """run_kmeans draws KMeans's seeds and keeps its best run: same result."""
+    from skquant._kmeans import run_kmeans
+
+    points, weights, _ = pool_pixels(coffee.reshape(-1, 3), bins=32)
+    rng = np.random.RandomState(3)
+    seed = np.random.RandomState(3).randint(np.iinfo(np.int32).max)
+    centers, labels, _, inertia = run_kmeans(
+        points,
+        weights,
+        24,
+        backend="sklearn",
+        init="k-means++",
+        n_init=n_init,
+        max_iter=300,
+        tol=1e-4,
+        rng=rng,
+    )
+    with threadpool_limits(limits=1):
+        ref = KMeans(24, n_init=n_init, random_state=seed).fit(
+            points, sample_weight=weights
+        )
+    np.testing.assert_allclose(centers, ref.cluster_centers_, rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(labels, ref.labels_)
+    np.testing.assert_allclose(inertia, ref.inertia_, rtol=1e-9)
+
+
+def test_lloyd_reassign_is_exact_from_any_labels():
+    """Starting from arbitrary labels, one step gives the nearest centres."""
+    rng = np.random.default_rng(7)
+    points = rng.normal(size=(5000, 3))
+    centers = rng.normal(size=(40, 3))
+    labels = rng.integers(0, 40, 5000).astype(np.int32)
+    order = np.tile(np.arange(40), (40, 1))
+    upper, lower = np.full(5000, np.inf), np.zeros(5000)
+    _lloyd._reassign(points, centers, labels, order, upper, lower, np.zeros(40))
+    assert all(sorted(row) == list(range(40)) for row in order)
+    check_nearest(labels, points, centers)
+    # The bounds it leaves hold: upper is the distance to the centre, lower
+    # at most the distance to any other centre.
+    dist = np.sqrt(((points[:, None] - centers[None]) ** 2).sum(-1))
+    own = dist[np.arange(5000), labels]
+    np.testing.assert_allclose(upper, own, rtol=1e-12)
+    dist[np.arange(5000), labels] = np.inf
+    assert np.all(lower <= dist.min(axis=1) * (1 + 1e-12))
+    # Moving the centres a little: the bounds, loosened by how far they
+    # moved, still give the exact nearest centres.
+    moved_centers = centers + rng.normal(scale=0.05, size=centers.shape)
+    moved = np.sqrt(((moved_centers - centers) ** 2).sum(-1))
+    _lloyd._reassign(points, moved_centers, labels, order, upper, lower, moved)
+    check_nearest(labels, points, moved_centers)
+
+
+def test_lloyd_kmeans_empty_clusters_and_no_weights():
+    rng = np.random.default_rng(8)
+    points = rng.normal(size=(3000, 3))
+    init = np.repeat(points[:1], 6, axis=0)  # all clusters but one start empty
+    init[1:] += 1e-9 * np.arange(1, 6)[:, None]
+    centers, labels, n_iter, inertia = lloyd_kmeans(points, None, init, tol=0)
+    assert len(np.unique(labels)) == 6
+    check_nearest(labels, points, centers)
+    np.testing.assert_allclose(
+        inertia, ((points - centers[labels]) ** 2).sum(), rtol=1e-9
+    )
