@@ -6,6 +6,21 @@ Run from the repository root::
     python benchmarks/bench_speed.py            # 12 MP photo + small photos
     python benchmarks/bench_speed.py --quick    # 3 MP photo, K=16/256, 1 repeat
     python benchmarks/bench_speed.py --slow     # also cv2.kmeans on all pixels
+    python benchmarks/bench_speed.py --kernels  # skquant only: kernel paths
+    python benchmarks/bench_speed.py --cold     # first use, empty numba cache
+
+``--kernels`` times skquant's own paths in one process, interleaved, medians
+of ``--repeats`` (default 5): ``transform`` of the 12 MP photo (uint8 RGB,
+'rgb' and 'lab'; float32; RGBA with a fading band, i.e. alpha) and of a
+0.27 MP photo, ``predict``, Floyd-Steinberg and Bayer dithering through
+``transform``, at K = 16 and 256. Run it under two checkouts to compare
+(``PYTHONPATH=/path/to/other/checkout``); the machine is shared, so compare
+runs made one right after the other.
+
+``--cold`` runs a fresh process with an empty ``NUMBA_CACHE_DIR`` that
+imports skquant, fits the china photo (K=16), transforms it and dithers it
+(Floyd-Steinberg), and prints the seconds of each step (compilation of the
+kernels dominates), median of ``--repeats`` (default 3) processes.
 
 For every image and K (16, 64, 256) each recipe is timed ``--repeats`` times
 (interleaved, so that load from other processes spreads over all of them);
@@ -360,12 +375,115 @@ def bench_image(name, image, ks, all_recipes, repeats, *, slow, quality):
         sys.stdout.flush()
 
 
+# %% kernel paths and cold start --------------------------------------------------
+
+
+def kernel_cases(big, small):
+    """``{name: callable}``: skquant's mapping paths on fitted quantizers."""
+    from skquant import ColorQuantizer
+
+    rgba = np.concatenate([big, np.full(big.shape[:2] + (1,), 255, np.uint8)], 2)
+    rgba[: big.shape[0] // 4, :, 3] = np.linspace(0, 255, big.shape[1]).astype(np.uint8)
+    big_f32 = (big / 255.0).astype(np.float32)
+    cases = {}
+    for k in (16, 256):
+        fit_on = big[::8, ::8]
+        rgb = ColorQuantizer(k, random_state=SEED).fit(fit_on)
+        lab = ColorQuantizer(k, color_space="lab", random_state=SEED).fit(fit_on)
+        f32 = ColorQuantizer(k, random_state=SEED).fit(big_f32[::8, ::8])
+        alpha = ColorQuantizer(k, random_state=SEED).fit(rgba[::8, ::8])
+        fs = ColorQuantizer(k, dither="floyd-steinberg", random_state=SEED)
+        fs.fit(fit_on)
+        bayer = ColorQuantizer(k, dither="bayer", random_state=SEED).fit(fit_on)
+        cases[f"K={k} transform 12MP rgb"] = lambda q=rgb: q.transform(big)
+        cases[f"K={k} transform 12MP lab"] = lambda q=lab: q.transform(big)
+        cases[f"K={k} transform 12MP float32"] = lambda q=f32: q.transform(big_f32)
+        cases[f"K={k} transform 12MP rgba"] = lambda q=alpha: q.transform(rgba)
+        cases[f"K={k} predict 12MP rgb"] = lambda q=rgb: q.predict(big)
+        cases[f"K={k} transform 0.27MP lab"] = lambda q=lab: q.transform(small)
+        cases[f"K={k} dither FS 12MP rgb"] = lambda q=fs: q.transform(big)
+        cases[f"K={k} dither bayer 12MP rgb"] = lambda q=bayer: q.transform(big)
+    return cases
+
+
+def bench_kernels(repeats):
+    big = photo_12mp()
+    small = sample_photos()["china"]
+    cases = kernel_cases(big, small)
+    for run in cases.values():  # compilation, outside the timing
+        run()
+    times = {name: [] for name in cases}
+    for _ in range(repeats):
+        for name, run in cases.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    width = max(map(len, cases))
+    print(f"{'case':<{width}}  median s  (of {repeats})")
+    for name, values in times.items():
+        print(f"{name:<{width}}  {median(values):8.3f}")
+
+
+COLD_SCRIPT = """
+import time
+t0 = time.perf_counter()
+from sklearn.datasets import load_sample_image
+from skquant import ColorQuantizer
+photo = load_sample_image("china.jpg")
+t1 = time.perf_counter()
+q = ColorQuantizer(n_colors=16, random_state=0).fit(photo)
+t2 = time.perf_counter()
+q.transform(photo)
+t3 = time.perf_counter()
+q.set_params(dither="floyd-steinberg").transform(photo)
+t4 = time.perf_counter()
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3)
+"""
+
+
+def bench_cold(repeats):
+    import os
+    import subprocess
+    import tempfile
+
+    rows = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as cache:
+            env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+            out = subprocess.run(
+                [sys.executable, "-c", COLD_SCRIPT],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        rows.append([float(v) for v in out.split()])
+    steps = ("import", "fit", "transform", "dither", "total")
+    columns = [*zip(*rows, strict=True)]
+    columns.append([sum(r) for r in rows])
+    print(
+        "cold first use (empty NUMBA_CACHE_DIR), china.jpg, K=16; median s of", repeats
+    )
+    print(
+        "  ".join(f"{s} {median(c):.2f}" for s, c in zip(steps, columns, strict=True))
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small run")
     parser.add_argument("--slow", action="store_true", help="cv2.kmeans tutorial")
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--kernels", action="store_true", help="skquant's paths")
+    parser.add_argument("--cold", action="store_true", help="first-use compile")
     args = parser.parse_args(argv)
+    if args.cold:
+        bench_cold(args.repeats or 3)
+        return
+    if args.kernels:
+        fix_malloc()
+        bench_kernels(args.repeats or 5)
+        return
     repeats = args.repeats or (1 if args.quick else 5)
     fix_malloc()
 

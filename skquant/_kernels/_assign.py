@@ -177,23 +177,15 @@ def _morton_code(pixels, i):
 
 
 @kernel
-def _assign3(
-    pixels,
-    first,
-    stop,
-    decode,
-    scale,
-    space,
-    palette,
-    lo,
-    inv_w,
-    g,
-    start,
-    cand,
-    lower,
-    table,
-    labels,
-):
+def _recall(table, code):
+    """Label remembered for ``code`` in a lookup table, -1 if not yet."""
+    if table.shape[0] == 0:
+        return np.int32(-1)
+    return np.int32(table[code]) - 1
+
+
+@kernel
+def _assign3(pixels, first, stop, decode, scale, space, grid, table, labels):
     """Labels of 3-channel pixels, converting each to the working space.
 
     With a non-empty ``table`` (8-bit pixels), ``table[code]`` holds label +
@@ -206,24 +198,18 @@ def _assign3(
     """
     use_table = table.shape[0] > 0
     for i in range(first, stop):
-        code = 0
-        if use_table:
-            code = _morton_code(pixels, i)
-            v = np.int32(table[code])
-            if v != 0:
-                labels[i] = v - 1
-                continue
-        x0, x1, x2 = _colour3(pixels, i, decode, scale, space)
-        v = nearest3(x0, x1, x2, -1, palette, lo, inv_w, g, start, cand, lower)
-        if use_table:
-            table[code] = v + 1
+        code = _morton_code(pixels, i) if use_table else 0
+        v = _recall(table, code)
+        if v < 0:
+            x0, x1, x2 = _colour3(pixels, i, decode, scale, space)
+            v = nearest3(x0, x1, x2, np.int64(-1), grid)
+            if use_table:
+                table[code] = v + 1
         labels[i] = v
 
 
 @kernel
-def _assign_any(
-    pixels, first, stop, palette, lo, inv_w, g, start, cand, lower, table, labels
-):
+def _assign_any(pixels, first, stop, grid, table, labels):
     """Labels of pixels of any channel count, values as given ('rgb').
 
     With a non-empty ``table`` (8-bit pixels, 1 or 2 channels), as
@@ -234,40 +220,21 @@ def _assign_any(
     x = np.empty(d, np.float64)
     for i in range(first, stop):
         code = 0
-        if use_table:
+        for j in range(d if use_table else 0):
+            code = (code << 8) | np.int64(pixels[i, j])
+        v = _recall(table, code)
+        if v < 0:
             for j in range(d):
-                code = (code << 8) | np.int64(pixels[i, j])
-            v = np.int32(table[code])
-            if v != 0:
-                labels[i] = v - 1
-                continue
-        for j in range(d):
-            x[j] = pixels[i, j]
-        v = nearest(x, -1, palette, lo, inv_w, g, start, cand, lower)
-        if use_table:
-            table[code] = v + 1
+                x[j] = pixels[i, j]
+            v = nearest(x, np.int64(-1), grid)
+            if use_table:
+                table[code] = v + 1
         labels[i] = v
 
 
 @kernel
 def _assign_alpha(
-    pixels,
-    first,
-    stop,
-    decode,
-    scale,
-    space,
-    full,
-    weight,
-    palette,
-    lo,
-    inv_w,
-    g,
-    start,
-    cand,
-    lower,
-    table,
-    labels,
+    pixels, first, stop, decode, scale, space, full, weight, grid, table, labels
 ):
     """Labels of RGBA pixels: premultiplied working colour plus opacity.
 
@@ -282,22 +249,18 @@ def _assign_alpha(
     for i in range(first, stop):
         a = np.float64(pixels[i, 3])
         opaque = use_table and a == full
-        code = 0
-        if opaque:
-            code = _morton_code(pixels, i)
-            v = np.int32(table[code])
-            if v != 0:
-                labels[i] = v - 1
-                continue
-        x0, x1, x2 = _colour3(pixels, i, decode, scale, space)
-        o = a / full
-        x[0] = x0 * o
-        x[1] = x1 * o
-        x[2] = x2 * o
-        x[3] = o * weight
-        v = nearest(x, -1, palette, lo, inv_w, g, start, cand, lower)
-        if opaque:
-            table[code] = v + 1
+        code = _morton_code(pixels, i) if opaque else 0
+        v = _recall(table, code) if opaque else np.int32(-1)
+        if v < 0:
+            x0, x1, x2 = _colour3(pixels, i, decode, scale, space)
+            o = a / full
+            x[0] = x0 * o
+            x[1] = x1 * o
+            x[2] = x2 * o
+            x[3] = o * weight
+            v = nearest(x, np.int64(-1), grid)
+            if opaque:
+                table[code] = v + 1
         labels[i] = v
 
 
@@ -399,13 +362,7 @@ def map_to_palette(
     """
     pixels, palette = _check_assign(pixels, palette_work, space, scale, alpha)
     n_pixels, n_channels = pixels.shape
-    colors = _checks.real_array(colors, "colors", 2)
-    if colors.shape[0] != palette.shape[0]:
-        raise ValueError(
-            f"colors must have one row per palette entry ({palette.shape[0]}), "
-            f"got shape={colors.shape}."
-        )
-    colors = np.ascontiguousarray(colors)
+    colors = _checks.colors_for(colors, palette.shape[0])
     if (
         n_pixels == 0
         or palette.shape[0] == 1
@@ -516,11 +473,11 @@ def _labeller(pixels, palette, space, scale, alpha=None):
     if alpha is not None:
         full, weight = (float(v) for v in alpha)
         colour = (decode, float(scale), code, full, weight)
-        kernel, args = _assign_alpha, (*colour, *grid, table)
+        kernel, args = _assign_alpha, (*colour, grid, table)
     elif n_channels == 3:
-        kernel, args = _assign3, (decode, float(scale), code, *grid, table)
+        kernel, args = _assign3, (decode, float(scale), code, grid, table)
     else:
-        kernel, args = _assign_any, (*grid, table)
+        kernel, args = _assign_any, (grid, table)
     kernel_dtype = np.dtype(np.uint8) if lut else np.dtype(np.float64)
     copy = dtype != kernel_dtype or not pixels.flags.c_contiguous
     return kernel, args, kernel_dtype, copy

@@ -101,6 +101,17 @@ def labels_for(labels, n_colors, name="labels"):
     return labels
 
 
+def colors_for(colors, n_colors):
+    """What each of ``n_colors`` palette entries maps to: C-ordered rows."""
+    colors = real_array(colors, "colors", 2, "(n_colors, n_out)")
+    if colors.shape[0] != n_colors:
+        raise ValueError(
+            f"colors must have one row per palette entry ({n_colors}), "
+            f"got shape={colors.shape}."
+        )
+    return np.ascontiguousarray(colors)
+
+
 def weights_for(weights, n_points, name="sample_weight"):
     """Finite, non-negative float64 weights ``(n_points,)``; ones if None."""
     if weights is None:

@@ -59,13 +59,7 @@ def _dither_rows(
     taps_w,
     threshold,
     ordered,
-    palette_work,
-    lo,
-    inv_width,
-    g,
-    start,
-    cand,
-    lower,
+    grid,
 ):
     """Dither rows ``y0:y1`` of ``image``; ``labels[y - y_write]`` gets row ``y``.
 
@@ -79,8 +73,8 @@ def _dither_rows(
     as they are. The pixel plus carried error is clamped to ``carry_lo..hi``
     (the error it passes on stays exact), and the colour is looked up for
     that value clamped to ``valid_lo..hi``, converted to the working space
-    ``space`` (3 channels) and searched in the grid ``palette_work, lo,
-    inv_width, g, start, cand, lower`` (:mod:`skquant._kernels._grid`).
+    ``space`` (3 channels) and searched in ``grid``
+    (:func:`skquant._kernels._grid.grid_for`).
     Everything in the pixel loop is written out here or in scalar helpers
     rather than in helpers taking arrays, whose reference counting would
     dominate the run time.
@@ -100,7 +94,7 @@ def _dither_rows(
     use_lut = lut.shape[0] > 0
     pair = ordered == _ORDERED_PAIR
     tn = threshold.shape[0]
-    j = 0
+    j = np.int64(0)
     for y in range(y0, y1):
         row = y % n_rows
         forward = n_taps == 0 or y % 2 == 0
@@ -135,23 +129,9 @@ def _dither_rows(
                 # from the previous answer: neighbours mostly share a colour.
                 if n_channels == 3:
                     w0, w1, w2 = linear_to_work(query[0], query[1], query[2], space)
-                    j = nearest3(
-                        w0,
-                        w1,
-                        w2,
-                        j,
-                        palette_work,
-                        lo,
-                        inv_width,
-                        g,
-                        start,
-                        cand,
-                        lower,
-                    )
+                    j = nearest3(w0, w1, w2, j, grid)
                 else:
-                    j = nearest(
-                        query, j, palette_work, lo, inv_width, g, start, cand, lower
-                    )
+                    j = nearest(query, j, grid)
                 if not pair:
                     break
                 if j_first < 0:

@@ -352,13 +352,7 @@ def dither_map(pixels_image, palette, colors, *, method, space, scale):
     mapped : ndarray of shape (H, W, n_out), dtype of ``colors``
     """
     image, palette = _check_args(pixels_image, palette, method, space, scale)
-    colors = _checks.real_array(colors, "colors", 2)
-    if colors.shape[0] != palette.shape[0]:
-        raise ValueError(
-            f"colors must have one row per palette entry ({palette.shape[0]}), "
-            f"got shape={colors.shape}."
-        )
-    colors = np.ascontiguousarray(colors)
+    colors = _checks.colors_for(colors, palette.shape[0])
     if method in ERROR_DIFFUSION_KERNELS:
         taps, ordered = _kernel_taps(method), _NOT_ORDERED
     else:
@@ -462,7 +456,7 @@ def _run(image, palette, space, scale, taps, ordered, colors=None):
         *taps,
         BAYER_8X8,
         ordered,
-        *grid,
+        grid,
     )
     if taps[0].shape[0] > 0:
         # Error diffusion runs down each band of rows in order; a band first

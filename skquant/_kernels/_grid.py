@@ -51,6 +51,11 @@ MAX_GRID_CELLS = 1 << 18
 #: Cell tests (a few ns each) below which building a grid level uses one thread.
 MIN_TESTS_PER_THREAD = 1 << 18
 
+#: Below this many distances (queries x colours) a full search of every
+#: query costs a few milliseconds, less than building a grid (and, on first
+#: use, than compiling it: 3 s).
+MIN_GRID_WORK = 1 << 23
+
 #: Dtypes :func:`column_range` reads with a kernel.
 RANGE_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 
@@ -244,12 +249,14 @@ def _refine(palette, lo, span, g, factor, p_start, p_cand):
 
 
 @kernel(inline="always")
-def nearest3(x0, x1, x2, hint, palette, lo, inv_width, g, start, cand, lower):
+def nearest3(x0, x1, x2, hint, grid):
     """Index of the palette entry nearest to the 3-channel point ``x``.
 
-    ``hint`` (an entry, or -1) is where the search starts: neighbouring
-    pixels mostly share a colour, so fewer candidates pass the bound.
+    ``grid`` is what :func:`grid_for` returns. ``hint`` (an entry, or -1) is
+    where the search starts: neighbouring pixels mostly share a colour, so
+    fewer candidates pass the bound.
     """
+    palette, lo, inv_width, g, start, cand, lower = grid
     t0 = (x0 - lo[0]) * inv_width[0]
     t1 = (x1 - lo[1]) * inv_width[1]
     t2 = (x2 - lo[2]) * inv_width[2]
@@ -291,11 +298,12 @@ def nearest3(x0, x1, x2, hint, palette, lo, inv_width, g, start, cand, lower):
 
 
 @kernel
-def nearest(x, hint, palette, lo, inv_width, g, start, cand, lower):
+def nearest(x, hint, grid):
     """:func:`nearest3` for any number of channels, ``x`` an array.
 
     With ``g == 0`` (no grid), a full search.
     """
+    palette, lo, inv_width, g, start, cand, lower = grid
     d = palette.shape[1]
     cell = 0
     inside = g > 0
@@ -335,13 +343,18 @@ def grid_for(palette, lo, hi, n_queries):
     """The grid of ``palette`` (float64, C order) over the box ``[lo, hi]``.
 
     The box is widened to hold the palette, and a little beyond so that the
-    top values fall inside the last cell. Returns the arguments of
-    :func:`nearest3` after the hint: ``(palette, lo, inv_width, g, start,
-    cand, lower)``. More than four channels get an empty grid (``g = 0``):
-    :func:`nearest` then searches in full.
+    top values fall inside the last cell. Returns the ``grid`` argument of
+    :func:`nearest3`: ``(palette, lo, inv_width, g, start, cand, lower)``.
+    More than four channels, or fewer than ``MIN_GRID_WORK`` distances for
+    a full search of every query, get an empty grid (``g = 0``): every
+    search is then in full, and the grid's code is not even compiled.
     """
     n_colors, n_channels = palette.shape
-    if n_channels > MAX_GRID_CHANNELS or n_colors == 1:
+    if (
+        n_channels > MAX_GRID_CHANNELS
+        or n_colors == 1
+        or n_queries * n_colors < MIN_GRID_WORK
+    ):
         return no_grid(palette)
     lo = np.minimum(np.nan_to_num(lo, nan=np.inf), palette.min(axis=0))
     hi = np.maximum(np.nan_to_num(hi, nan=-np.inf), palette.max(axis=0))
@@ -355,10 +368,16 @@ def grid_for(palette, lo, hi, n_queries):
 
 
 def no_grid(palette):
-    """Arguments of :func:`nearest` for a full search (an empty grid)."""
+    """The ``grid`` of :func:`nearest` for a full search (an empty grid)."""
     d = palette.shape[1]
-    empty = (np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0))
-    return palette, np.zeros(d), np.ones(d), 0, *empty
+    return (palette, np.zeros(d), np.ones(d), 0, *_EMPTY_GRID)
+
+
+#: The lists of an empty grid, read-only like those of :func:`cached_grid`
+#: (so the kernels see the same types: one compiled specialisation).
+_EMPTY_GRID = (np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0))
+for _array in _EMPTY_GRID:
+    _array.flags.writeable = False
 
 
 @kernel
