@@ -101,7 +101,7 @@ def select_n_colors(
     max_colors = check_positive_int(max_colors, "max_colors")
     probe = ColorQuantizer(max_colors, **quantizer_params)
     layout = check_input(probe, X, reset=True)
-    settings = probe._settings(layout)
+    settings = check_params(probe.get_params(deep=False), layout.n_channels)
     space = working_space(settings, layout)
     if max_delta_e is not None and layout.n_channels != 3:
         raise ValueError(

@@ -121,3 +121,31 @@ def test_din99o_reaches_a_delta_e_target_with_fewer_colours(flower):
     for q in found.values():
         assert mean_delta_e(image, q.transform(image)) <= 2.5
     assert found["din99o"].n_colors_ < 0.7 * found["rgb"].n_colors_
+
+
+def test_search_sets_no_parameter_of_a_quantizer(coffee, monkeypatch):
+    """The search runs on the engine: no quantizer's parameters or privates
+    are set while it looks for K, only the fitted state of the one returned."""
+    written = []
+    original = ColorQuantizer.__setattr__
+
+    def record(self, name, value):
+        written.append(name)
+        original(self, name, value)
+
+    params = {"max_iter": 50, "random_state": 0}
+    monkeypatch.setattr(ColorQuantizer, "__setattr__", record)
+    q = select_n_colors(coffee[::4, ::4], min_psnr=28, **params)
+    monkeypatch.undo()
+    init = set(ColorQuantizer().get_params())
+    after_init = [name for name in written if name not in init]
+    assert set(after_init) <= {
+        "n_features_in_",
+        "_fitted",
+        "palette_",
+        "cluster_centers_",
+        "n_colors_",
+        "n_iter_",
+        "inertia_",
+    }, after_init
+    assert q.get_params() == ColorQuantizer(q.n_colors, **params).get_params()
