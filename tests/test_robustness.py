@@ -702,8 +702,9 @@ def test_loading_a_model_from_another_version_warns(photo):
     state["_skquant_version"] = "0.0.1"
     loaded = ColorQuantizer.__new__(ColorQuantizer)
     pattern = rf"0\.0\.1.*{skquant.__version__.replace('.', '[.]')}"
-    with pytest.warns(Warning, match=pattern):
+    with pytest.warns(Warning, match=pattern) as caught:
         loaded.__setstate__(state)
+    assert caught[0].filename == __file__  # the caller's line
     assert np.array_equal(loaded.transform(photo), q.transform(photo))
     # the same version loads silently (warnings are errors here)
     pickle.loads(pickle.dumps(q))

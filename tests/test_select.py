@@ -45,9 +45,10 @@ def test_select_few_distinct_colours(china):
 
 
 def test_select_unreachable_target_warns(coffee):
-    with pytest.warns(UserWarning, match="max_colors=4"):
+    with pytest.warns(UserWarning, match="max_colors=4") as caught:
         q = select_n_colors(coffee, min_psnr=45, max_colors=4, random_state=0)
     assert q.n_colors_ == 4
+    assert caught[0].filename == __file__  # the caller's line
 
 
 def test_select_checks_arguments(coffee):
