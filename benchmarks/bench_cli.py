@@ -15,9 +15,11 @@ Three parts, each printed as a small table:
     indexed PNG (``skquant big.png -k 16 -o out.png``), on a photo upscaled
     to ``--megapixels`` (default 99) and on a zero-filled 11000 x 11000 PNG.
 ``startup``
-    Wall time of ``skquant photo.png -k 16 -o out.png`` on a 0.4 MP photo
-    (``china.jpg``, 640 x 427), median of 5 warm runs (one run first to fill
-    numba's cache), and whether scikit-learn or SciPy were imported.
+    Wall and CPU time of ``skquant photo.png -k 16 -o out.png`` on a 0.4 MP
+    photo (``china.jpg``, 640 x 427), median of 5 warm runs (one run first
+    to fill numba's cache), and whether scikit-learn or SciPy were imported;
+    ``--compare DIR`` interleaves the runs with another source tree's
+    ``python -m skquant`` (run from DIR), for a ratio under the same load.
 
 Run::
 
@@ -31,6 +33,7 @@ Linux only for ``memory`` (``/proc/self/status``).
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -172,25 +175,41 @@ def bench_memory(megapixels=99):
 # %% startup --------------------------------------------------------------------
 
 
-def bench_startup(repeats=5):
+def _timed(command, cwd=None):
+    """Wall and CPU (user + system) seconds of one child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, cwd=cwd)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
+
+
+def bench_startup(repeats=5, compare=None):
+    """``compare``: a source tree of another skquant version (e.g. an older
+    commit's ``git archive``), run as ``python -m skquant`` from that folder
+    and interleaved with this one, so both see the same machine load."""
     from sklearn.datasets import load_sample_image
 
     from skquant.io import write_image
 
-    skquant = os.path.join(os.path.dirname(sys.executable), "skquant")
     with tempfile.TemporaryDirectory() as root:
         photo = os.path.join(root, "photo.png")
         write_image(photo, load_sample_image("china.jpg"))
         out = os.path.join(root, "out.png")
-        command = [skquant, photo, "-k", "16", "-o", out, "--overwrite"]
-        subprocess.run(command, check=True, capture_output=True)  # warm the cache
-        times = []
+        args = [photo, "-k", "16", "-o", out, "--overwrite"]
+        versions = {"this": (None, [sys.executable, "-m", "skquant", *args])}
+        if compare:
+            versions["compare"] = (compare, [sys.executable, "-m", "skquant", *args])
+        for cwd, command in versions.values():
+            subprocess.run(command, check=True, capture_output=True, cwd=cwd)  # warm
+        runs = {name: [] for name in versions}
         for _ in range(repeats):
-            start = time.perf_counter()
-            subprocess.run(command, check=True, capture_output=True)
-            times.append(time.perf_counter() - start)
+            for name, (cwd, command) in versions.items():
+                runs[name].append(_timed(command, cwd))
         trace = subprocess.run(
-            [sys.executable, "-X", "importtime", "-m", "skquant", *command[1:]],
+            [sys.executable, "-X", "importtime", "-m", "skquant", *args],
             capture_output=True,
             text=True,
             check=True,
@@ -198,9 +217,17 @@ def bench_startup(repeats=5):
         modules = {line.rsplit("|", 1)[-1].strip() for line in trace.splitlines()}
         heavy = sorted({m.split(".")[0] for m in modules} & {"sklearn", "scipy"})
     print(f"\n## warm start: skquant photo.png -k 16 -o out.png, {repeats} runs\n")
-    median = statistics.median(times)
-    print(f"median {median:.3f} s, min {min(times):.3f} s, max {max(times):.3f} s")
-    print(f"scikit-learn / SciPy imported: {', '.join(heavy) or 'neither'}")
+    print("| version | median wall s | min wall s | median CPU s |\n|---|---|---|---|")
+    for name, timings in runs.items():
+        walls = [w for w, _ in timings]
+        cpus = [c for _, c in timings]
+        print(
+            f"| {name} | {statistics.median(walls):.3f} | {min(walls):.3f} | "
+            f"{statistics.median(cpus):.3f} |"
+        )
+    print(
+        f"\nimported by this version: {', '.join(heavy) or 'neither'} of sklearn/scipy"
+    )
 
 
 def main():
@@ -208,6 +235,7 @@ def main():
     parser.add_argument("parts", nargs="*", default=["checks", "memory", "startup"])
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--megapixels", type=float, default=99)
+    parser.add_argument("--compare", metavar="DIR", help="startup: another tree")
     args = parser.parse_args()
     for part in args.parts:
         if part == "checks":
@@ -215,7 +243,7 @@ def main():
         elif part == "memory":
             bench_memory(args.megapixels)
         elif part == "startup":
-            bench_startup()
+            bench_startup(compare=args.compare)
         else:
             parser.error(f"unknown part {part!r}")
 
