@@ -2,9 +2,10 @@
 
 ``ciede2000_sum`` is what :func:`skquant.metrics.mean_delta_e` runs on: the
 sum of the CIEDE2000 differences between two sRGB pixel arrays, converted to
-CIELAB (D65, 2 degree observer) inside the kernel, so no Lab copy of the
-image is made. It follows scikit-image's ``rgb2lab`` and
-``deltaE_ciede2000`` formula for formula (kL = kC = kH = 1), in float64.
+CIELAB (D65, 2 degree observer) inside the kernel with the package's one
+conversion (:mod:`skquant._kernels._colorspace`), so no Lab copy of the
+image is made. The difference follows scikit-image's ``deltaE_ciede2000``
+formula for formula (kL = kC = kH = 1), in float64.
 
 8- and 16-bit codes are decoded through a table, each thread remembers the
 CIELAB of the last colours it met (a quantized image has few), and a pixel
@@ -16,25 +17,15 @@ the cases where the shortcut is undefined.
 
 import math
 
-import numba
 import numpy as np
 
-from skquant import _color
-
-#: scikit-image's sRGB -> CIELAB constants, owned by skquant._color. They
-#: reach the kernels as arguments, never as frozen globals, so numba's
-#: on-disk cache cannot keep old values after _color changes.
-_SRGB = np.array(
-    [
-        _color._SRGB_ENCODED_KNEE,
-        _color._SRGB_OFFSET,
-        _color._SRGB_GAMMA,
-        _color._SRGB_SLOPE,
-    ]
+from skquant._kernels._cache import kernel
+from skquant._kernels._colorspace import (
+    LAB,
+    linear_to_work,
+    srgb_decode,
+    srgb_decode_array,
 )
-_LAB = np.array([_color._LAB_EPSILON, _color._LAB_SLOPE, _color._LAB_F_OFFSET])
-#: rows: X/Xn, Y/Yn, Z/Zn from linear RGB
-_XYZN = np.ascontiguousarray(_color._XYZN_FROM_LINEAR, dtype=np.float64)
 
 _TWO_PI = 2.0 * math.pi
 _POW25_7 = 25.0**7
@@ -59,31 +50,7 @@ CHUNK = 1 << 16
 _MEMO_SIZE = 1 << 14
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _decode(value, srgb):
-    """sRGB code in [0, 1] -> linear light, as scikit-image's rgb2xyz."""
-    if value > srgb[0]:
-        return ((value + srgb[1]) / (1.0 + srgb[1])) ** srgb[2]
-    return value / srgb[3]
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _lab_f(t, lab):
-    if t > lab[0]:
-        return np.cbrt(t)
-    return lab[1] * t + lab[2]
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _lab(red, green, blue, xyzn, lab):
-    """Linear RGB -> CIELAB (L*, a*, b*)."""
-    fx = _lab_f(xyzn[0, 0] * red + xyzn[0, 1] * green + xyzn[0, 2] * blue, lab)
-    fy = _lab_f(xyzn[1, 0] * red + xyzn[1, 1] * green + xyzn[1, 2] * blue, lab)
-    fz = _lab_f(xyzn[2, 0] * red + xyzn[2, 1] * green + xyzn[2, 2] * blue, lab)
-    return 116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)
-
-
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _polar(a, b):
     """Chroma and hue angle in [0, 2 pi)."""
     hue = math.atan2(b, a)
@@ -92,14 +59,14 @@ def _polar(a, b):
     return math.hypot(a, b), hue
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _lightness_term(l1, l2):
     """Lightness difference over its weight S_L."""
     tmp = (0.5 * (l1 + l2) - 50.0) ** 2
     return (l2 - l1) / (1.0 + 0.015 * tmp / math.sqrt(20.0 + tmp))
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _hue_weight(cos1, sin1):
     """T of CIEDE2000 from the cosine and sine of the mean hue H: the
     cos(n H + phase) terms by multiple-angle formulas, no more trigonometry."""
@@ -115,7 +82,7 @@ def _hue_weight(cos1, sin1):
     )
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def delta_e(l1, a1, b1, l2, a2, b2):
     """CIEDE2000 between two CIELAB colours (kL = kC = kH = 1)."""
     c7 = (0.5 * (math.hypot(a1, b1) + math.hypot(a2, b2))) ** 7
@@ -158,13 +125,13 @@ def delta_e(l1, a1, b1, l2, a2, b2):
     return math.sqrt(max(de2, 0.0))
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _pow7(x):
     x2 = x * x
     return x2 * x2 * x2 * x
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def delta_e_fast(l1, a1, b1, l2, a2, b2):
     """:func:`delta_e` with one arc tangent instead of two and no cosines.
 
@@ -220,7 +187,7 @@ def delta_e_fast(l1, a1, b1, l2, a2, b2):
     return math.sqrt(max(de2, 0.0))
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _sin_small(x):
     """sin(x) for 0 <= x <= pi / 3, to float64 rounding (Taylor to x**19)."""
     x2 = x * x
@@ -230,8 +197,8 @@ def _sin_small(x):
     return total * x
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _pixel_lab(pixels, i, table, inv_scale, srgb, xyzn, lab):
+@kernel(inline="always")
+def _pixel_lab(pixels, i, table, inv_scale):
     """CIELAB of row ``i`` of sRGB ``pixels``: codes decoded by ``table``,
     or (empty table) floats of full scale ``1 / inv_scale``."""
     if table.shape[0] > 0:
@@ -239,14 +206,14 @@ def _pixel_lab(pixels, i, table, inv_scale, srgb, xyzn, lab):
         green = table[np.int64(pixels[i, 1])]
         blue = table[np.int64(pixels[i, 2])]
     else:
-        red = _decode(pixels[i, 0] * inv_scale, srgb)
-        green = _decode(pixels[i, 1] * inv_scale, srgb)
-        blue = _decode(pixels[i, 2] * inv_scale, srgb)
-    return _lab(red, green, blue, xyzn, lab)
+        red = srgb_decode(pixels[i, 0] * inv_scale)
+        green = srgb_decode(pixels[i, 1] * inv_scale)
+        blue = srgb_decode(pixels[i, 2] * inv_scale)
+    return linear_to_work(red, green, blue, LAB)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _cached_lab(pixels, keys, i, table, inv_scale, srgb, xyzn, lab, memo, labs):
+@kernel(inline="always")
+def _cached_lab(pixels, keys, i, table, inv_scale, memo, labs):
     """:func:`_pixel_lab`, remembered by the pixel's ``keys`` (its 3 codes or
     the bits of its 3 floats) in ``memo``/``labs``."""
     k0, k1, k2 = np.int64(keys[i, 0]), np.int64(keys[i, 1]), np.int64(keys[i, 2])
@@ -255,12 +222,12 @@ def _cached_lab(pixels, keys, i, table, inv_scale, srgb, xyzn, lab, memo, labs):
     if memo[slot, 0] != k0 or memo[slot, 1] != k1 or memo[slot, 2] != k2:
         memo[slot, 0], memo[slot, 1], memo[slot, 2] = k0, k1, k2
         labs[slot, 0], labs[slot, 1], labs[slot, 2] = _pixel_lab(
-            pixels, i, table, inv_scale, srgb, xyzn, lab
+            pixels, i, table, inv_scale
         )
     return labs[slot, 0], labs[slot, 1], labs[slot, 2]
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@kernel(inline="always")
 def _same_row(keys, i, j):
     return (
         keys[i, 0] == keys[j, 0]
@@ -269,8 +236,8 @@ def _same_row(keys, i, j):
     )
 
 
-@numba.njit(cache=True, nogil=True)
-def _sum_rows(pixels, keys, keep, table, inv_scale, constants, memo, labs, start, stop):
+@kernel
+def _sum_rows(pixels, keys, keep, table, inv_scale, memo, labs, start, stop):
     """Sum and count of the differences over rows ``[start, stop)``.
 
     ``pixels[0]``/``pixels[1]`` are the reference and test rows, ``keys``
@@ -279,7 +246,6 @@ def _sum_rows(pixels, keys, keep, table, inv_scale, constants, memo, labs, start
     colours of each image (a quantized image has few); a pixel pair equal
     to the previous one reuses its difference.
     """
-    srgb, xyzn, lab = constants
     true, test = pixels
     true_keys, test_keys = keys
     memo_true, memo_test, labs_true, labs_test = memo[0], memo[1], labs[0], labs[1]
@@ -294,43 +260,16 @@ def _sum_rows(pixels, keys, keep, table, inv_scale, constants, memo, labs, start
         same = last >= 0 and _same_row(true_keys, i, last)
         if not (same and _same_row(test_keys, i, last)):
             l1, a1, b1 = _cached_lab(
-                true,
-                true_keys,
-                i,
-                table,
-                inv_scale,
-                srgb,
-                xyzn,
-                lab,
-                memo_true,
-                labs_true,
+                true, true_keys, i, table, inv_scale, memo_true, labs_true
             )
             l2, a2, b2 = _cached_lab(
-                test,
-                test_keys,
-                i,
-                table,
-                inv_scale,
-                srgb,
-                xyzn,
-                lab,
-                memo_test,
-                labs_test,
+                test, test_keys, i, table, inv_scale, memo_test, labs_test
             )
             value = delta_e_fast(l1, a1, b1, l2, a2, b2)
         last = i
         total += value
         count += 1
     return total, count
-
-
-def _decode_table(dtype, scale):
-    """Linear light of every code of an 8- or 16-bit dtype at ``scale``."""
-    codes = np.arange(np.iinfo(dtype).max + 1, dtype=np.float64) / scale
-    knee, offset, gamma, slope = _SRGB
-    return np.where(
-        codes > knee, ((codes + offset) / (1.0 + offset)) ** gamma, codes / slope
-    )
 
 
 def ciede2000_sum(true, test, *, scale, keep=None):
@@ -377,10 +316,10 @@ def ciede2000_sum(true, test, *, scale, keep=None):
     if codes:  # the kernel reads the first 3 channels of contiguous rows
         true = np.ascontiguousarray(true)
         test = np.ascontiguousarray(test)
-        table = _decode_table(true.dtype, scale)
+        codes_range = np.arange(np.iinfo(true.dtype).max + 1, dtype=np.float64)
+        table = srgb_decode_array(codes_range / scale)
     else:
         table = np.zeros(0)
-    constants = (_SRGB, _XYZN, _LAB)
     n_threads = kernel_threads(n_pixels)
     n_chunks = max(1, -(-n_pixels // CHUNK))
     totals = np.zeros(n_chunks)
@@ -407,16 +346,7 @@ def ciede2000_sum(true, test, *, scale, keep=None):
                 first, last = 0, end - begin
                 part = keep[begin:end] if keep.shape[0] else keep
             result = _sum_rows(
-                pixels,
-                keys,
-                part,
-                table,
-                1.0 / scale,
-                constants,
-                memo,
-                labs,
-                first,
-                last,
+                pixels, keys, part, table, 1.0 / scale, memo, labs, first, last
             )
             totals[begin // CHUNK], counts[begin // CHUNK] = result
 
