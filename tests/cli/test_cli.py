@@ -420,6 +420,23 @@ def test_dither(tmp_path, small_photos, capsys):
         assert not np.array_equal(np.array(a), np.array(b))
 
 
+@pytest.mark.parametrize("dither", ["none", "floyd-steinberg", "bayer"])
+def test_indexed_file_equals_the_estimators_transform(
+    tmp_path, small_photos, capsys, dither
+):
+    # The command writes labels found a strip at a time (or dithered over
+    # the whole image): the file must show exactly what transform gives.
+    photo = small_photos["astronaut"]
+    write_image(tmp_path / "a.png", photo)
+    argv = [tmp_path / "a.png", "-k", "12", "--dither", dither, "--seed", "3"]
+    assert run([*argv, "-o", tmp_path / "o.png"], capsys)[0] == 0
+    quantizer = ColorQuantizer(12, dither=dither, random_state=3).fit(photo)
+    with Image.open(tmp_path / "o.png") as im:
+        assert im.mode == "P"
+        shown = p_palette(im)[np.array(im)]
+    assert np.array_equal(shown, quantizer.transform(photo))
+
+
 def test_min_psnr_picks_k(tmp_path, small_photos, capsys):
     src = tmp_path / "a.png"
     write_image(src, small_photos["flower"])
