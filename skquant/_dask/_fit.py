@@ -14,8 +14,14 @@ from skquant._dask._common import (
 from skquant._engine import check_random_state, sample_indices, working_space
 from skquant._engine._learn import from_histogram, poolable, sample_size_for
 from skquant._engine._palette import check_contract
+from skquant._engine._stream import learn_stream, stream_grid
 from skquant._histogram import Grid, Histogram
-from skquant._image import Layout, check_input, check_positive_int
+from skquant._image import (
+    Layout,
+    check_dtype_compatible,
+    check_input,
+    check_positive_int,
+)
 
 # %% fitting -------------------------------------------------------------------
 
@@ -74,9 +80,33 @@ def fit(estimator, X, y=None, sample_weight=None):
 
 def _fit_pooled(estimator, X, layout, settings, sample_weight):
     """The in-memory fit's pooling, one histogram per block, merged."""
+    space = working_space(settings, layout)
+
+    def grid_for(lo, hi):
+        return Grid(lo, hi, bins=settings.histogram_bins, integer=X.dtype.kind in "iu")
+
+    histogram, has_transparent, pixels = _pool_blocks(
+        X, layout, space, sample_weight, grid_for
+    )
+    points = None
+    if histogram is not None:
+        n_learned = settings.n_colors - int(has_transparent)
+        points = from_histogram(histogram, settings, n_learned, pixels)
+    estimator.__dict__.pop("_histogram", None)
+    previous = estimator._previous() if settings.warm_start else None
+    return estimator._learn(points, settings, space, has_transparent, previous)
+
+
+def _pool_blocks(X, layout, space, sample_weight, grid_for):
+    """(histogram or None, has_transparent, get_pixels) of a Dask array.
+
+    A first pass gets each block's visible range; ``grid_for(lo, hi)`` gives
+    the grid from the whole array's; a second pass pools each block on it
+    and the histograms are merged. ``get_pixels()`` computes the visible
+    pixels themselves, for the rare fit that needs them.
+    """
     import dask
 
-    space = working_space(settings, layout)
     blocks = X.to_delayed().ravel()
     if sample_weight is None:
         weight_blocks = [None] * len(blocks)
@@ -88,34 +118,28 @@ def _fit_pooled(estimator, X, layout, settings, sample_weight):
     stats = [s for s in stats if s is not None]
     has_transparent = any(s[2] for s in stats)
     visible = [s for s in stats if s[3] > 0]
+
+    def get_pixels():
+        return _visible_pixels(X, weight_blocks, space.alpha)
+
     if not visible:
-        points = None
-    else:
-        lo = np.min([s[0] for s in visible], axis=0)
-        hi = np.max([s[1] for s in visible], axis=0)
-        whole = Layout(layout.kind, [np.zeros((1, layout.n_channels), X.dtype)])
-        whole.value_range = (float(lo.min()), float(hi.max()))
-        check_contract(space, whole)
-        grid = Grid(lo, hi, bins=settings.histogram_bins, integer=X.dtype.kind in "iu")
-        parts = dask.compute(
-            *[
-                dask.delayed(_block_histogram, pure=True)(b, w, grid, space.alpha)
-                for b, w in zip(blocks, weight_blocks, strict=True)
-            ]
-        )
-        histogram = parts[0]
-        for part in parts[1:]:
-            histogram = histogram.merge(part)
-        n_learned = settings.n_colors - int(has_transparent)
-
-        def pixels():
-            # only when the histogram is coarser than the data's few colours
-            return _visible_pixels(X, weight_blocks, space.alpha)
-
-        points = from_histogram(histogram, settings, n_learned, pixels)
-    estimator.__dict__.pop("_histogram", None)
-    previous = estimator._previous() if settings.warm_start else None
-    return estimator._learn(points, settings, space, has_transparent, previous)
+        return None, has_transparent, get_pixels
+    lo = np.min([s[0] for s in visible], axis=0)
+    hi = np.max([s[1] for s in visible], axis=0)
+    whole = Layout(layout.kind, [np.zeros((1, layout.n_channels), X.dtype)])
+    whole.value_range = (float(lo.min()), float(hi.max()))
+    check_contract(space, whole)
+    grid = grid_for(lo, hi)
+    parts = dask.compute(
+        *[
+            dask.delayed(_block_histogram, pure=True)(b, w, grid, space.alpha)
+            for b, w in zip(blocks, weight_blocks, strict=True)
+        ]
+    )
+    histogram = parts[0]
+    for part in parts[1:]:
+        histogram = histogram.merge(part)
+    return histogram, has_transparent, get_pixels
 
 
 def _visible(block, weights, alpha):
@@ -168,10 +192,13 @@ def _throwaway(estimator):
 
 
 def partial_fit(estimator, X, y=None, sample_weight=None):
-    """:meth:`ColorQuantizer.partial_fit` on a random sample of a Dask array.
+    """:meth:`ColorQuantizer.partial_fit` of a Dask array, pooled block by block.
 
-    The same sample as :func:`fit` draws is added to the estimator's running
-    histogram.
+    Every block is pooled on the stream's grid (from this first batch's range
+    when the stream starts) and the histograms are merged into the
+    estimator's running one, as the in-memory ``partial_fit`` does with the
+    whole array: the same histogram and palette. With a given ``palette``
+    one pixel is read.
 
     Parameters
     ----------
@@ -186,10 +213,45 @@ def partial_fit(estimator, X, y=None, sample_weight=None):
     -------
     estimator : ColorQuantizer
     """
-    pixels, weights = _fit_sample(estimator, X, sample_weight)
-    if weights is None:
-        return estimator.partial_fit(pixels)
-    return estimator.partial_fit(pixels, sample_weight=weights)
+    X = _channels_in_one_chunk(_as_dask_array(X))
+    histogram = getattr(estimator, "_histogram", None)
+    if getattr(estimator, "palette", None) is not None or any(
+        np.isnan(size) for size in X.shape
+    ):
+        pixels, weights = _fit_sample(estimator, X, sample_weight)
+        return estimator.partial_fit(pixels, sample_weight=weights)
+    layout = check_input(estimator, _stand_in(X), reset=histogram is None)
+    settings = estimator._settings(layout)
+    if histogram is not None:
+        check_dtype_compatible(estimator._fitted.space.dtype, layout.dtype)
+    space = working_space(settings, layout)
+
+    def grid_for(lo, hi):
+        if histogram is not None:
+            return histogram.grid
+        return stream_grid(X.dtype, layout.n_channels, settings, (lo, hi))
+
+    batch, transparent, pixels = _pool_blocks(X, layout, space, sample_weight, grid_for)
+    if histogram is None or batch is None:
+        merged = batch if histogram is None else histogram
+    else:
+        merged = histogram.merge(batch)
+    previous = estimator._previous()
+    has_transparent = transparent or (
+        histogram is not None and previous is not None and previous.has_transparent
+    )
+    fitted = learn_stream(
+        merged,
+        previous,
+        space,
+        settings,
+        has_transparent,
+        pixels,
+        warning=estimator._fewer_colors_warning,
+    )
+    if merged is not None:
+        estimator._histogram = merged
+    return estimator._set_fitted(fitted)
 
 
 def _fit_sample(estimator, X, sample_weight):

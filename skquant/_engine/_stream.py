@@ -21,20 +21,21 @@ from skquant._engine._palette import (
 )
 from skquant._histogram import Grid, Histogram
 from skquant._image import IMAGE_INT_SCALE
+from skquant._kernels import column_range
 
 
-def stream_grid(pixels, settings):
-    """The grid of a stream, from its first batch (None: by colour)."""
+def stream_grid(dtype, n_channels, settings, value_range):
+    """The grid of a stream: over the dtype's range for uint8/uint16 data,
+    over ``value_range`` (the first batch's) otherwise; None: by colour."""
     if settings.histogram_bins is None:
         return None
-    value_range = None
-    if pixels.dtype in IMAGE_INT_SCALE:
-        n_channels = pixels.shape[1]
-        top = IMAGE_INT_SCALE[pixels.dtype]
-        value_range = (np.zeros(n_channels), np.full(n_channels, top))
-    return Grid.for_pixels(
-        pixels, bins=settings.histogram_bins, value_range=value_range
-    )
+    dtype = np.dtype(dtype)
+    if dtype in IMAGE_INT_SCALE:
+        value_range = (
+            np.zeros(n_channels),
+            np.full(n_channels, IMAGE_INT_SCALE[dtype]),
+        )
+    return Grid(*value_range, bins=settings.histogram_bins, integer=dtype.kind in "iu")
 
 
 def update_stream(
@@ -69,15 +70,32 @@ def update_stream(
         histogram is not None and previous is not None and previous.has_transparent
     )
     if histogram is None:
-        histogram = Histogram.of(pixels[:0], grid=stream_grid(pixels, settings))
+        value_range = None
+        if layout.dtype not in IMAGE_INT_SCALE and len(pixels):
+            value_range = column_range(pixels)
+        grid = stream_grid(layout.dtype, layout.n_channels, settings, value_range)
+        histogram = Histogram.of(pixels[:0], grid=grid)
     histogram = histogram.merge(Histogram.of(pixels, weights, grid=histogram.grid))
-    n_learned = settings.n_colors - int(has_transparent)
-    points = None
-    if len(histogram.codes):
-        points = from_histogram(
-            histogram, settings, n_learned, lambda: (pixels, weights)
-        )
-    fitted = palette_from_points(
-        points, settings, space, has_transparent, previous=previous, warning=warning
+    fitted = learn_stream(
+        histogram,
+        previous,
+        space,
+        settings,
+        has_transparent,
+        lambda: (pixels, weights),
+        warning=warning,
     )
     return histogram, fitted
+
+
+def learn_stream(
+    histogram, previous, space, settings, has_transparent, get_pixels, *, warning
+):
+    """The palette of a stream's histogram (None or empty: no colours)."""
+    n_learned = settings.n_colors - int(has_transparent)
+    points = None
+    if histogram is not None and len(histogram.codes):
+        points = from_histogram(histogram, settings, n_learned, get_pixels)
+    return palette_from_points(
+        points, settings, space, has_transparent, previous=previous, warning=warning
+    )

@@ -544,3 +544,19 @@ def test_dask_fit_learns_the_in_memory_palette(china, flower, case):
     np.testing.assert_array_equal(on_dask.palette_, in_memory.palette_)
     np.testing.assert_array_equal(on_dask.cluster_centers_, in_memory.cluster_centers_)
     assert on_dask.n_iter_ == in_memory.n_iter_
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+def test_dask_partial_fit_is_the_in_memory_stream(china, flower, dtype):
+    frames = [np.ascontiguousarray(p[::2, ::2]) for p in (china, flower)]
+    if dtype == "float32":
+        frames = [img_as_float32(f) for f in frames]
+    in_memory = ColorQuantizer(12, random_state=0)
+    on_dask = ColorQuantizer(12, random_state=0)
+    for frame in frames:
+        in_memory.partial_fit(frame)
+        on_dask.partial_fit(da.from_array(frame, chunks=(60, 80, 3)))
+        np.testing.assert_array_equal(on_dask.palette_, in_memory.palette_)
+    np.testing.assert_array_equal(
+        on_dask._histogram.weights, in_memory._histogram.weights
+    )
