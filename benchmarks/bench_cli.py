@@ -104,6 +104,10 @@ def hwm():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
 what, path, out = sys.argv[1:4]
+import ctypes
+# Blocks above 1 MiB always from mmap, returned on free: freed memory kept by
+# glibc would hide a later peak from the high-water mark.
+ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
 import numpy as np, PIL.Image
 from skquant import io as skio
 from skquant import _cli
@@ -112,6 +116,7 @@ tiny = out + ".warm.png"
 skio.write_image(tiny, np.arange(48, dtype=np.uint8).reshape(4, 4, 3))
 assert _cli.main([tiny, "-k", "4", "-o", tiny, "-q", "--overwrite"]) == 0
 os.unlink(tiny)
+ctypes.CDLL("libc.so.6").malloc_trim(0)
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")
 base = hwm()
