@@ -331,17 +331,10 @@ class EnginePalette:
 
 
 def _fit_palette(X, n_colors, **params):
-    """Fit with the engine (no scikit-learn import: a fast start), or with
-    :class:`~skquant.ColorQuantizer` where the engine is not there."""
-    try:
-        from skquant import _engine
-    except ImportError:
-        _engine = None
-    if _engine is not None and hasattr(_engine, "fit"):
-        return EnginePalette(_engine.fit(X, n_colors, **params))
-    from skquant._quantizer import ColorQuantizer
+    """Fit with the engine: no scikit-learn import, a fast start."""
+    from skquant import _engine
 
-    return ColorQuantizer(n_colors, **params).fit(X)
+    return EnginePalette(_engine.fit(X, n_colors, **params))
 
 
 def _read_option_palette(path, option):
