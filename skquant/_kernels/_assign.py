@@ -11,8 +11,9 @@ count the brute force works in chunks of a fixed number of bytes.
 :func:`take_rows` gathers the palette colours of the labels;
 :func:`map_to_palette` does both without a label array.
 
-Below ``MIN_GRID_PIXELS`` pixels the grid would cost more than it saves and
-every search is in full. 8-bit data with up to three channels (and opaque
+Below ``MIN_GRID_QUERIES`` pixels (or little work, see
+:func:`~skquant._kernels._grid.grid_for`) the grid would cost more than it
+saves and every search is in full. 8-bit data with up to three channels (and opaque
 8-bit RGBA pixels), from a megapixel on, also get a lookup table over all
 codes (``2**24`` entries for RGB, allocated per call with ``np.zeros``,
 which the OS backs page by page as the photo's colours touch it, and
@@ -22,8 +23,8 @@ perceptual spaces (``'lab'``, ``'oklab'``, ``'din99o'``) cost nearly the
 same as ``'rgb'``. Nothing is kept between calls.
 
 Compiled specialisations are few (they dominate a cold start): the table
-kernels read uint8, every other kernel float64 (other dtypes are converted a
-chunk at a time, which costs nothing measurable next to the search).
+kernels read uint8, the others float64 or float32 as given; other dtypes
+are converted to float64 a chunk at a time.
 """
 
 import numpy as np
@@ -56,8 +57,9 @@ MAX_LUT_COLORS = np.iinfo(np.int16).max - 1
 #: as much as searching every pixel (and the table would outweigh the image).
 LUT_MIN_PIXELS = 1 << 20
 
-#: Below this many pixels, building the grid costs more than a full search.
-MIN_GRID_PIXELS = 1 << 15
+#: Below this many pixels, building the grid costs more than a full search
+#: (beyond, :func:`~skquant._kernels._grid.grid_for` decides by the work).
+MIN_GRID_QUERIES = 1 << 12
 
 #: Pixels per chunk when the input must be copied (cast or made contiguous).
 COPY_CHUNK = 1 << 16
@@ -176,7 +178,7 @@ def _morton_code(pixels, i):
     )
 
 
-@kernel
+@kernel(inline="always")
 def _recall(table, code):
     """Label remembered for ``code`` in a lookup table, -1 if not yet."""
     if table.shape[0] == 0:
@@ -451,7 +453,7 @@ def _labeller(pixels, palette, space, scale, alpha=None):
         and n_colors <= MAX_LUT_COLORS
         and n_pixels >= LUT_MIN_PIXELS
     )
-    if n_pixels >= MIN_GRID_PIXELS:
+    if n_pixels >= MIN_GRID_QUERIES:
         lo, hi = pixel_box(pixels, space, alpha)
         # With the table, each distinct colour is searched once: a photo
         # has several pixels per distinct colour.
@@ -478,7 +480,9 @@ def _labeller(pixels, palette, space, scale, alpha=None):
         kernel, args = _assign3, (decode, float(scale), code, grid, table)
     else:
         kernel, args = _assign_any, (grid, table)
-    kernel_dtype = np.dtype(np.uint8) if lut else np.dtype(np.float64)
+    kernel_dtype = np.dtype(np.uint8 if lut else np.float64)
+    if not lut and dtype == np.float32:
+        kernel_dtype = dtype  # a float32 copy would cost more than compiling
     copy = dtype != kernel_dtype or not pixels.flags.c_contiguous
     return kernel, args, kernel_dtype, copy
 

@@ -440,7 +440,7 @@ def _run(image, palette, space, scale, taps, ordered, colors=None):
     palette_lin = np.ascontiguousarray(palette_lin, dtype=np.float64)
     gap2 = _nearest_other_sq(palette_lin)
     palette_work = np.ascontiguousarray(palette_work, dtype=np.float64)
-    grid = grid_for(palette_work, lo, hi, height * width)
+    grid = grid_for(palette_work, lo, hi, height * width, hinted=True)
     args = (
         lut,
         color,

@@ -76,13 +76,13 @@ def _beats(palette, q, p, half, dc_q, dc_p):
 
 @kernel
 def _cell_candidates(
-    cell, g, factor, lo, width, pad, palette, p_start, p_cand, s, sort
+    cell, g, factor, lo, width, pad, palette, p_start, p_cand, s, sort, long_list
 ):
     """Palette entries that can be nearest somewhere in grid cell ``cell``.
 
     ``s`` is a per-thread scratch: ``s.keep[:n]`` receives the entries and
     ``s.lower[:n]`` the squared distance from the cell to each, and ``n`` is
-    returned. With ``sort``, lists longer than ``LONG_LIST`` are sorted by
+    returned. With ``sort``, lists longer than ``long_list`` are sorted by
     that lower bound.
     """
     keep, lower, dc, beaten, centre, half = s
@@ -145,7 +145,7 @@ def _cell_candidates(
                 n_kept += 1
         m = n_kept
     # Long lists are searched in order of lower bound, stopping early.
-    if sort and m > LONG_LIST:
+    if sort and m > long_list:
         _shell_sort(lower, keep, m)
     return m
 
@@ -188,7 +188,20 @@ def _scratch(n, d):
 
 @kernel
 def _refine_cells(
-    first, stop, palette, lo, span, g, factor, p_start, p_cand, fill, start, cand, lower
+    first,
+    stop,
+    palette,
+    lo,
+    span,
+    g,
+    factor,
+    p_start,
+    p_cand,
+    fill,
+    long_list,
+    start,
+    cand,
+    lower,
 ):
     """Candidate lists of cells ``first`` to ``stop - 1`` of a ``g`` grid.
 
@@ -206,7 +219,18 @@ def _refine_cells(
     s = _scratch(max_n, d)
     for cell in range(first, stop):
         m = _cell_candidates(
-            cell, g, factor, lo, width, pad, palette, p_start, p_cand, s, fill
+            cell,
+            g,
+            factor,
+            lo,
+            width,
+            pad,
+            palette,
+            p_start,
+            p_cand,
+            s,
+            fill,
+            long_list,
         )
         if not fill:
             start[cell + 1] = m
@@ -217,7 +241,7 @@ def _refine_cells(
             lower[o + k] = s[1][k]
 
 
-def _refine(palette, lo, span, g, factor, p_start, p_cand):
+def _refine(palette, lo, span, g, factor, p_start, p_cand, long_list):
     """Candidate lists of a ``g``-per-axis grid from its parent grid's.
 
     Returns the child's ``(start, cand, lower)`` in CSR form.
@@ -232,14 +256,14 @@ def _refine(palette, lo, span, g, factor, p_start, p_cand):
     empty = (np.empty(0, np.int32), np.empty(0))
 
     def count(worker, first, stop):
-        _refine_cells(first, stop, *grid, False, start, *empty)
+        _refine_cells(first, stop, *grid, False, long_list, start, *empty)
 
     run_parallel(count, n_cells, n_threads, chunk=chunk)
     np.cumsum(start, out=start)
     cand, lower = np.empty(start[-1], np.int32), np.empty(start[-1])
 
     def fill(worker, first, stop):
-        _refine_cells(first, stop, *grid, True, start, cand, lower)
+        _refine_cells(first, stop, *grid, True, long_list, start, cand, lower)
 
     run_parallel(fill, n_cells, n_threads, chunk=chunk)
     return start, cand, lower
@@ -256,7 +280,7 @@ def nearest3(x0, x1, x2, hint, grid):
     where the search starts: neighbouring pixels mostly share a colour, so
     fewer candidates pass the bound.
     """
-    palette, lo, inv_width, g, start, cand, lower = grid
+    palette, lo, inv_width, g, start, cand, lower, long_list = grid
     t0 = (x0 - lo[0]) * inv_width[0]
     t1 = (x1 - lo[1]) * inv_width[1]
     t2 = (x2 - lo[2]) * inv_width[2]
@@ -282,7 +306,7 @@ def nearest3(x0, x1, x2, hint, grid):
     cell = (int(t0) * g + int(t1)) * g + int(t2)
     s = start[cell]
     e = start[cell + 1]
-    sorted_search = e - s > LONG_LIST
+    sorted_search = e - s > long_list
     for k in range(s, e):
         if sorted_search and lower[k] > best:
             break
@@ -303,7 +327,7 @@ def nearest(x, hint, grid):
 
     With ``g == 0`` (no grid), a full search.
     """
-    palette, lo, inv_width, g, start, cand, lower = grid
+    palette, lo, inv_width, g, start, cand, lower, long_list = grid
     d = palette.shape[1]
     cell = 0
     inside = g > 0
@@ -316,7 +340,7 @@ def nearest(x, hint, grid):
             cell = cell * g + int(t)
     s = start[cell] if inside else 0
     e = start[cell + 1] if inside else palette.shape[0]
-    sorted_search = inside and e - s > LONG_LIST
+    sorted_search = inside and e - s > long_list
     best = np.inf
     arg = 0
     if hint >= 0 and inside:
@@ -339,22 +363,26 @@ def nearest(x, hint, grid):
     return arg
 
 
-def grid_for(palette, lo, hi, n_queries):
+def grid_for(palette, lo, hi, n_queries, *, hinted=False):
     """The grid of ``palette`` (float64, C order) over the box ``[lo, hi]``.
 
     The box is widened to hold the palette, and a little beyond so that the
     top values fall inside the last cell. Returns the ``grid`` argument of
-    :func:`nearest3`: ``(palette, lo, inv_width, g, start, cand, lower)``.
-    More than four channels, or fewer than ``MIN_GRID_WORK`` distances for
-    a full search of every query, get an empty grid (``g = 0``): every
-    search is then in full, and the grid's code is not even compiled.
+    :func:`nearest3`: ``(palette, lo, inv_width, g, start, cand, lower,
+    long_list)``. ``hinted`` searches (dithering: each starts from the
+    previous pixel's colour) get a finer grid whose lists are all sorted,
+    so that the search stops at the first bound beyond the hint.
+
+    More than four channels get an empty grid (``g = 0``): every search is
+    then in full. So does a palette seen for the first time (by the last
+    few calls) with fewer than ``MIN_GRID_WORK`` distances for a full
+    search of every query: a one-off small job neither builds nor compiles
+    the grid; the next call with this palette does (frames of a video).
     """
     n_colors, n_channels = palette.shape
-    if (
-        n_channels > MAX_GRID_CHANNELS
-        or n_colors == 1
-        or n_queries * n_colors < MIN_GRID_WORK
-    ):
+    if n_channels > MAX_GRID_CHANNELS or n_colors == 1:
+        return no_grid(palette)
+    if n_queries * n_colors < MIN_GRID_WORK and _first_sighting(palette):
         return no_grid(palette)
     lo = np.minimum(np.nan_to_num(lo, nan=np.inf), palette.min(axis=0))
     hi = np.maximum(np.nan_to_num(hi, nan=-np.inf), palette.max(axis=0))
@@ -363,14 +391,38 @@ def grid_for(palette, lo, hi, n_queries):
     lo = lo - 1e-6 * span
     span = span * (1.0 + 2e-6)
     g = grid_size(n_colors, n_channels, n_queries)
-    start, cand, lower = cached_grid(palette, lo, span, g)
-    return palette, lo, g / span, g, start, cand, lower
+    long_list = LONG_LIST
+    if hinted:
+        # About four cells per colour along each axis, as many as queries.
+        finer = 4.0 * n_colors ** (1.0 / n_channels)
+        finest = (n_queries / 8.0) ** (1.0 / n_channels)
+        target = max(2.0, min(finer, finest, 32.0))
+        g = max(g, 1 << math.ceil(math.log2(target)))
+        long_list = 1
+    start, cand, lower = cached_grid(palette, lo, span, g, long_list)
+    return palette, lo, g / span, g, start, cand, lower, long_list
+
+
+#: Palettes recently seen by :func:`grid_for` (their bytes), most recent last.
+_seen = {}
+
+
+def _first_sighting(palette):
+    """Whether ``palette`` is new to the last few calls; remembers it."""
+    key = (palette.shape, palette.tobytes())
+    with _grid_cache_lock:
+        if key in _seen:
+            return False
+        while len(_seen) >= 4 * GRID_CACHE_SIZE:
+            _seen.pop(next(iter(_seen)))
+        _seen[key] = True
+    return True
 
 
 def no_grid(palette):
     """The ``grid`` of :func:`nearest` for a full search (an empty grid)."""
     d = palette.shape[1]
-    return (palette, np.zeros(d), np.ones(d), 0, *_EMPTY_GRID)
+    return (palette, np.zeros(d), np.ones(d), 0, *_EMPTY_GRID, LONG_LIST)
 
 
 #: The lists of an empty grid, read-only like those of :func:`cached_grid`
@@ -458,11 +510,12 @@ def grid_size(n_colors, n_channels, n_queries):
     return g
 
 
-def build_grid(palette_work, lo, span, g):
+def build_grid(palette_work, lo, span, g, long_list=LONG_LIST):
     """Candidate lists of a ``g``-per-axis grid over ``[lo, lo + span]``.
 
     Returns ``(start, cand, lower)`` in CSR form: the candidates of cell ``c``
-    are ``cand[start[c]:start[c + 1]]``, sorted by their lower bound.
+    are ``cand[start[c]:start[c + 1]]``, sorted by their lower bound when
+    there are more than ``long_list``.
     """
     n_colors = palette_work.shape[0]
     start = np.array([0, n_colors], dtype=np.int64)
@@ -472,7 +525,9 @@ def build_grid(palette_work, lo, span, g):
     while size < g:
         factor = 2
         size *= factor
-        start, cand, lower = _refine(palette_work, lo, span, size, factor, start, cand)
+        start, cand, lower = _refine(
+            palette_work, lo, span, size, factor, start, cand, long_list
+        )
     return start, cand, lower
 
 
@@ -483,7 +538,7 @@ _grid_cache = {}
 _grid_cache_lock = threading.Lock()
 
 
-def cached_grid(palette, lo, span, g):
+def cached_grid(palette, lo, span, g, long_list=LONG_LIST):
     """:func:`build_grid`, remembered for the last few palettes and boxes.
 
     Mapping the frames of a video or a photo collection onto one palette
@@ -494,12 +549,12 @@ def cached_grid(palette, lo, span, g):
     process-wide table keyed by their bytes (not on the estimator, which
     ``transform`` must leave unchanged); its arrays are read-only.
     """
-    key = (palette.shape, palette.tobytes(), lo.tobytes(), span.tobytes(), int(g))
+    key = (palette.shape, palette.tobytes(), lo.tobytes(), span.tobytes(), g, long_list)
     with _grid_cache_lock:
         grid = _grid_cache.get(key)
     if grid is not None:
         return grid
-    grid = build_grid(palette, lo, span, g)
+    grid = build_grid(palette, lo, span, g, long_list)
     for array in grid:
         array.flags.writeable = False
     with _grid_cache_lock:

@@ -125,79 +125,124 @@ def _reassign(points, centers, labels, order, upper, lower, moved):
 
 
 @kernel
-def _lloyd(points, weights, centers, labels, max_iter, tol):
-    """Weighted Lloyd iterations in place; returns (n_iter, inertia).
+def _move_centers(points, weights, centers, labels, state):
+    """One Lloyd update in place: centres to their points' weighted means.
 
-    Stops when no label changes or when the squared centre shift is at most
-    ``tol`` (absolute), like :class:`sklearn.cluster.KMeans`; an empty
-    cluster takes the point farthest from its centre.
+    An empty cluster takes the point farthest from its centre (its bounds
+    reset so that :func:`_reassign` looks at it again). ``state`` holds the
+    work arrays ``(sums, mass, far, moved, upper, lower)``; ``moved[c]`` is
+    set to how far centre ``c`` moved. Returns the squared centre shift.
     """
     # Plain loops only: slicing assignments and array expressions make numba
     # compile shape checks and error formatting, seconds on first use.
+    sums, mass, far, moved, upper, lower = state
     n, d = points.shape
     k = centers.shape[0]
-    sums = np.zeros((k, d))
-    mass = np.zeros(k)
-    far = np.empty(n)
+    empty = False
+    for c in range(k):
+        mass[c] = 0.0
+        for j in range(d):
+            sums[c, j] = 0.0
+    for i in range(n):
+        a = labels[i]
+        mass[a] += weights[i]
+        for j in range(d):
+            sums[a, j] += weights[i] * points[i, j]
+    for c in range(k):
+        empty = empty or mass[c] == 0.0
+    if empty:
+        for i in range(n):
+            far[i] = _sq_dist(points, i, centers, labels[i])
+        for c in range(k):
+            if mass[c] == 0.0:
+                i = 0
+                for m in range(1, n):
+                    if far[m] > far[i]:
+                        i = m
+                far[i] = -1.0
+                a = labels[i]
+                mass[a] -= weights[i]
+                for j in range(d):
+                    sums[a, j] -= weights[i] * points[i, j]
+                    sums[c, j] = weights[i] * points[i, j]
+                mass[c] = weights[i]
+                labels[i] = c
+                upper[i] = np.inf  # look at it again
+                lower[i] = 0.0
+    shift = 0.0
+    for c in range(k):
+        step = 0.0
+        if mass[c] > 0.0:
+            for j in range(d):
+                v = sums[c, j] / mass[c]
+                step += (v - centers[c, j]) ** 2
+                centers[c, j] = v
+        shift += step
+        moved[c] = np.sqrt(step)
+    return shift
+
+
+@kernel
+def _inertia(points, weights, centers, labels):
+    inertia = 0.0
+    for i in range(points.shape[0]):
+        inertia += weights[i] * _sq_dist(points, i, centers, labels[i])
+    return inertia
+
+
+def _state(n, k, d):
+    """Work arrays of :func:`_move_centers`; bounds: nothing known yet."""
+    return (
+        np.zeros((k, d)),
+        np.zeros(k),
+        np.empty(n),
+        np.zeros(k),
+        np.full(n, np.inf),
+        np.zeros(n),
+    )
+
+
+@kernel
+def _lloyd(points, weights, centers, labels, max_iter, tol, state):
+    """Weighted Lloyd iterations in place, :func:`_reassign` assigning.
+
+    Stops when no label changes or when the squared centre shift is at most
+    ``tol`` (absolute), like :class:`sklearn.cluster.KMeans`. Returns the
+    number of iterations. Needs two ``(k, k)`` tables: for few centres.
+    """
+    k = centers.shape[0]
     order = np.empty((k, k), np.int64)
     for a in range(k):
         for c in range(k):
             order[a, c] = c
-    # Bounds for _reassign: nothing known yet.
-    upper = np.full(n, np.inf)
-    lower = np.zeros(n)
-    moved = np.zeros(k)
+    _, _, _, moved, upper, lower = state
     n_iter = 0
     for it in range(max_iter):
         n_iter = it + 1
-        empty = False
-        for c in range(k):
-            mass[c] = 0.0
-            for j in range(d):
-                sums[c, j] = 0.0
-        for i in range(n):
-            a = labels[i]
-            mass[a] += weights[i]
-            for j in range(d):
-                sums[a, j] += weights[i] * points[i, j]
-        for c in range(k):
-            empty = empty or mass[c] == 0.0
-        if empty:
-            for i in range(n):
-                far[i] = _sq_dist(points, i, centers, labels[i])
-            for c in range(k):
-                if mass[c] == 0.0:
-                    i = 0
-                    for m in range(1, n):
-                        if far[m] > far[i]:
-                            i = m
-                    far[i] = -1.0
-                    a = labels[i]
-                    mass[a] -= weights[i]
-                    for j in range(d):
-                        sums[a, j] -= weights[i] * points[i, j]
-                        sums[c, j] = weights[i] * points[i, j]
-                    mass[c] = weights[i]
-                    labels[i] = c
-                    upper[i] = np.inf  # look at it again
-                    lower[i] = 0.0
-        shift = 0.0
-        for c in range(k):
-            step = 0.0
-            if mass[c] > 0.0:
-                for j in range(d):
-                    v = sums[c, j] / mass[c]
-                    step += (v - centers[c, j]) ** 2
-                    centers[c, j] = v
-            shift += step
-            moved[c] = np.sqrt(step)
+        shift = _move_centers(points, weights, centers, labels, state)
         changed = _reassign(points, centers, labels, order, upper, lower, moved)
         if changed == 0 or shift <= tol:
             break
-    inertia = 0.0
-    for i in range(n):
-        inertia += weights[i] * _sq_dist(points, i, centers, labels[i])
-    return n_iter, inertia
+    return n_iter
+
+
+def _lloyd_grid(points, weights, centers, labels, max_iter, tol, state):
+    """:func:`_lloyd` assigning with the grid search: for many centres."""
+    n_iter = 0
+    for it in range(max_iter):
+        n_iter = it + 1
+        shift = _move_centers(points, weights, centers, labels, state)
+        new = assign_labels(points, centers)
+        changed = np.count_nonzero(new != labels)
+        labels[:] = new
+        if changed == 0 or shift <= tol:
+            break
+    return n_iter
+
+
+#: Bytes of the two ``(k, k)`` tables of :func:`_reassign` allowed; beyond
+#: (k > 2048), each step assigns with the grid search instead.
+LLOYD_TABLE_BYTES = 64 << 20
 
 
 def lloyd_kmeans(points, weights, init, *, max_iter=300, tol=1e-4):
@@ -207,7 +252,9 @@ def lloyd_kmeans(points, weights, init, *, max_iter=300, tol=1e-4):
     ``algorithm='lloyd'`` and ``init=init`` (same stopping rule, ``tol``
     relative to the mean variance of ``points``), faster on low-dimensional
     data such as colours because each step only compares a point with the
-    neighbours of its previous centre.
+    neighbours of its previous centre. That needs two ``(k, k)`` tables;
+    beyond ``LLOYD_TABLE_BYTES`` of them, every step runs the grid search
+    of :func:`~skquant._kernels.assign_labels` instead (still exact).
 
     Parameters
     ----------
@@ -237,5 +284,10 @@ def lloyd_kmeans(points, weights, init, *, max_iter=300, tol=1e-4):
         )
     labels = assign_labels(points, centers)
     tol_abs = float(np.mean(np.var(points, axis=0)) * tol) if tol else 0.0
-    n_iter, inertia = _lloyd(points, weights, centers, labels, max_iter, tol_abs)
+    (n, d), k = points.shape, centers.shape[0]
+    state = _state(n, k, d)
+    small = 2 * 8 * k * k <= LLOYD_TABLE_BYTES
+    run = _lloyd if small else _lloyd_grid
+    n_iter = run(points, weights, centers, labels, max_iter, tol_abs, state)
+    inertia = _inertia(points, weights, centers, labels)
     return centers, labels, int(n_iter), float(inertia)

@@ -9,7 +9,6 @@ from skquant import _color
 from skquant._kernels import _assign
 from skquant._kernels._assign import (
     LUT_MIN_PIXELS,
-    MIN_GRID_PIXELS,
     assign_labels,
     map_to_palette,
     nearest_brute,
@@ -22,6 +21,9 @@ from tests.kernels._oracle import (
 )
 
 SPACES = ["rgb", "lab", "oklab", "din99o"]
+
+#: Pixels enough for a grid with a few hundred colours.
+MIN_GRID_PIXELS = 1 << 15
 SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
