@@ -105,3 +105,20 @@ def test_lloyd_kmeans_empty_clusters_and_no_weights():
     np.testing.assert_allclose(
         inertia, ((points - centers[labels]) ** 2).sum(), rtol=1e-9
     )
+
+
+def test_many_centres_use_the_grid_not_k_by_k_tables(coffee, monkeypatch):
+    """Beyond LLOYD_TABLE_BYTES, each step assigns with the grid search.
+
+    The (K, K) tables of the incremental step took 4 GiB at K=16384; the
+    grid path gives the same iterations (exact assignments both ways).
+    """
+    points, weights, _ = pool_pixels(coffee.reshape(-1, 3), bins=32)
+    init, _ = kmeans_plusplus(points, 64, sample_weight=weights, random_state=0)
+    tables = lloyd_kmeans(points, weights, init)
+    monkeypatch.setattr(_lloyd, "LLOYD_TABLE_BYTES", 0)
+    grid = lloyd_kmeans(points, weights, init)
+    np.testing.assert_allclose(grid[0], tables[0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(grid[1], tables[1])
+    assert grid[2] == tables[2]
+    np.testing.assert_allclose(grid[3], tables[3], rtol=1e-12)
