@@ -148,8 +148,9 @@ def check_labels(q, image, out, n_check=2000, seed=1):
     pixels = image.reshape(-1, image.shape[-1])
     idx = np.sort(rng.choice(len(pixels), n_check, replace=False))
     mapped = out.reshape(pixels.shape)[idx]
-    work = q._to_working(pixels[idx], np.float64)
-    palette = q._palette_work.astype(np.float64)
+    fitted = q._fitted  # the engine's FittedPalette
+    work = fitted.space.to_working(pixels[idx], np.float64)
+    palette = fitted.palette_work.astype(np.float64)
     d2 = ((work[:, None, :] - palette[None]) ** 2).sum(-1)
     # The entry the output shows (clear pixels keep their own colour).
     shown = (mapped[:, None, :] == q.palette_.astype(mapped.dtype)[None]).all(-1)
@@ -176,13 +177,14 @@ def map_image(q, image, how):
             scale=full_scale(image.dtype),
         )
     pixels = image.reshape(-1, image.shape[-1])
+    fitted = q._fitted  # the engine's FittedPalette
     mapped = _kernels.map_to_palette(
         pixels,
-        q._palette_work,
+        fitted.palette_work,
         colors,
         space=q.color_space,
-        scale=q._assign_scale(),
-        alpha=(full_scale(image.dtype), q._alpha_scale()),
+        scale=fitted.space.assign_scale(),
+        alpha=(full_scale(image.dtype), fitted.space.alpha_scale()),
         keep_clear=q.keep_transparent_rgb,
     )
     return mapped.reshape(image.shape)
