@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 
-from skquant._cli._parser import SAMPLE_PREFIX
+from skquant._cli._parser import SAMPLE_PREFIX, STDIO
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,9 +19,12 @@ class Source:
     label: str
     path: str | None = None
     sample: str | None = None
+    stdin: bool = False  # path is then a temporary copy of stdin
 
     @property
     def stem(self):
+        if self.stdin:
+            return "stdin"
         name = self.sample if self.sample is not None else os.path.basename(self.path)
         return os.path.splitext(name)[0]
 
@@ -32,6 +35,8 @@ class Source:
 
     @property
     def parent(self):
+        if self.stdin:
+            return "stdin"
         if self.path is None:
             return "sample"
         return os.path.basename(os.path.dirname(os.path.abspath(self.path)))
@@ -118,12 +123,13 @@ def _glob(pattern):
     return found
 
 
-def expand_inputs(specs, *, recursive=False):
+def expand_inputs(specs, *, recursive=False, stdin_copy=None):
     """Turn INPUT arguments into sources; return ``(sources, errors)``.
 
     Folders give their image files (by extension), glob patterns the files
-    they match; any other argument is taken as a file, read later. A file
-    named twice is processed once.
+    they match; ``-`` is stdin (``stdin_copy``: the file holding its bytes);
+    any other argument is taken as a file, read later. A file named twice is
+    processed once.
     """
     sources, errors, seen = [], [], set()
 
@@ -134,7 +140,11 @@ def expand_inputs(specs, *, recursive=False):
             sources.append(Source(label=label or path, path=path))
 
     for spec in specs:
-        if spec.startswith(SAMPLE_PREFIX):
+        if spec == STDIO and stdin_copy is not None:
+            if spec not in seen:
+                seen.add(spec)
+                sources.append(Source(label="stdin", path=stdin_copy, stdin=True))
+        elif spec.startswith(SAMPLE_PREFIX):
             if spec not in seen:
                 seen.add(spec)
                 sources.append(Source(label=spec, sample=spec[len(SAMPLE_PREFIX) :]))

@@ -12,6 +12,17 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: pngquant's statuses: an output larger than its input was not written
+#: (--skip-if-larger), and a result below the --quality minimum was not.
+EXIT_LARGER = 98
+EXIT_QUALITY = 99
+
+#: Decibels of PSNR per point of --quality (0-100): quality Q asks for
+#: 0.4 * Q dB, so 100 is 40 dB, 80 is 32 dB, 0 accepts anything.
+DB_PER_QUALITY = 0.4
+
+#: The stdin/stdout name, as in pngquant.
+STDIO = "-"
 
 
 #: Palette file extensions understood by ``--palette``, ``--keep-colors`` and
@@ -48,6 +59,11 @@ inputs:
   bundled skimage.data image such as sample:astronaut, sample:coffee).
 
 outputs (-o):
+  (none)         each input INPUT.EXT becomes INPUT-or8.png next to it
+                 (INPUT-fs8.png with --dither; --ext sets the suffix, and
+                 --ext .png --force replaces a PNG input); stdin goes to
+                 stdout; a sample:NAME goes to the current folder.
+  -              stdout (one input only): the PNG bytes and nothing else.
   FILE           one input only; the extension picks the format.
   FOLDER/        each input becomes FOLDER/STEM.png (folder created if
                  missing); also used for an existing folder, or for a name
@@ -59,8 +75,11 @@ outputs (-o):
   PNG and GIF are written as indexed images with a colour table when K <= 256
   (transparency kept), except 16-bit inputs written as PNG, which stay 16-bit
   RGB(A); other formats are written as RGB(A). Existing files, and outputs
-  that would replace an input, are refused unless --overwrite is given.
+  that would replace an input, are refused unless --force is given.
   Files are written atomically: a failed run leaves no partial file.
+  Unless --strip, the input's ICC profile (bytes unchanged: colours are not
+  converted), PNG text chunks and dpi are copied to PNG, JPEG, TIFF and WebP
+  outputs (not to GIF, nor to 16-bit PNG).
 
 exit status:
   0    every input was quantized and written
@@ -69,9 +88,16 @@ exit status:
        nothing is written when an input fails)
   2    usage error: unknown option, bad option value, unreadable --palette or
        --keep-colors file, outputs that collide
+  98   --skip-if-larger: some results were larger than their input and were
+       not written (as pngquant)
+  99   --quality MIN-MAX: some results stayed below MIN and were not written
+       (as pngquant)
   130  interrupted (Ctrl-C)
 
 examples:
+  skquant photo.png                       (writes photo-or8.png, 16 colours)
+  skquant --quality 65-80 --skip-if-larger --ext .png --force photo.png
+  cat photo.png | skquant - -k 32 -o - > small.png
   skquant photo.jpg -k 16 -o photo_k16.png
   skquant 'shots/*.png' -k 32 --dither floyd-steinberg -o out/ --jobs 2
   skquant frames/ --animate anim.gif --duration 80 -k 64
@@ -154,8 +180,31 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, printable(text, sys.stderr))
 
 
+def _quality(text):
+    """pngquant's ``--quality MIN-MAX`` (or ``MAX``): two numbers in 0-100."""
+    low, sep, high = text.strip().partition("-")
+    parse = _integer(0, "a quality in 0-100", 100)
+    try:
+        low, high = (
+            (parse(low or "0"), parse(high or "100")) if sep else (0, parse(low))
+        )
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected MIN-MAX or MAX with numbers in 0-100, got {_shown(text)}"
+        ) from None
+    if low > high:
+        raise argparse.ArgumentTypeError(f"MIN must not exceed MAX, got {low}-{high}")
+    return low, high
+
+
+_posterize_bits = _integer(0, "a number of bits in 0-7", 7)
+
+
 def build_parser():
-    """The ``argparse`` parser of the ``skquant`` command."""
+    """The ``argparse`` parser of the ``skquant`` command.
+
+    The options come in groups, the common ones (those of pngquant) first.
+    """
     from skquant import __version__
 
     parser = _Parser(
@@ -168,63 +217,78 @@ def build_parser():
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help="image file, folder, glob pattern or sample:NAME",
+        help="image file, folder, glob pattern, sample:NAME, or - for stdin",
     )
-    parser.add_argument(
-        "-r",
-        "--recursive",
-        action="store_true",
-        help="read image files in subfolders of folder inputs too",
-    )
-    parser.add_argument(
-        "-V", "--version", action="version", version=f"%(prog)s {__version__}"
-    )
-
-    out = parser.add_argument_group("output")
-    out.add_argument(
-        "-o",
-        "--output",
-        metavar="PATH",
-        help="output file, folder or name pattern (see 'outputs' below)",
-    )
-    out.add_argument(
-        "--animate",
-        metavar="OUT.gif",
-        help="write all inputs, in order, as the frames of one animated GIF "
-        "with one shared palette (frames must have the same size)",
-    )
-    out.add_argument(
-        "--duration",
-        type=_gif_duration,
-        default=100,
-        metavar="MS",
-        help="display time of each --animate frame in milliseconds, at most "
-        f"{MAX_DURATION_MS} (default: 100)",
-    )
-    out.add_argument(
-        "--save-palette",
-        metavar="FILE",
-        help="write the palette to FILE; the extension picks the format: "
-        ".gpl (GIMP), .json, .hex/.txt (one #rrggbb per line), .act (Adobe). "
-        "With several inputs and one palette each, FILE must be a pattern "
-        "such as '{stem}.gpl'",
-    )
-    out.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace existing files, inputs included",
-    )
-
-    est = parser.add_argument_group("palette")
-    est.add_argument(
+    common = parser.add_argument_group("common options")
+    common.add_argument(
         "-k",
         "--colors",
         type=_positive_int,
         default=None,
         metavar="K",
         help="number of palette colours (default: 16; the largest K tried "
-        "with --min-psnr/--max-delta-e, default 256 there)",
+        "with --quality/--min-psnr/--max-delta-e, default 256 there)",
     )
+    common.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="output file, folder, name pattern, or - for stdout (see "
+        "'outputs' below; default: next to the input, see --ext)",
+    )
+    common.add_argument(
+        "--ext",
+        metavar="SUFFIX",
+        help="without -o, write INPUT's stem + SUFFIX next to it (default: "
+        "-or8.png, or -fs8.png with --dither, as pngquant)",
+    )
+    common.add_argument(
+        "-f",
+        "--force",
+        "--overwrite",
+        dest="overwrite",
+        action="store_true",
+        help="replace existing files, inputs included",
+    )
+    common.add_argument(
+        "--quality",
+        type=_quality,
+        metavar="MIN-MAX",
+        help="the fewest colours (up to -k, default 256) that reach quality "
+        "MAX; write nothing and exit with status 99 below MIN. Quality Q "
+        f"is a PSNR of {DB_PER_QUALITY:g} * Q dB (100: 40 dB, 80: 32 dB)",
+    )
+    common.add_argument(
+        "--skip-if-larger",
+        action="store_true",
+        help="do not write a result larger than its input file (exit status 98)",
+    )
+    dither_choices = _dither_choices()
+    common.add_argument(
+        "--dither",
+        choices=dither_choices,
+        default="none",
+        metavar="METHOD",
+        help="dithering when mapping pixels onto the palette: "
+        f"{', '.join(dither_choices)} (default: none)",
+    )
+    common.add_argument(
+        "--strip",
+        action="store_true",
+        help="drop metadata; by default the ICC profile, PNG text chunks and "
+        "dpi of the input are copied to the output unchanged",
+    )
+    common.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print errors only: no progress bar, no line per image",
+    )
+    common.add_argument(
+        "-V", "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+
+    est = parser.add_argument_group("palette")
     est.add_argument(
         "--color-space",
         choices=COLOR_SPACES,
@@ -232,14 +296,13 @@ def build_parser():
         help="space in which colours are clustered and matched: rgb (best "
         "PSNR), din99o (best CIEDE2000), lab, oklab (default: rgb)",
     )
-    dither_choices = _dither_choices()
     est.add_argument(
-        "--dither",
-        choices=dither_choices,
-        default="none",
-        metavar="METHOD",
-        help="dithering when mapping pixels onto the palette: "
-        f"{', '.join(dither_choices)} (default: none)",
+        "--posterize",
+        type=_posterize_bits,
+        metavar="BITS",
+        help="as pngquant: drop the BITS lowest bits of each palette channel "
+        "(4 for RGBA4444 screens, 2 for RGB565); pixels are then mapped onto "
+        "the posterized palette",
     )
     est.add_argument(
         "--backend",
@@ -292,7 +355,37 @@ def build_parser():
         help="pick the smallest K whose mean CIEDE2000 is at most DE",
     )
 
+    out = parser.add_argument_group("more outputs")
+    out.add_argument(
+        "--animate",
+        metavar="OUT.gif",
+        help="write all inputs, in order, as the frames of one animated GIF "
+        "with one shared palette (frames must have the same size)",
+    )
+    out.add_argument(
+        "--duration",
+        type=_gif_duration,
+        default=100,
+        metavar="MS",
+        help="display time of each --animate frame in milliseconds, at most "
+        f"{MAX_DURATION_MS} (default: 100)",
+    )
+    out.add_argument(
+        "--save-palette",
+        metavar="FILE",
+        help="write the palette to FILE; the extension picks the format: "
+        ".gpl (GIMP), .json, .hex/.txt (one #rrggbb per line), .act (Adobe). "
+        "With several inputs and one palette each, FILE must be a pattern "
+        "such as '{stem}.gpl'",
+    )
+
     run = parser.add_argument_group("run")
+    run.add_argument(
+        "-r",
+        "--recursive",
+        action="store_true",
+        help="read image files in subfolders of folder inputs too",
+    )
     run.add_argument(
         "-j",
         "--jobs",
@@ -305,12 +398,6 @@ def build_parser():
         "--stats",
         action="store_true",
         help="report K used, PSNR, mean CIEDE2000 and time for every image",
-    )
-    run.add_argument(
-        "-q",
-        "--quiet",
-        action="store_true",
-        help="print errors only: no progress bar, no line per image",
     )
     return parser
 

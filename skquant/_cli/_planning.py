@@ -10,7 +10,14 @@ import warnings
 import numpy as np
 
 from skquant._cli._inputs import colors_in_units
-from skquant._cli._parser import PALETTE_EXTENSIONS, PATTERN_FIELDS, UsageError
+from skquant._cli._output import default_output, posterized
+from skquant._cli._parser import (
+    DB_PER_QUALITY,
+    PALETTE_EXTENSIONS,
+    PATTERN_FIELDS,
+    STDIO,
+    UsageError,
+)
 
 # =============================================================================
 # Outputs
@@ -60,18 +67,31 @@ def _writable(ext):
     return _pillow_format(ext) in Image.SAVE
 
 
-def plan_outputs(output, sources):
+def plan_outputs(output, sources, suffix=None):
     """Output paths and the folders to create for them.
 
-    Returns ``(paths, folders)``: the output path of each source (None
-    without ``-o``; a pattern's ``{k}`` is filled in after fitting) and the
-    output folders that do not exist yet (``-o newdir/sub/x.png`` creates
-    ``newdir/sub``).
+    Returns ``(paths, folders)``: the output path of each source (a pattern's
+    ``{k}`` is filled in after fitting; ``-`` for stdout) and the output
+    folders that do not exist yet (``-o newdir/sub/x.png`` creates
+    ``newdir/sub``). Without ``-o``, each source gets the ``suffix`` output
+    next to it (see :func:`default_output`), or none when ``suffix`` is None.
     """
-    if output is None or not sources:
+    if not sources or (output is None and suffix is None):
         return [None] * len(sources), []
     folders = set()
-    if _is_pattern(output):
+    option = "-o"
+    if output is None:
+        paths = [default_output(s, suffix) for s in sources]
+        option = "--ext"
+    elif output == STDIO:
+        if len(sources) > 1:
+            raise UsageError(
+                f"-o - writes one image to stdout, but there are {len(sources)} "
+                "inputs; give a folder (out/) or a pattern such as "
+                "'out/{stem}.png'"
+            )
+        paths = [STDIO]
+    elif _is_pattern(output):
         _check_pattern(output, "-o")
         paths = [fill_pattern(output, s, i) for i, s in enumerate(sources)]
     else:
@@ -91,8 +111,9 @@ def plan_outputs(output, sources):
         else:
             paths = [output]
     for path in paths:
-        _writable_image_extension(path.replace("{k}", "0"), "-o")
-    _check_collisions(paths, sources, "-o")
+        if path != STDIO:
+            _writable_image_extension(path.replace("{k}", "0"), option)
+    _check_collisions(paths, sources, option)
     folders.update(os.path.dirname(p) for p in paths if "{k}" not in os.path.dirname(p))
     return paths, sorted(f for f in folders - {""} if not os.path.isdir(f))
 
@@ -262,6 +283,8 @@ class Settings:
     keep_colors: np.ndarray | None = None
     min_psnr: float | None = None
     max_delta_e: float | None = None
+    quality: tuple | None = None
+    posterize: int | None = None
 
     def fit(self, X, dtype, n_channels):
         """Fit on ``X`` (an image or a list); return ``(quantizer, notes)``.
@@ -283,6 +306,10 @@ class Settings:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             quantizer = self._fit(X, dtype, n_channels, params)
+            if self.posterize:
+                palette = posterized(quantizer.palette_, self.posterize)
+                params.pop("fixed_colors", None)
+                quantizer = _fit_palette(X, len(palette), palette=palette, **params)
         # Fewer distinct colours than K is no news here: "K=" shows it
         # (matched by name: scikit-learn need not be imported for it).
         notes = [
@@ -296,12 +323,15 @@ class Settings:
         if self.palette is not None:
             palette = colors_in_units(self.palette, dtype, n_channels)
             return _fit_palette(X, len(palette), palette=palette, **params)
-        if self.min_psnr is not None or self.max_delta_e is not None:
+        min_psnr = self.min_psnr
+        if self.quality is not None:  # the fewest colours that reach MAX
+            min_psnr = max(DB_PER_QUALITY * self.quality[1], 1e-6)
+        if min_psnr is not None or self.max_delta_e is not None:
             from skquant import select_n_colors
 
             return select_n_colors(
                 X,
-                min_psnr=self.min_psnr,
+                min_psnr=min_psnr,
                 max_delta_e=self.max_delta_e,
                 max_colors=self.n_colors or 256,
                 **params,
@@ -358,8 +388,19 @@ def _settings(args):
         seed=args.seed,
         min_psnr=args.min_psnr,
         max_delta_e=args.max_delta_e,
+        quality=args.quality,
+        posterize=args.posterize,
     )
     target = args.min_psnr is not None or args.max_delta_e is not None
+    if args.quality is not None:
+        for given, option in (
+            (target or None, "--min-psnr/--max-delta-e"),
+            (args.palette, "--palette"),
+            (args.shared_palette or args.animate or None, "--shared-palette/--animate"),
+        ):
+            if given is not None:
+                raise UsageError(f"--quality sets its own target; drop {option}")
+        target = True
     if args.palette is not None:
         for given, option in (
             (args.colors, "-k"),
@@ -384,13 +425,17 @@ def _settings(args):
     return settings
 
 
+def wants_default_outputs(args):
+    """Whether inputs get pngquant's outputs next to them: no -o, and
+    neither --animate, --save-palette nor --stats alone (without --ext)."""
+    if args.output is not None or args.animate is not None:
+        return False
+    return args.save_palette is None and (not args.stats or args.ext is not None)
+
+
 def _check_plan(args, sources, index):
-    if args.output is None and args.animate is None and args.save_palette is None:
-        if not args.stats:
-            raise UsageError(
-                "nothing to write: give -o/--output, --animate or "
-                "--save-palette (or --stats to only report)"
-            )
+    if args.ext is not None and (args.output is not None or args.animate):
+        raise UsageError("--ext names the outputs when -o is not given; drop one")
     if args.animate is not None:
         if os.path.splitext(args.animate)[1].lower() != ".gif":
             raise UsageError(f"--animate {args.animate!r}: the file must end in .gif")

@@ -10,9 +10,11 @@ import numpy as np
 class _Reporter:
     """Progress bar on stderr (tqdm, when present and useful) and lines."""
 
-    def __init__(self, total, *, quiet):
+    def __init__(self, total, *, quiet, lines_to=None):
         self.quiet = quiet
         self.bar = None
+        self.status = 0  # the exit status of files not written on purpose
+        self.lines_to = lines_to  # None: stdout (stderr when stdout is an image)
         if quiet or total < 2 or not _isatty(sys.stderr):
             return
         try:
@@ -23,7 +25,7 @@ class _Reporter:
 
     def line(self, text):
         if not self.quiet:
-            self._write(text, sys.stdout)
+            self._write(text, self.lines_to or sys.stdout)
 
     def error(self, text, kind="error"):
         self._write(f"skquant: {kind}: {text}", sys.stderr)
@@ -80,7 +82,7 @@ def _describe(result, stats):
 
 
 def _report_totals(results, reporter, extra_seconds=0.0):
-    done = [r for r in results if r.error is None]
+    done = [r for r in results if r.error is None and r.skipped is None]
     if len(results) < 2 or not done:
         return
     reporter.line(
@@ -92,6 +94,12 @@ def _report_totals(results, reporter, extra_seconds=0.0):
 
 
 def _error_message(exc, source):
+    if source.stdin:  # name stdin, not its temporary copy
+        return _error_message_raw(exc, source).replace(source.path, "stdin")
+    return _error_message_raw(exc, source)
+
+
+def _error_message_raw(exc, source):
     if isinstance(exc, FileExistsError) and exc.errno is None:  # from skquant.io
         text = str(exc).replace(" and overwrite=False", "").rstrip(".")
         return f"{text} (use --overwrite)"

@@ -11,12 +11,25 @@ import time
 import numpy as np
 
 from skquant._cli._inputs import Source, conform, expand_inputs, read_source
+from skquant._cli._output import (
+    default_suffix,
+    deliver,
+    encoded,
+    format_path,
+    input_metadata,
+    input_size,
+    quality_of,
+)
 from skquant._cli._parser import (
+    DB_PER_QUALITY,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
+    EXIT_LARGER,
     EXIT_OK,
+    EXIT_QUALITY,
     EXIT_USAGE,
     INDEXED_EXTENSIONS,
+    STDIO,
     UsageError,
     build_parser,
 )
@@ -31,6 +44,7 @@ from skquant._cli._planning import (
     endangered_inputs,
     fill_pattern,
     plan_outputs,
+    wants_default_outputs,
 )
 from skquant._cli._report import (
     _describe,
@@ -60,6 +74,8 @@ class Task:
     quantizer: object = None
     conform_to: tuple | None = None
     want_labels: bool = False
+    strip: bool = False
+    skip_if_larger: bool = False
 
 
 @dataclasses.dataclass
@@ -77,6 +93,9 @@ class Result:
     error: str | None = None
     notes: list = dataclasses.field(default_factory=list)
     labels: np.ndarray | None = None
+    skipped: str | None = None  # why no file was written (exit 98 or 99)
+    skip_status: int = EXIT_OK
+    n_bytes: int | None = None
 
 
 def result_labels(image, quantizer, dithered):
@@ -132,27 +151,25 @@ def _process(task):
             )
         result.n_colors = int(quantizer.n_colors_)
         path = task.output and task.output.replace("{k}", str(result.n_colors))
-        indexed = path is not None and is_indexed_output(path, image, quantizer)
+        indexed = path is not None and is_indexed_output(
+            format_path(path), image, quantizer
+        )
+        quality = task.settings.quality
         quantized = labels = None
-        if task.stats or (path is not None and not indexed):
+        if task.stats or quality or (path is not None and not indexed):
             quantized = quantizer.transform(image)
         if indexed or task.want_labels:
             dithered = task.settings.dither != "none"
             labels = result_labels(image, quantizer, dithered)
         result.seconds = time.perf_counter() - start
+        if quality is not None:
+            _check_quality(result, image, quantized, quality[0])
+            if result.skipped:
+                return result
         if not task.stats:
             del image  # not needed any more: keep the peak memory down
         if path is not None:
-            check_output_path(path, source, task.overwrite)
-            from skquant.io import write_image, write_indexed
-
-            if indexed:
-                write_indexed(
-                    path, labels, quantizer.palette_, overwrite=task.overwrite
-                )
-            else:
-                write_image(path, quantized, overwrite=task.overwrite)
-            result.output = path
+            _write_output(task, result, path, indexed, labels, quantizer, quantized)
         if task.palette_output is not None:
             path = task.palette_output.replace("{k}", str(result.n_colors))
             check_output_path(path, source, task.overwrite)
@@ -166,6 +183,53 @@ def _process(task):
     except Exception as exc:  # one line per failed input, the batch goes on
         result.error = _error_message(exc, source)
     return result
+
+
+def _check_quality(result, image, quantized, minimum):
+    """``--quality MIN-MAX``: mark a result below MIN as not to be written."""
+    from skquant import metrics
+
+    psnr = metrics.peak_signal_noise_ratio(image, quantized)
+    if psnr < DB_PER_QUALITY * minimum:
+        result.skip_status = EXIT_QUALITY
+        result.skipped = (
+            f"{result.label}: quality {quality_of(psnr):.0f} (PSNR {psnr:.2f} dB) "
+            f"with K={result.n_colors} is below the --quality minimum {minimum} "
+            f"({DB_PER_QUALITY * minimum:g} dB); not written"
+        )
+
+
+def _write_output(task, result, path, indexed, labels, quantizer, quantized):
+    """Encode one result, then write it unless --skip-if-larger says no."""
+    from skquant.io._images import image_writer
+    from skquant.io._indexed import indexed_writer
+
+    source = task.source
+    if path != STDIO:
+        check_output_path(path, source, task.overwrite)
+    metadata = input_metadata(source, task.strip)
+    name = format_path(path)
+    if indexed:
+        write = indexed_writer(name, labels, quantizer.palette_, metadata=metadata)
+    else:
+        write = image_writer(name, quantized, metadata=metadata)
+    try:
+        data = encoded(write)
+    except OSError as exc:  # name the output, not the input
+        if exc.filename is not None or exc.strerror is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, result.output or path) from exc
+    size = input_size(source) if task.skip_if_larger else None
+    if size is not None and len(data) > size:
+        result.skip_status = EXIT_LARGER
+        result.skipped = (
+            f"{source.label}: the result ({len(data)} bytes) is larger than the "
+            f"input ({size} bytes); not written (--skip-if-larger)"
+        )
+        return
+    deliver(path, data, task.overwrite)
+    result.output = "stdout" if path == STDIO else path
+    result.n_bytes = len(data)
 
 
 def image_stats(image, quantized):
@@ -220,6 +284,9 @@ def _run_tasks(tasks, n_jobs, reporter, stats):
             reporter.error(f"{result.label}: {note}", kind="warning")
         if result.error is not None:
             reporter.error(result.error)
+        elif result.skipped is not None:
+            reporter.error(result.skipped, kind="warning")
+            reporter.status = max(reporter.status, result.skip_status)
         else:
             reporter.line(_describe(result, stats))
         reporter.advance()
@@ -239,6 +306,8 @@ def _tasks(args, settings, sources, outputs, loaded, palette_outputs=None, **sha
             image=loaded.get(i),
             overwrite=args.overwrite,
             stats=args.stats,
+            strip=args.strip,
+            skip_if_larger=args.skip_if_larger,
             **shared,
         )
         for i, source in enumerate(sources)
@@ -379,7 +448,8 @@ def main(argv=None):
     -------
     status : int
         0 when every input was written, 1 when some failed, 2 for a usage
-        error, 130 when interrupted.
+        error, 98 when --skip-if-larger and 99 when --quality left some
+        results unwritten (as pngquant), 130 when interrupted.
     """
     try:
         return _main(argv)
@@ -393,20 +463,42 @@ def main(argv=None):
         return EXIT_FAILED
 
 
+def _suffix_values(argv):
+    """``--ext -fs8.png`` as ``--ext=-fs8.png``: pngquant's suffixes start
+    with a dash, which argparse would take for an option."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    for i in range(len(argv) - 1):
+        if argv[i] == "--ext":
+            argv[i : i + 2] = [f"--ext={argv[i + 1]}"]
+            break
+    return argv
+
+
 def _main(argv):
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_suffix_values(argv))
     except SystemExit as exc:  # --help, --version, or argparse's usage error
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    reporter = None
+    reporter = stdin_copy = None
     try:
-        sources, errors = expand_inputs(args.inputs, recursive=args.recursive)
+        _check_bare_numbers(args.inputs)
+        if STDIO in args.inputs:
+            stdin_copy = _copy_stdin()
+        sources, errors = expand_inputs(
+            args.inputs, recursive=args.recursive, stdin_copy=stdin_copy
+        )
         index = InputIndex(sources)
         _check_plan(args, sources, index)
         settings = _settings(args)
-        outputs, folders = plan_outputs(args.output, sources)
-        reporter = _Reporter(len(sources), quiet=args.quiet)
+        suffix = None
+        if wants_default_outputs(args):
+            suffix = default_suffix(args.ext, args.dither)
+        outputs, folders = plan_outputs(args.output, sources, suffix)
+        to_stdout = STDIO in outputs
+        reporter = _Reporter(
+            len(sources), quiet=args.quiet, lines_to=sys.stderr if to_stdout else None
+        )
         for message in errors:
             reporter.error(message)
         if not sources:
@@ -424,10 +516,35 @@ def _main(argv):
             ok = _run_shared(args, settings, sources, outputs, reporter, index)
         else:
             ok = _run_separate(args, settings, sources, outputs, reporter, index)
-        return EXIT_OK if ok and not errors else EXIT_FAILED
+        if not ok or errors:
+            return EXIT_FAILED
+        return reporter.status or EXIT_OK
     except UsageError as exc:
         print(printable(f"skquant: error: {exc}", sys.stderr), file=sys.stderr)
         return EXIT_USAGE
     finally:
         if reporter is not None:
             reporter.close()
+        if stdin_copy is not None:
+            os.unlink(stdin_copy)
+
+
+def _check_bare_numbers(inputs):
+    """pngquant takes the colour count as a positional: suggest ``-k``."""
+    for spec in inputs:
+        if spec.strip().isdigit() and not os.path.lexists(spec):
+            raise UsageError(
+                f"{spec!r} is not a file; for {spec.strip()} colours use "
+                f"-k {spec.strip()} (e.g. skquant photo.png -k {spec.strip()})"
+            )
+
+
+def _copy_stdin():
+    """A temporary file holding the bytes of stdin (input ``-``)."""
+    import tempfile
+
+    data = sys.stdin.buffer.read()
+    fd, path = tempfile.mkstemp(prefix="skquant-stdin-")
+    with os.fdopen(fd, "wb") as fp:
+        fp.write(data)
+    return path

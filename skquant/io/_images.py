@@ -13,6 +13,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from skquant.io._arrays import _image_as_array, _uint16_to_uint8
 from skquant.io._files import _atomic_write, _open_for_reading
+from skquant.io._metadata import save_params
 
 # Pillow refuses any image above 2 * PIL.Image.MAX_IMAGE_PIXELS (about 179
 # megapixels by default) on its own, so a larger default would never be reached.
@@ -442,7 +443,7 @@ def _encode_png16_color(arr):
     return encoded.tobytes()
 
 
-def write_image(path, image, *, overwrite=True):
+def write_image(path, image, *, overwrite=True, metadata=None):
     """Write an image array to a file, atomically.
 
     Parameters
@@ -457,6 +458,11 @@ def write_image(path, image, *, overwrite=True):
     overwrite : bool, default=True
         Replace an existing file. If False and ``path`` exists, raise
         FileExistsError and leave it untouched.
+    metadata : dict, default=None
+        Metadata to store: ``'icc_profile'`` (bytes, written unchanged: no
+        colour is converted) into PNG, JPEG, TIFF and WebP; ``'dpi'`` (x, y)
+        into PNG, JPEG and TIFF; ``'text'`` (a dict of str) as PNG text
+        chunks. Other formats, and 16-bit colour PNGs, store none of it.
 
     Raises
     ------
@@ -501,6 +507,12 @@ def write_image(path, image, *, overwrite=True):
     True
     """
     path = os.fspath(path)
+    _atomic_write(path, image_writer(path, image, metadata), overwrite=overwrite)
+
+
+def image_writer(path, image, metadata=None):
+    """``write(fp)``: encodes ``image`` as :func:`write_image` writes it to
+    ``path`` (its extension picks the format) into any binary file object."""
     fmt = _save_format(path)
     arr = _image_as_array(image)
     if arr.dtype == np.uint16 and fmt != "PNG":
@@ -514,8 +526,9 @@ def write_image(path, image, *, overwrite=True):
 
     else:
         pil_image = Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)
+        params = save_params(fmt, metadata)
 
         def write(fp):
-            _pil_save(pil_image, fp, fmt)
+            _pil_save(pil_image, fp, fmt, **params)
 
-    _atomic_write(path, write, overwrite=overwrite)
+    return write

@@ -11,6 +11,7 @@ from PIL import Image
 from skquant.io import _images
 from skquant.io._arrays import _palette_as_uint8
 from skquant.io._files import _atomic_write
+from skquant.io._metadata import save_params
 
 #: The longest display time of a GIF frame, in milliseconds.
 _MAX_GIF_DURATION = 655350
@@ -84,7 +85,9 @@ def _p_image(labels, rgb):
     return im
 
 
-def write_indexed(path, labels, palette, *, transparent_index=None, overwrite=True):
+def write_indexed(
+    path, labels, palette, *, transparent_index=None, overwrite=True, metadata=None
+):
     """Write labels and a palette as an indexed (mode "P") PNG or GIF.
 
     Unlike :func:`write_image`, nothing is re-quantized: the file stores
@@ -106,6 +109,10 @@ def write_indexed(path, labels, palette, *, transparent_index=None, overwrite=Tr
     overwrite : bool, default=True
         Replace an existing file. If False and ``path`` exists, raise
         FileExistsError.
+    metadata : dict, default=None
+        Metadata to store in a PNG: ``'icc_profile'`` (bytes, unchanged),
+        ``'dpi'`` (x, y) and ``'text'`` (a dict of str, as text chunks); a
+        GIF stores none of it.
 
     Raises
     ------
@@ -159,12 +166,19 @@ def write_indexed(path, labels, palette, *, transparent_index=None, overwrite=Tr
     True
     """
     path = os.fspath(path)
+    write = indexed_writer(path, labels, palette, transparent_index, metadata)
+    _atomic_write(path, write, overwrite=overwrite)
+
+
+def indexed_writer(path, labels, palette, transparent_index=None, metadata=None):
+    """``write(fp)``: encodes labels and a palette as :func:`write_indexed`
+    writes them to ``path`` into any binary file object."""
     fmt = _images._save_format(path, allowed=("PNG", "GIF"))
     rgb, alpha = _indexed_palette(palette, transparent_index)
     labels = _labels_as_uint8(labels, rgb.shape[0])
     im = _p_image(labels, rgb)
     if fmt == "PNG":
-        params = {"optimize": False}
+        params = {"optimize": False, **save_params(fmt, metadata)}
         opaque_tail = np.flatnonzero(alpha != 255)
         if opaque_tail.size:
             params["transparency"] = alpha[: opaque_tail[-1] + 1].tobytes()
@@ -173,9 +187,7 @@ def write_indexed(path, labels, palette, *, transparent_index=None, overwrite=Tr
         gif_transparent = _gif_transparency(alpha)
         if gif_transparent is not None:
             params["transparency"] = gif_transparent
-    _atomic_write(
-        path, lambda fp: _images._pil_save(im, fp, fmt, **params), overwrite=overwrite
-    )
+    return lambda fp: _images._pil_save(im, fp, fmt, **params)
 
 
 def write_animated_gif(

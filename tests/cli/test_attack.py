@@ -315,7 +315,7 @@ def test_stats_leave_fully_transparent_pixels_out(tmp_path, china, capfd):
         (["--min-psnr", "nan"], "expected a positive finite number, got 'nan'"),
         (["--sample-size", "9" * 5000], "expected 'auto', 'all' or a positive"),
         (["--\udcff"], "unrecognized arguments: --\\udcff"),
-        ([], "nothing to write"),
+        (["16"], "for 16 colours use -k 16"),
     ],
 )
 def test_hostile_arguments_are_one_line(tmp_path, two_photos, capfd, argv, message):

@@ -1,0 +1,230 @@
+"""pngquant's habits, with pngquant's meanings: stdin/stdout, the output
+next to the input (--ext), --skip-if-larger (status 98), --quality MIN-MAX
+(status 99), --force, --strip, --posterize, a bare colour count."""
+
+import io
+import os
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms, PngImagePlugin
+
+from skquant._cli import main
+from skquant.io import write_image
+from skquant.metrics import peak_signal_noise_ratio
+
+
+@pytest.fixture(scope="module")
+def photo(astronaut):
+    return astronaut[::4, ::4]
+
+
+@pytest.fixture
+def src(tmp_path, photo):
+    path = tmp_path / "photo.png"
+    write_image(path, photo)
+    return path
+
+
+def run(argv, capsys):
+    status = main([os.fspath(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def decoded(path):
+    """The RGB pixels of an output file and its Pillow mode."""
+    with Image.open(path) as im:
+        return np.array(im.convert("RGB")), im.mode
+
+
+def test_stdin_to_stdout_gives_only_png_bytes(src, photo, monkeypatch, capsysbinary):
+    data = src.read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    status = main(["-", "-k", "8", "-o", "-"])
+    out, err = capsysbinary.readouterr()
+    assert status == 0
+    with Image.open(io.BytesIO(out)) as im:
+        assert im.format == "PNG" and im.mode == "P"
+        pixels = np.array(im.convert("RGB"))
+    # Nothing but the file on stdout: its PNG stream ends with IEND.
+    assert out.startswith(b"\x89PNG") and out.endswith(b"IEND\xaeB`\x82")
+    assert b"stdin -> stdout" in err
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) == 8
+    assert peak_signal_noise_ratio(photo, pixels) > 20
+
+
+def test_stdin_alone_goes_to_stdout_and_empty_stdin_is_named(
+    src, monkeypatch, capsysbinary
+):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(src.read_bytes())))
+    assert main(["-", "-k", "4"]) == 0
+    out, _ = capsysbinary.readouterr()
+    assert out.startswith(b"\x89PNG")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    assert main(["-", "-k", "4"]) == 1
+    out, err = capsysbinary.readouterr()
+    assert out == b"" and b"'stdin': the file is empty" in err
+
+
+def test_stdout_takes_one_input(src, tmp_path, photo, capsys):
+    write_image(tmp_path / "b.png", photo)
+    status, out, err = run([src, tmp_path / "b.png", "-o", "-"], capsys)
+    assert status == 2 and "-o - writes one image to stdout" in err
+
+
+def test_default_output_next_to_input(src, tmp_path, capsys):
+    status, out, err = run([src, "-k", "4"], capsys)
+    assert (status, err) == (0, "")
+    assert sorted(os.listdir(tmp_path)) == ["photo-or8.png", "photo.png"]
+    pixels, mode = decoded(tmp_path / "photo-or8.png")
+    assert mode == "P" and len(np.unique(pixels.reshape(-1, 3), axis=0)) == 4
+    status, _, _ = run([src, "-k", "4", "--dither", "floyd-steinberg"], capsys)
+    assert status == 0 and (tmp_path / "photo-fs8.png").exists()
+    # An existing default output is kept without --force, replaced with -f.
+    status, _, err = run([src, "-k", "6"], capsys)
+    assert status == 1 and "'photo-or8.png' already exists" in err.replace(
+        os.fspath(tmp_path) + os.sep, ""
+    )
+    assert run([src, "-k", "6", "-f"], capsys)[0] == 0
+    pixels, _ = decoded(tmp_path / "photo-or8.png")
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) == 6
+
+
+def test_ext_takes_a_suffix_starting_with_a_dash(src, tmp_path, capsys):
+    status, _, err = run([src, "-k", "4", "--ext", "-small.gif"], capsys)
+    assert (status, err) == (0, "")
+    assert decoded(tmp_path / "photo-small.gif")[1] == "P"
+
+
+def test_ext_png_with_force_replaces_the_input(src, tmp_path, capsys):
+    before = src.read_bytes()
+    status, _, err = run([src, "-k", "4", "--ext", ".png"], capsys)
+    assert status == 1 and "refusing to overwrite input" in err
+    assert src.read_bytes() == before
+    status, _, err = run([src, "-k", "4", "--ext", ".png", "--force"], capsys)
+    assert (status, err) == (0, "")
+    assert os.listdir(tmp_path) == ["photo.png"]
+    assert decoded(src)[1] == "P"
+    status, _, err = run([src, "--ext", ".png", "-o", "x.png"], capsys)
+    assert status == 2 and "--ext" in err
+
+
+def test_skip_if_larger_writes_nothing_and_exits_98(tmp_path, photo, capsys):
+    small = tmp_path / "small.jpg"
+    Image.fromarray(photo).save(small, quality=5)
+    status, _, err = run([small, "-k", "256", "--skip-if-larger"], capsys)
+    assert status == 98
+    assert "is larger than the input" in err and "not written" in err
+    assert os.listdir(tmp_path) == ["small.jpg"]
+    # Without the option the larger file is written.
+    assert run([small, "-k", "256"], capsys)[0] == 0
+    out = tmp_path / "small-or8.png"
+    assert out.stat().st_size > small.stat().st_size
+
+
+def test_skip_if_larger_keeps_smaller_results(tmp_path, photo, capsys):
+    big = tmp_path / "big.png"
+    Image.fromarray(photo).save(big, compress_level=0)
+    status, _, err = run([big, "-k", "8", "--skip-if-larger"], capsys)
+    assert (status, err) == (0, "")
+    assert (tmp_path / "big-or8.png").stat().st_size < big.stat().st_size
+
+
+def test_quality_reaches_max_with_the_fewest_colours(src, tmp_path, photo, capsys):
+    # Quality 75 is 30 dB of PSNR (0.4 dB per point).
+    status, _, err = run([src, "--quality", "50-75", "-o", tmp_path / "q.png"], capsys)
+    assert (status, err) == (0, "")
+    pixels, mode = decoded(tmp_path / "q.png")
+    k = len(np.unique(pixels.reshape(-1, 3), axis=0))
+    assert mode == "P" and 1 < k < 256
+    assert peak_signal_noise_ratio(photo, pixels) >= 30
+    status, _, _ = run(
+        [src, "--quality", "50-75", "-k", str(k - 1), "-o", tmp_path / "r.png"],
+        capsys,
+    )
+    assert status == 0  # MAX unreached with fewer colours, MIN is
+    assert peak_signal_noise_ratio(photo, decoded(tmp_path / "r.png")[0]) < 30
+
+
+def test_quality_below_min_writes_nothing_and_exits_99(src, tmp_path, capsys):
+    status, _, err = run([src, "-k", "2", "--quality", "90-100"], capsys)
+    assert status == 99
+    assert "below the --quality minimum 90 (36 dB); not written" in err
+    assert os.listdir(tmp_path) == ["photo.png"]
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [("80-60", "MIN must not exceed MAX"), ("101", "0-100"), ("a-b", "MIN-MAX")],
+)
+def test_quality_values(src, value, message, capsys):
+    status, _, err = run([src, "--quality", value], capsys)
+    assert status == 2 and message in err
+
+
+def test_quality_refuses_other_targets(src, capsys):
+    status, _, err = run([src, "--quality", "60-80", "--min-psnr", "30"], capsys)
+    assert status == 2 and "drop --min-psnr" in err
+
+
+def tagged_png(path, photo):
+    """A PNG with an ICC profile, a text chunk and a resolution."""
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Author", "skquant tests")
+    Image.fromarray(photo).save(path, icc_profile=icc, pnginfo=info, dpi=(300, 300))
+    return icc
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".tif"])
+def test_metadata_kept_unless_strip(tmp_path, photo, ext, capsys):
+    src = tmp_path / "tagged.png"
+    icc = tagged_png(src, photo)
+    assert run([src, "-k", "8", "-o", tmp_path / f"kept{ext}"], capsys)[0] == 0
+    with Image.open(tmp_path / f"kept{ext}") as im:
+        assert im.info.get("icc_profile") == icc
+        assert tuple(round(v) for v in im.info["dpi"]) == (300, 300)
+        if ext == ".png":
+            assert im.mode == "P" and im.info["Author"] == "skquant tests"
+    status = run([src, "-k", "8", "--strip", "-o", tmp_path / f"bare{ext}"], capsys)
+    assert status[0] == 0
+    with Image.open(tmp_path / f"bare{ext}") as im:
+        assert "icc_profile" not in im.info and "Author" not in im.info
+
+
+def test_posterize_drops_low_bits(src, tmp_path, photo, capsys):
+    dst = tmp_path / "p.png"
+    assert run([src, "-k", "16", "--posterize", "4", "-o", dst], capsys)[0] == 0
+    with Image.open(dst) as im:
+        labels = np.array(im)
+        palette = np.array(im.getpalette(), np.uint8).reshape(-1, 3)
+    assert np.all(palette % 17 == 0)  # 4 bits kept: 16 levels, 0, 17, ..., 255
+    # Each pixel takes its nearest posterized colour.
+    rgb = photo.astype(float)
+    dist = ((rgb[:, :, None, :] - palette[None, None].astype(float)) ** 2).sum(-1)
+    best = dist.min(axis=2)
+    assert np.allclose(
+        dist[np.arange(labels.shape[0])[:, None], np.arange(labels.shape[1]), labels],
+        best,
+    )
+    status, _, err = run([src, "--posterize", "8"], capsys)
+    assert status == 2 and "0-7" in err
+
+
+def test_bare_number_suggests_k(src, capsys):
+    status, out, err = run([src, "16"], capsys)
+    assert status == 2 and out == ""
+    assert "'16' is not a file; for 16 colours use -k 16" in err
+
+
+def test_help_shows_common_options_first(capsys):
+    status, out, _ = run(["--help"], capsys)
+    assert status == 0
+    common = out.index("common options:")
+    assert common < out.index("palette:") < out.index("run:")
+    section = out[common : out.index("palette:")]
+    for option in ("-k", "-o", "--quality", "--force", "--ext", "--skip-if-larger"):
+        assert option in section
+    assert "98" in out and "99" in out
