@@ -22,7 +22,7 @@ def quantize_files(
     sample_per_image=None,
     mode="rgb",
     suffix=".png",
-    overwrite=True,
+    overwrite=False,
     scheduler=None,
     progress=True,
     **params,
@@ -54,9 +54,14 @@ def quantize_files(
     suffix : str, default='.png'
         Extension of the written files, which selects their format. Keep a
         lossless format: JPEG would bring back colours outside the palette.
-    overwrite : bool, default=True
-        Replace existing output files; if False, an existing file raises
-        :class:`FileExistsError` and is left untouched.
+        PNG and GIF files are indexed (a colour table of 8-bit entries and
+        one index per pixel, as the ``skquant`` command writes them) when
+        the palette has at most 256 colours and 3 or 4 channels, 16-bit
+        inputs included.
+    overwrite : bool, default=False
+        Replace existing output files. If False, an existing output raises
+        :class:`FileExistsError` naming it, before any work is done, and is
+        left untouched.
     scheduler : str, dask.distributed.Client or None, default=None
         Dask scheduler for both passes; None uses Dask's default (the active
         distributed client if there is one, else threads).
@@ -76,6 +81,8 @@ def quantize_files(
 
     Raises
     ------
+    FileExistsError
+        If ``overwrite=False`` and an output file exists.
     ValueError
         If two inputs have the same stem, an output would replace an input, or
         the images differ in dtype or channel count.
@@ -109,6 +116,13 @@ def quantize_files(
         raise ValueError("paths is empty; give at least one image file.")
     output_dir = os.fspath(output_dir)
     output_paths = _output_paths(paths, output_dir, suffix)
+    if not overwrite:
+        for out in output_paths:
+            if os.path.lexists(out):
+                raise FileExistsError(
+                    f"output {out!r} already exists; remove it, choose another "
+                    "output_dir, or pass overwrite=True."
+                )
     if sample_per_image is None:
         sample_per_image = max(1, DASK_SAMPLE_SIZE // len(paths))
     sample_per_image = check_positive_int(sample_per_image, "sample_per_image")
@@ -188,13 +202,16 @@ def _sample_file(path, n_samples, seed, mode):
 
 
 def _quantize_file(path, output_path, estimator, mode, overwrite):
-    from skquant.io import read_image, write_image
+    from skquant.io import read_image, write_image, write_indexed
 
-    write_image(
-        output_path,
-        estimator.transform(read_image(path, mode=mode)),
-        overwrite=overwrite,
-    )
+    image = read_image(path, mode=mode)
+    palette = estimator.palette_
+    indexed = os.path.splitext(output_path)[1].lower() in (".png", ".gif")
+    if indexed and len(palette) <= 256 and palette.shape[1] in (3, 4):
+        labels = estimator.predict(image)
+        write_indexed(output_path, labels, palette, overwrite=overwrite)
+    else:
+        write_image(output_path, estimator.transform(image), overwrite=overwrite)
     return output_path
 
 

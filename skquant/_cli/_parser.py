@@ -73,9 +73,11 @@ outputs (-o):
                  name), {index} (position among the inputs, from 0) and {k}
                  (colours used), e.g. 'out/{stem}_k{k}.png'.
   PNG and GIF are written as indexed images with a colour table when K <= 256
-  (transparency kept), except 16-bit inputs written as PNG, which stay 16-bit
-  RGB(A); other formats are written as RGB(A). Existing files, and outputs
-  that would replace an input, are refused unless --force is given.
+  (transparency kept), 16-bit inputs included (8-bit palette entries; with
+  --keep-16bit a PNG stays 16-bit RGB(A)); above 256 colours a PNG is
+  truecolour (a warning says so); other formats are written as RGB(A).
+  Existing files, and outputs that would replace an input, are refused
+  unless --force is given.
   Files are written atomically: a failed run leaves no partial file.
   Unless --strip, the input's ICC profile (bytes unchanged: colours are not
   converted), PNG text chunks and dpi are copied to PNG, JPEG, TIFF and WebP
@@ -356,6 +358,12 @@ def build_parser():
     )
 
     out = parser.add_argument_group("more outputs")
+    out.add_argument(
+        "--keep-16bit",
+        action="store_true",
+        help="write 16-bit inputs as 16-bit truecolour PNGs (default: an "
+        "indexed PNG with 8-bit palette entries when K <= 256, much smaller)",
+    )
     out.add_argument(
         "--animate",
         metavar="OUT.gif",

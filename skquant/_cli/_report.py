@@ -78,6 +78,8 @@ def _describe(result, stats):
             f", PSNR {result.psnr:.2f} dB, dE00 {result.delta_e:.2f}, "
             f"{result.seconds:.3f} s"
         )
+    if result.n_bytes is not None:
+        text += f", {result.n_bytes} bytes"
     return text
 
 
@@ -85,11 +87,13 @@ def _report_totals(results, reporter, extra_seconds=0.0):
     done = [r for r in results if r.error is None and r.skipped is None]
     if len(results) < 2 or not done:
         return
+    written = sum(r.n_bytes or 0 for r in done)
     reporter.line(
         f"total: {len(done)} of {len(results)} images, "
         f"mean PSNR {np.mean([r.psnr for r in done]):.2f} dB, "
         f"mean dE00 {np.mean([r.delta_e for r in done]):.2f}, "
         f"{sum(r.seconds for r in done) + extra_seconds:.3f} s"
+        + (f", {written} bytes written" if written else "")
     )
 
 

@@ -76,6 +76,7 @@ class Task:
     want_labels: bool = False
     strip: bool = False
     skip_if_larger: bool = False
+    keep_16bit: bool = False
 
 
 @dataclasses.dataclass
@@ -116,11 +117,14 @@ def result_labels(image, quantizer, dithered):
     return labels
 
 
-def is_indexed_output(path, image, quantizer):
-    """Whether ``path`` gets an indexed image: PNG or GIF, at most 256
-    colours, not a 16-bit PNG (which stays RGB(A) to keep its depth)."""
+def is_indexed_output(path, image, quantizer, keep_16bit=False):
+    """Whether ``path`` gets an indexed image: PNG or GIF with at most 256
+    colours, whatever the input's depth (8-bit palette entries), except a
+    16-bit input written as PNG with ``--keep-16bit``."""
     ext = os.path.splitext(path)[1].lower()
-    if ext not in INDEXED_EXTENSIONS or (ext == ".png" and image.dtype == np.uint16):
+    if ext not in INDEXED_EXTENSIONS:
+        return False
+    if ext == ".png" and image.dtype == np.uint16 and keep_16bit:
         return False
     k = len(quantizer.palette_)
     if ext == ".gif" and k > 256:
@@ -129,6 +133,15 @@ def is_indexed_output(path, image, quantizer):
             "use -k 256 or less, or a PNG"
         )
     return k <= 256
+
+
+def _truecolour_note(path, k):
+    """Why a PNG is written as truecolour: K > 256."""
+    return (
+        f"K={k} is more than the 256 colours of an indexed PNG: "
+        f"{os.path.basename(path)} is written as truecolour RGB(A), a larger "
+        "file (use -k 256 or less for an indexed one)"
+    )
 
 
 def _process(task):
@@ -152,8 +165,11 @@ def _process(task):
         result.n_colors = int(quantizer.n_colors_)
         path = task.output and task.output.replace("{k}", str(result.n_colors))
         indexed = path is not None and is_indexed_output(
-            format_path(path), image, quantizer
+            format_path(path), image, quantizer, task.keep_16bit
         )
+        if path is not None and not indexed and result.n_colors > 256:
+            if format_path(path).lower().endswith(".png"):
+                result.notes.append(_truecolour_note(path, result.n_colors))
         quality = task.settings.quality
         quantized = labels = None
         if task.stats or quality or (path is not None and not indexed):
@@ -308,6 +324,7 @@ def _tasks(args, settings, sources, outputs, loaded, palette_outputs=None, **sha
             stats=args.stats,
             strip=args.strip,
             skip_if_larger=args.skip_if_larger,
+            keep_16bit=args.keep_16bit,
             **shared,
         )
         for i, source in enumerate(sources)

@@ -122,13 +122,24 @@ def test_rgb_formats_and_gif(tmp_path, small_photos, capsys):
         assert len(np.unique(np.array(im))) == 6
 
 
-def test_16_bit_png_keeps_depth(tmp_path, small_photos, capsys):
+def test_16_bit_png_gives_indexed_png_unless_keep_16bit(tmp_path, small_photos, capsys):
     deep = small_photos["coffee"].astype(np.uint16) * 257 + 100
     src = tmp_path / "deep.png"
     write_image(src, deep)
     status, _, err = run([src, "-k", "8", "-o", tmp_path / "out.png"], capsys)
     assert (status, err) == (0, "")
+    with Image.open(tmp_path / "out.png") as im:
+        assert im.mode == "P" and p_palette(im).shape == (8, 3)
+    # The palette entries are the 16-bit palette rounded to 8 bits.
     out = read_image(tmp_path / "out.png")
+    deep_result = ColorQuantizer(8, random_state=0).fit_transform(deep)
+    expected = ((deep_result.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    assert np.array_equal(out, expected)
+    status, _, err = run(
+        [src, "-k", "8", "--keep-16bit", "-o", tmp_path / "out16.png"], capsys
+    )
+    assert (status, err) == (0, "")
+    out = read_image(tmp_path / "out16.png")
     assert out.dtype == np.uint16 and out.shape == deep.shape
     assert len(np.unique(out.reshape(-1, 3), axis=0)) == 8
     assert np.any(out % 257 != 0)  # real 16-bit values, not scaled 8-bit ones
@@ -370,10 +381,13 @@ def test_stats_report(tmp_path, small_photos, capsys):
     status, out, err = run([src, "-k", "12", "--stats", "-o", dst], capsys)
     assert (status, err) == (0, "")
     match = re.fullmatch(
-        r".* -> .*: 86x86, K=12, PSNR ([\d.]+) dB, dE00 ([\d.]+), ([\d.]+) s\n", out
+        r".* -> .*: 86x86, K=12, PSNR ([\d.]+) dB, dE00 ([\d.]+), ([\d.]+) s, "
+        r"(\d+) bytes\n",
+        out,
     )
     assert match, out
-    psnr, delta_e, seconds = map(float, match.groups())
+    psnr, delta_e, seconds, n_bytes = map(float, match.groups())
+    assert n_bytes == dst.stat().st_size
     original, result = read_image(src), read_image(dst)
     assert psnr == pytest.approx(peak_signal_noise_ratio(original, result), abs=0.01)
     assert delta_e == pytest.approx(mean_delta_e(original, result), abs=0.01)
