@@ -63,7 +63,7 @@ def run_kmeans(
         else:
             sample = points
         with single_thread_if_small(len(sample)):
-            centers, _, inertia, n_iter = kmeans_opencv(
+            centers, labels, inertia, n_iter = kmeans_opencv(
                 sample,
                 n_clusters,
                 init=init,
@@ -72,7 +72,8 @@ def run_kmeans(
                 tol=tol,
                 random_state=rng,
             )
-        labels = assign_labels(points, centers)
+        if weights is not None:
+            labels = assign_labels(points, centers)
         return centers, labels, n_iter, inertia
 
     if points.shape[1] <= LLOYD_MAX_FEATURES and n_clusters <= LLOYD_MAX_CLUSTERS:

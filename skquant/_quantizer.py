@@ -144,7 +144,9 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         holds fewer distinct colours.
     n_iter_ : int
         Lloyd iterations of the best run (0 when the palette is the data's
-        distinct colours and no k-means was needed).
+        distinct colours and no k-means was needed). With
+        ``backend='opencv'``, the iterations OpenCV was allowed,
+        ``max(max_iter, 2)``: ``cv2.kmeans`` does not report its count.
     inertia_ : float
         Weighted sum of squared distances of the clustered points to their
         centre, in the working colour space (OpenCV's compactness).
@@ -167,7 +169,10 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     OpenCV seeds its centres from a global random generator; skquant seeds
     every attempt itself (k-means++ seeds, scikit-learn's algorithm and random
     stream, turned into initial labels with ``cv2.KMEANS_USE_INITIAL_LABELS``),
-    so ``random_state`` makes OpenCV fits reproducible too.
+    so ``random_state`` makes OpenCV fits reproducible too. Each attempt is
+    one ``cv2.kmeans`` call with ``max_iter`` as the criteria's count and
+    ``tol`` converted to OpenCV's absolute epsilon (the largest centre shift
+    allowed, in working-space units): ``sqrt(tol * mean(var(X, axis=0)))``.
 
     Transparency: fully transparent pixels (alpha 0) are left out of the fit
     and all share one fully transparent palette entry, ``(0, 0, 0, 0)``,

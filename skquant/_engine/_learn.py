@@ -65,12 +65,13 @@ def sample_indices(n_population, n_samples, rng):
     if ratio < 0.2:
         # tracking selection: the first n_samples distinct values of the stream
         state = rng.get_state()
-        need = n_samples
+        # about n**2 / (2 N) repeats are expected: draw enough at once (a
+        # longer draw has the same first values, so the result is the same)
+        need = n_samples + 2 * (n_samples * n_samples // n_population) + 64
         while True:
             draws = rng.randint(n_population, size=need)
-            _, first = np.unique(draws, return_index=True)
+            first = _first_occurrences(draws, n_population)
             if len(first) >= n_samples:
-                first.sort()
                 used = int(first[n_samples - 1]) + 1
                 rng.set_state(state)
                 return rng.randint(n_population, size=used)[first[:n_samples]]
@@ -83,6 +84,26 @@ def sample_indices(n_population, n_samples, rng):
         if j < n_samples:
             out[j] = i
     return out
+
+
+def _first_occurrences(values, n_values):
+    """Sorted positions of the first occurrence of each distinct value.
+
+    ``values`` are ints in ``[0, n_values)``. Each value and its position are
+    packed into one int64 key so that a plain (unstable, vectorised) sort
+    orders by value then position.
+    """
+    n = len(values)
+    if n_values * max(n, 1) >= 1 << 62:
+        _, first = np.unique(values, return_index=True)
+        return np.sort(first)
+    keys = values.astype(np.int64) * n + np.arange(n)
+    keys.sort()
+    vals, positions = np.divmod(keys, n)
+    is_first = np.empty(n, bool)
+    is_first[:1] = True
+    np.not_equal(vals[1:], vals[:-1], out=is_first[1:])
+    return np.sort(positions[is_first])
 
 
 # %% what k-means runs on ------------------------------------------------------------

@@ -86,7 +86,15 @@ def test_parameters_are_declared_once():
 
 @pytest.mark.parametrize(
     "n_population, n_samples",
-    [(1000, 5), (100_000, 900), (1000, 150), (1000, 300), (1000, 995), (50, 50)],
+    [
+        (1000, 5),
+        (100_000, 900),
+        (1000, 150),
+        (1000, 300),
+        (1000, 995),
+        (50, 50),
+        (12_000_000, 100_000),  # the OpenCV backend's default sample of 12 MP
+    ],
 )
 @pytest.mark.parametrize("seed", [0, 1, 42])
 def test_sample_indices_are_scikit_learns(n_population, n_samples, seed):
