@@ -334,6 +334,13 @@ def build_parser():
         "order (no fitting)",
     )
     est.add_argument(
+        "--remap",
+        metavar="IMAGE",
+        help="map onto the colours of IMAGE (as ImageMagick's -remap) when it "
+        "holds at most 256, else onto K colours (-k, default 256) learned "
+        "from IMAGE",
+    )
+    est.add_argument(
         "--keep-colors",
         metavar="FILE",
         help="colours of this palette file are always kept, first in the "

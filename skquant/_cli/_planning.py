@@ -378,6 +378,33 @@ def _read_option_palette(path, option):
         raise UsageError(f"{option} {path!r}: {str(exc).rstrip('.')}") from None
 
 
+def _remap_palette(path, n_colors, settings):
+    """``--remap IMAGE``: the image's own colours (uint8) when it holds at
+    most 256, else ``n_colors`` learned from it with the run's settings."""
+    from skquant.io import read_image
+    from skquant.io._images import _few_colors
+
+    try:
+        image = read_image(path)
+    except FileNotFoundError:
+        raise UsageError(f"--remap {path!r}: no such file") from None
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"--remap {path!r}: {str(exc).rstrip('.')}") from None
+    if image.dtype == np.uint16:
+        image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if image.shape[2] < 3:  # gray (and alpha): as RGB(A)
+        image = np.concatenate([image[:, :, :1]] * 3 + [image[:, :, 1:]], axis=2)
+    found = _few_colors(image)
+    if found is not None:
+        return found[1]
+    params = {
+        "backend": settings.backend,
+        "color_space": settings.color_space,
+        "random_state": settings.seed,
+    }
+    return _fit_palette(image, n_colors, **params).palette_
+
+
 def _settings(args):
     settings = Settings(
         n_colors=args.colors,
@@ -401,6 +428,15 @@ def _settings(args):
             if given is not None:
                 raise UsageError(f"--quality sets its own target; drop {option}")
         target = True
+    if args.remap is not None:
+        for given, option in (
+            (args.palette, "--palette"),
+            (args.keep_colors, "--keep-colors"),
+            (target or None, "--quality/--min-psnr/--max-delta-e"),
+        ):
+            if given is not None:
+                raise UsageError(f"--remap picks the colours; drop {option}")
+        settings.palette = _remap_palette(args.remap, args.colors or 256, settings)
     if args.palette is not None:
         for given, option in (
             (args.colors, "-k"),

@@ -228,3 +228,59 @@ def test_help_shows_common_options_first(capsys):
     for option in ("-k", "-o", "--quality", "--force", "--ext", "--skip-if-larger"):
         assert option in section
     assert "98" in out and "99" in out
+
+
+def nearest_labels(image, palette):
+    """The index of the nearest palette colour (squared RGB distance)."""
+    diff = image[:, :, None, :3].astype(float) - palette[None, None, :, :3]
+    return (diff**2).sum(-1).argmin(axis=2)
+
+
+def test_remap_takes_the_colours_of_an_indexed_image(src, tmp_path, photo, capsys):
+    palette = np.array(
+        [[0, 0, 0], [255, 255, 255], [200, 30, 30], [30, 30, 200], [90, 140, 60]],
+        np.uint8,
+    )
+    labels = np.arange(40 * 30).reshape(40, 30) % len(palette)
+    write_image(tmp_path / "swatch.png", palette[labels])
+    dst = tmp_path / "r.png"
+    assert run([src, "--remap", tmp_path / "swatch.png", "-o", dst], capsys)[0] == 0
+    with Image.open(dst) as im:
+        assert im.mode == "P"
+        table = np.array(im.getpalette(), np.uint8).reshape(-1, 3)
+        labels = np.array(im)
+    # Exactly the swatch's colours; each pixel on the nearest (the first of
+    # the file's table on an exact tie).
+    assert sorted(map(tuple, table)) == sorted(map(tuple, palette))
+    assert np.array_equal(labels, nearest_labels(photo, table))
+
+
+def test_remap_learns_from_a_photo(src, tmp_path, photo, coffee, capsys):
+    from skquant import ColorQuantizer
+
+    write_image(tmp_path / "coffee.png", coffee)
+    dst = tmp_path / "r.png"
+    argv = [src, "--remap", tmp_path / "coffee.png", "-k", "12", "-o", dst]
+    assert run(argv, capsys)[0] == 0
+    palette = ColorQuantizer(12, random_state=0).fit(coffee).palette_
+    pixels, _ = decoded(dst)
+    assert np.array_equal(pixels, palette[nearest_labels(photo, palette)])
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--palette", "p.gpl"], "--remap picks the colours; drop --palette"),
+        (["--quality", "50-80"], "drop --quality"),
+    ],
+)
+def test_remap_conflicts(src, tmp_path, extra, message, capsys):
+    write_image(tmp_path / "s.png", np.zeros((2, 2, 3), np.uint8))
+    status, _, err = run([src, "--remap", tmp_path / "s.png", *extra], capsys)
+    assert status == 2 and message in err
+
+
+def test_remap_unreadable_is_a_usage_error(src, tmp_path, capsys):
+    status, _, err = run([src, "--remap", tmp_path / "nope.png"], capsys)
+    assert status == 2 and "--remap" in err and "no such file" in err
+    assert os.listdir(tmp_path) == ["photo.png"]
