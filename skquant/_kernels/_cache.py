@@ -12,7 +12,7 @@ a kernel whose callee in *another* file changed (or whose module-level
 constant, frozen into the machine code, comes from :mod:`skquant._color`)
 would be loaded stale. So the freshness stamp of every kernel here is the
 hash of *all* the files it can depend on: every ``.py`` file of this package
-plus ``skquant/_color.py`` (:data:`SOURCES_DIGEST`). Editing any of them
+plus those of ``skquant/_color/`` (:data:`SOURCES_DIGEST`). Editing any of them
 recompiles every kernel on next use; nothing needs deleting by hand. This
 works with the default ``__pycache__`` location and with
 ``NUMBA_CACHE_DIR``.
@@ -31,7 +31,7 @@ import numba
 
 _PACKAGE = Path(__file__).resolve().parent
 #: Files whose content every kernel may depend on.
-SOURCES = (*sorted(_PACKAGE.glob("*.py")), _PACKAGE.parent / "_color.py")
+SOURCES = (*sorted(_PACKAGE.glob("*.py")), *sorted(_PACKAGE.parent.glob("_color/*.py")))
 
 
 def _digest(paths):
