@@ -80,6 +80,17 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         pixel to its nearest colour. Data is diffused in linear light when
         it is sRGB (3 channels of uint8, uint16, or floats in [0, 1]), in its
         own units otherwise.
+    channel_order : {'rgb', 'bgr'}, default='rgb'
+        How colour data stores its channels. ``'bgr'`` is for images read
+        with OpenCV (``cv2.imread`` gives BGR or BGRA): the perceptual colour
+        spaces and linear-light dithering read the channels in the right
+        order, and everything given back (images, ``palette_``,
+        ``cluster_centers_``) is in the input's order, as are ``palette``,
+        ``fixed_colors`` and an ``init`` array given in. The result equals
+        the RGB image's with the channels reversed. Left at ``'rgb'``, BGR
+        data still gets a good palette in ``color_space='rgb'`` (which treats
+        the channels alike, dithering included), but the perceptual spaces
+        read its colours wrongly.
     alpha : {'auto', True, False}, default='auto'
         Whether the 4th channel is opacity. ``'auto'``: yes for 4-channel
         images (3-D and 4-D arrays, lists), no for pixel arrays ``(n, 4)``.
@@ -229,6 +240,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         *,
         backend="sklearn",
         color_space="rgb",
+        channel_order="rgb",
         dither=None,
         alpha="auto",
         keep_transparent_rgb=False,
@@ -246,6 +258,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.n_colors = n_colors
         self.backend = backend
         self.color_space = color_space
+        self.channel_order = channel_order
         self.dither = dither
         self.alpha = alpha
         self.keep_transparent_rgb = keep_transparent_rgb

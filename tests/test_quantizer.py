@@ -318,6 +318,7 @@ OTHER_VALUES = {
     "tol": 0.5,
     "warm_start": True,
     "random_state": 5,
+    "channel_order": "bgr",
 }
 
 

@@ -15,7 +15,8 @@ fit(image, n_colors=16, sample_weight=None, **params) -> FittedPalette
 FittedPalette
     ``palette`` (input units and dtype), ``centers``, ``palette_work``
     (working space), ``space`` (a WorkingSpace: ``color_space``, ``alpha``,
-    ``dtype``, ``n_channels``), ``dither``, ``has_transparent``, ``n_iter``,
+    ``channel_order``, ``dtype``, ``n_channels``), ``dither``,
+    ``has_transparent``, ``n_iter``,
     ``inertia``; ``label(image)`` gives palette indices, ``map(image)`` the
     mapped (and, if fitted with ``dither``, dithered) image in the input's
     shape and dtype.

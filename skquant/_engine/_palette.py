@@ -38,7 +38,9 @@ SCORE_CHUNK = 1 << 18
 def working_space(settings, layout):
     """The :class:`WorkingSpace` of ``settings`` on ``layout``'s data (checked)."""
     dtype, n_channels = layout.dtype, layout.n_channels
-    space = WorkingSpace(settings.color_space, False, dtype, n_channels)
+    space = WorkingSpace(
+        settings.color_space, False, dtype, n_channels, settings.channel_order
+    )
     # 'auto' reads a 4th channel as opacity only where opacity has a scale
     space.alpha = settings.alpha is True or (
         settings.alpha == "auto"
@@ -238,7 +240,7 @@ class FittedPalette:
                 )
             return labels
         return assign_labels(
-            pixels,
+            self.space.to_rgb(pixels),
             self.palette_work,
             space=self.space.color_space,
             scale=self.space.assign_scale(),
@@ -265,8 +267,8 @@ class FittedPalette:
             images = array if array.ndim == 4 else array[None]
             labels = [
                 dither_labels(
-                    image,
-                    self.palette,
+                    self.space.to_rgb(image),
+                    self.space.to_rgb(self.palette),
                     method=self.dither,
                     space=self.space.color_space,
                     scale=scale,
@@ -285,7 +287,7 @@ class FittedPalette:
             # labels and colours chunk by chunk: no label array for the image
             results = [
                 map_to_palette(
-                    block,
+                    self.space.to_rgb(block),
                     self.palette_work,
                     palette,
                     space=self.space.color_space,
@@ -357,7 +359,11 @@ def fit_palette(
     n_learned = settings.n_colors - int(has_transparent)
     points = None
     if len(pixels):
-        points = fit_points(pixels, weights, settings, n_learned, rng)
+        # pooled in RGB order (the histogram's cell order and so the seeds
+        # are those of the same image stored as RGB), then back in the
+        # input's order, which the working space expects
+        points = fit_points(space.to_rgb(pixels), weights, settings, n_learned, rng)
+        points.points = space.to_rgb(points.points)
     return palette_from_points(
         points,
         settings,

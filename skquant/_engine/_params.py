@@ -75,6 +75,19 @@ def _check_dither(value, n_channels):
         )
 
 
+#: Channel orders of colour data: how the first three channels are stored.
+CHANNEL_ORDERS = ("rgb", "bgr")
+
+
+def _check_channel_order(value, n_channels):
+    _one_of("channel_order", CHANNEL_ORDERS)(value, n_channels)
+    if value == "bgr" and n_channels not in (3, 4):
+        raise ValueError(
+            f"channel_order='bgr' needs BGR or BGRA data (3 or 4 channels), got "
+            f"{n_channels} channels; use channel_order='rgb' for other data."
+        )
+
+
 def _check_sample_size(value, n_channels):
     if not (value is None or (isinstance(value, str) and value == "auto")):
         check_positive_int(value, "sample_size")
@@ -133,6 +146,7 @@ PARAMETERS = {
     "n_colors": (16, _positive("n_colors")),
     "backend": ("sklearn", _one_of("backend", BACKENDS)),
     "color_space": ("rgb", _check_space),
+    "channel_order": ("rgb", _check_channel_order),
     "alpha": ("auto", _check_alpha),
     "dither": (None, _check_dither),
     "sample_size": ("auto", _check_sample_size),
@@ -149,7 +163,13 @@ PARAMETERS = {
 }
 
 #: Parameters read when mapping: fixed at fit time (a FittedPalette holds them).
-MAPPING_PARAMETERS = ("color_space", "alpha", "dither", "keep_transparent_rgb")
+MAPPING_PARAMETERS = (
+    "color_space",
+    "channel_order",
+    "alpha",
+    "dither",
+    "keep_transparent_rgb",
+)
 
 
 class Settings:

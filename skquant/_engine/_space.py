@@ -23,18 +23,45 @@ class WorkingSpace:
     dtype : numpy dtype
         The data's dtype (its full scale for the perceptual spaces).
     n_channels : int
+    channel_order : {'rgb', 'bgr'}, default='rgb'
+        How the input stores its colour channels. Working points are always
+        in RGB order: :meth:`to_rgb` puts BGR(A) pixels in RGB(A) order
+        before any conversion, and :meth:`from_working` gives values back in
+        the input's order.
     """
 
-    def __init__(self, color_space, alpha, dtype, n_channels):
+    def __init__(self, color_space, alpha, dtype, n_channels, channel_order="rgb"):
         self.color_space = color_space
         self.alpha = bool(alpha)
         self.dtype = np.dtype(dtype)
         self.n_channels = int(n_channels)
         self.work_dtype = working_float(self.dtype)
+        self.channel_order = channel_order
+        #: Column permutation between the input's order and RGB (its own
+        #: inverse), or None for RGB input.
+        self.order = None
+        if channel_order == "bgr":
+            self.order = np.array([2, 1, 0, 3][: self.n_channels])
 
     def signature(self):
         """What earlier centres must match to be reused."""
-        return (self.n_channels, self.dtype.str, self.color_space, self.alpha)
+        return (
+            self.n_channels,
+            self.dtype.str,
+            self.color_space,
+            self.alpha,
+            self.channel_order,
+        )
+
+    def to_rgb(self, pixels):
+        """Pixels ``(..., n_channels)`` in the input's order -> RGB(A) order.
+
+        The same array for RGB input, else a reordered copy (the swap is its
+        own inverse, so it also turns RGB values back into the input's order).
+        """
+        if self.order is None:
+            return pixels
+        return np.ascontiguousarray(np.asarray(pixels)[..., self.order])
 
     @property
     def has_scale(self):
@@ -56,7 +83,7 @@ class WorkingSpace:
     def to_working(self, pixels, dtype=None):
         """Pixels in the input's units -> working-space floats."""
         dtype = np.dtype(dtype if dtype is not None else self.work_dtype)
-        pixels = np.asarray(pixels)
+        pixels = self.to_rgb(np.asarray(pixels))
         if not self.alpha:
             return self._colour_to_working(pixels, dtype)
         opacity = pixels[:, 3].astype(dtype) / dtype.type(full_scale(self.dtype))
@@ -76,10 +103,10 @@ class WorkingSpace:
         return _color.to_working(rgb, self.color_space)
 
     def from_working(self, values):
-        """Working space -> input units, as float64."""
+        """Working space -> input units (in the input's channel order), float64."""
         values = np.asarray(values, dtype=np.float64)
         if not self.alpha:
-            return self._colour_from_working(values)
+            return self.to_rgb(self._colour_from_working(values))
         opacity = np.clip(values[:, 3] / self.alpha_scale(), 0.0, 1.0)
         colour = np.divide(
             values[:, :3],
@@ -88,7 +115,7 @@ class WorkingSpace:
             where=opacity[:, None] > 0,
         )
         colour = self._colour_from_working(colour)
-        return np.column_stack([colour, opacity * full_scale(self.dtype)])
+        return self.to_rgb(np.column_stack([colour, opacity * full_scale(self.dtype)]))
 
     def _colour_from_working(self, values):
         if self.color_space == "rgb":
