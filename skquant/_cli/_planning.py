@@ -382,7 +382,7 @@ def _remap_palette(path, n_colors, settings):
     """``--remap IMAGE``: the image's own colours (uint8) when it holds at
     most 256, else ``n_colors`` learned from it with the run's settings."""
     from skquant.io import read_image
-    from skquant.io._images import _few_colors
+    from skquant.io._indexed import _few_colors
 
     try:
         image = read_image(path)

@@ -515,54 +515,6 @@ def write_image(path, image, *, overwrite=True, metadata=None):
     _atomic_write(path, image_writer(path, image, metadata), overwrite=overwrite)
 
 
-def _indexable(fmt, arr):
-    """``(labels, palette)`` when ``arr`` goes to an indexed PNG or GIF: uint8
-    RGB, or RGBA with some transparency (an opaque RGBA image stays RGBA, so
-    that it reads back with 4 channels), holding at most 256 colours."""
-    if fmt not in ("PNG", "GIF") or arr.dtype != np.uint8:
-        return None
-    if arr.shape[2] != 3 and not (arr.shape[2] == 4 and fmt == "PNG"):
-        return None
-    if arr.shape[2] == 4 and arr[:, :, 3].min() == 255:
-        return None
-    return _few_colors(arr)
-
-
-def _few_colors(arr, limit=256):
-    """``(labels, palette)`` of a uint8 RGB(A) image with at most ``limit``
-    colours, else None.
-
-    RGB colours are marked in a table of the 2**24 possible ones (linear
-    time); RGBA ones are sorted. A sample of the pixels rejects photos early.
-    """
-    n_channels = arr.shape[2]
-    flat = arr.reshape(-1, n_channels)
-    codes = np.zeros(flat.shape[0], dtype=np.uint32)
-    for channel in range(n_channels):
-        codes <<= 8
-        codes |= flat[:, channel]
-    sample = codes[:: max(1, codes.size // 65536)]
-    if np.unique(sample).size > limit:
-        return None
-    if n_channels == 3:
-        present = np.zeros(1 << 24, dtype=bool)
-        present[codes] = True
-        colors = np.flatnonzero(present)
-        if colors.size > limit:
-            return None
-        table = np.zeros(1 << 24, dtype=np.uint8)
-        table[colors] = np.arange(colors.size, dtype=np.uint8)
-        labels = table[codes]
-    else:
-        colors, labels = np.unique(codes, return_inverse=True)
-        if colors.size > limit:
-            return None
-        labels = labels.astype(np.uint8)
-    shifts = 8 * np.arange(n_channels - 1, -1, -1, dtype=np.uint32)
-    palette = ((colors[:, None] >> shifts) & 0xFF).astype(np.uint8)
-    return labels.reshape(arr.shape[:2]), palette
-
-
 def image_writer(path, image, metadata=None):
     """``write(fp)``: encodes ``image`` as :func:`write_image` writes it to
     ``path`` (its extension picks the format) into any binary file object."""
@@ -570,10 +522,10 @@ def image_writer(path, image, metadata=None):
     arr = _image_as_array(image)
     if arr.dtype == np.uint16 and fmt != "PNG":
         arr = _uint16_to_uint8(arr)
+    from skquant.io._indexed import _indexable, indexed_writer
+
     indexed = _indexable(fmt, arr)
     if indexed is not None:
-        from skquant.io._indexed import indexed_writer
-
         return indexed_writer(path, *indexed, metadata=metadata)
 
     if arr.dtype == np.uint16 and arr.shape[2] in (3, 4):

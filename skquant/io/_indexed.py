@@ -85,6 +85,54 @@ def _p_image(labels, rgb):
     return im
 
 
+def _indexable(fmt, arr):
+    """``(labels, palette)`` when ``arr`` goes to an indexed PNG or GIF: uint8
+    RGB, or RGBA with some transparency (an opaque RGBA image stays RGBA, so
+    that it reads back with 4 channels), holding at most 256 colours."""
+    if fmt not in ("PNG", "GIF") or arr.dtype != np.uint8:
+        return None
+    if arr.shape[2] != 3 and not (arr.shape[2] == 4 and fmt == "PNG"):
+        return None
+    if arr.shape[2] == 4 and arr[:, :, 3].min() == 255:
+        return None
+    return _few_colors(arr)
+
+
+def _few_colors(arr, limit=256):
+    """``(labels, palette)`` of a uint8 RGB(A) image with at most ``limit``
+    colours, else None.
+
+    RGB colours are marked in a table of the 2**24 possible ones (linear
+    time); RGBA ones are sorted. A sample of the pixels rejects photos early.
+    """
+    n_channels = arr.shape[2]
+    flat = arr.reshape(-1, n_channels)
+    codes = np.zeros(flat.shape[0], dtype=np.uint32)
+    for channel in range(n_channels):
+        codes <<= 8
+        codes |= flat[:, channel]
+    sample = codes[:: max(1, codes.size // 65536)]
+    if np.unique(sample).size > limit:
+        return None
+    if n_channels == 3:
+        present = np.zeros(1 << 24, dtype=bool)
+        present[codes] = True
+        colors = np.flatnonzero(present)
+        if colors.size > limit:
+            return None
+        table = np.zeros(1 << 24, dtype=np.uint8)
+        table[colors] = np.arange(colors.size, dtype=np.uint8)
+        labels = table[codes]
+    else:
+        colors, labels = np.unique(codes, return_inverse=True)
+        if colors.size > limit:
+            return None
+        labels = labels.astype(np.uint8)
+    shifts = 8 * np.arange(n_channels - 1, -1, -1, dtype=np.uint32)
+    palette = ((colors[:, None] >> shifts) & 0xFF).astype(np.uint8)
+    return labels.reshape(arr.shape[:2]), palette
+
+
 def write_indexed(
     path, labels, palette, *, transparent_index=None, overwrite=True, metadata=None
 ):
