@@ -317,6 +317,9 @@ class Settings:
             for w in caught
             if not {c.__name__ for c in w.category.__mro__} & _QUIET_WARNINGS
         ]
+        if self.quality is not None:  # in the words of the option given
+            target = f"--quality MAX {self.quality[1]}"
+            notes = [re.sub(r"--min-psnr [0-9.e+-]+", target, n) for n in notes]
         return quantizer, list(dict.fromkeys(notes))
 
     def _fit(self, X, dtype, n_channels, params):

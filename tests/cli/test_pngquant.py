@@ -152,6 +152,8 @@ def test_quality_below_min_writes_nothing_and_exits_99(src, tmp_path, capsys):
     status, _, err = run([src, "-k", "2", "--quality", "90-100"], capsys)
     assert status == 99
     assert "below the --quality minimum 90 (36 dB); not written" in err
+    assert "do not reach the target (--quality MAX 100)" in err
+    assert "--min-psnr" not in err
     assert os.listdir(tmp_path) == ["photo.png"]
 
 
