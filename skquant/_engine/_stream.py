@@ -66,6 +66,8 @@ def update_stream(
     space = working_space(settings, layout)
     weights = check_sample_weight(sample_weight, layout)
     pixels, weights, transparent = visible_pixels(layout.pixels(), weights, space)
+    # pooled in RGB order, as fit does (same cells, same seeds as RGB data)
+    pixels = space.to_rgb(pixels)
     has_transparent = transparent or (
         histogram is not None and previous is not None and previous.has_transparent
     )
@@ -84,18 +86,33 @@ def update_stream(
         has_transparent,
         lambda: (pixels, weights),
         warning=warning,
+        rgb_order=True,
     )
     return histogram, fitted
 
 
 def learn_stream(
-    histogram, previous, space, settings, has_transparent, get_pixels, *, warning
+    histogram,
+    previous,
+    space,
+    settings,
+    has_transparent,
+    get_pixels,
+    *,
+    warning,
+    rgb_order=False,
 ):
-    """The palette of a stream's histogram (None or empty: no colours)."""
+    """The palette of a stream's histogram (None or empty: no colours).
+
+    ``rgb_order``: the histogram (and ``get_pixels()``) hold colours in RGB
+    order rather than the input's (see ``channel_order``).
+    """
     n_learned = settings.n_colors - int(has_transparent)
     points = None
     if histogram is not None and len(histogram.codes):
         points = from_histogram(histogram, settings, n_learned, get_pixels)
+        if rgb_order:
+            points.points = space.to_rgb(points.points)
     return palette_from_points(
         points, settings, space, has_transparent, previous=previous, warning=warning
     )

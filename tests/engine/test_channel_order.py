@@ -65,6 +65,20 @@ def test_bgr_read_as_rgb_gives_other_colours(rgb, bgr, space):
     assert err[1] < err[0]  # CIEDE2000, what the perceptual spaces minimise
 
 
+@pytest.mark.parametrize("bins", [64, None])
+def test_partial_fit_bgr_is_the_rgb_result_reversed(rgb, bgr, bins):
+    halves = np.array_split(np.arange(rgb.shape[0]), 2)
+    ours = ColorQuantizer(
+        12, color_space="lab", channel_order="bgr", histogram_bins=bins, random_state=0
+    )
+    ref = ColorQuantizer(12, color_space="lab", histogram_bins=bins, random_state=0)
+    for rows in halves:
+        ours.partial_fit(bgr[rows])
+        ref.partial_fit(rgb[rows])
+        np.testing.assert_array_equal(ours.palette_, ref.palette_[:, ::-1])
+    np.testing.assert_array_equal(ours.transform(bgr), ref.transform(rgb)[..., ::-1])
+
+
 def test_bgra_with_alpha_and_given_colours(rgb):
     alpha = np.full(rgb.shape[:2], 255, np.uint8)
     alpha[:30] = 0
