@@ -19,7 +19,7 @@ are 1.2x for the nearest colour (any dtype, RGBA, any K up to 16384) and
 an ``(n_pixels, n_colors)`` float32 matrix 21x at K=16.
 
 Cases are ``ColorQuantizer.transform`` or, for the ``*-map`` cases, the
-kernel entry points it is meant to call (``skquant._kernels.map_to_palette``
+kernel entry points it calls (``skquant._kernels.map_to_palette``
 with ``alpha=`` for RGBA, ``skquant._kernels.dither_map`` for dithering).
 Large palettes (K = 4096 and 16384) are timed too: the fit on one tile and
 the mapping of the whole image; every nearest-colour case checks the labels
@@ -52,7 +52,7 @@ MIB = 2**20
 #: name -> (dtype, n_colors, fit tile side, extra ColorQuantizer parameters,
 #: how the image is mapped). Dtype "rgba" is uint8 with an alpha channel.
 #: Mapping: "transform" is ``ColorQuantizer.transform``; "map" calls the
-#: kernel entry point that transform is meant to use
+#: kernel entry point that transform uses
 #: (:func:`skquant._kernels.map_to_palette` with ``alpha=``, or
 #: :func:`skquant._kernels.dither_map`), to measure the kernels on their own.
 FS = {"dither": "floyd-steinberg"}
@@ -85,8 +85,10 @@ DEFAULT_CASES = [
     "u8-16384",
     "f32-256",
     "f64-256",
+    "rgba-256",
     "rgba-256-map",
     "rgba-16384-map",
+    "u8-256-fs",
     "u8-256-fs-map",
     "u8-16384-fs-map",
     "f32-256-bayer-map",
@@ -286,7 +288,7 @@ def report(rows):
         "VmRSS before the call;\nboth as multiples of the input image. "
         "wrong: sampled labels (of 2000) that are not the brute-force nearest\n"
         "(- for dithering). *-map cases call the kernel entry point transform\n"
-        "is meant to use (map_to_palette with alpha=, dither_map)."
+        "uses (map_to_palette with alpha=, dither_map) directly."
     )
 
 

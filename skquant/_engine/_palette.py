@@ -25,10 +25,7 @@ from skquant._image import (
     to_dtype,
 )
 
-#: Pixels converted to the working space at a time for RGBA images.
-ALPHA_CHUNK = 1 << 18
-
-#: Pixels per piece when summing squared errors.
+#: Pixels per piece when summing squared errors or restoring clear pixels.
 SCORE_CHUNK = 1 << 18
 
 
@@ -223,27 +220,24 @@ class FittedPalette:
 
     # %% guts on validated layouts ------------------------------------------------
 
+    def kernel_args(self):
+        """Keyword arguments of the nearest-colour kernels for this palette."""
+        alpha = None
+        if self.space.alpha:
+            alpha = (full_scale(self.space.dtype), self.space.alpha_scale())
+        return {
+            "space": self.space.color_space,
+            "scale": self.space.assign_scale(),
+            "alpha": alpha,
+        }
+
     def labels(self, pixels):
         """Nearest palette index of each pixel of a validated block."""
         from skquant._kernels import assign_labels
 
-        if self.space.alpha:
-            # premultiplied working points, a budgeted chunk at a time
-            labels = np.empty(len(pixels), np.int32)
-            dtype = self.palette_work.dtype
-            for start in range(0, len(pixels), ALPHA_CHUNK):
-                chunk = self.space.to_working(
-                    pixels[start : start + ALPHA_CHUNK], dtype
-                )
-                labels[start : start + len(chunk)] = assign_labels(
-                    chunk, self.palette_work
-                )
-            return labels
+        # RGBA: premultiplied working points, computed inside the kernel
         return assign_labels(
-            self.space.to_rgb(pixels),
-            self.palette_work,
-            space=self.space.color_space,
-            scale=self.space.assign_scale(),
+            self.space.to_rgb(pixels), self.palette_work, **self.kernel_args()
         )
 
     def layout_labels(self, layout):
@@ -279,33 +273,72 @@ class FittedPalette:
         return results
 
     def transform(self, layout):
-        """The mapped colours of a validated layout, in its shape and dtype."""
-        from skquant._kernels import map_to_palette, take_rows
+        """The mapped colours of a validated layout, in its shape and dtype.
 
+        No label array is built for the image: the nearest colours (RGBA
+        included) come from :func:`~skquant._kernels.map_to_palette` and the
+        dithered ones from :func:`~skquant._kernels.dither_map`, both equal
+        to ``palette[layout_labels(layout)]``.
+        """
         palette = self.palette.astype(layout.dtype, copy=False)
-        if self.dither is None and not self.space.alpha:
-            # labels and colours chunk by chunk: no label array for the image
-            results = [
-                map_to_palette(
-                    self.space.to_rgb(block),
-                    self.palette_work,
-                    palette,
-                    space=self.space.color_space,
-                    scale=self.space.assign_scale(),
-                )
-                for block in layout.blocks()
-            ]
-            return layout.restore(results, per_pixel_shape=(layout.n_channels,))
-        results = []
-        for block, labels in zip(
-            layout.blocks(), self.layout_labels(layout), strict=True
-        ):
-            mapped = take_rows(palette, labels)
-            if self.space.alpha and self.keep_transparent_rgb:
-                clear = block[:, 3] == 0
-                mapped[clear, :3] = block[clear, :3]
-            results.append(mapped)
+        if self.dither is None:
+            results = [self.map_block(b, palette) for b in layout.blocks()]
+        else:
+            results = [self.dither_array(a, palette) for a in layout.arrays]
         return layout.restore(results, per_pixel_shape=(layout.n_channels,))
+
+    def map_block(self, block, palette):
+        """``palette[labels(block)]`` (clear pixels kept if asked), chunk by chunk."""
+        from skquant._kernels import map_to_palette
+
+        args = self.kernel_args()
+        keep = self.space.alpha and self.keep_transparent_rgb
+        # the kernel keeps the colour channels of the pixels it is given,
+        # which for BGR input are a reordered copy: fix those up here instead
+        reordered = self.space.order is not None
+        mapped = map_to_palette(
+            self.space.to_rgb(block),
+            self.palette_work,
+            palette,
+            keep_clear=keep and not reordered,
+            **args,
+        )
+        if keep and reordered:
+            for start in range(0, len(block), SCORE_CHUNK):
+                chunk = block[start : start + SCORE_CHUNK]
+                clear = chunk[:, 3] == 0
+                mapped[start : start + SCORE_CHUNK][clear, :3] = chunk[clear, :3]
+        return mapped
+
+    def dither_array(self, array, palette):
+        """The dithered colours of one array of ``layout.arrays``.
+
+        Images (3-D) and batches (4-D) are dithered image by image; pixel
+        arrays ``(n, C)`` have no neighbours and get their nearest colour.
+        """
+        from skquant._kernels import dither_map
+
+        if array.ndim == 2:
+            return self.map_block(array, palette)
+        scale = full_scale(self.space.dtype) if self.space.has_scale else None
+        rgb_palette = self.space.to_rgb(self.palette)
+
+        def dither(image):
+            return dither_map(
+                self.space.to_rgb(image),
+                rgb_palette,
+                palette,
+                method=self.dither,
+                space=self.space.color_space,
+                scale=scale,
+            )
+
+        if array.ndim == 3:
+            return dither(array)
+        out = np.empty(array.shape[:-1] + palette.shape[1:], palette.dtype)
+        for i, image in enumerate(array):
+            out[i] = dither(image)
+        return out
 
     def squared_error(self, layout):
         """(sum of squared errors, number of values) after mapping, in float64."""
