@@ -24,6 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 import skquant
 from skquant import ColorQuantizer, metrics, quantize, select_n_colors
+from tests._memory import PeakRSS
 
 BACKENDS = ["sklearn", "opencv"]
 
@@ -534,24 +535,6 @@ def traced_peak(func, *args):
     return peak
 
 
-def reset_peak_rss():
-    """Reset VmHWM (Linux >= 4.0); False when the kernel does not allow it."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return True
-
-
-def status_kib(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise KeyError(field)
-
-
 @pytest.mark.parametrize(
     "dtype, n_colors, color_space",
     [
@@ -590,13 +573,12 @@ def test_transform_memory_is_a_small_multiple_of_the_image(
 
     # Allocations that tracemalloc does not see (numba, OpenCV): the resident
     # high-water mark must grow by a small multiple of the image too.
-    if reset_peak_rss():
-        out = None
-        baseline = status_kib("VmRSS")
+    with PeakRSS() as rss:
         out = q.transform(images[1])
-        grown = (status_kib("VmHWM") - baseline) * 1024
+    if rss.enabled:
+        grown = rss.grown
         assert grown <= 3 * nbytes[1] + fixed + 4 * SLACK, grown / nbytes[1]
-        del out
+    del out
 
 
 def test_predict_and_score_memory(astronaut):

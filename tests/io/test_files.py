@@ -13,7 +13,6 @@ import functools
 import io
 import os
 import struct
-import sys
 import zlib
 
 import cv2
@@ -24,6 +23,7 @@ from PIL import Image
 import skquant.io
 from skquant._cli import main
 from skquant.io import read_image, write_image
+from tests._memory import PeakRSS
 from tests.io._formats import png_chunk
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -175,35 +175,6 @@ def hostile_file(folder, encoded, name):
 # =============================================================================
 # Memory
 # =============================================================================
-
-
-def reset_peak_rss():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return True
-
-
-def status_bytes(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise KeyError(field)
-
-
-class PeakRSS:
-    """Growth of the resident high-water mark inside a ``with`` block."""
-
-    def __enter__(self):
-        self.enabled = sys.platform == "linux" and reset_peak_rss()
-        self.start = status_bytes("VmRSS") if self.enabled else 0
-        return self
-
-    def __exit__(self, *exc):
-        self.grown = status_bytes("VmHWM") - self.start if self.enabled else 0
 
 
 # =============================================================================
