@@ -408,6 +408,13 @@ def _remap_palette(path, n_colors, settings):
     return _fit_palette(image, n_colors, **params).palette_
 
 
+def _refuse(reason, *conflicts):
+    """A usage error naming the first ``(given, option)`` that was given."""
+    for given, option in conflicts:
+        if given is not None:
+            raise UsageError(f"{reason}; drop {option}")
+
+
 def _settings(args):
     settings = Settings(
         n_colors=args.colors,
@@ -423,31 +430,28 @@ def _settings(args):
     )
     target = args.min_psnr is not None or args.max_delta_e is not None
     if args.quality is not None:
-        for given, option in (
+        _refuse(
+            "--quality sets its own target",
             (target or None, "--min-psnr/--max-delta-e"),
             (args.palette, "--palette"),
             (args.shared_palette or args.animate or None, "--shared-palette/--animate"),
-        ):
-            if given is not None:
-                raise UsageError(f"--quality sets its own target; drop {option}")
+        )
         target = True
     if args.remap is not None:
-        for given, option in (
+        _refuse(
+            "--remap picks the colours",
             (args.palette, "--palette"),
             (args.keep_colors, "--keep-colors"),
             (target or None, "--quality/--min-psnr/--max-delta-e"),
-        ):
-            if given is not None:
-                raise UsageError(f"--remap picks the colours; drop {option}")
+        )
         settings.palette = _remap_palette(args.remap, args.colors or 256, settings)
     if args.palette is not None:
-        for given, option in (
+        _refuse(
+            "--palette fixes the colours",
             (args.colors, "-k"),
             (args.keep_colors, "--keep-colors"),
             (target or None, "--min-psnr/--max-delta-e"),
-        ):
-            if given is not None:
-                raise UsageError(f"--palette fixes the colours; drop {option}")
+        )
         settings.palette = _read_option_palette(args.palette, "--palette")
     if args.keep_colors is not None:
         settings.keep_colors = _read_option_palette(args.keep_colors, "--keep-colors")
