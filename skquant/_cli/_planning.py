@@ -473,7 +473,9 @@ def wants_default_outputs(args):
     neither --animate, --save-palette nor --stats alone (without --ext)."""
     if args.output is not None or args.animate is not None:
         return False
-    return args.save_palette is None and (not args.stats or args.ext is not None)
+    if args.ext is not None:
+        return True
+    return args.save_palette is None and not args.stats
 
 
 def _check_plan(args, sources, index):

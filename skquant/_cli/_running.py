@@ -186,6 +186,8 @@ def _process(task):
             del image  # not needed any more: keep the peak memory down
         if path is not None:
             _write_output(task, result, path, indexed, labels, quantizer, quantized)
+            if result.skipped:  # --skip-if-larger: no palette file either
+                return result
         if task.palette_output is not None:
             path = task.palette_output.replace("{k}", str(result.n_colors))
             check_output_path(path, source, task.overwrite)

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageCms, PngImagePlugin
 
 from skquant._cli import main
-from skquant.io import write_image
+from skquant.io import read_palette, write_image
 from skquant.metrics import peak_signal_noise_ratio
 
 
@@ -122,6 +122,19 @@ def test_skip_if_larger_writes_nothing_and_exits_98(tmp_path, photo, capsys):
     assert run([small, "-k", "256"], capsys)[0] == 0
     out = tmp_path / "small-or8.png"
     assert out.stat().st_size > small.stat().st_size
+
+
+def test_skip_if_larger_writes_no_palette_when_it_skips(tmp_path, photo, capsys):
+    small = tmp_path / "small.jpg"
+    Image.fromarray(photo).save(small, quality=5)
+    palette = tmp_path / "small.gpl"
+    argv = [small, "-k", "256", "--skip-if-larger", "--ext", "-q.png"]
+    status, _, err = run([*argv, "--save-palette", palette], capsys)
+    assert status == 98 and "not written (--skip-if-larger)" in err
+    assert os.listdir(tmp_path) == ["small.jpg"]
+    # A result that is written gets its palette too.
+    status, _, _ = run([small, "-k", "4", "--save-palette", palette], capsys)
+    assert status == 0 and len(read_palette(palette)) == 4
 
 
 def test_skip_if_larger_keeps_smaller_results(tmp_path, photo, capsys):
