@@ -66,9 +66,10 @@ def input_size(source):
         return None
 
 
-def input_metadata(source, strip):
-    """The input's metadata to carry over, or None with ``--strip``."""
-    if strip or source.path is None:
+def source_metadata(source):
+    """The input's metadata (see :func:`skquant.io._metadata.read_metadata`),
+    or None for a sample photo."""
+    if source.path is None:
         return None
     from skquant.io._metadata import read_metadata
 

@@ -79,9 +79,19 @@ outputs (-o):
   Existing files, and outputs that would replace an input, are refused
   unless --force is given.
   Files are written atomically: a failed run leaves no partial file.
-  Unless --strip, the input's ICC profile (bytes unchanged: colours are not
-  converted), PNG text chunks and dpi are copied to PNG, JPEG, TIFF and WebP
-  outputs (not to GIF, nor to 16-bit PNG).
+  Unless --strip, the input's ICC profile, PNG text chunks and dpi are
+  copied to PNG, JPEG, TIFF and WebP outputs (16-bit PNG: the profile only).
+
+colour profiles (ICC):
+  An output shows its input's colours. Inputs without a profile, or with an
+  sRGB one, are sRGB. For another RGB profile (Adobe RGB, Display P3, ...):
+  with --color-space rgb the file's own values are clustered and the profile
+  is kept; in lab, oklab and din99o the pixels are converted to sRGB with
+  Pillow's ImageCms (relative colorimetric: colours outside sRGB are
+  clipped), clustered, and the palette converted back into the profile's
+  space, which is kept. Without the profile (--strip, GIF, BMP, or a shared
+  palette) the converted sRGB colours are written. Profiles of gray, CMYK or
+  Lab data are dropped. A note on stderr says once per run what was done.
 
 exit status:
   0    every input was quantized and written
@@ -278,7 +288,9 @@ def build_parser():
         "--strip",
         action="store_true",
         help="drop metadata; by default the ICC profile, PNG text chunks and "
-        "dpi of the input are copied to the output unchanged",
+        "dpi of the input are copied to the output (with --strip, inputs "
+        "with a non-sRGB profile are converted to sRGB: see 'colour "
+        "profiles' below)",
     )
     common.add_argument(
         "-q",

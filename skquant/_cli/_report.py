@@ -15,6 +15,7 @@ class _Reporter:
         self.bar = None
         self.status = 0  # the exit status of files not written on purpose
         self.lines_to = lines_to  # None: stdout (stderr when stdout is an image)
+        self.said = set()  # kinds of the notes said once per run
         if quiet or total < 2 or not _isatty(sys.stderr):
             return
         try:
@@ -36,6 +37,14 @@ class _Reporter:
             self.bar.write(text, file=stream)
         else:
             print(text, file=stream, flush=True)
+
+    def once(self, note):
+        """Say a ``(kind, text)`` note, unless a note of its kind was said
+        in this run or the run is quiet."""
+        if note is None or note[0] in self.said or self.quiet:
+            return
+        self.said.add(note[0])
+        self._write(f"skquant: note: {note[1]}", sys.stderr)
 
     def advance(self):
         if self.bar is not None:

@@ -10,15 +10,16 @@ import time
 
 import numpy as np
 
+from skquant._cli._colour import colour_handling, from_srgb, holds_profile, to_srgb
 from skquant._cli._inputs import Source, conform, expand_inputs, read_source
 from skquant._cli._output import (
     default_suffix,
     deliver,
     encoded,
     format_path,
-    input_metadata,
     input_size,
     quality_of,
+    source_metadata,
 )
 from skquant._cli._parser import (
     DB_PER_QUALITY,
@@ -69,6 +70,8 @@ class Task:
     output: str | None = None
     palette_output: str | None = None
     image: np.ndarray | None = None
+    metadata: dict | None = None  # of a preloaded image (None: read it)
+    in_srgb: bool = False  # a preloaded image is converted already
     overwrite: bool = False
     stats: bool = False
     quantizer: object = None
@@ -97,6 +100,7 @@ class Result:
     skipped: str | None = None  # why no file was written (exit 98 or 99)
     skip_status: int = EXIT_OK
     n_bytes: int | None = None
+    colour_note: tuple | None = None  # said once per run (see _colour)
 
 
 def result_labels(image, quantizer, dithered):
@@ -153,6 +157,21 @@ def _process(task):
         return result
     try:
         image = task.image if task.image is not None else read_source(source)
+        metadata = task.metadata
+        if metadata is None:
+            metadata = source_metadata(source)
+        shared = task.quantizer is not None
+        keep = not (task.strip or shared) and holds_profile(task.output)
+        handling = colour_handling(
+            metadata, source.label, task.settings.color_space, keep=keep
+        )
+        result.colour_note = handling.note
+        if task.image is None or not task.in_srgb:
+            image = to_srgb(image, handling)
+        if task.strip:
+            metadata = None
+        elif not handling.keep and metadata:
+            metadata = {k: v for k, v in metadata.items() if k != "icc_profile"}
         if task.conform_to is not None:
             image = conform(image, *task.conform_to)
         result.shape = image.shape
@@ -185,7 +204,9 @@ def _process(task):
         if not task.stats:
             del image  # not needed any more: keep the peak memory down
         if path is not None:
-            _write_output(task, result, path, indexed, labels, quantizer, quantized)
+            palette = from_srgb(quantizer.palette_, handling)
+            written = from_srgb(quantized, handling) if not indexed else None
+            _write_output(task, result, path, (labels, palette, written), metadata)
             if result.skipped:  # --skip-if-larger: no palette file either
                 return result
         if task.palette_output is not None:
@@ -217,20 +238,24 @@ def _check_quality(result, image, quantized, minimum):
         )
 
 
-def _write_output(task, result, path, indexed, labels, quantizer, quantized):
-    """Encode one result, then write it unless --skip-if-larger says no."""
+def _write_output(task, result, path, pixels, metadata):
+    """Encode one result, then write it unless --skip-if-larger says no.
+
+    ``pixels`` is ``(labels, palette, image)``: an indexed file is written
+    when ``image`` is None, else ``image`` as it is.
+    """
     from skquant.io._images import image_writer
     from skquant.io._indexed import indexed_writer
 
     source = task.source
     if path != STDIO:
         check_output_path(path, source, task.overwrite)
-    metadata = input_metadata(source, task.strip)
     name = format_path(path)
-    if indexed:
-        write = indexed_writer(name, labels, quantizer.palette_, metadata=metadata)
+    labels, palette, image = pixels
+    if image is None:
+        write = indexed_writer(name, labels, palette, metadata=metadata)
     else:
-        write = image_writer(name, quantized, metadata=metadata)
+        write = image_writer(name, image, metadata=metadata)
     try:
         data = encoded(write)
     except OSError as exc:  # name the output, not the input
@@ -266,21 +291,22 @@ def image_stats(image, quantized):
 # =============================================================================
 
 
-def _preload(sources, positions, images=None):
+def _preload(sources, positions, images=None, metadata=None):
     """Read the inputs at ``positions`` now, before any output is written.
 
-    Returns ``{position: image}`` (taken from ``images`` when given); for an
-    input that cannot be read, the error message instead of the image.
+    Returns ``{position: (image, metadata)}`` (taken from ``images`` and
+    ``metadata`` when given); for an input that cannot be read, the error
+    message instead of the image.
     """
     loaded = {}
     for i in sorted(positions):
         if images is not None:
-            loaded[i] = images[i]
+            loaded[i] = images[i], metadata[i]
             continue
         try:
-            loaded[i] = read_source(sources[i])
+            loaded[i] = read_source(sources[i]), source_metadata(sources[i])
         except Exception as exc:
-            loaded[i] = _error_message(exc, sources[i])
+            loaded[i] = _error_message(exc, sources[i]), None
     return loaded
 
 
@@ -298,6 +324,7 @@ def _run_tasks(tasks, n_jobs, reporter, stats):
     else:
         stream = map(_process, tasks)
     for result in stream:
+        reporter.once(result.colour_note)
         for note in result.notes:
             reporter.error(f"{result.label}: {note}", kind="warning")
         if result.error is not None:
@@ -313,7 +340,8 @@ def _run_tasks(tasks, n_jobs, reporter, stats):
 
 
 def _tasks(args, settings, sources, outputs, loaded, palette_outputs=None, **shared):
-    """One task per source; ``loaded`` holds the inputs read in advance."""
+    """One task per source; ``loaded`` holds the inputs read in advance
+    (see :func:`_preload`)."""
     return [
         Task(
             index=i,
@@ -321,7 +349,8 @@ def _tasks(args, settings, sources, outputs, loaded, palette_outputs=None, **sha
             settings=settings,
             output=outputs[i],
             palette_output=None if palette_outputs is None else palette_outputs[i],
-            image=loaded.get(i),
+            image=loaded.get(i, (None, None))[0],
+            metadata=loaded.get(i, (None, None))[1],
             overwrite=args.overwrite,
             stats=args.stats,
             strip=args.strip,
@@ -355,10 +384,17 @@ def _run_shared(args, settings, sources, outputs, reporter, index):
     """One palette fitted on all images (``--shared-palette``, ``--animate``)."""
     from skquant.io import write_animated_gif, write_palette
 
-    images, failed = [], False
+    images, metadata, failed = [], [], False
     for source in sources:
         try:
-            images.append(read_source(source))
+            image = read_source(source)
+            metadata.append(source_metadata(source))
+            # one palette means one colour space: tagged inputs go to sRGB
+            handling = colour_handling(
+                metadata[-1], source.label, settings.color_space, keep=False
+            )
+            reporter.once(handling.note)
+            images.append(to_srgb(image, handling))
         except (ValueError, TypeError, OSError, MemoryError) as exc:
             reporter.error(_error_message(exc, source))
             failed = True
@@ -412,7 +448,7 @@ def _run_shared(args, settings, sources, outputs, reporter, index):
     # Inputs that an output of another input replaces go to their task as
     # images: they are not read again after being written over.
     endangered = endangered_inputs(index, sources, [outputs])
-    loaded = _preload(sources, endangered, images=images)
+    loaded = _preload(sources, endangered, images=images, metadata=metadata)
 
     tasks = _tasks(
         args,
@@ -423,6 +459,7 @@ def _run_shared(args, settings, sources, outputs, reporter, index):
         quantizer=quantizer,
         conform_to=(n_channels, dtype),
         want_labels=args.animate is not None,
+        in_srgb=True,
     )
     del images, loaded
     results = _run_tasks(tasks, args.jobs, reporter, args.stats)

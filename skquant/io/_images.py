@@ -431,8 +431,9 @@ def _pil_save(pil_image, fp, fmt, **params):
         raise
 
 
-def _encode_png16_color(arr):
-    """Encode RGB(A) uint16 as a 16-bit PNG with OpenCV."""
+def _encode_png16_color(arr, icc_profile=None):
+    """Encode RGB(A) uint16 as a 16-bit PNG with OpenCV, with an iCCP chunk
+    holding ``icc_profile`` when given."""
     # OpenCV is imported here only: Pillow cannot write 16-bit colour.
     import cv2
 
@@ -440,7 +441,16 @@ def _encode_png16_color(arr):
     ok, encoded = cv2.imencode(".png", cv2.cvtColor(np.ascontiguousarray(arr), code))
     if not ok:
         raise OSError("OpenCV could not encode the 16-bit PNG")
-    return encoded.tobytes()
+    data = encoded.tobytes()
+    if not icc_profile:
+        return data
+    # iCCP: a name, compression method 0 (zlib), the compressed profile; it
+    # goes right after IHDR (before PLTE and IDAT, as the PNG spec asks).
+    body = b"iCCP" + b"ICC profile\0\0" + zlib.compress(icc_profile)
+    chunk = struct.pack(">I", len(body) - 4) + body
+    chunk += struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+    end_of_ihdr = len(_PNG_SIGNATURE) + 8 + 13 + 4
+    return data[:end_of_ihdr] + chunk + data[end_of_ihdr:]
 
 
 def write_image(path, image, *, overwrite=True, metadata=None):
@@ -462,7 +472,8 @@ def write_image(path, image, *, overwrite=True, metadata=None):
         Metadata to store: ``'icc_profile'`` (bytes, written unchanged: no
         colour is converted) into PNG, JPEG, TIFF and WebP; ``'dpi'`` (x, y)
         into PNG, JPEG and TIFF; ``'text'`` (a dict of str) as PNG text
-        chunks. Other formats, and 16-bit colour PNGs, store none of it.
+        chunks. 16-bit colour PNGs store the profile only; other formats
+        store none of it.
 
     Raises
     ------
@@ -529,7 +540,7 @@ def image_writer(path, image, metadata=None):
         return indexed_writer(path, *indexed, metadata=metadata)
 
     if arr.dtype == np.uint16 and arr.shape[2] in (3, 4):
-        data = _encode_png16_color(arr)
+        data = _encode_png16_color(arr, (metadata or {}).get("icc_profile"))
 
         def write(fp):
             fp.write(data)
