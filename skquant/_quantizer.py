@@ -80,6 +80,12 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         pixel to its nearest colour. Data is diffused in linear light when
         it is sRGB (3 channels of uint8, uint16, or floats in [0, 1]), in its
         own units otherwise.
+    dither_strength : float, default=1.0
+        From 0 to 1, as pngquant's ``--floyd=0.5``: the fraction of each
+        pixel's error that error diffusion passes on (for ``'bayer'``, the
+        share of the second colour of each pair). 0 gives the undithered
+        result exactly; lower values keep flat areas calmer at the cost of
+        some banding. Ignored when ``dither`` is None.
     channel_order : {'rgb', 'bgr'}, default='rgb'
         How colour data stores its channels. ``'bgr'`` is for images read
         with OpenCV (``cv2.imread`` gives BGR or BGRA): the perceptual colour
@@ -242,6 +248,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         color_space="rgb",
         channel_order="rgb",
         dither=None,
+        dither_strength=1.0,
         alpha="auto",
         keep_transparent_rgb=False,
         sample_size="auto",
@@ -260,6 +267,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.color_space = color_space
         self.channel_order = channel_order
         self.dither = dither
+        self.dither_strength = dither_strength
         self.alpha = alpha
         self.keep_transparent_rgb = keep_transparent_rgb
         self.sample_size = sample_size

@@ -306,6 +306,7 @@ OTHER_VALUES = {
     "backend": "opencv",
     "color_space": "lab",
     "dither": "floyd-steinberg",
+    "dither_strength": 0.5,
     "alpha": False,
     "keep_transparent_rgb": True,
     "sample_size": 10,

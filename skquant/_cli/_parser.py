@@ -191,6 +191,41 @@ class _Parser(argparse.ArgumentParser):
         text = f"{self.prog}: error: {message} (see {self.prog} -h)\n"
         self.exit(EXIT_USAGE, printable(text, sys.stderr))
 
+    def parse_known_args(self, args=None, namespace=None):
+        # pngquant's --floyd takes its value only as --floyd=STRENGTH: alone,
+        # it must not swallow the next argument (an input file).
+        args = list(sys.argv[1:] if args is None else args)
+        end = args.index("--") if "--" in args else len(args)
+        args[:end] = ["--floyd=1" if a == "--floyd" else a for a in args[:end]]
+        parsed, extras = super().parse_known_args(args, namespace)
+        _resolve_floyd(parsed)
+        return parsed, extras
+
+
+def _resolve_floyd(args):
+    """pngquant's meaning of ``--floyd[=S]``/``--nofs`` (the last one wins):
+    strength 0 is no dithering; a strength with no ``--dither`` METHOD is
+    Floyd-Steinberg's."""
+    if getattr(args, "floyd", None) is None:
+        return
+    if args.floyd == 0:
+        args.dither = "none"
+    elif args.dither == "none":
+        args.dither = "floyd-steinberg"
+
+
+def _strength(text):
+    """A dither strength in [0, 1] (pngquant's ``--floyd=0.5``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a strength from 0 to 1 (as --floyd=0.5), got {_shown(text)}"
+        )
+    return value
+
 
 def _quality(text):
     """pngquant's ``--quality MIN-MAX`` (or ``MAX``): two numbers in 0-100."""
@@ -283,6 +318,28 @@ def build_parser():
         metavar="METHOD",
         help="dithering when mapping pixels onto the palette: "
         f"{', '.join(dither_choices)} (default: none)",
+    )
+    common.add_argument(
+        "--floyd",
+        type=_strength,
+        default=None,
+        metavar="STRENGTH",
+        help="dither with strength 0-1 (as pngquant: --floyd alone is 1, "
+        "--floyd=0.5 half): Floyd-Steinberg, or the --dither METHOD",
+    )
+    common.add_argument(
+        "--nofs",
+        dest="floyd",
+        action="store_const",
+        const=0.0,
+        help="no dithering (pngquant's --nofs, same as --floyd=0)",
+    )
+    common.add_argument(
+        "--ordered",
+        dest="dither",
+        action="store_const",
+        const="bayer",
+        help="ordered dithering (pngquant's --ordered, same as --dither bayer)",
     )
     common.add_argument(
         "--strip",

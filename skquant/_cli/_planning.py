@@ -256,6 +256,7 @@ OPTION_NAMES = {
     "random_state": "--seed",
     "fixed_colors": "--keep-colors",
     "dither": "--dither",
+    "dither_strength": "--floyd",
     "backend": "--backend",
 }
 
@@ -276,6 +277,7 @@ class Settings:
     n_colors: int | None = None
     color_space: str = "rgb"
     dither: str = "none"
+    dither_strength: float = 1.0
     backend: str = "sklearn"
     sample_size: object = "auto"
     seed: int = 0
@@ -299,6 +301,7 @@ class Settings:
         }
         if self.dither != "none":
             params["dither"] = self.dither
+            params["dither_strength"] = self.dither_strength
         if self.keep_colors is not None:
             params["fixed_colors"] = colors_in_units(
                 self.keep_colors, dtype, n_channels
@@ -420,6 +423,7 @@ def _settings(args):
         n_colors=args.colors,
         color_space=args.color_space,
         dither=args.dither,
+        dither_strength=1.0 if args.floyd is None else args.floyd,
         backend=args.backend,
         sample_size=args.sample_size,
         seed=args.seed,

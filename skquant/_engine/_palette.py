@@ -149,6 +149,9 @@ class FittedPalette:
         Colour space, alpha rule, dtype and channel count of the fit.
     dither : str or None
         Dithering method of :meth:`label` and :meth:`map` on images.
+    dither_strength : float
+        From 0 to 1: how much of the error is diffused (see
+        :func:`skquant._kernels.dither_labels`).
     keep_transparent_rgb : bool
         With alpha, keep the RGB of fully transparent pixels.
     has_transparent : bool
@@ -169,6 +172,7 @@ class FittedPalette:
         space,
         *,
         dither=None,
+        dither_strength=1.0,
         keep_transparent_rgb=False,
         has_transparent=False,
         n_iter=0,
@@ -178,6 +182,7 @@ class FittedPalette:
         self.centers = np.asarray(centers, dtype=np.float64)
         self.space = space
         self.dither = dither
+        self.dither_strength = float(dither_strength)
         self.keep_transparent_rgb = bool(keep_transparent_rgb)
         self.has_transparent = bool(has_transparent)
         self.n_iter, self.inertia = int(n_iter), float(inertia)
@@ -266,6 +271,7 @@ class FittedPalette:
                     method=self.dither,
                     space=self.space.color_space,
                     scale=scale,
+                    strength=self.dither_strength,
                 )
                 for image in images
             ]
@@ -331,6 +337,7 @@ class FittedPalette:
                 method=self.dither,
                 space=self.space.color_space,
                 scale=scale,
+                strength=self.dither_strength,
             )
 
         if array.ndim == 3:
@@ -430,6 +437,7 @@ def given_palette(settings, space):
         palette.astype(np.float64),
         space,
         dither=settings.dither_method,
+        dither_strength=settings.dither_strength,
         keep_transparent_rgb=settings.keep_transparent_rgb,
     )
 
@@ -489,6 +497,7 @@ def palette_from_points(
         centers,
         space,
         dither=settings.dither_method,
+        dither_strength=settings.dither_strength,
         keep_transparent_rgb=settings.keep_transparent_rgb,
         has_transparent=has_transparent,
         n_iter=n_iter,

@@ -75,6 +75,18 @@ def _check_dither(value, n_channels):
         )
 
 
+def _check_dither_strength(value, n_channels):
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Real)
+        or not 0.0 <= value <= 1.0
+    ):
+        raise ValueError(
+            "dither_strength must be a number from 0 (no dithering) to 1 (full "
+            f"error diffusion, as pngquant's --floyd=1), got dither_strength={value!r}."
+        )
+
+
 #: Channel orders of colour data: how the first three channels are stored.
 CHANNEL_ORDERS = ("rgb", "bgr")
 
@@ -149,6 +161,7 @@ PARAMETERS = {
     "channel_order": ("rgb", _check_channel_order),
     "alpha": ("auto", _check_alpha),
     "dither": (None, _check_dither),
+    "dither_strength": (1.0, _check_dither_strength),
     "sample_size": ("auto", _check_sample_size),
     "histogram_bins": (64, _check_bins),
     "init": ("k-means++", None),  # checked with n_colors, below
@@ -168,6 +181,7 @@ MAPPING_PARAMETERS = (
     "channel_order",
     "alpha",
     "dither",
+    "dither_strength",
     "keep_transparent_rgb",
 )
 

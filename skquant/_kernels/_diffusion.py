@@ -60,6 +60,7 @@ def _dither_rows(
     threshold,
     ordered,
     grid,
+    strength,
 ):
     """Dither rows ``y0:y1`` of ``image``; ``labels[y - y_write]`` gets row ``y``.
 
@@ -74,7 +75,8 @@ def _dither_rows(
     (the error it passes on stays exact), and the colour is looked up for
     that value clamped to ``valid_lo..hi``, converted to the working space
     ``space`` (3 channels) and searched in ``grid``
-    (:func:`skquant._kernels._grid.grid_for`).
+    (:func:`skquant._kernels._grid.grid_for`). ``strength`` (0 to 1) scales
+    the error passed on, and for pair mixing the share of the second colour.
     Everything in the pixel loop is written out here or in scalar helpers
     rather than in helpers taking arrays, whose reference counting would
     dominate the run time.
@@ -176,7 +178,7 @@ def _dither_rows(
                     ba = palette_lin[j, c] - a
                     num += (cur[c] - a) * ba
                     den += ba * ba
-                if not threshold[y % tn, x % tn] * den < num:
+                if not threshold[y % tn, x % tn] * den < strength * num:
                     j = j_first
             if y >= y_write:
                 labels[y - y_write, x] = j
@@ -185,9 +187,9 @@ def _dither_rows(
                 for c in range(n_channels):
                     e = cur[c] - palette_lin[j, c]
                     size2 += e * e
-                gain = 1.0
+                gain = strength
                 if size2 > error_limit2[j]:
-                    gain = np.sqrt(error_limit2[j] / size2)
+                    gain *= np.sqrt(error_limit2[j] / size2)
                 for c in range(n_channels):
                     e = gain * (cur[c] - palette_lin[j, c])
                     for t in range(n_taps):

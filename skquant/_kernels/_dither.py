@@ -212,6 +212,14 @@ def _kernel_taps(method):
     )
 
 
+def check_strength(strength):
+    """``strength`` as a float in [0, 1], or a ValueError naming it."""
+    value = float(np.asarray(strength, dtype=np.float64))  # TypeError if not real
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"strength must be in [0, 1], got strength={strength!r}.")
+    return value
+
+
 def _check_args(pixels_image, palette, method, space, scale):
     if method not in DITHER_METHODS:
         raise ValueError(
@@ -242,7 +250,9 @@ def _is_srgb(image, palette, scale):
     return bool(lo >= -slack and hi <= scale + slack)
 
 
-def dither_labels(pixels_image, palette, *, method, space, scale, random_state=None):
+def dither_labels(
+    pixels_image, palette, *, method, space, scale, strength=1.0, random_state=None
+):
     """Palette index of every pixel of an image, with dithering.
 
     Parameters
@@ -265,6 +275,10 @@ def dither_labels(pixels_image, palette, *, method, space, scale, random_state=N
         Full-scale value of the input (255 for uint8, 65535 for uint16, 1.0
         for float sRGB). ``None`` means the values are not sRGB: they are
         dithered in their own units.
+    strength : float, default=1.0
+        From 0 to 1, as pngquant's ``--floyd``: the fraction of each pixel's
+        error that is passed on (error diffusion), or of the second colour's
+        share (``'bayer'``). 0 gives the undithered labels exactly.
     random_state : None
         Unused: every method is deterministic. Accepted so that callers can
         pass their seed along.
@@ -328,12 +342,19 @@ def dither_labels(pixels_image, palette, *, method, space, scale, random_state=N
     0.5
     """
     image, palette = _check_args(pixels_image, palette, method, space, scale)
+    strength = check_strength(strength)
+    taps, ordered = _method_args(method)
+    return _run(image, palette, space, scale, taps, ordered, strength=strength)
+
+
+def _method_args(method):
+    """The kernel's ``(taps, ordered)`` arguments for ``method``."""
     if method in ERROR_DIFFUSION_KERNELS:
-        return _run(image, palette, space, scale, _kernel_taps(method), _NOT_ORDERED)
-    return _run(image, palette, space, scale, _NO_TAPS, _ORDERED_PAIR)
+        return _kernel_taps(method), _NOT_ORDERED
+    return _NO_TAPS, _ORDERED_PAIR
 
 
-def dither_map(pixels_image, palette, colors, *, method, space, scale):
+def dither_map(pixels_image, palette, colors, *, method, space, scale, strength=1.0):
     """``colors[dither_labels(...)]``, without a label array for the image.
 
     The labels of each band of rows go to a small per-thread buffer and are
@@ -341,7 +362,7 @@ def dither_map(pixels_image, palette, colors, *, method, space, scale):
 
     Parameters
     ----------
-    pixels_image, palette, method, space, scale
+    pixels_image, palette, method, space, scale, strength
         As for :func:`dither_labels`.
     colors : ndarray of shape (n_colors, n_out)
         What each palette entry maps to (for example the palette in the
@@ -352,14 +373,13 @@ def dither_map(pixels_image, palette, colors, *, method, space, scale):
     mapped : ndarray of shape (H, W, n_out), dtype of ``colors``
     """
     image, palette = _check_args(pixels_image, palette, method, space, scale)
+    strength = check_strength(strength)
     colors = _checks.colors_for(colors, palette.shape[0])
-    if method in ERROR_DIFFUSION_KERNELS:
-        taps, ordered = _kernel_taps(method), _NOT_ORDERED
-    else:
-        taps, ordered = _NO_TAPS, _ORDERED_PAIR
+    taps, ordered = _method_args(method)
+    args = (image, palette, space, scale, taps, ordered)
     if colors.dtype not in COLOR_DTYPES:  # rare: no kernel for it
-        return colors[_run(image, palette, space, scale, taps, ordered)]
-    return _run(image, palette, space, scale, taps, ordered, colors)
+        return colors[_run(*args, strength=strength)]
+    return _run(*args, colors, strength=strength)
 
 
 def nearest_labels(pixels_image, palette, *, space, scale):
@@ -389,7 +409,7 @@ def nearest_labels(pixels_image, palette, *, space, scale):
 _NO_TAPS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
 
 
-def _run(image, palette, space, scale, taps, ordered, colors=None):
+def _run(image, palette, space, scale, taps, ordered, colors=None, *, strength=1.0):
     """Set up the kernel arguments for validated input and run it.
 
     Returns the labels, or with ``colors`` the image of ``colors[labels]``
@@ -457,6 +477,7 @@ def _run(image, palette, space, scale, taps, ordered, colors=None):
         BAYER_8X8,
         ordered,
         grid,
+        strength,
     )
     if taps[0].shape[0] > 0:
         # Error diffusion runs down each band of rows in order; a band first
