@@ -28,6 +28,10 @@ MAX_PARTIAL_BYTES = 1 << 28
 #: histogram's budget is 2**18, rounded per channel, so up to 23**4 cells).
 MAX_CELLS = 1 << 20
 
+#: Values a cell may span per channel on the uint8 RGB path (2 bits each:
+#: the colours present in a cell fit in one 64-bit mask).
+RGB8_MAX_SPAN = 4
+
 
 @numba.njit(cache=True, nogil=True)
 def _cell_of(value, lo, inv_width, bins):
@@ -86,6 +90,67 @@ def _pool_rgb_codes(pixels, start, stop, tables, offset, bins, cnt, acc, fst, mi
         acc[code, 0] += v0
         acc[code, 1] += v1
         acc[code, 2] += v2
+
+
+@numba.njit(cache=True, nogil=True)
+def _pool_rgb8(pixels, start, stop, packed, hist):
+    """Unweighted uint8 RGB ``pixels[start:stop]``: integer sums, colour masks.
+
+    ``packed[j, v]`` is the cell of value ``v`` along channel ``j`` already
+    multiplied into the cell code, shifted left by 8, plus the value's place
+    in its cell times ``4 ** (2 - j)``; summing the three gives the cell code
+    and the colour's bit in the cell's 64-bit mask at once. ``hist[code]``
+    is ``(count, sum0, sum1, sum2, mask, -, -, -)``: one 64-byte row, one
+    cache line per pixel. Values outside the grid's range carry a flag (64)
+    in ``packed``: returns the OR of the flags met (0: none).
+    """
+    flat = pixels.reshape(-1)
+    t0, t1, t2 = packed[0], packed[1], packed[2]
+    one = np.uint64(1)
+    places = np.uint64(63)
+    eight = np.uint64(8)
+    flags = np.uint64(0)
+    for i in range(start, stop):
+        v0, v1, v2 = flat[3 * i], flat[3 * i + 1], flat[3 * i + 2]
+        key = t0[v0] + t1[v1] + t2[v2]
+        row = hist[key >> eight]
+        row[0] += one
+        row[1] += v0
+        row[2] += v1
+        row[3] += v2
+        row[4] |= one << (key & places)
+        flags |= key
+    return flags & np.uint64(192)
+
+
+@numba.njit(cache=True, nogil=True)
+def _finish_rgb8(hist, occupied, bases, bins):
+    """Counts, sums, one colour and mixedness of the ``occupied`` cells.
+
+    ``bases[j, b]`` is the smallest value in cell ``b`` of channel ``j``; a
+    cell's colour is read from the lowest bit of its mask (its only bit when
+    the cell holds one colour).
+    """
+    m = occupied.shape[0]
+    counts = np.empty(m)
+    sums = np.empty((m, 3))
+    first = np.empty((m, 3))
+    mixed = np.empty(m, np.bool_)
+    for r in range(m):
+        code = occupied[r]
+        counts[r] = np.float64(hist[code, 0])
+        for j in range(3):
+            sums[r, j] = np.float64(hist[code, 1 + j])
+        mask = hist[code, 4]
+        mixed[r] = (mask & (mask - np.uint64(1))) != np.uint64(0)
+        bit = 0
+        while (mask >> np.uint64(bit)) & np.uint64(1) == np.uint64(0):
+            bit += 1
+        cells = (code // (bins * bins), (code // bins) % bins, code % bins)
+        places = (bit >> 4, (bit >> 2) & 3, bit & 3)
+        for j in range(3):
+            first[r, j] = bases[j, cells[j]] + places[j]
+    return counts, sums, first, mixed
 
 
 @numba.njit(cache=True, nogil=True)
@@ -170,7 +235,7 @@ def pool_cells(pixels, weights, lo, inv_width, per_channel):
     counts : ndarray of shape (n_occupied,), float64
     sums : ndarray of shape (n_occupied, n_channels), float64
     first : ndarray of shape (n_occupied, n_channels), float64
-        The first colour met in each cell.
+        A colour of each cell: its only colour when the cell is not mixed.
     mixed : ndarray of shape (n_occupied,), bool
         Whether the cell holds more than one distinct colour.
 
@@ -218,6 +283,12 @@ def pool_cells(pixels, weights, lo, inv_width, per_channel):
     else:
         offset = 0
         tables = np.empty((n_channels, 0), np.int64)
+    if pixels.dtype == np.uint8 and n_channels == 3 and len(weights) == 0:
+        packed, bases = _rgb8_tables(lo, inv_width, per_channel)
+        if packed is not None:
+            result = _pool_cells_rgb8(pixels, packed, bases, per_channel)
+            if result is not None:
+                return result
     if pixels.dtype not in _KERNEL_DTYPES:
         # Rare dtypes: float64 holds their values exactly (up to 2**53).
         pixels = pixels.astype(np.float64)
@@ -246,3 +317,60 @@ def pool_cells(pixels, weights, lo, inv_width, per_channel):
         first[0, occupied].astype(np.float64),
         mixed[0, occupied],
     )
+
+
+def _rgb8_tables(lo, inv_width, per_channel):
+    """``(packed, bases)`` for :func:`_pool_rgb8`, or ``(None, None)``.
+
+    The cells are those of :func:`_cell_of` (the same rule, unclipped here:
+    values that fall outside the grid get the flag 64 instead of a place).
+    None when a cell spans more than :data:`RGB8_MAX_SPAN` values along a
+    channel (its colours would not fit in a 64-bit mask).
+    """
+    values = np.arange(256)
+    packed = np.zeros((3, 256), np.uint64)
+    bases = np.zeros((3, per_channel), np.int64)
+    for j in range(3):
+        raw = np.array([int((float(v) - lo[j]) * inv_width[j]) for v in values])
+        raw[(values - lo[j]) * inv_width[j] < 0] = -1  # int() rounds up to 0
+        inside = (raw >= 0) & (raw < per_channel)
+        cells = np.clip(raw, 0, per_channel - 1)
+        # cells are non-decreasing in the value: each cell's smallest value
+        first = inside & np.r_[True, raw[1:] != raw[:-1]]
+        bases[j, cells[first]] = values[first]
+        places = np.where(inside, values - bases[j, cells], 0)
+        if places.max() >= RGB8_MAX_SPAN:
+            return None, None
+        place = places * RGB8_MAX_SPAN ** (2 - j) + np.where(inside, 0, 64)
+        code = cells * per_channel ** (2 - j)
+        packed[j] = (code.astype(np.uint64) << np.uint64(8)) | place.astype(np.uint64)
+    return packed, bases
+
+
+def _pool_cells_rgb8(pixels, packed, bases, per_channel):
+    """:func:`pool_cells` for unweighted uint8 RGB on cells of at most 4 values.
+
+    None when a pixel falls outside the grid (the general path handles it).
+    """
+    pixels = np.ascontiguousarray(pixels)
+    n_pixels = len(pixels)
+    n_cells = per_channel**3
+    n_parts = kernel_threads(n_pixels, min_items=MIN_PIXELS_PER_THREAD)
+    n_parts = max(1, min(n_parts, MAX_PARTIAL_BYTES // (64 * n_cells)))
+    hist = np.zeros((n_parts, n_cells, 8), np.uint64)
+    outside = np.zeros(n_parts, np.uint64)
+
+    def task(worker, start, stop):
+        flags = _pool_rgb8(pixels, start, stop, packed, hist[worker])
+        outside[worker] |= flags
+
+    run_parallel(task, n_pixels, n_parts, chunk=TASK_CHUNK)
+    if outside.any():
+        return None
+    total = hist[0]
+    for part in hist[1:]:
+        total[:, :4] += part[:, :4]
+        total[:, 4] |= part[:, 4]
+    occupied = np.flatnonzero(total[:, 0]).astype(np.int64)
+    counts, sums, first, mixed = _finish_rgb8(total, occupied, bases, per_channel)
+    return occupied, counts, sums, first, mixed

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from skquant._histogram import Grid
+from skquant._histogram import Grid, pool
 from skquant._kernels import pool_cells
 
 
@@ -36,3 +36,77 @@ def test_occupied_cells_only(china):
     assert counts.sum() == len(pixels)
     np.testing.assert_array_equal(sums.sum(axis=0), pixels.sum(axis=0))
     assert first.dtype == np.float64 and mixed.dtype == bool
+
+
+def cell_oracle(pixels, grid):
+    """Per occupied cell: codes, counts, sums and distinct colours, by NumPy."""
+    codes = grid.cells(pixels)
+    occupied, inverse = np.unique(codes, return_inverse=True)
+    counts = np.bincount(inverse, minlength=len(occupied))
+    sums = np.stack(
+        [np.bincount(inverse, weights=pixels[:, j]) for j in range(3)], axis=1
+    )
+    colours, colour_index = np.unique(pixels, axis=0, return_index=True)
+    distinct = np.bincount(codes[colour_index], minlength=codes.max() + 1)[occupied]
+    return occupied, counts, sums, distinct
+
+
+@pytest.mark.parametrize("value_range", [None, ((3, 0, 9), (250, 255, 240))])
+def test_uint8_rgb_against_numpy(photos, value_range):
+    # unweighted uint8 RGB takes the packed-table path: every statistic
+    # against np.unique on real photos, and a cell's colour when it has one
+    for photo in photos:
+        pixels = photo.reshape(-1, 3)
+        grid = Grid.for_pixels(pixels, bins=64, value_range=value_range)
+        codes, counts, sums, first, mixed = pool_cells(
+            pixels, None, grid.lo, grid.inv_width, grid.per_channel
+        )
+        occupied, n, s, distinct = cell_oracle(pixels, grid)
+        np.testing.assert_array_equal(codes, occupied)
+        np.testing.assert_array_equal(counts, n)
+        np.testing.assert_array_equal(sums, s)
+        np.testing.assert_array_equal(mixed, distinct > 1)
+        one = ~mixed
+        np.testing.assert_array_equal(first[one], s[one] / n[one, None])
+        assert np.array_equal(grid.cells(first), codes)  # each colour in its cell
+
+
+def test_uint8_rgb_matches_the_general_path(photos):
+    # weights of one take the general kernel: same histogram
+    for photo in photos:
+        pixels = photo.reshape(-1, 3)
+        args = grid_args(pixels)
+        fast = pool_cells(pixels, None, *args)
+        general = pool_cells(pixels, np.ones(len(pixels)), *args)
+        for a, b in zip(fast[:3] + fast[4:], general[:3] + general[4:], strict=True):
+            np.testing.assert_array_equal(a, b)
+        one = ~fast[4]
+        np.testing.assert_array_equal(fast[3][one], general[3][one])
+
+
+def test_uint8_rgb_outside_the_grid(astronaut):
+    # pixels beyond a given range fall into the edge cells, as in the rule
+    pixels = astronaut.reshape(-1, 3)
+    grid = Grid((40, 40, 40), (200, 200, 200), bins=64, integer=True)
+    codes, counts, sums, first, mixed = pool_cells(
+        pixels, None, grid.lo, grid.inv_width, grid.per_channel
+    )
+    occupied, n, s, distinct = cell_oracle(pixels, grid)
+    np.testing.assert_array_equal(codes, occupied)
+    np.testing.assert_array_equal(counts, n)
+    np.testing.assert_array_equal(sums, s)
+    np.testing.assert_array_equal(mixed, distinct > 1)
+
+
+def test_exact_histogram_is_the_distinct_colours(photos):
+    # a range of 64 values per channel: one cell per colour value, so the
+    # pooled points are exactly np.unique's colours and counts
+    for photo in photos:
+        pixels = (photo.reshape(-1, 3) // 4).astype(np.uint8)
+        hist = pool(pixels, bins=64)
+        points, weights, exact = hist.points()
+        colours, counts = np.unique(pixels, axis=0, return_counts=True)
+        assert exact
+        order = np.lexsort(points.T[::-1])
+        np.testing.assert_array_equal(points[order], colours)
+        np.testing.assert_array_equal(weights[order], counts)
