@@ -14,7 +14,9 @@ Names carry their scale:
 - ``lab``: CIELAB, D65 white, 2° observer, L* in [0, 100];
 - ``oklab``: Björn Ottosson's OKLab, L in [0, 1];
 - ``din99o``: DIN99o (DIN 6176), a CIELAB-based space in which Euclidean
-  distance follows perceived colour difference; L99o in [0, 100].
+  distance follows perceived colour difference; L99o in [0, 100];
+- ``perceptual``: a space part way from (turned and scaled) sRGB to DIN99o,
+  in DIN99o-like units (see :mod:`skquant._color._perceptual`).
 
 The estimator uses the small dispatch API at the bottom of the module
 (:data:`COLOR_SPACES`, :func:`to_working`, :func:`from_working`,
@@ -56,6 +58,13 @@ from skquant._color._oklab_din99o import (  # noqa: F401
     rgb_to_oklab,
     xyz_to_oklab,
 )
+from skquant._color._perceptual import (  # noqa: F401
+    PERCEPTUAL_WEIGHT,
+    linear_rgb_to_perceptual,
+    perceptual_to_linear_rgb,
+    perceptual_to_rgb,
+    rgb_to_perceptual,
+)
 from skquant._color._srgb_lab import (  # noqa: F401
     lab_to_linear_rgb,
     lab_to_rgb,
@@ -82,13 +91,17 @@ __all__ = [
     "linear_rgb_to_oklab",
     "linear_rgb_to_xyz",
     "linear_to_srgb",
+    "linear_rgb_to_perceptual",
     "linear_to_working",
     "oklab_to_linear_rgb",
     "rgb_to_din99o",
     "oklab_to_rgb",
     "oklab_to_xyz",
+    "perceptual_to_linear_rgb",
+    "perceptual_to_rgb",
     "rgb_to_lab",
     "rgb_to_oklab",
+    "rgb_to_perceptual",
     "srgb_to_linear",
     "srgb_u8_to_linear_table",
     "to_working",
@@ -97,25 +110,37 @@ __all__ = [
     "xyz_to_oklab",
 ]
 
-COLOR_SPACES = ("rgb", "lab", "oklab", "din99o")
+COLOR_SPACES = ("rgb", "lab", "oklab", "din99o", "perceptual")
 
 # ---------------------------------------------------------------------------
 # Dispatch used by the estimator
 # ---------------------------------------------------------------------------
 
-_FROM_RGB = {"lab": rgb_to_lab, "oklab": rgb_to_oklab, "din99o": rgb_to_din99o}
-_TO_RGB = {"lab": lab_to_rgb, "oklab": oklab_to_rgb, "din99o": din99o_to_rgb}
+_FROM_RGB = {
+    "lab": rgb_to_lab,
+    "oklab": rgb_to_oklab,
+    "din99o": rgb_to_din99o,
+    "perceptual": rgb_to_perceptual,
+}
+_TO_RGB = {
+    "lab": lab_to_rgb,
+    "oklab": oklab_to_rgb,
+    "din99o": din99o_to_rgb,
+    "perceptual": perceptual_to_rgb,
+}
 _FROM_LINEAR = {
     "rgb": linear_to_srgb,
     "lab": linear_rgb_to_lab,
     "oklab": linear_rgb_to_oklab,
     "din99o": linear_rgb_to_din99o,
+    "perceptual": linear_rgb_to_perceptual,
 }
 _TO_LINEAR = {
     "rgb": srgb_to_linear,
     "lab": lab_to_linear_rgb,
     "oklab": oklab_to_linear_rgb,
     "din99o": din99o_to_linear_rgb,
+    "perceptual": perceptual_to_linear_rgb,
 }
 
 
@@ -133,7 +158,7 @@ def to_working(rgb, space):
     ----------
     rgb : array_like of shape (..., 3), float
         sRGB-encoded components in [0, 1].
-    space : {'rgb', 'lab', 'oklab', 'din99o'}
+    space : {'rgb', 'lab', 'oklab', 'din99o', 'perceptual'}
         Working colour space. ``'rgb'`` is the identity and returns ``rgb``
         itself (as an ndarray, without copying).
 
@@ -169,7 +194,7 @@ def from_working(values, space):
     ----------
     values : array_like of shape (..., 3), float
         Colours in the working space.
-    space : {'rgb', 'lab', 'oklab', 'din99o'}
+    space : {'rgb', 'lab', 'oklab', 'din99o', 'perceptual'}
         Working colour space. ``'rgb'`` is the identity and returns
         ``values`` itself (as an ndarray, without copying).
 
@@ -204,7 +229,7 @@ def linear_to_working(lin, space):
     ----------
     lin : array_like of shape (..., 3), float
         Linear-light sRGB components.
-    space : {'rgb', 'lab', 'oklab', 'din99o'}
+    space : {'rgb', 'lab', 'oklab', 'din99o', 'perceptual'}
         Working colour space (``'rgb'`` means sRGB-encoded).
 
     Returns
@@ -234,7 +259,7 @@ def working_to_linear(values, space):
     ----------
     values : array_like of shape (..., 3), float
         Colours in the working space.
-    space : {'rgb', 'lab', 'oklab', 'din99o'}
+    space : {'rgb', 'lab', 'oklab', 'din99o', 'perceptual'}
         Working colour space (``'rgb'`` means sRGB-encoded).
 
     Returns

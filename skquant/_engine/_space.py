@@ -16,7 +16,7 @@ class WorkingSpace:
 
     Parameters
     ----------
-    color_space : {'rgb', 'lab', 'oklab', 'din99o'}
+    color_space : {'rgb', 'lab', 'oklab', 'din99o', 'perceptual'}
     alpha : bool
         Whether the 4th channel is opacity: working points are then the
         alpha-premultiplied colour plus alpha scaled to the colour range.
@@ -74,7 +74,7 @@ class WorkingSpace:
 
     def alpha_scale(self):
         """How far apart opaque and transparent are, in colour units."""
-        if self.color_space in ("lab", "din99o"):
+        if self.color_space in ("lab", "din99o", "perceptual"):
             return 100.0
         if self.color_space == "oklab":
             return 1.0

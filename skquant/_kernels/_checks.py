@@ -18,7 +18,7 @@ memory stays the same at any palette size.
 import numpy as np
 
 #: Working spaces the kernels understand.
-SPACES = ("rgb", "lab", "oklab", "din99o")
+SPACES = ("rgb", "lab", "oklab", "din99o", "perceptual")
 
 #: Bytes of temporaries a chunked kernel path may hold at once (per thread).
 CHUNK_BYTES = 32 << 20

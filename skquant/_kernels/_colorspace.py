@@ -16,8 +16,14 @@ from skquant import _color
 from skquant._kernels._cache import kernel
 
 # Working-space codes. IDENTITY: the values as given (not colour data).
-RGB, LAB, OKLAB, DIN99O, IDENTITY = 0, 1, 2, 3, 4
-SPACE_CODES = {"rgb": RGB, "lab": LAB, "oklab": OKLAB, "din99o": DIN99O}
+RGB, LAB, OKLAB, DIN99O, IDENTITY, PERCEPTUAL = 0, 1, 2, 3, 4, 5
+SPACE_CODES = {
+    "rgb": RGB,
+    "lab": LAB,
+    "oklab": OKLAB,
+    "din99o": DIN99O,
+    "perceptual": PERCEPTUAL,
+}
 
 # sRGB transfer function and CIELAB companding constants.
 _SRGB_KNEE = float(_color._SRGB_ENCODED_KNEE)
@@ -39,14 +45,19 @@ _DIN99O_D10, _DIN99O_D11 = (float(v) for v in _color._DIN99O_AB_DIRECTION[1])
 
 # work = M2[space] @ f(M1[space] @ linear) (- 16 on L* for CIELAB and DIN99o),
 # f = CIELAB companding, or the cube root for OKLab. Indexed by space code
-# (rows for RGB and IDENTITY unused).
+# (rows for RGB, IDENTITY and PERCEPTUAL unused).
 _M1 = np.stack(
     [np.eye(3), _color._XYZN_FROM_LINEAR, _color._LMS_FROM_LINEAR]
-    + [_color._XYZN_FROM_LINEAR, np.eye(3)]
+    + [_color._XYZN_FROM_LINEAR, np.eye(3), np.eye(3)]
 )
 _M2 = np.stack(
-    [np.eye(3), _color._LAB_FROM_F, _color._OKLAB_M2, _color._LAB_FROM_F, np.eye(3)]
+    [np.eye(3), _color._LAB_FROM_F, _color._OKLAB_M2, _color._LAB_FROM_F]
+    + [np.eye(3), np.eye(3)]
 )
+# 'perceptual': (1 - w) * (srgb @ M + c) + w * din99o, w folded into M and c.
+_PERCEPTUAL_W = float(_color.PERCEPTUAL_WEIGHT)
+_PERCEPTUAL_M = (1.0 - _PERCEPTUAL_W) * _color._perceptual._PERCEPTUAL_RGB_MATRIX
+_PERCEPTUAL_C = (1.0 - _PERCEPTUAL_W) * _color._perceptual._PERCEPTUAL_RGB_OFFSET
 
 
 @kernel
@@ -123,6 +134,17 @@ def linear_to_work(r, g, b, space):
         return srgb_encode(r), srgb_encode(g), srgb_encode(b)
     if space == IDENTITY:
         return r, g, b
+    if space == PERCEPTUAL:
+        return _perceptual(r, g, b)
+    w0, w1, w2 = _companded(r, g, b, space)
+    if space == DIN99O:
+        return lab_to_din99o(w0, w1, w2)
+    return w0, w1, w2
+
+
+@kernel
+def _companded(r, g, b, space):
+    """``M2 @ f(M1 @ linear)`` (less 16 on L* for CIELAB and DIN99o)."""
     t0 = _M1[space, 0, 0] * r + _M1[space, 0, 1] * g + _M1[space, 0, 2] * b
     t1 = _M1[space, 1, 0] * r + _M1[space, 1, 1] * g + _M1[space, 1, 2] * b
     t2 = _M1[space, 2, 0] * r + _M1[space, 2, 1] * g + _M1[space, 2, 2] * b
@@ -135,10 +157,22 @@ def linear_to_work(r, g, b, space):
     w2 = _M2[space, 2, 0] * f0 + _M2[space, 2, 1] * f1 + _M2[space, 2, 2] * f2
     if space == OKLAB:
         return w0, w1, w2
-    w0 -= _LAB_L_OFFSET
-    if space == DIN99O:
-        return lab_to_din99o(w0, w1, w2)
-    return w0, w1, w2
+    return w0 - _LAB_L_OFFSET, w1, w2
+
+
+@kernel
+def _perceptual(r, g, b):
+    """The ``'perceptual'`` value of a linear-light colour."""
+    d0, d1, d2 = _companded(r, g, b, DIN99O)
+    d0, d1, d2 = lab_to_din99o(d0, d1, d2)
+    s0, s1, s2 = srgb_encode(r), srgb_encode(g), srgb_encode(b)
+    w = _PERCEPTUAL_W
+    m, c = _PERCEPTUAL_M, _PERCEPTUAL_C
+    return (
+        s0 * m[0, 0] + s1 * m[1, 0] + s2 * m[2, 0] + c[0] + w * d0,
+        s0 * m[0, 1] + s1 * m[1, 1] + s2 * m[2, 1] + c[1] + w * d1,
+        s0 * m[0, 2] + s1 * m[1, 2] + s2 * m[2, 2] + c[2] + w * d2,
+    )
 
 
 @kernel
