@@ -1,6 +1,6 @@
 """The command line: output checks on many files, peak memory, start-up time.
 
-Three parts, each printed as a small table:
+Four parts, each printed as a small table:
 
 ``checks``
     2,000 small PNGs (16 x 16, real photo crops) in one folder; the seconds
@@ -20,13 +20,21 @@ Three parts, each printed as a small table:
     to fill numba's cache), and whether scikit-learn or SciPy were imported;
     ``--compare DIR`` interleaves the runs with another source tree's
     ``python -m skquant`` (run from DIR), for a ratio under the same load.
+``jobs``
+    ``skquant FOLDER -k 32 -o out/`` on 24 photos (the four sample photos,
+    each in six crops and scales from 0.1 to 0.5 MP, as PNG), serially and
+    with ``--jobs 2``, interleaved, ``--repeats`` times (default 5): median
+    wall seconds of each, their ratio, and the median time until the first
+    image is reported (the progress starting to move). The load average
+    (``os.getloadavg``) is printed before and after.
 
 Run::
 
     .venv/bin/python benchmarks/bench_cli.py checks
     .venv/bin/python benchmarks/bench_cli.py memory --megapixels 99
     .venv/bin/python benchmarks/bench_cli.py startup
-    .venv/bin/python benchmarks/bench_cli.py            # all three
+    .venv/bin/python benchmarks/bench_cli.py jobs --repeats 5
+    .venv/bin/python benchmarks/bench_cli.py            # all four
 
 Linux only for ``memory`` (``/proc/self/status``).
 """
@@ -235,9 +243,96 @@ def bench_startup(repeats=5, compare=None):
     )
 
 
+# %% jobs -----------------------------------------------------------------------
+
+
+def _photo_folder(folder):
+    """24 PNGs: each sample photo in six crops and scales (0.1 to 0.5 MP)."""
+    import cv2
+    from _common import sample_photos
+
+    from skquant.io import write_image
+
+    for name, photo in sample_photos().items():
+        height, width = photo.shape[:2]
+        for i, (crop, scale) in enumerate(
+            [(1.0, 1.0), (0.8, 1.0), (1.0, 0.75), (0.9, 0.9), (0.7, 1.25), (1.0, 0.6)]
+        ):
+            part = photo[: int(height * crop), : int(width * crop)]
+            size = (int(part.shape[1] * scale), int(part.shape[0] * scale))
+            part = cv2.resize(part, size, interpolation=cv2.INTER_AREA)
+            write_image(os.path.join(folder, f"{name}_{i}.png"), part)
+
+
+def _timed_batch(command):
+    """Wall seconds of a batch, seconds until its first line of output, and
+    CPU seconds (user + system)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    first = None
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
+        for _ in proc.stdout:
+            if first is None:
+                first = time.perf_counter() - start
+        status = proc.wait()
+    if status != 0:
+        raise RuntimeError(f"{' '.join(command)} exited with status {status}")
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, first, cpu
+
+
+def bench_jobs(repeats=5, n_jobs=2):
+    with tempfile.TemporaryDirectory() as root:
+        folder = os.path.join(root, "photos")
+        os.mkdir(folder)
+        _photo_folder(folder)
+        n = len(os.listdir(folder))
+        out = os.path.join(root, "out") + "/"
+        base = [sys.executable, "-m", "skquant", folder, "-k", "32", "-o", out]
+        commands = {
+            "serial": [*base, "--force"],
+            f"--jobs {n_jobs}": [*base, "--force", "--jobs", str(n_jobs)],
+        }
+        subprocess.run(commands["serial"], check=True, capture_output=True)  # warm
+        load_before = os.getloadavg()
+        runs = {name: [] for name in commands}
+        for _ in range(repeats):
+            for name, command in commands.items():
+                runs[name].append(_timed_batch(command))
+        load_after = os.getloadavg()
+    print(f"\n## skquant FOLDER -k 32 -o out/, {n} photos, {repeats} runs each\n")
+    print(
+        "| run | median wall s | min wall s | median s to first image | median CPU s |"
+    )
+    print("|---|---|---|---|---|")
+    medians = {}
+    for name, timings in runs.items():
+        walls = [w for w, _, _ in timings]
+        medians[name] = statistics.median(walls)
+        first = statistics.median(f for _, f, _ in timings)
+        cpu = statistics.median(c for _, _, c in timings)
+        print(
+            f"| {name} | {medians[name]:.2f} | {min(walls):.2f} | {first:.2f} | "
+            f"{cpu:.2f} |"
+        )
+    serial, parallel = medians.values()
+    print(f"\nratio --jobs {n_jobs} / serial: {parallel / serial:.2f}")
+    print(
+        "load average (1, 5, 15 min) before: "
+        + ", ".join(f"{v:.2f}" for v in load_before)
+        + "; after: "
+        + ", ".join(f"{v:.2f}" for v in load_after)
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("parts", nargs="*", default=["checks", "memory", "startup"])
+    parser.add_argument(
+        "parts", nargs="*", default=["checks", "memory", "startup", "jobs"]
+    )
+    parser.add_argument("--repeats", type=int, default=5, help="jobs: runs")
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--megapixels", type=float, default=99)
     parser.add_argument("--compare", metavar="DIR", help="startup: another tree")
@@ -249,6 +344,8 @@ def main():
             bench_memory(args.megapixels)
         elif part == "startup":
             bench_startup(compare=args.compare)
+        elif part == "jobs":
+            bench_jobs(args.repeats)
         else:
             parser.error(f"unknown part {part!r}")
 

@@ -476,7 +476,9 @@ def build_parser():
         type=_non_negative_int,
         default=1,
         metavar="N",
-        help="images processed in parallel (0: one per CPU; default: 1)",
+        help="images processed at once, by threads of this process: the "
+        "compiled kernels, decoders and encoders run in parallel (0: one "
+        "per CPU; default: 1)",
     )
     run.add_argument(
         "--stats",

@@ -5,12 +5,12 @@ settings of the palette (:class:`Settings`)."""
 import dataclasses
 import os
 import re
-import warnings
 
 import numpy as np
 
 from skquant._cli._inputs import colors_in_units
 from skquant._cli._output import default_output, posterized
+from skquant._cli._parallel import caught_warnings
 from skquant._cli._parser import (
     DB_PER_QUALITY,
     PALETTE_EXTENSIONS,
@@ -306,8 +306,7 @@ class Settings:
             params["fixed_colors"] = colors_in_units(
                 self.keep_colors, dtype, n_channels
             )
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with caught_warnings() as caught:
             quantizer = self._fit(X, dtype, n_channels, params)
             if self.posterize:
                 palette = posterized(quantizer.palette_, self.posterize)

@@ -1,7 +1,7 @@
 """Running a ``skquant`` plan: :func:`main`, then one palette per image
 (:func:`_run_separate`) or one shared palette (:func:`_run_shared`); each
-image is read, quantized and written by :func:`_process`, in worker
-processes with ``--jobs``."""
+image is read, quantized and written by :func:`_process`, in threads with
+``--jobs`` (see ``_parallel``)."""
 
 import dataclasses
 import os
@@ -21,6 +21,7 @@ from skquant._cli._output import (
     quality_of,
     source_metadata,
 )
+from skquant._cli._parallel import n_workers, run_in_threads
 from skquant._cli._parser import (
     DB_PER_QUALITY,
     EXIT_FAILED,
@@ -62,7 +63,7 @@ from skquant._cli._report import (
 
 @dataclasses.dataclass
 class Task:
-    """One image to quantize; picklable, for worker processes."""
+    """One image to quantize."""
 
     index: int
     source: Source
@@ -311,18 +312,9 @@ def _preload(sources, positions, images=None, metadata=None):
 
 
 def _run_tasks(tasks, n_jobs, reporter, stats):
-    """Run tasks, in worker processes when asked; return results in order."""
+    """Run tasks, in threads with ``--jobs``; return results in order."""
     results = []
-    if n_jobs != 1 and len(tasks) > 1:
-        from joblib import Parallel, delayed
-
-        runner = Parallel(
-            n_jobs=-1 if n_jobs == 0 else min(n_jobs, len(tasks)),
-            return_as="generator_unordered",
-        )
-        stream = runner(delayed(_process)(task) for task in tasks)
-    else:
-        stream = map(_process, tasks)
+    stream = run_in_threads(_process, tasks, n_workers(n_jobs, len(tasks)))
     for result in stream:
         reporter.once(result.colour_note)
         for note in result.notes:

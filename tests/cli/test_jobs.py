@@ -1,0 +1,77 @@
+"""``--jobs N``: threads of the one process (no worker process paying the
+import and the compiled kernels again), each image's warnings reported with
+that image, and Ctrl-C that starts no more images."""
+
+import os
+import threading
+
+import numpy as np
+import pytest
+
+from skquant._cli import _running, main
+from skquant.io import read_image, write_image
+
+
+@pytest.fixture
+def batch(tmp_path, small_photos):
+    """Eight inputs: four real photos, each followed by a two-colour image."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    flat = np.zeros((40, 60, 3), np.uint8)
+    flat[:, 30:] = (200, 120, 40)
+    for i, photo in enumerate(small_photos):
+        write_image(folder / f"{i}a_photo.png", photo)
+        write_image(folder / f"{i}b_flat.png", flat)
+    return folder
+
+
+def run(argv, capsys):
+    status = main([os.fspath(a) for a in argv])
+    return (status, *capsys.readouterr())
+
+
+def test_jobs_run_in_threads_of_this_process(batch, tmp_path, monkeypatch, capsys):
+    seen = []
+    process = _running._process
+
+    def recording(task):
+        seen.append((os.getpid(), threading.current_thread().name))
+        return process(task)
+
+    monkeypatch.setattr(_running, "_process", recording)
+    status, out, err = run([batch, "-k", "4", "-o", tmp_path / "j/", "-j", "2"], capsys)
+    assert (status, err) == (0, "") and len(out.splitlines()) == 8
+    assert {pid for pid, _ in seen} == {os.getpid()}
+    assert len(seen) == 8 and len({name for _, name in seen}) == 2
+    status, _, _ = run([batch, "-k", "4", "-o", tmp_path / "s/"], capsys)
+    assert status == 0
+    for name in os.listdir(batch):
+        np.testing.assert_array_equal(
+            read_image(tmp_path / "j" / name), read_image(tmp_path / "s" / name)
+        )
+
+
+def test_each_image_keeps_its_own_warnings(batch, tmp_path, capsys):
+    # Four colours reach 60 dB on the two-colour images, not on the photos:
+    # the "do not reach the target" warning belongs to the photos only.
+    argv = [batch, "-k", "4", "--min-psnr", "60", "-o", tmp_path / "o/", "-j", "2"]
+    status, out, err = run(argv, capsys)
+    assert status == 0
+    warned = [line for line in err.splitlines() if "do not reach" in line]
+    assert len(warned) == 4
+    assert all("_photo.png" in line and "_flat.png" not in line for line in warned)
+    assert len(out.splitlines()) == 8
+
+
+def test_interrupt_starts_no_more_images(batch, tmp_path, monkeypatch, capsys):
+    calls = []
+
+    def interrupted(task):
+        calls.append(task.index)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_running, "_process", interrupted)
+    status, _, err = run([batch, "-k", "4", "-o", tmp_path / "o/", "-j", "2"], capsys)
+    assert status == 130 and "interrupted" in err
+    assert len(calls) <= 4  # at most two per thread were started
+    assert not (tmp_path / "o").exists() or not os.listdir(tmp_path / "o")
