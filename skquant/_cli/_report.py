@@ -82,10 +82,10 @@ def _describe(result, stats):
     height, width = result.shape[:2]
     head = f"{result.label} -> {result.output}" if result.output else result.label
     text = f"{head}: {width}x{height}, K={result.n_colors}"
-    if stats:
+    if stats:  # the metrics' own time apart: it is not the quantizer's
         text += (
             f", PSNR {result.psnr:.2f} dB, dE00 {result.delta_e:.2f}, "
-            f"{result.seconds:.3f} s"
+            f"{result.seconds:.3f} s, stats {result.stats_seconds:.3f} s"
         )
     if result.n_bytes is not None:
         text += f", {result.n_bytes} bytes"
@@ -101,7 +101,8 @@ def _report_totals(results, reporter, extra_seconds=0.0):
         f"total: {len(done)} of {len(results)} images, "
         f"mean PSNR {np.mean([r.psnr for r in done]):.2f} dB, "
         f"mean dE00 {np.mean([r.delta_e for r in done]):.2f}, "
-        f"{sum(r.seconds for r in done) + extra_seconds:.3f} s"
+        f"{sum(r.seconds for r in done) + extra_seconds:.3f} s, "
+        f"stats {sum(r.stats_seconds for r in done):.3f} s"
         + (f", {written} bytes written" if written else "")
     )
 

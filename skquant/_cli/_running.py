@@ -93,6 +93,7 @@ class Result:
     shape: tuple = ()
     n_colors: int = 0
     seconds: float = 0.0
+    stats_seconds: float = 0.0  # --stats' own time, not in seconds
     psnr: float | None = None
     delta_e: float | None = None
     error: str | None = None
@@ -219,7 +220,9 @@ def _process(task):
         if task.want_labels:
             result.labels = labels
         if task.stats:
+            start = time.perf_counter()
             result.psnr, result.delta_e = image_stats(image, quantized)
+            result.stats_seconds = time.perf_counter() - start
     except Exception as exc:  # one line per failed input, the batch goes on
         result.error = _error_message(exc, source)
     return result

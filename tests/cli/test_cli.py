@@ -382,16 +382,16 @@ def test_stats_report(tmp_path, small_photos, capsys):
     assert (status, err) == (0, "")
     match = re.fullmatch(
         r".* -> .*: 86x86, K=12, PSNR ([\d.]+) dB, dE00 ([\d.]+), ([\d.]+) s, "
-        r"(\d+) bytes\n",
+        r"stats ([\d.]+) s, (\d+) bytes\n",
         out,
     )
     assert match, out
-    psnr, delta_e, seconds, n_bytes = map(float, match.groups())
+    psnr, delta_e, seconds, stats_seconds, n_bytes = map(float, match.groups())
     assert n_bytes == dst.stat().st_size
     original, result = read_image(src), read_image(dst)
     assert psnr == pytest.approx(peak_signal_noise_ratio(original, result), abs=0.01)
     assert delta_e == pytest.approx(mean_delta_e(original, result), abs=0.01)
-    assert seconds > 0
+    assert seconds > 0 and stats_seconds > 0  # the metrics' time apart
 
 
 def test_stats_alone_writes_nothing(tmp_path, photo_dir, capsys):
@@ -399,6 +399,8 @@ def test_stats_alone_writes_nothing(tmp_path, photo_dir, capsys):
     status, out, err = run([photo_dir, "-k", "4", "--stats"], capsys)
     assert (status, err) == (0, "")
     assert len(out.splitlines()) == 4 and out.splitlines()[-1].startswith("total: 3")
+    stats = [float(s) for s in re.findall(r"stats ([\d.]+) s", out)]
+    assert len(stats) == 4 and stats[-1] == pytest.approx(sum(stats[:3]), abs=0.002)
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
 
 
