@@ -1,6 +1,6 @@
 """The command line: output checks on many files, peak memory, start-up time.
 
-Four parts, each printed as a small table:
+Five parts, each printed as a small table:
 
 ``checks``
     2,000 small PNGs (16 x 16, real photo crops) in one folder; the seconds
@@ -27,6 +27,11 @@ Four parts, each printed as a small table:
     wall seconds of each, their ratio, and the median time until the first
     image is reported (the progress starting to move). The load average
     (``os.getloadavg``) is printed before and after.
+``speed``
+    ``--speed 1`` to ``11``: the estimator parameters each sets, the seconds
+    of the fit (the command line's, summed over five photos: the four sample
+    photos and a 1600 x 1200 photo; median of ``--repeats``, interleaved)
+    relative to ``--speed 4``, and the mean PSNR at K=32.
 
 Run::
 
@@ -34,7 +39,8 @@ Run::
     .venv/bin/python benchmarks/bench_cli.py memory --megapixels 99
     .venv/bin/python benchmarks/bench_cli.py startup
     .venv/bin/python benchmarks/bench_cli.py jobs --repeats 5
-    .venv/bin/python benchmarks/bench_cli.py            # all four
+    .venv/bin/python benchmarks/bench_cli.py speed --repeats 5
+    .venv/bin/python benchmarks/bench_cli.py            # all five
 
 Linux only for ``memory`` (``/proc/self/status``).
 """
@@ -327,10 +333,57 @@ def bench_jobs(repeats=5, n_jobs=2):
     )
 
 
+# %% speed ----------------------------------------------------------------------
+
+
+def bench_speed(repeats=5, k=32):
+    import cv2
+    from _common import photo_12mp, sample_photos
+
+    from skquant._cli._planning import SPEED_PARAMS, Settings
+    from skquant.metrics import peak_signal_noise_ratio
+
+    photos = list(sample_photos().values())
+    photos.append(cv2.resize(photo_12mp(), (1600, 1200), interpolation=cv2.INTER_AREA))
+    settings = {n: Settings(n_colors=k, speed=n) for n in SPEED_PARAMS}
+    for photo in photos:  # compile and warm up
+        settings[4].fit(photo, photo.dtype, 3)
+    seconds = {n: [] for n in settings}
+    psnr = {}
+    for _ in range(repeats):
+        for n, setting in settings.items():
+            total, values = 0.0, []
+            for photo in photos:
+                start = time.perf_counter()
+                quantizer, _ = setting.fit(photo, photo.dtype, 3)
+                total += time.perf_counter() - start
+                values.append(
+                    peak_signal_noise_ratio(photo, quantizer.transform(photo))
+                )
+            seconds[n].append(total)
+            psnr[n] = float(np.mean(values))
+    base = statistics.median(seconds[4])
+    print(f"\n## --speed: fit on 5 photos, K={k}, median of {repeats}\n")
+    print("| --speed | parameters | fit s | x speed 4 | mean PSNR dB |")
+    print("|---|---|---|---|---|")
+    for n, params in SPEED_PARAMS.items():
+        text = ", ".join(f"{key}={value}" for key, value in params.items())
+        median = statistics.median(seconds[n])
+        print(
+            f"| {n} | {text or 'defaults'} | {median:.3f} | {median / base:.2f} | "
+            f"{psnr[n]:.2f} |"
+        )
+    print(
+        "load average (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "parts", nargs="*", default=["checks", "memory", "startup", "jobs"]
+        "parts",
+        nargs="*",
+        default=["checks", "memory", "startup", "jobs", "speed"],
     )
     parser.add_argument("--repeats", type=int, default=5, help="jobs: runs")
     parser.add_argument("--files", type=int, default=2000)
@@ -346,6 +399,8 @@ def main():
             bench_startup(compare=args.compare)
         elif part == "jobs":
             bench_jobs(args.repeats)
+        elif part == "speed":
+            bench_speed(args.repeats)
         else:
             parser.error(f"unknown part {part!r}")
 

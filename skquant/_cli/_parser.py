@@ -245,6 +245,7 @@ def _quality(text):
 
 
 _posterize_bits = _integer(0, "a number of bits in 0-7", 7)
+_speed = _integer(1, "a speed from 1 (slowest, best) to 11 (fastest)", 11)
 
 
 def build_parser():
@@ -304,6 +305,15 @@ def build_parser():
         help="the fewest colours (up to -k, default 256) that reach quality "
         "MAX; write nothing and exit with status 99 below MIN. Quality Q "
         f"is a PSNR of {DB_PER_QUALITY:g} * Q dB (100: 40 dB, 80: 32 dB)",
+    )
+    common.add_argument(
+        "--speed",
+        type=_speed,
+        default=4,
+        metavar="N",
+        help="as pngquant: 1 (slowest, best) to 11 (fastest), default 4; "
+        "sets the k-means restarts, iterations and histogram cells of the fit "
+        "(see the user guide's table)",
     )
     common.add_argument(
         "--skip-if-larger",

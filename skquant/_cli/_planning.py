@@ -270,6 +270,27 @@ def in_option_names(text):
     return re.sub(rf"\b({names})\b", lambda m: OPTION_NAMES[m[1]], text)
 
 
+#: ``--speed N`` -> estimator parameters (4, the default, changes none).
+#: Slower: more k-means restarts (``n_init``) and a tighter ``tol``. Faster:
+#: coarser histogram cells (``histogram_bins``, fewer points to cluster) and
+#: fewer iterations. No speed samples pixels: pooling every pixel into the
+#: histogram costs less than drawing a random sample (benchmarks/bench_cli.py
+#: speed measures each level).
+SPEED_PARAMS = {
+    1: {"n_init": 4, "tol": 1e-5},
+    2: {"n_init": 3, "tol": 1e-5},
+    3: {"n_init": 2, "tol": 1e-5},
+    4: {},
+    5: {"histogram_bins": 48},
+    6: {"histogram_bins": 48, "max_iter": 30, "tol": 1e-3},
+    7: {"histogram_bins": 32},
+    8: {"histogram_bins": 32, "max_iter": 20, "tol": 1e-3},
+    9: {"histogram_bins": 24, "max_iter": 15, "tol": 1e-3},
+    10: {"histogram_bins": 16, "max_iter": 10, "tol": 1e-2},
+    11: {"histogram_bins": 12, "max_iter": 5, "tol": 1e-2},
+}
+
+
 @dataclasses.dataclass
 class Settings:
     """What the command line asks of the estimator."""
@@ -287,6 +308,7 @@ class Settings:
     max_delta_e: float | None = None
     quality: tuple | None = None
     posterize: int | None = None
+    speed: int = 4
 
     def fit(self, X, dtype, n_channels):
         """Fit on ``X`` (an image or a list); return ``(quantizer, notes)``.
@@ -298,6 +320,7 @@ class Settings:
             "color_space": self.color_space,
             "sample_size": None if self.sample_size == "all" else self.sample_size,
             "random_state": self.seed,
+            **SPEED_PARAMS[self.speed],
         }
         if self.dither != "none":
             params["dither"] = self.dither
@@ -406,6 +429,7 @@ def _remap_palette(path, n_colors, settings):
         "backend": settings.backend,
         "color_space": settings.color_space,
         "random_state": settings.seed,
+        **SPEED_PARAMS[settings.speed],
     }
     return _fit_palette(image, n_colors, **params).palette_
 
@@ -430,6 +454,7 @@ def _settings(args):
         max_delta_e=args.max_delta_e,
         quality=args.quality,
         posterize=args.posterize,
+        speed=args.speed,
     )
     target = args.min_psnr is not None or args.max_delta_e is not None
     if args.quality is not None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, PngImagePlugin
 
+from skquant import quantize
 from skquant._cli import main
 from skquant.io import read_palette, write_image
 from skquant.metrics import peak_signal_noise_ratio
@@ -299,3 +300,38 @@ def test_remap_unreadable_is_a_usage_error(src, tmp_path, capsys):
     status, _, err = run([src, "--remap", tmp_path / "nope.png"], capsys)
     assert status == 2 and "--remap" in err and "no such file" in err
     assert os.listdir(tmp_path) == ["photo.png"]
+
+
+def test_speed_sets_the_documented_parameters(src, tmp_path, photo, capsys):
+    outputs = {}
+    for speed in (None, "4", "1", "11"):
+        out = tmp_path / f"s{speed}.png"
+        argv = [src, "-k", "8", "-o", out] + (["--speed", speed] if speed else [])
+        assert run(argv, capsys)[0] == 0
+        outputs[speed] = decoded(out)[0]
+    np.testing.assert_array_equal(outputs["4"], outputs[None])  # the default
+    np.testing.assert_array_equal(outputs["1"], quantize(photo, 8, n_init=4, tol=1e-5))
+    np.testing.assert_array_equal(
+        outputs["11"], quantize(photo, 8, histogram_bins=12, max_iter=5, tol=1e-2)
+    )
+
+
+def test_slower_speeds_fit_better(tmp_path, small_photos, capsys):
+    psnr = {}
+    for speed in ("1", "11"):
+        values = []
+        for i, photo in enumerate(small_photos):
+            write_image(tmp_path / f"{i}.png", photo)
+            out = tmp_path / f"{i}_{speed}.png"
+            argv = [tmp_path / f"{i}.png", "-k", "16", "--speed", speed, "-o", out]
+            assert run(argv, capsys)[0] == 0
+            values.append(peak_signal_noise_ratio(photo, decoded(out)[0]))
+        psnr[speed] = np.mean(values)
+    assert psnr["1"] > psnr["11"] + 0.1
+
+
+@pytest.mark.parametrize("value", ["0", "12", "fast"])
+def test_speed_values(src, value, capsys):
+    status, _, err = run([src, "--speed", value], capsys)
+    assert status == 2 and err.count("\n") == 1
+    assert err.startswith("skquant: error:") and "1 (slowest, best) to 11" in err
