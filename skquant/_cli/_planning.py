@@ -355,9 +355,7 @@ class Settings:
         if self.quality is not None:  # the fewest colours that reach MAX
             min_psnr = max(DB_PER_QUALITY * self.quality[1], 1e-6)
         if min_psnr is not None or self.max_delta_e is not None:
-            from skquant import select_n_colors
-
-            return select_n_colors(
+            return _select(
                 X,
                 min_psnr=min_psnr,
                 max_delta_e=self.max_delta_e,
@@ -386,6 +384,17 @@ class EnginePalette:
 
     def transform(self, image):
         return self.fitted.map(image)
+
+
+def _select(X, **kwargs):
+    """The fewest colours that reach a target: ``skquant._select``'s
+    engine-only ``select_palette`` (no scikit-learn import) where it exists,
+    else ``select_n_colors``, which imports scikit-learn."""
+    from skquant import _select
+
+    if hasattr(_select, "select_palette"):
+        return EnginePalette(_select.select_palette(X, **kwargs))
+    return _select.select_n_colors(X, **kwargs)
 
 
 def _fit_palette(X, n_colors, **params):

@@ -72,3 +72,17 @@ def test_no_scikit_learn_or_scipy_on_the_command_line(tmp_path, china, options):
     # scikit-learn would bring (stats, optimize, sparse) must not come.
     heavy = {"sklearn", "scipy.stats", "scipy.optimize", "scipy.sparse"}
     assert not imported & heavy
+
+
+@pytest.mark.skipif(
+    not hasattr(importlib.import_module("skquant._select"), "select_palette"),
+    reason="skquant._select.select_palette (engine-only search) has not landed",
+)
+@pytest.mark.parametrize(
+    "options", [["--quality", "60-80"], ["--min-psnr", "28", "-k", "64"]]
+)
+def test_quality_targets_import_no_scikit_learn(tmp_path, china, options):
+    write_image(tmp_path / "photo.png", china)
+    out = ["-o", f"{tmp_path}/out.png"]
+    imported = imported_modules([tmp_path / "photo.png", *options, *out])
+    assert not imported & {"sklearn", "scipy.stats", "scipy.optimize", "skimage"}
