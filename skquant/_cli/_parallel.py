@@ -6,6 +6,10 @@ images side by side with no start-up cost: no worker process imports
 skquant or loads the compiled kernels again, and the first result comes
 as soon as the first image is done.
 
+Each job thread gives its images' kernels ``1/N`` of numba's threads
+(``numba.set_num_threads`` is per thread), so N jobs do not start N times
+as many kernel threads as there are CPUs.
+
 Warnings are per image: :func:`caught_warnings` records those of the
 calling thread only. ``warnings.catch_warnings`` alone is not thread-safe
 (it swaps process-wide state), so while threads run, one recorder installed
@@ -61,6 +65,13 @@ def n_workers(jobs, n_tasks):
     return max(1, min(jobs, n_tasks))
 
 
+def _share_kernel_threads(n_jobs):
+    """In a job thread: its kernels take 1/n_jobs of numba's threads."""
+    import numba
+
+    numba.set_num_threads(max(1, numba.config.NUMBA_NUM_THREADS // n_jobs))
+
+
 def run_in_threads(function, items, n_threads):
     """Yield ``function(item)`` for every item as each finishes, computed by
     ``n_threads`` threads (in order, in this thread, when it is 1).
@@ -77,7 +88,12 @@ def run_in_threads(function, items, n_threads):
         warnings.simplefilter("always")
         warnings.showwarning = _per_thread(warnings.showwarning)
         _threaded.set()
-        pool = ThreadPoolExecutor(n_threads, thread_name_prefix="skquant-job")
+        pool = ThreadPoolExecutor(
+            n_threads,
+            thread_name_prefix="skquant-job",
+            initializer=_share_kernel_threads,
+            initargs=(n_threads,),
+        )
         try:
             running = set()
             while True:

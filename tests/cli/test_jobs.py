@@ -5,6 +5,7 @@ that image, and Ctrl-C that starts no more images."""
 import os
 import threading
 
+import numba
 import numpy as np
 import pytest
 
@@ -35,14 +36,18 @@ def test_jobs_run_in_threads_of_this_process(batch, tmp_path, monkeypatch, capsy
     process = _running._process
 
     def recording(task):
-        seen.append((os.getpid(), threading.current_thread().name))
+        name = threading.current_thread().name
+        seen.append((os.getpid(), name, numba.get_num_threads()))
         return process(task)
 
     monkeypatch.setattr(_running, "_process", recording)
     status, out, err = run([batch, "-k", "4", "-o", tmp_path / "j/", "-j", "2"], capsys)
     assert (status, err) == (0, "") and len(out.splitlines()) == 8
-    assert {pid for pid, _ in seen} == {os.getpid()}
-    assert len(seen) == 8 and len({name for _, name in seen}) == 2
+    assert {pid for pid, _, _ in seen} == {os.getpid()}
+    assert len(seen) == 8 and len({name for _, name, _ in seen}) == 2
+    # The kernels of each job take half of numba's threads.
+    share = max(1, numba.config.NUMBA_NUM_THREADS // 2)
+    assert {n for _, _, n in seen} == {share}
     status, _, _ = run([batch, "-k", "4", "-o", tmp_path / "s/"], capsys)
     assert status == 0
     for name in os.listdir(batch):
