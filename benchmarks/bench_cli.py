@@ -205,6 +205,18 @@ def _timed(command, cwd=None):
     return wall, cpu
 
 
+_RUN_AND_LIST = """
+import runpy, sys
+sys.argv = ["skquant", *sys.argv[1:]]
+try:
+    runpy.run_module("skquant", run_name="__main__")
+except SystemExit as exc:
+    if exc.code:
+        raise
+print(" ".join(sys.modules), file=sys.stderr)
+"""
+
+
 def bench_startup(repeats=5, compare=None):
     """``compare``: a source tree of another skquant version (e.g. an older
     commit's ``git archive``), run as ``python -m skquant`` from that folder
@@ -227,15 +239,19 @@ def bench_startup(repeats=5, compare=None):
         for _ in range(repeats):
             for name, (cwd, command) in versions.items():
                 runs[name].append(_timed(command, cwd))
-        trace = subprocess.run(
-            [sys.executable, "-X", "importtime", "-m", "skquant", *args],
+        # what the command leaves in sys.modules (-X importtime would also
+        # list the imports numba attempts and skquant refuses it)
+        listed = subprocess.run(
+            [sys.executable, "-c", _RUN_AND_LIST, *args],
             capture_output=True,
             text=True,
             check=True,
-        ).stderr
-        modules = {line.rsplit("|", 1)[-1].strip() for line in trace.splitlines()}
+        ).stderr.splitlines()[-1]
+        modules = set(listed.split())
         heavy = sorted({m.split(".")[0] for m in modules} & {"sklearn", "scipy"})
     print(f"\n## warm start: skquant photo.png -k 16 -o out.png, {repeats} runs\n")
+    load = " ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"load average {load} on {os.cpu_count()} CPUs\n")
     print("| version | median wall s | min wall s | median CPU s |\n|---|---|---|---|")
     for name, timings in runs.items():
         walls = [w for w, _ in timings]

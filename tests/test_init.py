@@ -27,6 +27,24 @@ def test_import_skquant_loads_no_heavy_dependency():
     assert _modules_after("import skquant; skquant.__version__; dir(skquant)") == []
 
 
+def test_quantize_imports_neither_scikit_learn_nor_scipy():
+    """quantize() runs on the engine and the kernels: neither scikit-learn
+    nor SciPy (not even the SciPy numba would import on its own)."""
+    code = """
+import os
+import skimage.data
+import skquant
+from skquant.io import read_image
+# read with Pillow: skimage.data.astronaut() itself would import SciPy
+photo = read_image(os.path.join(skimage.data.data_dir, "astronaut.png"))
+skquant.quantize(photo, 8, random_state=0)
+skquant.quantize(photo, 8, color_space="lab", dither="floyd-steinberg", random_state=0)
+"""
+    loaded = _modules_after(code)
+    assert "numba" in loaded
+    assert "sklearn" not in loaded and "scipy" not in loaded
+
+
 def test_metrics_module_imports_scikit_image_when_used():
     assert "skimage" not in _modules_after("import skquant.metrics")
 

@@ -21,13 +21,72 @@ The stamp is put in place by a cache locator registered in front of numba's
 own (they stay in charge of where the files go). If a numba release changes
 that mechanism, :data:`CACHING` is False and the kernels are compiled
 without caching: slower to start, never stale.
+
+Start-up: no SciPy
+------------------
+The kernels use nothing of SciPy, but numba imports it twice on its own:
+``import scipy`` to check its version when numba is imported, and
+``scipy.linalg.cython_blas`` when its array-function registry
+(``numba.np.arraymath``) is first loaded, which happens at the first call
+of any compiled function, even one loaded from the cache (0.2-0.7 s of a
+command that takes 1 s). So this module imports numba and that registry
+with SciPy hidden from the importing thread (:class:`_SciPyHidden`: other
+threads import it as usual), then tells the registry what it would have
+found (:func:`_restore_blas`). numba's BLAS-backed functions (``np.dot``
+of matrices, ``np.linalg``) import SciPy when they are compiled, as
+before; none is used here.
 """
 
+import contextlib
 import functools
 import hashlib
+import importlib.util
+import sys
+import threading
 from pathlib import Path
 
-import numba
+
+class _SciPyHidden:
+    """A meta-path finder that makes ``import scipy...`` fail in one thread."""
+
+    def __init__(self):
+        self.thread = threading.get_ident()
+
+    def find_spec(self, name, path=None, target=None):
+        if threading.get_ident() == self.thread and name.split(".")[0] == "scipy":
+            raise ModuleNotFoundError(f"{name} hidden while numba loads", name=name)
+        return None
+
+
+@contextlib.contextmanager
+def _scipy_hidden():
+    """Hide SciPy from imports of this thread (unless already imported)."""
+    if "scipy" in sys.modules:
+        yield
+        return
+    finder = _SciPyHidden()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+
+
+def _restore_blas(arraymath):
+    """Give numba's array registry the BLAS flag it would have computed.
+
+    It tested BLAS by importing ``scipy.linalg.cython_blas`` (hidden here);
+    with SciPy installed the answer is yes, and numba imports SciPy when a
+    function that needs it is compiled.
+    """
+    if hasattr(arraymath, "_HAVE_BLAS") and "scipy" not in sys.modules:
+        arraymath._HAVE_BLAS = importlib.util.find_spec("scipy") is not None
+
+
+with _scipy_hidden():
+    import numba
+    import numba.np.arraymath  # loaded at numba's first call anyway
+_restore_blas(numba.np.arraymath)
 
 _PACKAGE = Path(__file__).resolve().parent
 #: Files whose content every kernel may depend on.
