@@ -25,9 +25,6 @@ import os
 
 from skquant._cli._parser import STDIO
 
-#: Output formats (by extension) that hold an ICC profile.
-PROFILE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
-
 
 @dataclasses.dataclass
 class ColourHandling:
@@ -50,7 +47,10 @@ def holds_profile(path):
     """Whether an output file at ``path`` can carry an ICC profile."""
     if path is None or path == STDIO:
         return True  # no file, or a PNG on stdout
-    return os.path.splitext(path)[1].lower() in PROFILE_EXTENSIONS
+    from skquant.io._images import _pillow_format
+    from skquant.io._metadata import ICC_FORMATS
+
+    return _pillow_format(os.path.splitext(path)[1].lower()) in ICC_FORMATS
 
 
 def colour_handling(metadata, label, color_space, *, keep):

@@ -18,8 +18,11 @@ from skquant._cli._output import (
     encoded,
     format_path,
     input_size,
+    is_indexed_output,
     quality_of,
+    result_labels,
     source_metadata,
+    truecolour_note,
 )
 from skquant._cli._parallel import n_workers, run_in_threads
 from skquant._cli._parser import (
@@ -30,7 +33,6 @@ from skquant._cli._parser import (
     EXIT_OK,
     EXIT_QUALITY,
     EXIT_USAGE,
-    INDEXED_EXTENSIONS,
     STDIO,
     UsageError,
     build_parser,
@@ -105,51 +107,6 @@ class Result:
     colour_note: tuple | None = None  # said once per run (see _colour)
 
 
-def result_labels(image, quantizer, dithered):
-    """The palette index of every pixel, as ``transform`` maps it.
-
-    uint8 for palettes of at most 256 colours. Without dithering each pixel
-    maps on its own, so the image is mapped a strip of rows at a time and
-    only the small labels are held (for a 100 MP photo, 0.33x the image
-    instead of the 1.33x of int32 labels and the 1x of a mapped copy).
-    """
-    dtype = np.uint8 if len(quantizer.palette_) <= 256 else np.int32
-    if dithered:  # error diffusion runs over the whole image
-        return quantizer.predict(image).astype(dtype, copy=False)
-    labels = np.empty(image.shape[:2], dtype=dtype)
-    rows = max(1, (1 << 20) // max(1, image.shape[1]))
-    for top in range(0, image.shape[0], rows):
-        labels[top : top + rows] = quantizer.predict(image[top : top + rows])
-    return labels
-
-
-def is_indexed_output(path, image, quantizer, keep_16bit=False):
-    """Whether ``path`` gets an indexed image: PNG or GIF with at most 256
-    colours, whatever the input's depth (8-bit palette entries), except a
-    16-bit input written as PNG with ``--keep-16bit``."""
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in INDEXED_EXTENSIONS:
-        return False
-    if ext == ".png" and image.dtype == np.uint16 and keep_16bit:
-        return False
-    k = len(quantizer.palette_)
-    if ext == ".gif" and k > 256:
-        raise ValueError(
-            f"a GIF holds at most 256 colours, the palette has {k}; "
-            "use -k 256 or less, or a PNG"
-        )
-    return k <= 256
-
-
-def _truecolour_note(path, k):
-    """Why a PNG is written as truecolour: K > 256."""
-    return (
-        f"K={k} is more than the 256 colours of an indexed PNG: "
-        f"{os.path.basename(path)} is written as truecolour RGB(A), a larger "
-        "file (use -k 256 or less for an indexed one)"
-    )
-
-
 def _process(task):
     """Read, quantize and write one image; never raises for a bad input."""
     source = task.source
@@ -190,7 +147,7 @@ def _process(task):
         )
         if path is not None and not indexed and result.n_colors > 256:
             if format_path(path).lower().endswith(".png"):
-                result.notes.append(_truecolour_note(path, result.n_colors))
+                result.notes.append(truecolour_note(path, result.n_colors))
         quality = task.settings.quality
         quantized = labels = None
         if task.stats or quality or (path is not None and not indexed):

@@ -1,12 +1,13 @@
 """Metadata carried from an input file to an output: the ICC profile (its
-bytes, unchanged), PNG text chunks and the resolution (dpi)."""
+bytes, unchanged: see :mod:`skquant.io._profiles` for conversions), PNG
+text chunks and the resolution (dpi)."""
 
 import contextlib
 
 from PIL import Image
 
 #: Formats Pillow writes an ICC profile into, and a resolution into.
-_ICC_FORMATS = ("PNG", "JPEG", "TIFF", "WEBP")
+ICC_FORMATS = ("PNG", "JPEG", "TIFF", "WEBP")
 _DPI_FORMATS = ("PNG", "JPEG", "TIFF")
 
 
@@ -37,7 +38,7 @@ def save_params(fmt, metadata):
     params = {}
     if not metadata:
         return params
-    if metadata.get("icc_profile") and fmt in _ICC_FORMATS:
+    if metadata.get("icc_profile") and fmt in ICC_FORMATS:
         params["icc_profile"] = metadata["icc_profile"]
     if metadata.get("dpi") and fmt in _DPI_FORMATS:
         params["dpi"] = tuple(metadata["dpi"])
