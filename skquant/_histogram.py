@@ -152,6 +152,28 @@ class Histogram:
         points[~self.mixed] = self.first[~self.mixed]
         return points, self.weights.copy(), self.exact
 
+    def coarse_groups(self, factor=2):
+        """Index of each occupied cell's cell on a grid ``factor`` times coarser.
+
+        Cells ``factor`` apart along every channel share a coarse cell;
+        the coarse cells are numbered 0, 1, ... in code order. None for a
+        histogram keyed by colour (no grid).
+        """
+        if self.grid is None:
+            return None
+        per_channel = self.grid.per_channel
+        n_channels = self.sums.shape[1]
+        coarse_per_channel = -(-per_channel // factor)
+        codes = self.codes.copy()
+        coarse = np.zeros_like(codes)
+        scale = 1
+        for _ in range(n_channels):  # last channel first
+            codes, cell = np.divmod(codes, per_channel)
+            coarse += (cell // factor) * scale
+            scale *= coarse_per_channel
+        _, groups = np.unique(coarse, return_inverse=True)
+        return groups.ravel()
+
     def merge(self, other):
         """The histogram of both (same grid); ``self`` is not modified."""
         if other.grid != self.grid:

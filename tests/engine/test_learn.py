@@ -38,3 +38,52 @@ def test_sampled_points_say_so(china):
     points = points_for(china.reshape(-1, 3), sample_size=500)
     assert points.sampled == 500 and points.n_pixels == china.shape[0] * china.shape[1]
     assert points.describe(500).startswith("The sample of 500 pixels")
+
+
+@pytest.mark.parametrize("n_channels", [3, 4])
+def test_coarse_groups_are_cells_of_a_twice_coarser_grid(photos, n_channels):
+    from skquant._histogram import pool
+
+    for photo in photos:
+        pixels = photo.reshape(-1, 3)
+        if n_channels == 4:
+            pixels = np.column_stack([pixels, pixels[:, 0] // 2 + pixels[:, 1] // 2])
+        hist = pool(pixels)
+        groups = hist.coarse_groups()
+        cells = np.stack(
+            np.unravel_index(hist.codes, (hist.grid.per_channel,) * n_channels), 1
+        )
+        _, expected = np.unique(cells // 2, axis=0, return_inverse=True)
+        np.testing.assert_array_equal(groups, expected.ravel())
+        assert groups.max() + 1 < len(hist.codes) / 2
+
+
+def test_coarse_start_is_used_and_keeps_quality(photos, monkeypatch):
+    # k-means on the coarse cells first, then a few steps on every cell: the
+    # same palette for the same seed, and no worse than Lloyd on every cell
+    import skquant._engine._learn as learn
+    from skquant import ColorQuantizer
+    from skquant.metrics import peak_signal_noise_ratio as psnr
+
+    calls = []
+    start = learn._coarse_start
+
+    def spy(*args):
+        calls.append(start(*args))
+        return calls[-1]
+
+    gains = []
+    for photo in photos:
+        for k in (16, 64):
+            monkeypatch.setattr(learn, "_coarse_start", spy)
+            fitted = ColorQuantizer(k, random_state=0).fit(photo)
+            again = ColorQuantizer(k, random_state=0).fit(photo)
+            np.testing.assert_array_equal(fitted.palette_, again.palette_)
+            assert calls[-1] is not None
+            monkeypatch.setattr(learn, "_coarse_start", lambda *args: None)
+            full = ColorQuantizer(k, random_state=0).fit(photo)
+            gains.append(
+                psnr(photo, fitted.transform(photo))
+                - psnr(photo, full.transform(photo))
+            )
+    assert np.mean(gains) > -0.02 and min(gains) > -0.15, gains
