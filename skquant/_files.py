@@ -75,7 +75,8 @@ def quantize_files(
     Returns
     -------
     quantizer : ColorQuantizer
-        The fitted quantizer, whose ``palette_`` all outputs share.
+        The fitted quantizer, whose ``palette_`` all outputs share (sRGB
+        colours, see Notes).
     output_paths : list of str
         The written files, in the order of ``paths``.
 
@@ -86,6 +87,15 @@ def quantize_files(
     ValueError
         If two inputs have the same stem, an output would replace an input, or
         the images differ in dtype or channel count.
+
+    Notes
+    -----
+    One palette means one colour space: inputs whose ICC profile is an RGB
+    space other than sRGB (Adobe RGB, Display P3, ...) are converted to sRGB
+    with Pillow's ImageCms (relative colorimetric intent) when read, in both
+    passes, as the ``skquant`` command does with ``--shared-palette``. The
+    outputs hold sRGB colours and no metadata, so they show the inputs'
+    colours in any viewer.
 
     Examples
     --------
@@ -194,17 +204,27 @@ def _check_same_kind(paths, samples):
         )
 
 
-def _sample_file(path, n_samples, seed, mode):
+def _read_in_srgb(path, mode):
+    """An input image, converted to sRGB if its ICC profile is another RGB
+    space: one shared palette needs one colour space."""
     from skquant.io import read_image
+    from skquant.io._metadata import read_metadata
+    from skquant.io._profiles import image_in_srgb
 
-    pixels, _ = _sample_block(read_image(path, mode=mode), None, n_samples, seed)
+    image = read_image(path, mode=mode)
+    return image_in_srgb(image, read_metadata(path).get("icc_profile"))
+
+
+def _sample_file(path, n_samples, seed, mode):
+    image = _read_in_srgb(path, mode)
+    pixels, _ = _sample_block(image, None, n_samples, seed)
     return pixels
 
 
 def _quantize_file(path, output_path, estimator, mode, overwrite):
-    from skquant.io import read_image, write_image, write_indexed
+    from skquant.io import write_image, write_indexed
 
-    image = read_image(path, mode=mode)
+    image = _read_in_srgb(path, mode)
     palette = estimator.palette_
     indexed = os.path.splitext(output_path)[1].lower() in (".png", ".gif")
     if indexed and len(palette) <= 256 and palette.shape[1] in (3, 4):

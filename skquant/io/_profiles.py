@@ -98,3 +98,15 @@ def convert_colors(colors, icc, *, to_srgb):
     result = colors.copy()
     result[..., :3] = out.astype(np.uint16) * 257 if colors.dtype == np.uint16 else out
     return result
+
+
+def image_in_srgb(image, icc):
+    """An RGB(A) image (uint8 or uint16) in sRGB: converted with
+    :func:`convert_colors` when ``icc`` is an RGB profile other than sRGB,
+    else ``image`` itself (untagged, sRGB, gray or unreadable profiles, and
+    images of 1 or 2 channels)."""
+    if not icc or image.ndim != 3 or image.shape[2] not in (3, 4):
+        return image
+    if profile_of(icc)[0] != "rgb":
+        return image
+    return convert_colors(image, icc, to_srgb=True)

@@ -1,16 +1,18 @@
 """Files as small as the quantization allows: indexed PNG/GIF from
 write_image, quantize_files and the command line, 16-bit inputs included."""
 
+import io
 import os
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms
 
 from skquant import ColorQuantizer
 from skquant._cli import main
 from skquant._files import quantize_files
 from skquant.io import read_image, write_image
+from tests.io._profiles import WIDE_GAMUT
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +111,25 @@ def test_quantize_files_refuses_existing_outputs_by_default(tmp_path, astronaut)
         [tmp_path / "a.png"], tmp_path / "out", overwrite=True, progress=False
     )
     assert mode_of(tmp_path / "out" / "a.png") == "P"
+
+
+def test_quantize_files_converts_tagged_inputs_to_srgb(tmp_path, china):
+    photo = np.ascontiguousarray(china[::2, ::2])
+    Image.fromarray(photo).save(tmp_path / "wide.png", icc_profile=WIDE_GAMUT)
+    Image.fromarray(photo).save(tmp_path / "plain.png")
+    paths = [tmp_path / "wide.png", tmp_path / "plain.png"]
+    quantizer, written = quantize_files(
+        paths, tmp_path / "out", n_colors=8, random_state=0, progress=False
+    )
+    in_srgb = ImageCms.profileToProfile(
+        Image.fromarray(photo),
+        ImageCms.ImageCmsProfile(io.BytesIO(WIDE_GAMUT)),
+        ImageCms.createProfile("sRGB"),
+        renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+    )
+    wide_out = read_image(written[0])
+    np.testing.assert_array_equal(wide_out, quantizer.transform(np.asarray(in_srgb)))
+    np.testing.assert_array_equal(read_image(written[1]), quantizer.transform(photo))
+    assert not np.array_equal(wide_out, quantizer.transform(photo))
+    with Image.open(written[0]) as im:
+        assert "icc_profile" not in im.info
