@@ -7,7 +7,9 @@ alone. For an input with another RGB profile (Adobe RGB, Display P3, ...):
 
 - ``--color-space rgb``, profile kept: the file's own RGB values are
   clustered and written, with the profile;
-- a perceptual space (lab, oklab, din99o), profile kept: the pixels are
+- a perceptual space (lab, oklab, din99o), or colours given by
+  ``--palette``, ``--remap`` or ``--keep-colors`` (sRGB colours), profile
+  kept: the pixels are
   converted to sRGB with Pillow's ImageCms (relative colorimetric intent),
   clustered there (the perceptual spaces are computed from sRGB), and the
   palette is converted back into the input's space, which the kept profile
@@ -53,13 +55,16 @@ def holds_profile(path):
     return _pillow_format(os.path.splitext(path)[1].lower()) in ICC_FORMATS
 
 
-def colour_handling(metadata, label, color_space, *, keep):
+def colour_handling(metadata, label, color_space, *, keep, given=False):
     """The :class:`ColourHandling` of an input.
 
     ``metadata`` is what :func:`skquant.io._metadata.read_metadata` found
     in the input (read with ``--strip`` too: the colours still need it), or
     None; ``keep`` says whether the output may carry the profile (not
-    ``--strip``, a format that holds one, not a shared palette).
+    ``--strip``, a format that holds one, not a shared palette); ``given``
+    whether colours are given (``--palette``, ``--remap``,
+    ``--keep-colors``): those are sRGB colours, so the pixels are converted
+    to sRGB to be matched with them, whatever the colour space.
     """
     icc = (metadata or {}).get("icc_profile")
     if not icc:
@@ -80,7 +85,7 @@ def colour_handling(metadata, label, color_space, *, keep):
         f"ICC: {label!r} (and any other input with a non-sRGB RGB profile) "
         f"has the profile {name!r}: "
     )
-    if keep and color_space == "rgb":
+    if keep and color_space == "rgb" and not given:
         text = (
             head + "its own RGB values are clustered (--color-space rgb) and "
             "the profile is kept, so the output shows the input's colours"
@@ -90,14 +95,19 @@ def colour_handling(metadata, label, color_space, *, keep):
         "its colours are converted to sRGB with Pillow's ImageCms (relative "
         "colorimetric intent: colours outside sRGB are clipped to it)"
     )
+    where = (
+        "matched with the given sRGB colours (--palette, --remap, --keep-colors)"
+        if given
+        else f"clustered in {color_space}"
+    )
     if keep:
         text = (
-            f"{head}{converted} and clustered in {color_space}; the palette "
-            "is converted back into the input's space and the profile is kept"
+            f"{head}{converted} and {where}; the palette is converted back "
+            "into the input's space and the profile is kept"
         )
         return ColourHandling(icc=icc, back=True, note=("back", text))
     text = (
-        f"{head}{converted}, clustered, and written as sRGB without the "
+        f"{head}{converted}, {where}, and written as sRGB without the "
         "profile (--strip, a format without profiles, or a shared palette)"
     )
     return ColourHandling(icc=icc, keep=False, note=("srgb", text))

@@ -86,12 +86,14 @@ colour profiles (ICC):
   An output shows its input's colours. Inputs without a profile, or with an
   sRGB one, are sRGB. For another RGB profile (Adobe RGB, Display P3, ...):
   with --color-space rgb the file's own values are clustered and the profile
-  is kept; in lab, oklab and din99o the pixels are converted to sRGB with
+  is kept; in lab, oklab and din99o, and with given colours (--palette,
+  --remap, --keep-colors: sRGB), the pixels are converted to sRGB with
   Pillow's ImageCms (relative colorimetric: colours outside sRGB are
-  clipped), clustered, and the palette converted back into the profile's
-  space, which is kept. Without the profile (--strip, GIF, BMP, or a shared
-  palette) the converted sRGB colours are written. Profiles of gray, CMYK or
-  Lab data are dropped. A note on stderr says once per run what was done.
+  clipped), clustered or matched there, and the palette converted back into
+  the profile's space, which is kept. Without the profile (--strip, GIF,
+  BMP, or a shared palette) the converted sRGB colours are written. Profiles
+  of gray, CMYK or Lab data are dropped. A note on stderr says once per run
+  what was done.
 
 exit status:
   0    every input was quantized and written

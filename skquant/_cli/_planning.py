@@ -310,6 +310,12 @@ class Settings:
     posterize: int | None = None
     speed: int = 4
 
+    @property
+    def given_colors(self):
+        """Whether colours are given (a palette file, ``--remap``, kept
+        colours): sRGB colours, matched with the pixels in sRGB."""
+        return self.palette is not None or self.keep_colors is not None
+
     def fit(self, X, dtype, n_channels):
         """Fit on ``X`` (an image or a list); return ``(quantizer, notes)``.
 
@@ -431,6 +437,11 @@ def _remap_palette(path, n_colors, settings):
         image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
     if image.shape[2] < 3:  # gray (and alpha): as RGB(A)
         image = np.concatenate([image[:, :, :1]] * 3 + [image[:, :, 1:]], axis=2)
+    # Given colours are sRGB colours (see _colour): a tagged image's too.
+    from skquant.io._metadata import read_metadata
+    from skquant.io._profiles import image_in_srgb
+
+    image = image_in_srgb(image, read_metadata(path).get("icc_profile"))
     found = _few_colors(image)
     if found is not None:
         return found[1]

@@ -122,7 +122,11 @@ def _process(task):
         shared = task.quantizer is not None
         keep = not (task.strip or shared) and holds_profile(task.output)
         handling = colour_handling(
-            metadata, source.label, task.settings.color_space, keep=keep
+            metadata,
+            source.label,
+            task.settings.color_space,
+            keep=keep,
+            given=task.settings.given_colors,
         )
         result.colour_note = handling.note
         if task.image is None or not task.in_srgb:
@@ -343,7 +347,11 @@ def _run_shared(args, settings, sources, outputs, reporter, index):
             metadata.append(source_metadata(source))
             # one palette means one colour space: tagged inputs go to sRGB
             handling = colour_handling(
-                metadata[-1], source.label, settings.color_space, keep=False
+                metadata[-1],
+                source.label,
+                settings.color_space,
+                keep=False,
+                given=settings.given_colors,
             )
             reporter.once(handling.note)
             images.append(to_srgb(image, handling))

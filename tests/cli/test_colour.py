@@ -11,6 +11,7 @@ from PIL import Image, ImageCms
 
 from skquant import quantize
 from skquant._cli import main
+from skquant.io import write_palette
 from tests.io._profiles import WIDE_GAMUT
 
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
@@ -138,3 +139,36 @@ def test_shared_palette_converts_tagged_inputs_to_srgb(tmp_path, photo, capsys):
     expected = quantize([imagecms(photo, WIDE, SRGB), photo], 8)
     np.testing.assert_array_equal(a, expected[0])
     np.testing.assert_array_equal(b, expected[1])
+
+
+def test_given_colours_are_srgb(tagged, tmp_path, photo, capsys):
+    # --palette colours are sRGB: a wide-gamut input is matched with them
+    # in sRGB, and the palette written back in the input's space.
+    palette = np.array(
+        [[200, 30, 30], [30, 160, 60], [40, 60, 200], [240, 240, 230], [20, 20, 20]],
+        np.uint8,
+    )
+    write_palette(tmp_path / "p.gpl", palette)
+    out = tmp_path / "out.png"
+    argv = [tagged, "--palette", tmp_path / "p.gpl", "-o", out]
+    status, _, err = run(argv, capsys)
+    assert status == 0 and "matched with the given sRGB colours" in err
+    pixels, icc, _ = read_back(out)
+    assert icc == WIDE_GAMUT
+    in_srgb = imagecms(photo, WIDE, SRGB)
+    expected = imagecms(quantize(in_srgb, 5, palette=palette), SRGB, WIDE)
+    np.testing.assert_array_equal(pixels, expected)
+
+
+def test_remap_image_colours_are_converted_to_srgb(tmp_path, photo, capsys):
+    colours = np.array([[250, 20, 20], [20, 250, 20], [20, 20, 250], [128] * 3])
+    swatch = np.repeat(colours.astype(np.uint8)[np.newaxis], 4, axis=0)
+    Image.fromarray(swatch).save(tmp_path / "swatch.png", icc_profile=WIDE_GAMUT)
+    Image.fromarray(photo).save(tmp_path / "plain.png")
+    out = tmp_path / "out.png"
+    argv = [tmp_path / "plain.png", "--remap", tmp_path / "swatch.png", "-o", out]
+    assert run(argv, capsys)[0] == 0
+    in_srgb = imagecms(swatch, WIDE, SRGB)[0]
+    used = np.unique(read_back(out)[0].reshape(-1, 3), axis=0)
+    assert {tuple(c) for c in used} <= {tuple(c) for c in in_srgb}
+    assert not {tuple(c) for c in used} & {tuple(c) for c in colours[:3]}
