@@ -124,33 +124,51 @@ def _pool_rgb8(pixels, start, stop, packed, hist):
 
 
 @numba.njit(cache=True, nogil=True)
-def _finish_rgb8(hist, occupied, bases, bins):
-    """Counts, sums, one colour and mixedness of the ``occupied`` cells.
+def _finish_rgb8(hist, bases, bins):
+    """Occupied codes, counts, sums, one colour and mixedness, parts summed.
 
-    ``bases[j, b]`` is the smallest value in cell ``b`` of channel ``j``; a
-    cell's colour is read from the lowest bit of its mask (its only bit when
-    the cell holds one colour).
+    ``hist`` holds one histogram per thread (see :func:`_pool_rgb8`); only
+    the occupied cells are read twice. ``bases[j, b]`` is the smallest
+    value in cell ``b`` of channel ``j``; a cell's colour is read from the
+    lowest bit of its mask (its only bit when the cell holds one colour).
     """
-    m = occupied.shape[0]
+    n_parts, n_cells = hist.shape[0], hist.shape[1]
+    m = 0
+    for code in range(n_cells):
+        for part in range(n_parts):
+            if hist[part, code, 0] != 0:
+                m += 1
+                break
+    occupied = np.empty(m, np.int64)
     counts = np.empty(m)
-    sums = np.empty((m, 3))
+    sums = np.zeros((m, 3))
     first = np.empty((m, 3))
     mixed = np.empty(m, np.bool_)
-    for r in range(m):
-        code = occupied[r]
-        counts[r] = np.float64(hist[code, 0])
-        for j in range(3):
-            sums[r, j] = np.float64(hist[code, 1 + j])
-        mask = hist[code, 4]
-        mixed[r] = (mask & (mask - np.uint64(1))) != np.uint64(0)
+    zero, one = np.uint64(0), np.uint64(1)
+    r = 0
+    for code in range(n_cells):
+        n = zero
+        mask = zero
+        for part in range(n_parts):
+            n += hist[part, code, 0]
+            mask |= hist[part, code, 4]
+        if n == zero:
+            continue
+        occupied[r] = code
+        counts[r] = np.float64(n)
+        for part in range(n_parts):
+            for j in range(3):
+                sums[r, j] += np.float64(hist[part, code, 1 + j])
+        mixed[r] = (mask & (mask - one)) != zero
         bit = 0
-        while (mask >> np.uint64(bit)) & np.uint64(1) == np.uint64(0):
+        while (mask >> np.uint64(bit)) & one == zero:
             bit += 1
         cells = (code // (bins * bins), (code // bins) % bins, code % bins)
         places = (bit >> 4, (bit >> 2) & 3, bit & 3)
         for j in range(3):
             first[r, j] = bases[j, cells[j]] + places[j]
-    return counts, sums, first, mixed
+        r += 1
+    return occupied, counts, sums, first, mixed
 
 
 @numba.njit(cache=True, nogil=True)
@@ -331,8 +349,9 @@ def _rgb8_tables(lo, inv_width, per_channel):
     packed = np.zeros((3, 256), np.uint64)
     bases = np.zeros((3, per_channel), np.int64)
     for j in range(3):
-        raw = np.array([int((float(v) - lo[j]) * inv_width[j]) for v in values])
-        raw[(values - lo[j]) * inv_width[j] < 0] = -1  # int() rounds up to 0
+        scaled = (values.astype(np.float64) - lo[j]) * inv_width[j]
+        raw = scaled.astype(np.int64)  # truncated, as int() in _cell_of
+        raw[scaled < 0] = -1  # int() rounds up to 0
         inside = (raw >= 0) & (raw < per_channel)
         cells = np.clip(raw, 0, per_channel - 1)
         # cells are non-decreasing in the value: each cell's smallest value
@@ -355,7 +374,10 @@ def _pool_cells_rgb8(pixels, packed, bases, per_channel):
     pixels = np.ascontiguousarray(pixels)
     n_pixels = len(pixels)
     n_cells = per_channel**3
-    n_parts = kernel_threads(n_pixels, min_items=MIN_PIXELS_PER_THREAD)
+    # a thread's histogram costs about as much to read back as 8 pixels
+    # per cell cost to pool: fewer pixels than that stay on one thread
+    min_items = max(MIN_PIXELS_PER_THREAD, 8 * n_cells)
+    n_parts = kernel_threads(n_pixels, min_items=min_items)
     n_parts = max(1, min(n_parts, MAX_PARTIAL_BYTES // (64 * n_cells)))
     hist = np.zeros((n_parts, n_cells, 8), np.uint64)
     outside = np.zeros(n_parts, np.uint64)
@@ -367,10 +389,4 @@ def _pool_cells_rgb8(pixels, packed, bases, per_channel):
     run_parallel(task, n_pixels, n_parts, chunk=TASK_CHUNK)
     if outside.any():
         return None
-    total = hist[0]
-    for part in hist[1:]:
-        total[:, :4] += part[:, :4]
-        total[:, 4] |= part[:, 4]
-    occupied = np.flatnonzero(total[:, 0]).astype(np.int64)
-    counts, sums, first, mixed = _finish_rgb8(total, occupied, bases, per_channel)
-    return occupied, counts, sums, first, mixed
+    return _finish_rgb8(hist, bases, per_channel)
