@@ -26,6 +26,7 @@ from skquant._kernels._assign import (
     nearest_brute,
     take_rows,
 )
+from skquant._kernels._box import column_range
 from skquant._kernels._ciede2000 import ciede2000_sum
 from skquant._kernels._dither import (
     DITHER_METHODS,
@@ -33,7 +34,6 @@ from skquant._kernels._dither import (
     dither_map,
     nearest_labels,
 )
-from skquant._kernels._grid import column_range
 from skquant._kernels._lloyd import lloyd_kmeans
 from skquant._kernels._pool import pool_cells
 from skquant._kernels._runner import TASK_CHUNK, kernel_threads, run_parallel

@@ -31,6 +31,7 @@ import numpy as np
 
 from skquant import _color
 from skquant._kernels import _checks
+from skquant._kernels._box import pixel_box
 from skquant._kernels._cache import kernel
 from skquant._kernels._colorspace import (
     IDENTITY,
@@ -45,7 +46,6 @@ from skquant._kernels._grid import (
     nearest,
     nearest3,
     no_grid,
-    pixel_box,
 )
 from skquant._kernels._runner import TASK_CHUNK, kernel_threads, run_parallel
 
@@ -454,10 +454,11 @@ def _labeller(pixels, palette, space, scale, alpha=None):
         and n_pixels >= LUT_MIN_PIXELS
     )
     if n_pixels >= MIN_GRID_QUERIES:
-        lo, hi = pixel_box(pixels, space, alpha)
+        lo, hi, cone = pixel_box(pixels, space, alpha)
         # With the table, each distinct colour is searched once: a photo
         # has several pixels per distinct colour.
-        grid = grid_for(palette, lo, hi, n_pixels // 8 if lut else n_pixels)
+        n_queries = n_pixels // 8 if lut else n_pixels
+        grid = grid_for(palette, lo, hi, n_queries, cone=cone)
     else:
         grid = no_grid(palette)
     table = np.zeros(0, np.uint8)

@@ -27,12 +27,8 @@ import threading
 
 import numpy as np
 
-from skquant._kernels import _checks
 from skquant._kernels._cache import kernel
-from skquant._kernels._colorspace import gamut_bounds
 from skquant._kernels._runner import (
-    MIN_PIXELS_PER_THREAD,
-    TASK_CHUNK,
     kernel_threads,
     run_parallel,
 )
@@ -48,6 +44,18 @@ MAX_GRID_CHANNELS = 4
 #: Upper bound on the number of grid cells.
 MAX_GRID_CELLS = 1 << 18
 
+#: Bytes the candidate lists of one grid may take (with the cell index): a
+#: finer level that would need more is not built, its parent serves.
+GRID_BYTES = 32 << 20
+
+#: Bytes per listed candidate: its index (int32) and lower bound (float32,
+#: rounded down so that it stays a lower bound).
+ENTRY_BYTES = 8
+
+#: Squared distances are scaled by this before they are rounded to float32
+#: (relative precision 2**-24): the stored bound is never above the true one.
+ROUND_DOWN = 1.0 - 2.0**-20
+
 #: Cell tests (a few ns each) below which building a grid level uses one thread.
 MIN_TESTS_PER_THREAD = 1 << 18
 
@@ -55,9 +63,6 @@ MIN_TESTS_PER_THREAD = 1 << 18
 #: query costs a few milliseconds, less than building a grid (and, on first
 #: use, than compiling it: 3 s).
 MIN_GRID_WORK = 1 << 23
-
-#: Dtypes :func:`column_range` reads with a kernel.
-RANGE_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 
 
 @kernel
@@ -76,14 +81,15 @@ def _beats(palette, q, p, half, dc_q, dc_p):
 
 @kernel
 def _cell_candidates(
-    cell, g, factor, lo, width, pad, palette, p_start, p_cand, s, sort, long_list
+    cell, g, factor, lo, width, pad, palette, p_start, p_cand, s, sort, long_list, cone
 ):
     """Palette entries that can be nearest somewhere in grid cell ``cell``.
 
     ``s`` is a per-thread scratch: ``s.keep[:n]`` receives the entries and
     ``s.lower[:n]`` the squared distance from the cell to each, and ``n`` is
     returned. With ``sort``, lists longer than ``long_list`` are sorted by
-    that lower bound.
+    that lower bound. A cell that no point of the ``cone`` (see
+    :func:`_reachable`) can reach gets no list (``n = 0``).
     """
     keep, lower, dc, beaten, centre, half = s
     d = palette.shape[1]
@@ -98,6 +104,8 @@ def _cell_candidates(
         stride *= g_parent
         centre[j] = lo[j] + (c + 0.5) * width[j]
         half[j] = 0.5 * width[j] + pad[j]
+    if cone.shape[0] > 0 and not _reachable(centre, half, cone):
+        return 0
     start = p_start[parent]
     n = p_start[parent + 1] - start
     # q, the entry whose farthest point of the cell is nearest, beats most.
@@ -151,6 +159,35 @@ def _cell_candidates(
 
 
 @kernel
+def _reachable(centre, half, cone):
+    """Whether a premultiplied point can fall in the cell ``centre +- half``.
+
+    ``cone`` is ``(lo_0 .. lo_m-1, hi_0 .. hi_m-1, weight)`` for points
+    ``(c_0 o, .., c_m-1 o, weight o)`` with each colour value ``c_j`` in
+    ``[lo_j, hi_j]``: a cell of opacities ``o`` in ``[o0, o1]`` is reached
+    only where every colour axis meets ``[lo_j, hi_j] * [o0, o1]``. RGBA
+    grids are mostly out of reach (a faint pixel has a dark premultiplied
+    colour), and these cells would each repeat long candidate lists. The
+    test may keep unreachable cells (each axis is tested alone), never the
+    reverse matters for exactness: a point in a cell without a list is
+    searched in full.
+    """
+    m = centre.shape[0] - 1
+    weight = cone[2 * m]
+    o0 = (centre[m] - half[m]) / weight
+    o1 = (centre[m] + half[m]) / weight
+    for j in range(m):
+        a, b = cone[j] * o0, cone[j] * o1
+        c, e = cone[m + j] * o0, cone[m + j] * o1
+        low = min(min(a, b), min(c, e))
+        high = max(max(a, b), max(c, e))
+        slack = 1e-9 * (abs(low) + abs(high)) + 1e-300
+        if centre[j] + half[j] < low - slack or centre[j] - half[j] > high + slack:
+            return False
+    return True
+
+
+@kernel
 def _shell_sort(key, values, n):
     """Sort ``key[:n]`` in place, moving ``values[:n]`` along (Knuth's gaps).
 
@@ -199,6 +236,7 @@ def _refine_cells(
     p_cand,
     fill,
     long_list,
+    cone,
     start,
     cand,
     lower,
@@ -231,6 +269,7 @@ def _refine_cells(
             s,
             fill,
             long_list,
+            cone,
         )
         if not fill:
             start[cell + 1] = m
@@ -238,32 +277,37 @@ def _refine_cells(
         o = start[cell]
         for k in range(m):
             cand[o + k] = s[0][k]
-            lower[o + k] = s[1][k]
+            lower[o + k] = np.float32(s[1][k] * ROUND_DOWN)
 
 
-def _refine(palette, lo, span, g, factor, p_start, p_cand, long_list):
+def _refine(palette, lo, span, g, factor, parent, long_list, cone, budget):
     """Candidate lists of a ``g``-per-axis grid from its parent grid's.
 
-    Returns the child's ``(start, cand, lower)`` in CSR form.
+    ``parent`` is the parent's ``(start, cand, lower)``. Returns the child's
+    ``(start, cand, lower)`` in CSR form, or None when its lists would take
+    more than ``budget`` bytes (counted before they are written).
     """
+    p_start, p_cand = parent[0], parent[1]
     n_cells = g ** palette.shape[1]
     # Work ~ cells x candidates per parent cell (a few ns each).
-    n_tests = n_cells * (len(p_cand) // (len(p_start) - 1))
+    n_tests = n_cells * (len(p_cand) // (len(p_start) - 1) + 1)
     n_threads = kernel_threads(n_tests, min_items=MIN_TESTS_PER_THREAD)
     chunk = max(64, n_cells // (8 * n_threads))
     grid = (palette, lo, span, g, factor, p_start, p_cand)
     start = np.zeros(n_cells + 1, np.int64)
-    empty = (np.empty(0, np.int32), np.empty(0))
+    empty = (np.empty(0, np.int32), np.empty(0, np.float32))
 
     def count(worker, first, stop):
-        _refine_cells(first, stop, *grid, False, long_list, start, *empty)
+        _refine_cells(first, stop, *grid, False, long_list, cone, start, *empty)
 
     run_parallel(count, n_cells, n_threads, chunk=chunk)
     np.cumsum(start, out=start)
-    cand, lower = np.empty(start[-1], np.int32), np.empty(start[-1])
+    if start.nbytes + int(start[-1]) * ENTRY_BYTES > budget:
+        return None
+    cand, lower = np.empty(start[-1], np.int32), np.empty(start[-1], np.float32)
 
     def fill(worker, first, stop):
-        _refine_cells(first, stop, *grid, True, long_list, start, cand, lower)
+        _refine_cells(first, stop, *grid, True, long_list, cone, start, cand, lower)
 
     run_parallel(fill, n_cells, n_threads, chunk=chunk)
     return start, cand, lower
@@ -325,7 +369,8 @@ def nearest3(x0, x1, x2, hint, grid):
 def nearest(x, hint, grid):
     """:func:`nearest3` for any number of channels, ``x`` an array.
 
-    With ``g == 0`` (no grid), a full search.
+    With ``g == 0`` (no grid), or in a cell without a list (see
+    :func:`_reachable`), a full search.
     """
     palette, lo, inv_width, g, start, cand, lower, long_list = grid
     d = palette.shape[1]
@@ -338,6 +383,8 @@ def nearest(x, hint, grid):
                 inside = False
                 break
             cell = cell * g + int(t)
+    if inside and start[cell] == start[cell + 1]:
+        inside = False  # a cell without a list (out of reach): full search
     s = start[cell] if inside else 0
     e = start[cell + 1] if inside else palette.shape[0]
     sorted_search = inside and e - s > long_list
@@ -363,7 +410,7 @@ def nearest(x, hint, grid):
     return arg
 
 
-def grid_for(palette, lo, hi, n_queries, *, hinted=False):
+def grid_for(palette, lo, hi, n_queries, *, hinted=False, cone=None):
     """The grid of ``palette`` (float64, C order) over the box ``[lo, hi]``.
 
     The box is widened to hold the palette, and a little beyond so that the
@@ -371,13 +418,16 @@ def grid_for(palette, lo, hi, n_queries, *, hinted=False):
     :func:`nearest3`: ``(palette, lo, inv_width, g, start, cand, lower,
     long_list)``. ``hinted`` searches (dithering: each starts from the
     previous pixel's colour) get a finer grid whose lists are all sorted,
-    so that the search stops at the first bound beyond the hint.
+    so that the search stops at the first bound beyond the hint. ``cone``
+    (RGBA, from :func:`~skquant._kernels._box.pixel_box`) leaves the cells
+    that no query can reach without a list (:func:`_reachable`).
 
     More than four channels, or fewer than ``MIN_GRID_WORK`` distances for
     a full search of every query, get an empty grid (``g = 0``): every
     search is then in full, as fast there (a 0.27 MP photo at K=16 or 64:
     the same 21 ms in 'rgb', 46 ms in 'lab'), and the grid's code is not
-    even compiled.
+    even compiled. The lists take at most ``GRID_BYTES``: a finer level
+    that would need more is not built (``g`` is then smaller).
     """
     n_colors, n_channels = palette.shape
     if n_channels > MAX_GRID_CHANNELS or n_colors == 1:
@@ -399,8 +449,23 @@ def grid_for(palette, lo, hi, n_queries, *, hinted=False):
         target = max(2.0, min(finer, finest, 32.0))
         g = max(g, 1 << math.ceil(math.log2(target)))
         long_list = 1
-    start, cand, lower = cached_grid(palette, lo, span, g, long_list)
+    cone = _NO_CONE if cone is None else np.asarray(cone, np.float64)
+    start, cand, lower = cached_grid(palette, lo, span, g, long_list, cone)
+    g = _cells_per_axis(len(start) - 1, n_channels)
     return palette, lo, g / span, g, start, cand, lower, long_list
+
+
+def _cells_per_axis(n_cells, n_channels):
+    """``g`` such that ``g ** n_channels == n_cells`` (a power of two)."""
+    g = 1
+    while g**n_channels < n_cells:
+        g *= 2
+    return g
+
+
+#: No cone: every cell of the box can hold queries.
+_NO_CONE = np.zeros(0)
+_NO_CONE.flags.writeable = False
 
 
 def no_grid(palette):
@@ -411,63 +476,9 @@ def no_grid(palette):
 
 #: The lists of an empty grid, read-only like those of :func:`cached_grid`
 #: (so the kernels see the same types: one compiled specialisation).
-_EMPTY_GRID = (np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0))
+_EMPTY_GRID = (np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32))
 for _array in _EMPTY_GRID:
     _array.flags.writeable = False
-
-
-@kernel
-def _column_range(pixels, start, stop, lo, hi, floor, ceil):
-    """Per-column min/max of ``pixels[start:stop]`` into ``lo``, ``hi``.
-
-    Stops early once every column spans ``floor`` to ``ceil`` (the dtype's
-    whole range: 8-bit photos reach it within a few thousand pixels).
-    """
-    d = pixels.shape[1]
-    for block in range(start, stop, 4096):
-        for i in range(block, min(block + 4096, stop)):
-            for j in range(d):
-                v = np.float64(pixels[i, j])
-                if v < lo[j]:
-                    lo[j] = v
-                if v > hi[j]:
-                    hi[j] = v
-        full = True
-        for j in range(d):
-            full = full and lo[j] <= floor and hi[j] >= ceil
-        if full:
-            return
-
-
-def column_range(pixels):
-    """Smallest and largest value of each column, as float64 arrays.
-
-    One pass over the pixels (numpy reduces ``(n, 3)`` along axis 0 ten times
-    slower than this, and three passes over columns take three times longer).
-    """
-    pixels = _checks.pixels_2d(pixels)
-    n_pixels, n_channels = pixels.shape
-    if n_pixels == 0:
-        return np.full(n_channels, np.inf), np.full(n_channels, -np.inf)
-    if pixels.dtype not in RANGE_DTYPES or not pixels.flags.c_contiguous:
-        lo = np.array([pixels[:, j].min() for j in range(n_channels)], np.float64)
-        hi = np.array([pixels[:, j].max() for j in range(n_channels)], np.float64)
-        return lo, hi
-    n_threads = kernel_threads(n_pixels, min_items=MIN_PIXELS_PER_THREAD * 4)
-    lo = np.full((n_threads, n_channels), np.inf)
-    hi = np.full((n_threads, n_channels), -np.inf)
-
-    if pixels.dtype.kind in "iu":
-        info = np.iinfo(pixels.dtype)
-        floor, ceil = float(info.min), float(info.max)
-    else:
-        floor, ceil = -np.inf, np.inf
-
-    def task(worker, start, stop):
-        _column_range(pixels, start, stop, lo[worker], hi[worker], floor, ceil)
-
-    run_parallel(task, n_pixels, n_threads, chunk=TASK_CHUNK * 4)
-    return lo.min(axis=0), hi.max(axis=0)
 
 
 def grid_size(n_colors, n_channels, n_queries):
@@ -494,25 +505,31 @@ def grid_size(n_colors, n_channels, n_queries):
     return g
 
 
-def build_grid(palette_work, lo, span, g, long_list=LONG_LIST):
+def build_grid(palette_work, lo, span, g, long_list=LONG_LIST, cone=_NO_CONE):
     """Candidate lists of a ``g``-per-axis grid over ``[lo, lo + span]``.
 
     Returns ``(start, cand, lower)`` in CSR form: the candidates of cell ``c``
     are ``cand[start[c]:start[c + 1]]``, sorted by their lower bound when
-    there are more than ``long_list``.
+    there are more than ``long_list``. Levels are refined two cells per
+    axis at a time while their lists fit in ``GRID_BYTES``: the grid
+    returned may be coarser than ``g`` (``len(start) - 1`` cells). Cells
+    out of the ``cone`` (see :func:`_reachable`) get empty lists.
     """
     n_colors = palette_work.shape[0]
-    start = np.array([0, n_colors], dtype=np.int64)
-    cand = np.arange(n_colors, dtype=np.int32)
-    lower = np.zeros(n_colors)
+    grid = (
+        np.array([0, n_colors], dtype=np.int64),
+        np.arange(n_colors, dtype=np.int32),
+        np.zeros(n_colors, np.float32),
+    )
     size = 1
     while size < g:
-        factor = 2
-        size *= factor
-        start, cand, lower = _refine(
-            palette_work, lo, span, size, factor, start, cand, long_list
+        finer = _refine(
+            palette_work, lo, span, 2 * size, 2, grid, long_list, cone, GRID_BYTES
         )
-    return start, cand, lower
+        if finer is None:
+            break
+        grid, size = finer, 2 * size
+    return grid
 
 
 #: Grids kept by :func:`cached_grid` (a few MiB at most each).
@@ -522,7 +539,7 @@ _grid_cache = {}
 _grid_cache_lock = threading.Lock()
 
 
-def cached_grid(palette, lo, span, g, long_list=LONG_LIST):
+def cached_grid(palette, lo, span, g, long_list=LONG_LIST, cone=_NO_CONE):
     """:func:`build_grid`, remembered for the last few palettes and boxes.
 
     Mapping the frames of a video or a photo collection onto one palette
@@ -533,12 +550,13 @@ def cached_grid(palette, lo, span, g, long_list=LONG_LIST):
     process-wide table keyed by their bytes (not on the estimator, which
     ``transform`` must leave unchanged); its arrays are read-only.
     """
-    key = (palette.shape, palette.tobytes(), lo.tobytes(), span.tobytes(), g, long_list)
+    key = (palette.shape, palette.tobytes(), lo.tobytes(), span.tobytes())
+    key += (g, long_list, cone.tobytes())
     with _grid_cache_lock:
         grid = _grid_cache.get(key)
     if grid is not None:
         return grid
-    grid = build_grid(palette, lo, span, g, long_list)
+    grid = build_grid(palette, lo, span, g, long_list, cone)
     for array in grid:
         array.flags.writeable = False
     with _grid_cache_lock:
@@ -546,35 +564,3 @@ def cached_grid(palette, lo, span, g, long_list=LONG_LIST):
             _grid_cache.pop(next(iter(_grid_cache)))
         _grid_cache[key] = grid
     return grid
-
-
-def _value_range(pixels):
-    """Per-channel range of the pixels' finite values (8-bit: the dtype's)."""
-    if pixels.dtype == np.uint8:
-        return np.zeros(pixels.shape[1]), np.full(pixels.shape[1], 255.0)
-    lo, hi = column_range(pixels)
-    # Infinite values are searched in full, outside the grid (NaN never
-    # widens the range).
-    return np.where(np.isfinite(lo), lo, np.inf), np.where(np.isfinite(hi), hi, -np.inf)
-
-
-def pixel_box(pixels, space, alpha=None):
-    """Box of the working space that the grid of these pixels covers.
-
-    For ``'rgb'``, every pixel's values; for the perceptual spaces, the sRGB
-    gamut (out-of-gamut points are searched in full). With
-    ``alpha=(full, weight)`` the points are the colours premultiplied by the
-    opacity ``a / full``, plus ``weight`` times the opacity. Returns
-    ``(lo, hi)``; :func:`grid_for` adds the palette.
-    """
-    if alpha is None:
-        return gamut_bounds(space) if space != "rgb" else _value_range(pixels)
-    full, weight = alpha
-    lo, hi = _value_range(pixels)
-    opacity = np.array([lo[3], hi[3]]) / full
-    if space != "rgb":
-        lo[:3], hi[:3] = gamut_bounds(space)
-    corners = np.stack([bound * o for bound in (lo[:3], hi[:3]) for o in opacity])
-    lo[:3], hi[:3] = corners.min(axis=0), corners.max(axis=0)
-    lo[3], hi[3] = sorted(opacity * weight)
-    return lo, hi
