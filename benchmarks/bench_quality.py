@@ -6,16 +6,26 @@ Run from the repository root (needs the ``benchmark`` extras: ``imagequant``)::
     .venv/bin/python benchmarks/bench_quality.py --quick    # K = 16 only, 3 photos
     .venv/bin/python benchmarks/bench_quality.py --per-photo --no-timing
     .venv/bin/python benchmarks/bench_quality.py --candidates   # colour-space study
+    .venv/bin/python benchmarks/bench_quality.py --no-fs --no-timing \
+        --json frontier.json --plot docs/_static/color_space_frontier.png
+    .venv/bin/python benchmarks/bench_quality.py --no-quality --fit-timing
 
 What is measured
 ----------------
-On six photographs (scikit-image's astronaut, coffee, chelsea and rocket,
-scikit-learn's china and flower) at K = 8, 16, 64 and 256 colours:
+On every colour photograph shipped with scikit-image and scikit-learn (ten:
+scikit-image's astronaut, coffee, chelsea, rocket, retina,
+hubble_deep_field, immunohistochemistry and the left view of
+stereo_motorcycle; scikit-learn's china and flower; ``--six`` keeps the
+first four and the last two, the set of earlier measurements) at K = 8, 16,
+64 and 256 colours:
 
 - ``dE``: mean CIEDE2000 between the original and the quantized image
-  (:func:`skquant.metrics.mean_delta_e`); ``vs liq`` is the change of the
-  median against libimagequant without dithering, and ``worst`` the largest
-  per-photo change (positive: worse than libimagequant on some photo);
+  (:func:`skquant.metrics.mean_delta_e`); ``vs liq`` is the median over the
+  photos of the per-photo change against libimagequant without dithering,
+  and ``worst`` the largest per-photo change (positive: worse than
+  libimagequant on some photo); the PSNR ``vs liq`` likewise, and ``both``
+  counts the photos on which a method is worse than libimagequant on both
+  measures at once;
 - ``PSNR`` (dB) and ``SSIM`` (:mod:`skquant.metrics`);
 - ``dE blur``: mean CIEDE2000 after a Gaussian blur of sigma 1.5 pixels of
   both images, done in linear light (what the eye sees from a distance).
@@ -41,6 +51,14 @@ space: CIELAB with its lightness axis scaled (``lab-L*w``), DIN99 (ASTM
 D2244-07), DIN99o with a scaled lightness, OKLab with a scaled lightness;
 see :func:`din99_from_lab` for the formulas. It also runs
 ``ColorQuantizer`` with ``n_init=4``.
+
+``--json`` writes the per-photo figures, ``--plot`` draws the frontier: the
+median CIEDE2000 and PSNR changes against libimagequant of every colour
+space, one panel per K.
+
+``--fit-timing`` times ``ColorQuantizer(256, color_space=space).fit`` on the
+12-megapixel photo below for every space, interleaved, as ratios to
+``'rgb'``.
 
 The timing part dithers a 12-megapixel photograph (china.jpg upscaled to
 4000 x 3000 with bicubic interpolation) with K = 256 and compares it with
@@ -84,18 +102,28 @@ SEED = 0
 # %% photographs -----------------------------------------------------------------
 
 
-def photos(quick=False):
+#: The six photographs of earlier measurements (``--six``).
+SIX = ("astronaut", "coffee", "chelsea", "rocket", "china", "flower")
+
+
+def photos(quick=False, six=False):
     """``{name: uint8 RGB image}`` of the benchmark photographs."""
     images = {
         "astronaut": data.astronaut(),
         "coffee": data.coffee(),
         "chelsea": data.chelsea(),
         "rocket": data.rocket(),
+        "retina": data.retina(),
+        "hubble": data.hubble_deep_field(),
+        "ihc": data.immunohistochemistry(),
+        "motorcycle": data.stereo_motorcycle()[0],
         "china": load_sample_image("china.jpg"),
         "flower": load_sample_image("flower.jpg"),
     }
     if quick:
-        images = {k: images[k] for k in ("astronaut", "coffee", "china")}
+        return {k: images[k] for k in ("astronaut", "coffee", "china")}
+    if six:
+        return {k: images[k] for k in SIX}
     return images
 
 
@@ -286,27 +314,43 @@ def metrics(image, out, reference_blur):
 # %% quality table -----------------------------------------------------------------
 
 
-def quality(images, n_colors_list, with_candidates, per_photo):
+def quality(images, n_colors_list, *, with_candidates, per_photo, spaces, fs=True):
+    """Print the tables; return ``{n_colors: {method: [metrics per photo]}}``."""
+    tables = {}
     for n_colors in n_colors_list:
         rows = {}  # method -> list of metric dicts, one per photo
         for image in images.values():
             reference_blur = _blurred_lab(image)
             outs = {}
-            for space in SPACES:
+            for space in spaces:
                 q = skquant_fit(image, n_colors, space)
                 outs[f"skquant-{space}"] = skquant_plain(q, image)
-                outs[f"skquant-{space} +FS"] = skquant_fs(q, image)
+                if fs:
+                    outs[f"skquant-{space} +FS"] = skquant_fs(q, image)
             if imagequant is not None:
                 outs["liq"] = liq(image, n_colors, 0)
-                outs["liq +FS"] = liq(image, n_colors, 1)
+                if fs:
+                    outs["liq +FS"] = liq(image, n_colors, 1)
             outs["pillow-mediancut"] = pillow_mediancut(image, n_colors, False)
-            outs["pillow-mediancut +FS"] = pillow_mediancut(image, n_colors, True)
+            if fs:
+                outs["pillow-mediancut +FS"] = pillow_mediancut(image, n_colors, True)
             if with_candidates:
                 for name in CANDIDATES:
                     outs[f"cand {name}"] = candidate(image, n_colors, name)
             for method, out in outs.items():
                 rows.setdefault(method, []).append(metrics(image, out, reference_blur))
         _print_table(n_colors, rows, list(images), per_photo)
+        tables[n_colors] = rows
+    return tables
+
+
+def changes(values, base):
+    """Per-photo CIEDE2000 change (%) and PSNR change (dB) against ``base``."""
+    de = np.array([v["dE"] for v in values])
+    psnr = np.array([v["PSNR"] for v in values])
+    base_de = np.array([v["dE"] for v in base])
+    base_psnr = np.array([v["PSNR"] for v in base])
+    return 100 * (de / base_de - 1), psnr - base_psnr
 
 
 def _print_table(n_colors, rows, names, per_photo):
@@ -314,7 +358,7 @@ def _print_table(n_colors, rows, names, per_photo):
     print(f"\nK = {n_colors}   (medians over {len(names)} photos)")
     print(
         f"{'method':<30}{'dE':>7}{'vs liq':>9}{'worst':>8}{'PSNR':>8}"
-        f"{'vs liq':>8}{'SSIM':>8}{'dE blur':>9}"
+        f"{'vs liq':>8}{'worst':>7}{'both':>5}{'SSIM':>8}{'dE blur':>9}"
     )
     order = sorted(rows, key=lambda m: ("+FS" in m, m.startswith("cand"), m))
     for method in order:
@@ -323,14 +367,13 @@ def _print_table(n_colors, rows, names, per_photo):
         psnr = np.array([v["PSNR"] for v in values])
         line = f"{method:<30}{np.median(de):7.3f}"
         if base is not None:
-            base_de = np.array([v["dE"] for v in base])
-            base_psnr = np.array([v["PSNR"] for v in base])
-            line += f"{100 * (np.median(de) / np.median(base_de) - 1):+8.1f}%"
-            line += f"{100 * np.max(de / base_de - 1):+7.1f}%"
-            line += f"{np.median(psnr):8.2f}"
-            line += f"{np.median(psnr) - np.median(base_psnr):+8.2f}"
+            change_de, change_psnr = changes(values, base)
+            both = int(np.sum((change_de > 0) & (change_psnr < 0)))
+            line += f"{np.median(change_de):+8.1f}%{np.max(change_de):+7.1f}%"
+            line += f"{np.median(psnr):8.2f}{np.median(change_psnr):+8.2f}"
+            line += f"{np.min(change_psnr):+7.2f}{both:5d}"
         else:
-            line += f"{'':>17}{np.median(psnr):8.2f}{'':>8}"
+            line += f"{'':>17}{np.median(psnr):8.2f}{'':>20}"
         line += f"{statistics.median(v['SSIM'] for v in values):8.4f}"
         line += f"{statistics.median(v['dE blur'] for v in values):9.3f}"
         print(line)
@@ -338,12 +381,112 @@ def _print_table(n_colors, rows, names, per_photo):
             for name, v in zip(names, values, strict=True):
                 print(
                     f"    {name:<26}{v['dE']:7.3f}{'':>17}{v['PSNR']:8.2f}"
-                    f"{'':>8}{v['SSIM']:8.4f}{v['dE blur']:9.3f}"
+                    f"{'':>20}{v['SSIM']:8.4f}{v['dE blur']:9.3f}"
                 )
     sys.stdout.flush()
 
 
+# %% the frontier: JSON and plot ---------------------------------------------------
+
+
+def frontier(tables, spaces):
+    """``{n_colors: {space: (median dE change %, median PSNR change dB)}}``."""
+    out = {}
+    for n_colors, rows in tables.items():
+        base = rows["liq"]
+        out[n_colors] = {}
+        for space in spaces:
+            change_de, change_psnr = changes(rows[f"skquant-{space}"], base)
+            out[n_colors][space] = (
+                float(np.median(change_de)),
+                float(np.median(change_psnr)),
+            )
+    return out
+
+
+def write_json(path, tables, names):
+    """Per-photo dE and PSNR of every method, and the frontier medians."""
+    import json
+
+    spaces = [m[len("skquant-") :] for m in next(iter(tables.values())) if _plain(m)]
+    payload = {
+        "photos": names,
+        "per_photo": {
+            str(k): {
+                m: [{"dE": v["dE"], "PSNR": v["PSNR"]} for v in values]
+                for m, values in rows.items()
+            }
+            for k, rows in tables.items()
+        },
+        "frontier": {str(k): v for k, v in frontier(tables, spaces).items()},
+    }
+    with open(path, "w") as f:
+        json.dump(payload, f, indent=1)
+
+
+def _plain(method):
+    return method.startswith("skquant-") and "+FS" not in method
+
+
+def plot_frontier(path, tables, n_photos):
+    """Median CIEDE2000 change vs median PSNR change, one panel per K."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    spaces = [m[len("skquant-") :] for m in next(iter(tables.values())) if _plain(m)]
+    points = frontier(tables, spaces)
+    fig, axes = plt.subplots(
+        1, len(points), figsize=(3.1 * len(points), 3.3), layout="constrained"
+    )
+    axes = np.atleast_1d(axes)
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours = {space: palette[i % len(palette)] for i, space in enumerate(spaces)}
+    for ax, (n_colors, by_space) in zip(axes, points.items(), strict=True):
+        ax.fill_between([-100, -5], 0.1, 100, color="0.92", lw=0, zorder=0)
+        ax.axhline(0.1, color="0.6", lw=0.8, ls="--")
+        ax.axvline(-5, color="0.6", lw=0.8, ls="--")
+        ax.plot(0, 0, "kx", ms=8, label="libimagequant")
+        for space, (de, psnr) in by_space.items():
+            ax.plot(de, psnr, "o", color=colours[space], label=space)
+        xs = [v[0] for v in by_space.values()] + [0, -5]
+        ys = [v[1] for v in by_space.values()] + [0, 0.1]
+        ax.set_xlim(min(xs) - 2, max(xs) + 2)
+        ax.set_ylim(min(ys) - 0.2, max(ys) + 0.2)
+        ax.set_title(f"K = {n_colors}")
+        ax.set_xlabel("mean CIEDE2000 vs libimagequant (%)")
+    axes[0].set_ylabel("PSNR vs libimagequant (dB)")
+    axes[-1].legend(fontsize=8, loc="lower right")
+    fig.suptitle(
+        f"Medians over {n_photos} photos, no dithering; better is up and left, "
+        "grey: the targets (CIEDE2000 -5 %, PSNR +0.1 dB)",
+        fontsize=10,
+    )
+    fig.savefig(path, dpi=110)
+    print(f"wrote {path}")
+
+
 # %% timing ------------------------------------------------------------------------
+
+
+def fit_timing(repeats=3):
+    """Fit time of every space on the 12 MP photo, as ratios to 'rgb'."""
+    image = photo_12mp()
+    print(f"\nFit time, {image.shape[1]} x {image.shape[0]} photo, K = 256")
+    for space in SPACES:  # compile outside the timed runs
+        skquant_fit(image[:256, :256], 256, space)
+    wall = {space: [] for space in SPACES}
+    for _ in range(repeats):  # interleaved
+        for space in SPACES:
+            w0 = time.perf_counter()
+            skquant_fit(image, 256, space)
+            wall[space].append(time.perf_counter() - w0)
+    base = statistics.median(wall["rgb"])
+    for space in SPACES:
+        w = statistics.median(wall[space])
+        print(f"{space:<12}{w:8.2f} s{w / base:8.2f}x rgb")
+    sys.stdout.flush()
 
 
 def timing(repeats=3):
@@ -393,13 +536,37 @@ def main(argv=None):
         "--no-timing", action="store_true", help="skip the 12 MP timing"
     )
     parser.add_argument("--no-quality", action="store_true", help="timing only")
+    parser.add_argument("--six", action="store_true", help="the six older photos")
+    parser.add_argument("--no-fs", action="store_true", help="no dithered rows")
+    parser.add_argument(
+        "--spaces", default=",".join(SPACES), help="comma-separated colour spaces"
+    )
+    parser.add_argument("--json", help="write per-photo figures to this file")
+    parser.add_argument("--plot", help="draw the frontier into this PNG")
+    parser.add_argument(
+        "--fit-timing", action="store_true", help="12 MP fit time per space"
+    )
     args = parser.parse_args(argv)
     if imagequant is None:
         print("imagequant is not installed: libimagequant rows are skipped.")
     warnings.simplefilter("ignore", category=UserWarning)
     if not args.no_quality:
         n_colors = (16,) if args.quick else N_COLORS
-        quality(photos(args.quick), n_colors, args.candidates, args.per_photo)
+        images = photos(args.quick, args.six)
+        tables = quality(
+            images,
+            n_colors,
+            with_candidates=args.candidates,
+            per_photo=args.per_photo,
+            spaces=args.spaces.split(","),
+            fs=not args.no_fs,
+        )
+        if args.json:
+            write_json(args.json, tables, list(images))
+        if args.plot and imagequant is not None:
+            plot_frontier(args.plot, tables, len(images))
+    if args.fit_timing:
+        fit_timing(repeats=1 if args.quick else 3)
     if not args.no_timing:
         timing(repeats=1 if args.quick else 3)
 
