@@ -163,7 +163,10 @@ def _companded(r, g, b, space):
 @kernel
 def _perceptual(r, g, b):
     """The ``'perceptual'`` value of a linear-light colour."""
-    d0, d1, d2 = _companded(r, g, b, DIN99O)
+    # np.int64: a typed code, not a literal, so the one _companded(..., int64)
+    # that linear_to_work uses serves here too (a literal would compile a
+    # second specialisation on first use)
+    d0, d1, d2 = _companded(r, g, b, np.int64(DIN99O))
     d0, d1, d2 = lab_to_din99o(d0, d1, d2)
     s0, s1, s2 = srgb_encode(r), srgb_encode(g), srgb_encode(b)
     w = _PERCEPTUAL_W
