@@ -16,7 +16,8 @@ Layout (one concept per module):
 - ``_lloyd``, ``_seeding``: k-means on pooled colours;
 - ``_diffusion`` (kernel) and ``_dither`` (set-up): dithering;
 - ``_pool``: pooling pixels into a colour histogram;
-- ``_ciede2000``: CIEDE2000 sums for :mod:`skquant.metrics`.
+- ``_ciede2000``: CIEDE2000 sums for :mod:`skquant.metrics`, and of CIELAB
+  pairs (``delta_e_rows``, scikit-image's ``deltaE_ciede2000`` without it).
 """
 
 from skquant._kernels import _cache  # noqa: F401  (first: the cache locator)
@@ -27,7 +28,7 @@ from skquant._kernels._assign import (
     take_rows,
 )
 from skquant._kernels._box import column_range
-from skquant._kernels._ciede2000 import ciede2000_sum
+from skquant._kernels._ciede2000 import ciede2000_sum, delta_e_rows
 from skquant._kernels._dither import (
     DITHER_METHODS,
     dither_labels,
@@ -44,6 +45,7 @@ __all__ = [
     "TASK_CHUNK",
     "assign_labels",
     "ciede2000_sum",
+    "delta_e_rows",
     "column_range",
     "dither_labels",
     "dither_map",
