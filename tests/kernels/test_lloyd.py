@@ -107,18 +107,91 @@ def test_lloyd_kmeans_empty_clusters_and_no_weights():
     )
 
 
-def test_many_centres_use_the_grid_not_k_by_k_tables(coffee, monkeypatch):
-    """Beyond LLOYD_TABLE_BYTES, each step assigns with the grid search.
+@pytest.mark.parametrize("space", SPACES)
+@pytest.mark.parametrize("n_colors", [64, 300])
+def test_many_centres_use_buckets_not_k_by_k_tables(
+    photos, space, n_colors, monkeypatch
+):
+    """Beyond LLOYD_TABLE_BYTES, the centres go into buckets: same iterations.
 
-    The (K, K) tables of the incremental step took 4 GiB at K=16384; the
-    grid path gives the same iterations (exact assignments both ways).
+    The (K, K) tables of the incremental step took 4 GiB at K=16384 (and
+    their first sort O(K**3)); the bucket path gives the same centres,
+    labels, step count and inertia (exact assignments both ways).
     """
-    points, weights, _ = pool_pixels(coffee.reshape(-1, 3), bins=32)
-    init, _ = kmeans_plusplus(points, 64, sample_weight=weights, random_state=0)
-    tables = lloyd_kmeans(points, weights, init)
+    from skquant import _color
+
+    for seed, photo in enumerate(photos[:2]):
+        points, weights, _ = pool_pixels(photo.reshape(-1, 3), bins=32)
+        if space != "rgb":
+            points = _color.to_working(points / 255.0, space)
+        init, _ = kmeans_plusplus(
+            points, n_colors, sample_weight=weights, random_state=seed
+        )
+        monkeypatch.setattr(_lloyd, "LLOYD_TABLE_BYTES", 1 << 40)
+        tables = lloyd_kmeans(points, weights, init)
+        monkeypatch.setattr(_lloyd, "LLOYD_TABLE_BYTES", 0)
+        buckets = lloyd_kmeans(points, weights, init)
+        np.testing.assert_allclose(buckets[0], tables[0], rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(buckets[1], tables[1])
+        assert buckets[2] == tables[2]
+        np.testing.assert_allclose(buckets[3], tables[3], rtol=1e-12)
+
+
+@pytest.mark.parametrize("n_features", [1, 2, 4])
+def test_buckets_other_dimensions_and_empty_clusters(n_features, monkeypatch):
     monkeypatch.setattr(_lloyd, "LLOYD_TABLE_BYTES", 0)
-    grid = lloyd_kmeans(points, weights, init)
-    np.testing.assert_allclose(grid[0], tables[0], rtol=1e-12, atol=1e-12)
-    np.testing.assert_array_equal(grid[1], tables[1])
-    assert grid[2] == tables[2]
-    np.testing.assert_allclose(grid[3], tables[3], rtol=1e-12)
+    rng = np.random.default_rng(n_features)
+    points = rng.normal(size=(4000, n_features)) ** 3  # dense core, far tails
+    init = np.repeat(points[:1], 40, axis=0)  # all clusters but one empty
+    init[1:] += 1e-9 * np.arange(1, 40)[:, None]
+    centers, labels, _, inertia = lloyd_kmeans(points, None, init, tol=0)
+    assert len(np.unique(labels)) == 40
+    check_nearest(labels, points, centers)
+    monkeypatch.setattr(_lloyd, "LLOYD_TABLE_BYTES", 1 << 40)
+    ref = lloyd_kmeans(points, None, init, tol=0)
+    np.testing.assert_array_equal(labels, ref[1])
+    np.testing.assert_allclose(inertia, ref[3], rtol=1e-12)
+
+
+def test_first_labels_and_bounds_from_buckets(china):
+    """Nearest centre of every point; upper and lower bounds that hold."""
+    from skquant._kernels import _lloyd_large
+
+    points, _, _ = pool_pixels(china.reshape(-1, 3), bins=32)
+    rng = np.random.default_rng(3)
+    centers = points[rng.choice(len(points), 700, replace=False)] + 0.25
+    centers[:5] = centers[5]  # exact duplicates
+    n = len(points)
+    labels = np.empty(n, np.int32)
+    upper, lower = np.empty(n), np.empty(n)
+    _lloyd_large.first_labels(points, centers, labels, upper, lower)
+    check_nearest(labels, points, centers)
+    dist = np.sqrt(((points[:, None] - centers[None]) ** 2).sum(-1))
+    np.testing.assert_allclose(upper, dist[np.arange(n), labels], rtol=1e-12)
+    dist[np.arange(n), labels] = np.inf
+    assert np.all(lower <= dist.min(axis=1) * (1 + 1e-12))
+
+
+@pytest.mark.slow
+def test_thousands_of_centres_match_the_grid_search_steps(astronaut):
+    """K=3000: the bucket steps against steps assigning with the grid search."""
+    from skquant._kernels import _grid, assign_labels
+
+    points, weights, _ = pool_pixels(astronaut.reshape(-1, 3))
+    init, _ = kmeans_plusplus(points, 3000, sample_weight=weights, random_state=1)
+    centers, labels, n_iter, inertia = lloyd_kmeans(points, weights, init)
+    ref = np.array(init, dtype=np.float64)
+    ref_labels = assign_labels(points, ref)
+    tol = float(np.mean(np.var(points, axis=0)) * 1e-4)
+    state = _lloyd._state(len(points), len(ref), 3)
+    step, changed, shift = 0, 1, np.inf
+    while step < 300 and changed and shift > tol:
+        step += 1
+        shift = _lloyd._move_centers(points, weights, ref, ref_labels, state)
+        _grid._grid_cache.clear()
+        new = assign_labels(points, ref)
+        changed = np.count_nonzero(new != ref_labels)
+        ref_labels[:] = new
+    assert n_iter == step
+    np.testing.assert_array_equal(labels, ref_labels)
+    np.testing.assert_allclose(centers, ref, rtol=1e-12, atol=1e-12)
