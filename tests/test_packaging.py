@@ -70,7 +70,7 @@ def test_every_imported_package_is_declared():
         for r in group
     }
     imports = _third_party_imports()
-    assert {"numpy", "sklearn", "scipy", "joblib", "numba", "cv2"} <= set(imports)
+    assert {"numpy", "sklearn", "scipy", "numba", "cv2"} <= set(imports)
     for name, only_in_functions in sorted(imports.items()):
         if name not in distributions:
             pytest.fail(f"skquant imports {name!r}, which is not installed")
