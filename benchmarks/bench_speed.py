@@ -8,6 +8,8 @@ Run from the repository root::
     python benchmarks/bench_speed.py --slow     # also cv2.kmeans on all pixels
     python benchmarks/bench_speed.py --kernels  # skquant only: kernel paths
     python benchmarks/bench_speed.py --cold     # first use, empty numba cache
+    python benchmarks/bench_speed.py --recipes skquant pillow-octree --big-only
+                                                # the 12 MP target: vs octree
 
 ``--kernels`` times skquant's own paths in one process, interleaved, medians
 of ``--repeats`` (default 5): ``transform`` of the 12 MP photo (uint8 RGB,
@@ -478,6 +480,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--kernels", action="store_true", help="skquant's paths")
     parser.add_argument("--cold", action="store_true", help="first-use compile")
+    parser.add_argument("--recipes", nargs="*", help="only these recipes")
+    parser.add_argument("--big-only", action="store_true", help="12 MP photo only")
     args = parser.parse_args(argv)
     if args.cold:
         bench_cold(args.repeats or 3)
@@ -500,6 +504,11 @@ def main(argv=None):
         f"({numba.get_num_threads()} threads), Python {platform.python_version()}"
     )
     all_recipes = recipes(args.slow)
+    if args.recipes:
+        unknown = sorted(set(args.recipes) - set(all_recipes))
+        if unknown:
+            parser.error(f"unknown recipes {unknown}; choose from {list(all_recipes)}")
+        all_recipes = {n: r for n, r in all_recipes.items() if n in args.recipes}
     # Warm-up: numba's compiled-kernel cache, faiss and OpenCV initialisation.
     small = sample_photos()["coffee"]
     for fit, transform in all_recipes.values():
@@ -519,7 +528,9 @@ def main(argv=None):
             quality=False,
         )
         return
-    images = {"china.jpg bicubic 12 MP": photo_12mp(), **sample_photos()}
+    images = {"china.jpg bicubic 12 MP": photo_12mp()}
+    if not args.big_only:
+        images.update(sample_photos())
     for name, image in images.items():
         bench_image(
             name,
