@@ -30,8 +30,11 @@ COARSE_CELLS_PER_COLOR = 16
 #: Lloyd iterations on the histogram's cells after the coarse grid's.
 FINE_ITERATIONS = 12
 
-#: k-means runs (seeds) on the coarse grid, at least; the best is kept.
+#: k-means runs (seeds) on the coarse grid, at least, up to
+#: ``COARSE_RUNS_MAX_COLORS`` colours (one run beyond); the best is kept.
+#: Measured on five photos: +0.06 dB at K=32, +0.007 at 64, nothing at 256.
 COARSE_RUNS = 3
+COARSE_RUNS_MAX_COLORS = 32
 
 
 class FewerColorsWarning(UserWarning):
@@ -339,6 +342,7 @@ def _coarse_start(points, points_work, n_colors, settings, rng):
         or 2 * n_coarse > len(groups)
     ):
         return None
+    runs = COARSE_RUNS if n_colors <= COARSE_RUNS_MAX_COLORS else 1
     weights = points.weights
     mass = np.bincount(groups, weights=weights, minlength=n_coarse)
     sums = [
@@ -352,7 +356,7 @@ def _coarse_start(points, points_work, n_colors, settings, rng):
         n_colors,
         backend=settings.backend,
         init="k-means++",
-        n_init=max(settings.n_init, COARSE_RUNS),
+        n_init=max(settings.n_init, runs),
         max_iter=settings.max_iter,
         tol=settings.tol,
         rng=rng,
