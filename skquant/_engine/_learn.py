@@ -304,6 +304,10 @@ def learn_palette(
             **common,
         )
         n_iter += coarse_iter
+    if space.color_space == "perceptual":
+        centers, labels, inertia = refine_perceptual(
+            points_work, points.weights, centers, n_fixed
+        )
     counts = np.bincount(labels, weights=points.weights, minlength=len(centers))
     if keep_order:
         order = np.arange(len(centers))
@@ -362,6 +366,67 @@ def _coarse_start(points, points_work, n_colors, settings, rng):
         rng=rng,
     )
     return centers, n_iter
+
+
+#: The refinement of ``color_space='perceptual'``: Lloyd steps that minimise
+#: the sum of ``distance ** REFINE_POWER`` (between k-means' squares and
+#: k-medians' plain distances), distances below ``REFINE_FLOOR`` (working
+#: units, about half a CIEDE2000 unit) counted as that floor, at most
+#: ``REFINE_STEPS`` steps.
+REFINE_POWER = 1.5
+REFINE_FLOOR = 0.5
+REFINE_STEPS = 30
+
+
+def refine_perceptual(points, weights, centers, n_fixed=0):
+    """Move k-means centres towards the minimum of ``sum w * d ** 1.5``.
+
+    Mean CIEDE2000 averages distances, not squared distances: k-means gives
+    the few far-off colours too much say. Starting from the k-means centres,
+    each step is a weighted mean with weights ``w * max(d, floor) **
+    (REFINE_POWER - 2)`` (iteratively reweighted least squares, as
+    Weiszfeld's algorithm for the geometric median, which is the power 1).
+    On the benchmark photos the power 1.5 lowers mean CIEDE2000 by about
+    1 % at no cost in PSNR, where the power 1 costs PSNR.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n_points, n_channels), float64
+        Working-space points.
+    weights : ndarray of shape (n_points,) or None
+    centers : ndarray of shape (n_centers, n_channels), float64
+        k-means centres; the first ``n_fixed`` never move.
+
+    Returns
+    -------
+    centers, labels, inertia
+        The refined centres, the labels of the points and their weighted
+        sum of squared distances (the k-means inertia of the result).
+    """
+    from skquant._kernels import assign_labels
+
+    weights = np.ones(len(points)) if weights is None else weights
+    centers = np.array(centers, dtype=np.float64)
+    n_centers, n_channels = centers.shape
+    labels = assign_labels(points, centers)
+    moving = np.arange(n_centers) >= n_fixed
+    threshold = 1e-8 * float(np.mean(np.var(points, axis=0)))
+    for _ in range(REFINE_STEPS):
+        distance = np.sqrt(((points - centers[labels]) ** 2).sum(axis=1))
+        w = weights * np.maximum(distance, REFINE_FLOOR) ** (REFINE_POWER - 2.0)
+        mass = np.bincount(labels, weights=w, minlength=n_centers)
+        new = centers.copy()
+        filled = moving & (mass > 0)
+        for j in range(n_channels):
+            sums = np.bincount(labels, weights=w * points[:, j], minlength=n_centers)
+            new[filled, j] = sums[filled] / mass[filled]
+        shift = float(((new - centers) ** 2).sum())
+        centers = new
+        labels = assign_labels(points, centers)
+        if shift <= threshold:
+            break
+    d2 = ((points - centers[labels]) ** 2).sum(axis=1)
+    return centers, labels, float(np.dot(weights, d2))
 
 
 def _keep_distinct(points, n_colors, space, fixed, settings, warning):

@@ -197,3 +197,34 @@ def test_dask_fit_like_numpy(coffee):
     out = np.asarray(q.transform(lazy))
     np.testing.assert_array_equal(out, q.transform(crop))
     assert peak_signal_noise_ratio(crop, out) > 22
+
+
+def test_refinement_lowers_its_objective_and_keeps_fixed(coffee):
+    from skquant._engine._learn import REFINE_FLOOR, REFINE_POWER, refine_perceptual
+    from skquant._kmeans import run_kmeans
+
+    colours, counts = np.unique(coffee.reshape(-1, 3), axis=0, return_counts=True)
+    points = _color.to_working(colours / 255.0, "perceptual")
+    weights = counts.astype(np.float64)
+    centers, _, _, _ = run_kmeans(
+        points,
+        weights,
+        12,
+        backend="sklearn",
+        init="k-means++",
+        n_init=1,
+        max_iter=300,
+        tol=1e-4,
+        rng=np.random.RandomState(0),
+    )
+
+    def objective(c):
+        d = np.sqrt(((points[:, None] - c[None]) ** 2).sum(-1)).min(1)
+        return np.dot(weights, np.maximum(d, REFINE_FLOOR) ** REFINE_POWER)
+
+    refined, labels, inertia = refine_perceptual(points, weights, centers, n_fixed=2)
+    assert objective(refined) < 0.998 * objective(centers)  # measured 0.9952
+    np.testing.assert_array_equal(refined[:2], centers[:2])
+    d2 = ((points[:, None] - refined[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(labels, d2.argmin(1))
+    assert inertia == pytest.approx(np.dot(weights, d2.min(1)))
