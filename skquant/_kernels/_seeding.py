@@ -247,6 +247,13 @@ def _plusplus_grid(points, weights, closest, uniforms):
     start = np.zeros(n_cells + 1, np.int64)
     np.cumsum(np.bincount(cell, minlength=n_cells), out=start[1:])
     sorted_points = np.ascontiguousarray(points[order])
+    # The lower corner of every block and cell (block-major ids).
+    lo, inv_h, _, sdims = geometry
+    blocks = np.stack(np.unravel_index(np.arange(np.prod(sdims)), tuple(sdims)), 1)
+    locals_ = np.stack(np.unravel_index(np.arange(BLOCK**d), (BLOCK,) * d), 1)
+    block_lo = lo + blocks * (BLOCK / inv_h)
+    cells = (blocks[:, None, :] * BLOCK + locals_[None]).reshape(-1, d)
+    cell_lo = np.ascontiguousarray(lo + cells / inv_h)
     picked = _plusplus_cells(
         sorted_points,
         np.ascontiguousarray(weights[order]),
@@ -255,6 +262,8 @@ def _plusplus_grid(points, weights, closest, uniforms):
         start,
         *geometry,
         BLOCK,
+        cell_lo,
+        block_lo,
     )
     return order[picked]
 
@@ -280,16 +289,14 @@ def _block_stats(b, per_block, cell_pot, cell_max, block_pot, block_max):
 
 
 @kernel
-def _box_gap(q, lo, h, corner, size):
-    """Squared distance from ``q`` to the box of ``size`` cells at ``corner``."""
+def _box_gap(q, low, width):
+    """Squared distance from ``q`` to the cube of side ``width`` at ``low``."""
     s = 0.0
     for j in range(q.shape[0]):
-        low = lo[j] + corner[j] * h
-        high = low + size * h
-        if q[j] < low:
-            s += (low - q[j]) ** 2
-        elif q[j] > high:
-            s += (q[j] - high) ** 2
+        if q[j] < low[j]:
+            s += (low[j] - q[j]) ** 2
+        elif q[j] > low[j] + width:
+            s += (q[j] - low[j] - width) ** 2
     return s * (1.0 - 1e-9)  # a margin for the rounding of cell edges
 
 
@@ -297,29 +304,19 @@ def _box_gap(q, lo, h, corner, size):
 def _visit_block(points, weights, closest, start, q, stats, geometry, b, apply):
     """:func:`_visit` for the cells of block ``b``."""
     cell_pot, cell_max, block_pot, block_max = stats
-    lo, inv_h, dims, sdims, block = geometry
+    lo, inv_h, dims, sdims, block, cell_lo, block_lo = geometry
     d = points.shape[1]
     h = 1.0 / inv_h
     per_block = block**d
-    corner = np.empty(d, np.int64)
-    rest = b
-    for j in range(d - 1, -1, -1):
-        corner[j] = (rest % sdims[j]) * block
-        rest //= sdims[j]
-    if not (block_max[b] > 0.0 and _box_gap(q, lo, h, corner, block) < block_max[b]):
+    if not (block_max[b] > 0.0 and _box_gap(q, block_lo[b], h * block) < block_max[b]):
         return 0.0
-    base = corner.copy()
     gain = 0.0
     touched = False
     for local in range(per_block):
         c = b * per_block + local
         if cell_max[c] <= 0.0:
             continue
-        rest = local
-        for j in range(d - 1, -1, -1):
-            corner[j] = base[j] + rest % block
-            rest //= block
-        if _box_gap(q, lo, h, corner, 1) >= cell_max[c]:
+        if _box_gap(q, cell_lo[c], h) >= cell_max[c]:
             continue
         moved = False
         for i in range(start[c], start[c + 1]):
@@ -351,7 +348,7 @@ def _visit(points, weights, closest, start, q, stats, geometry, reach, far, appl
     ``reach`` of ``q`` are visited, and the blocks listed in ``far`` (every
     block with a point whose ``closest`` exceeds ``reach ** 2``).
     """
-    lo, inv_h, dims, sdims, block = geometry
+    lo, inv_h, dims, sdims, block, _, _ = geometry
     d = points.shape[1]
     size = block / inv_h
     radius = reach * (1.0 + 1e-9) + 1e-6 * size
@@ -456,7 +453,18 @@ def _draw(value, start, weights, closest, per_block, stats):
 
 @kernel
 def _plusplus_cells(
-    points, weights, closest, uniforms, start, lo, inv_h, dims, sdims, block
+    points,
+    weights,
+    closest,
+    uniforms,
+    start,
+    lo,
+    inv_h,
+    dims,
+    sdims,
+    block,
+    cell_lo,
+    block_lo,
 ):
     """:func:`_plusplus` on points sorted by grid cell (see :func:`_visit`)."""
     n, d = points.shape
@@ -469,7 +477,7 @@ def _plusplus_cells(
     block_pot = np.zeros(n_blocks)
     block_max = np.zeros(n_blocks)
     stats = (cell_pot, cell_max, block_pot, block_max)
-    geometry = (lo, inv_h, dims, sdims, block)
+    geometry = (lo, inv_h, dims, sdims, block, cell_lo, block_lo)
     for c in range(n_cells):
         _cell_stats(points, weights, closest, start, c, cell_pot, cell_max)
     for b in range(n_blocks):
