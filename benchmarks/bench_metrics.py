@@ -17,9 +17,11 @@ case as float32 in [0, 1]), in one process:
 
 Ratios are scikit-image's seconds over skquant's: ``alone/skq`` and
 ``alone/1thr`` (deltaE alone against mean_delta_e with all threads and with
-one), ``pipe/skq`` (the pipeline against all threads) and ``CPU pipe/1thr``
-(CPU seconds of the pipeline over those of mean_delta_e on one thread: the
-work each does, which a busy shared machine disturbs less than wall time).
+one), ``pipe/skq`` (the pipeline against all threads), and ``CPU alone/1thr``
+and ``CPU pipe/1thr`` (CPU seconds of deltaE alone and of the pipeline over
+those of mean_delta_e on one thread: the work each does, which a busy
+shared machine disturbs less than wall time; with more processes than
+cores, threads cannot help the wall time).
 Also the difference of the mean from scikit-image's. The first call
 (compilation or loading numba's cache) is timed apart, and the load
 average is printed: on a shared machine, threads may not help.
@@ -45,19 +47,21 @@ CHUNK = 1 << 16
 
 
 def skimage_mean(true, test, scale):
-    """scikit-image's pipeline, chunked as mean_delta_e was; (mean, seconds of
-    deltaE_ciede2000 alone, seconds in all)."""
+    """scikit-image's pipeline, chunked as mean_delta_e was: the mean, the
+    wall and CPU seconds of deltaE_ciede2000 alone, and of the pipeline."""
     true, test = true.reshape(-1, 3), test.reshape(-1, 3)
-    total, delta_seconds = 0.0, 0.0
+    total, delta_wall, delta_cpu = 0.0, 0.0, 0.0
     start, cpu_start = time.perf_counter(), time.process_time()
     for begin in range(0, true.shape[0], CHUNK):
         lab_true = rgb2lab(true[begin : begin + CHUNK] / scale)
         lab_test = rgb2lab(test[begin : begin + CHUNK] / scale)
-        tick = time.perf_counter()
+        tick, cpu_tick = time.perf_counter(), time.process_time()
         total += float(np.sum(deltaE_ciede2000(lab_true, lab_test)))
-        delta_seconds += time.perf_counter() - tick
+        delta_wall += time.perf_counter() - tick
+        delta_cpu += time.process_time() - cpu_tick
     wall = time.perf_counter() - start
-    return total / true.shape[0], delta_seconds, wall, time.process_time() - cpu_start
+    cpu = time.process_time() - cpu_start
+    return total / true.shape[0], (delta_wall, delta_cpu), (wall, cpu)
 
 
 def cpu_seconds(func, repeats):
@@ -100,7 +104,9 @@ def main():
         with threadpool_limits(1):
             one = median(repeat(run, args.repeats))
             one_cpu = cpu_seconds(run, args.repeats)
-        reference, delta_only, pipeline, pipeline_cpu = skimage_mean(image, out, scale)
+        reference, (delta_only, delta_cpu), (pipeline, pipeline_cpu) = skimage_mean(
+            image, out, scale
+        )
         rows.append(
             [
                 name,
@@ -113,6 +119,7 @@ def main():
                 f"{delta_only / one:.1f}x",
                 f"{pipeline:.2f}",
                 f"{pipeline / seconds:.0f}x",
+                f"{delta_cpu / one_cpu:.1f}x",
                 f"{pipeline_cpu / one_cpu:.1f}x",
             ]
         )
@@ -134,6 +141,7 @@ def main():
                 "alone/1thr",
                 "rgb2lab+deltaE",
                 "pipe/skq",
+                "CPU alone/1thr",
                 "CPU pipe/1thr",
             ],
             rows,

@@ -24,6 +24,9 @@ imports skquant, fits the china photo (K=16), transforms it and dithers it
 (a second quantizer with ``dither='floyd-steinberg'``, fitted again: the
 fit is compiled by then), and prints the seconds of each step (compilation
 of the kernels dominates), median of ``--repeats`` (default 3) processes.
+``--cold --compare DIR`` interleaves those processes with the same run of
+another source tree (``import skquant`` from DIR, e.g. ``git archive main``
+unpacked there): compare the two under the same machine load.
 
 For every image and K (16, 64, 256) each recipe is timed ``--repeats`` times
 (interleaved, so that load from other processes spreads over all of them);
@@ -445,32 +448,55 @@ print(t1 - t0, t2 - t1, t3 - t2, t4 - t3)
 """
 
 
-def bench_cold(repeats):
+def _cold_run(cwd):
+    """Seconds of each step of COLD_SCRIPT in a fresh process started in
+    ``cwd`` (None: this checkout) with an empty numba cache."""
     import os
     import subprocess
     import tempfile
 
-    rows = []
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        out = subprocess.run(
+            [sys.executable, "-c", COLD_SCRIPT],
+            env=env,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    steps = [float(v) for v in out.split()]
+    return [*steps, sum(steps)]
+
+
+def bench_cold(repeats, compare=None):
+    """``compare``: another source tree (e.g. main's ``git archive``), whose
+    ``import skquant`` is run from that folder, interleaved with this one."""
+    import os
+
+    trees = {"this": None}
+    if compare:
+        trees["compare"] = compare
+    rows = {name: [] for name in trees}
+    loads = []
     for _ in range(repeats):
-        with tempfile.TemporaryDirectory() as cache:
-            env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-            out = subprocess.run(
-                [sys.executable, "-c", COLD_SCRIPT],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        rows.append([float(v) for v in out.split()])
+        for name, cwd in trees.items():
+            rows[name].append(_cold_run(cwd))
+            loads.append(os.getloadavg()[0])
     steps = ("import", "fit", "transform", "dither", "total")
-    columns = [*zip(*rows, strict=True)]
-    columns.append([sum(r) for r in rows])
     print(
-        "cold first use (empty NUMBA_CACHE_DIR), china.jpg, K=16; median s of", repeats
+        "cold first use (empty NUMBA_CACHE_DIR), china.jpg, K=16; median s of",
+        repeats,
+        f"(load average {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} CPUs)",
     )
-    print(
-        "  ".join(f"{s} {median(c):.2f}" for s, c in zip(steps, columns, strict=True))
-    )
+    for name, runs in rows.items():
+        columns = [*zip(*runs, strict=True)]
+        print(
+            f"{name:8s}",
+            "  ".join(
+                f"{s} {median(c):.2f}" for s, c in zip(steps, columns, strict=True)
+            ),
+        )
 
 
 def main(argv=None):
@@ -482,9 +508,10 @@ def main(argv=None):
     parser.add_argument("--cold", action="store_true", help="first-use compile")
     parser.add_argument("--recipes", nargs="*", help="only these recipes")
     parser.add_argument("--big-only", action="store_true", help="12 MP photo only")
+    parser.add_argument("--compare", metavar="DIR", help="--cold: another tree")
     args = parser.parse_args(argv)
     if args.cold:
-        bench_cold(args.repeats or 3)
+        bench_cold(args.repeats or 3, args.compare)
         return
     if args.kernels:
         fix_malloc()
