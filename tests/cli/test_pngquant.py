@@ -310,7 +310,7 @@ def test_speed_sets_the_documented_parameters(src, tmp_path, photo, capsys):
         assert run(argv, capsys)[0] == 0
         outputs[speed] = decoded(out)[0]
     np.testing.assert_array_equal(outputs["4"], outputs[None])  # the default
-    np.testing.assert_array_equal(outputs["1"], quantize(photo, 8, n_init=4, tol=1e-5))
+    np.testing.assert_array_equal(outputs["1"], quantize(photo, 8, n_init=8, tol=1e-5))
     np.testing.assert_array_equal(
         outputs["11"], quantize(photo, 8, histogram_bins=12, max_iter=5, tol=1e-2)
     )
