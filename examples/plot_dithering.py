@@ -12,7 +12,9 @@ against the gain in how the picture reads.
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
+from scipy.ndimage import uniform_filter
 from skimage import data
+from skimage.color import rgb2lab
 from skimage.filters import gaussian
 
 from skquant import ColorQuantizer
@@ -83,3 +85,41 @@ for ax, (title, image) in zip(axes.flat, versions.items(), strict=True):
 # a slight blur, which averages neighbours as the eye does from a normal
 # viewing distance, error diffusion scores higher than plain mapping. PSNR
 # alone does not tell whether to dither; look at the pictures.
+
+# %%
+# Strength and calm flat areas
+# ----------------------------
+# ``dither_strength`` (0 to 1, pngquant's ``--floyd=0.5``) scales the error
+# each pixel passes on: 0 is the undithered mapping, lower values trade some
+# banding for less noise. ``dither_adaptive=True`` caps the error lower where
+# the photo is flat and higher where it has texture, so that flat areas keep
+# fewer dots of distant palette colours. The crop is the saucer of
+# ``coffee`` at 16 colours; the numbers are the noise on its flat areas (the
+# high-frequency part of the CIELAB error, as ``benchmarks/bench_dither.py``
+# measures it).
+crop = data.coffee()[220:360, 20:260]
+palette = ColorQuantizer(n_colors=16, random_state=0).fit(crop).palette_
+lab = rgb2lab(crop)
+spread = uniform_filter(lab**2, (7, 7, 1)) - uniform_filter(lab, (7, 7, 1)) ** 2
+flat = np.sqrt(np.clip(spread, 0, None).sum(axis=-1)) < 1.5
+
+
+def flat_noise(image):
+    error = rgb2lab(image) - lab
+    high = error - gaussian(error, sigma=1.5, channel_axis=-1)
+    return np.sqrt((high**2).sum(axis=-1)[flat].mean())
+
+
+settings = {
+    "no dithering": {"dither_strength": 0.0},
+    "strength 0.5": {"dither_strength": 0.5},
+    "strength 1": {},
+    "strength 1, adaptive": {"dither_adaptive": True},
+}
+fig, axes = plt.subplots(2, 2, figsize=(8, 5), layout="constrained")
+for ax, (title, params) in zip(axes.flat, settings.items(), strict=True):
+    dithering = ColorQuantizer(palette=palette, dither="floyd-steinberg", **params)
+    image = dithering.fit_transform(crop)
+    ax.imshow(image, interpolation="nearest")
+    ax.set_title(f"{title}: flat-area noise {flat_noise(image):.2f}", fontsize=9)
+    ax.set_axis_off()

@@ -86,6 +86,14 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         share of the second colour of each pair). 0 gives the undithered
         result exactly; lower values keep flat areas calmer at the cost of
         some banding. Ignored when ``dither`` is None.
+    dither_adaptive : bool, default=False
+        Error diffusion that keeps flat areas calm: the error a pixel may
+        pass on is capped lower where the image is flat and higher where it
+        has texture. On seven sample photos it lowers the median dither
+        noise on flat areas by 14 % (K=16) and 7 % (K=64) at a slightly
+        lower median blurred CIEDE2000 (see the dithering guide); a flat
+        colour far between two palette colours can come out slightly off
+        its mean. Ignored without error diffusion.
     channel_order : {'rgb', 'bgr'}, default='rgb'
         How colour data stores its channels. ``'bgr'`` is for images read
         with OpenCV (``cv2.imread`` gives BGR or BGRA): the perceptual colour
@@ -249,6 +257,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         channel_order="rgb",
         dither=None,
         dither_strength=1.0,
+        dither_adaptive=False,
         alpha="auto",
         keep_transparent_rgb=False,
         sample_size="auto",
@@ -268,6 +277,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.channel_order = channel_order
         self.dither = dither
         self.dither_strength = dither_strength
+        self.dither_adaptive = dither_adaptive
         self.alpha = alpha
         self.keep_transparent_rgb = keep_transparent_rgb
         self.sample_size = sample_size

@@ -307,6 +307,7 @@ OTHER_VALUES = {
     "color_space": "lab",
     "dither": "floyd-steinberg",
     "dither_strength": 0.5,
+    "dither_adaptive": True,
     "alpha": False,
     "keep_transparent_rgb": True,
     "sample_size": 10,

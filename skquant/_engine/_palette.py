@@ -152,6 +152,8 @@ class FittedPalette:
     dither_strength : float
         From 0 to 1: how much of the error is diffused (see
         :func:`skquant._kernels.dither_labels`).
+    dither_adaptive : bool
+        Adaptive error diffusion (calm flat areas).
     keep_transparent_rgb : bool
         With alpha, keep the RGB of fully transparent pixels.
     has_transparent : bool
@@ -173,6 +175,7 @@ class FittedPalette:
         *,
         dither=None,
         dither_strength=1.0,
+        dither_adaptive=False,
         keep_transparent_rgb=False,
         has_transparent=False,
         n_iter=0,
@@ -183,6 +186,7 @@ class FittedPalette:
         self.space = space
         self.dither = dither
         self.dither_strength = float(dither_strength)
+        self.dither_adaptive = bool(dither_adaptive)
         self.keep_transparent_rgb = bool(keep_transparent_rgb)
         self.has_transparent = bool(has_transparent)
         self.n_iter, self.inertia = int(n_iter), float(inertia)
@@ -272,6 +276,7 @@ class FittedPalette:
                     space=self.space.color_space,
                     scale=scale,
                     strength=self.dither_strength,
+                    adaptive=self.dither_adaptive,
                 )
                 for image in images
             ]
@@ -338,6 +343,7 @@ class FittedPalette:
                 space=self.space.color_space,
                 scale=scale,
                 strength=self.dither_strength,
+                adaptive=self.dither_adaptive,
             )
 
         if array.ndim == 3:
@@ -438,6 +444,7 @@ def given_palette(settings, space):
         space,
         dither=settings.dither_method,
         dither_strength=settings.dither_strength,
+        dither_adaptive=settings.dither_adaptive,
         keep_transparent_rgb=settings.keep_transparent_rgb,
     )
 
@@ -498,6 +505,7 @@ def palette_from_points(
         space,
         dither=settings.dither_method,
         dither_strength=settings.dither_strength,
+        dither_adaptive=settings.dither_adaptive,
         keep_transparent_rgb=settings.keep_transparent_rgb,
         has_transparent=has_transparent,
         n_iter=n_iter,

@@ -251,7 +251,15 @@ def _is_srgb(image, palette, scale):
 
 
 def dither_labels(
-    pixels_image, palette, *, method, space, scale, strength=1.0, random_state=None
+    pixels_image,
+    palette,
+    *,
+    method,
+    space,
+    scale,
+    strength=1.0,
+    adaptive=False,
+    random_state=None,
 ):
     """Palette index of every pixel of an image, with dithering.
 
@@ -279,6 +287,15 @@ def dither_labels(
         From 0 to 1, as pngquant's ``--floyd``: the fraction of each pixel's
         error that is passed on (error diffusion), or of the second colour's
         share (``'bayer'``). 0 gives the undithered labels exactly.
+    adaptive : bool, default=False
+        Error diffusion that keeps flat areas calm: the error a pixel may
+        pass on is capped lower where the input is flat and higher where it
+        has texture (see :data:`ADAPTIVE_LIMIT`); ordered dithering ignores
+        it. On seven sample photos (``benchmarks/bench_dither.py``) it
+        lowers the median dither noise on flat areas by 14 % (K=16) and 7 %
+        (K=64) at a slightly lower median blurred CIEDE2000 (up to 4 % higher
+        on single photos); a flat colour far between two palette colours
+        can come out slightly off its linear-light mean.
     random_state : None
         Unused: every method is deterministic. Accepted so that callers can
         pass their seed along.
@@ -344,7 +361,25 @@ def dither_labels(
     image, palette = _check_args(pixels_image, palette, method, space, scale)
     strength = check_strength(strength)
     taps, ordered = _method_args(method)
-    return _run(image, palette, space, scale, taps, ordered, strength=strength)
+    options = {"strength": strength, **_adapt(adaptive)}
+    return _run(image, palette, space, scale, taps, ordered, **options)
+
+
+#: Adaptive error diffusion: the error limit (as ERROR_LIMIT) is
+#: ADAPTIVE_FLAT_LIMIT on flat areas, growing linearly to ADAPTIVE_LIMIT
+#: where the largest central difference of the input reaches ADAPTIVE_EDGE
+#: (in units of its full scale). Measured with ``benchmarks/bench_dither.py``.
+ADAPTIVE_LIMIT = 4.0
+ADAPTIVE_FLAT_LIMIT = 0.5
+ADAPTIVE_EDGE = 0.04
+
+
+def _adapt(adaptive):
+    """The kernel's ``calm`` and ``edge`` arguments."""
+    if not adaptive:
+        return {"limit": ERROR_LIMIT, "calm": 1.0, "edge": 1.0}
+    calm = ADAPTIVE_FLAT_LIMIT / ADAPTIVE_LIMIT
+    return {"limit": ADAPTIVE_LIMIT, "calm": calm, "edge": ADAPTIVE_EDGE}
 
 
 def _method_args(method):
@@ -354,7 +389,17 @@ def _method_args(method):
     return _NO_TAPS, _ORDERED_PAIR
 
 
-def dither_map(pixels_image, palette, colors, *, method, space, scale, strength=1.0):
+def dither_map(
+    pixels_image,
+    palette,
+    colors,
+    *,
+    method,
+    space,
+    scale,
+    strength=1.0,
+    adaptive=False,
+):
     """``colors[dither_labels(...)]``, without a label array for the image.
 
     The labels of each band of rows go to a small per-thread buffer and are
@@ -362,7 +407,7 @@ def dither_map(pixels_image, palette, colors, *, method, space, scale, strength=
 
     Parameters
     ----------
-    pixels_image, palette, method, space, scale, strength
+    pixels_image, palette, method, space, scale, strength, adaptive
         As for :func:`dither_labels`.
     colors : ndarray of shape (n_colors, n_out)
         What each palette entry maps to (for example the palette in the
@@ -377,9 +422,10 @@ def dither_map(pixels_image, palette, colors, *, method, space, scale, strength=
     colors = _checks.colors_for(colors, palette.shape[0])
     taps, ordered = _method_args(method)
     args = (image, palette, space, scale, taps, ordered)
+    options = {"strength": strength, **_adapt(adaptive)}
     if colors.dtype not in COLOR_DTYPES:  # rare: no kernel for it
-        return colors[_run(*args, strength=strength)]
-    return _run(*args, colors, strength=strength)
+        return colors[_run(*args, **options)]
+    return _run(*args, colors, **options)
 
 
 def nearest_labels(pixels_image, palette, *, space, scale):
@@ -409,7 +455,20 @@ def nearest_labels(pixels_image, palette, *, space, scale):
 _NO_TAPS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
 
 
-def _run(image, palette, space, scale, taps, ordered, colors=None, *, strength=1.0):
+def _run(
+    image,
+    palette,
+    space,
+    scale,
+    taps,
+    ordered,
+    colors=None,
+    *,
+    strength=1.0,
+    limit=ERROR_LIMIT,
+    calm=1.0,
+    edge=1.0,
+):
     """Set up the kernel arguments for validated input and run it.
 
     Returns the labels, or with ``colors`` the image of ``colors[labels]``
@@ -457,6 +516,7 @@ def _run(image, palette, space, scale, taps, ordered, colors=None, *, strength=1
             )
         lo, hi = valid_lo, valid_hi
     margin = CARRY_MARGIN * (valid_hi - valid_lo)
+
     palette_lin = np.ascontiguousarray(palette_lin, dtype=np.float64)
     gap2 = _nearest_other_sq(palette_lin)
     palette_work = np.ascontiguousarray(palette_work, dtype=np.float64)
@@ -470,7 +530,7 @@ def _run(image, palette, space, scale, taps, ordered, colors=None, *, strength=1
         valid_lo - margin,
         valid_hi + margin,
         np.ascontiguousarray(palette_lin, dtype=np.float64),
-        ERROR_LIMIT**2 * gap2,
+        limit**2 * gap2,
         gap2,
         space_code,
         *taps,
@@ -478,6 +538,8 @@ def _run(image, palette, space, scale, taps, ordered, colors=None, *, strength=1
         ordered,
         grid,
         strength,
+        calm,
+        edge,
     )
     if taps[0].shape[0] > 0:
         # Error diffusion runs down each band of rows in order; a band first
