@@ -1,0 +1,259 @@
+"""Dithering: calm flat areas, accuracy from a distance, and speed.
+
+Run from the repository root (``imagequant`` comes with the ``benchmark``
+extras)::
+
+    .venv/bin/python benchmarks/bench_dither.py              # quality and speed
+    .venv/bin/python benchmarks/bench_dither.py --no-timing  # quality only
+    .venv/bin/python benchmarks/bench_dither.py --per-photo
+
+Quality
+-------
+On seven photographs (scikit-image's astronaut, coffee, chelsea, rocket and
+hubble_deep_field... see :func:`photos`; scikit-learn's china and flower)
+at K = 16 and 64, each method maps the photo onto a palette and two
+measures are taken against the original:
+
+- ``dE blur``: mean CIEDE2000 after a Gaussian blur (sigma 1.5 pixels, in
+  linear light) of both images: the colour seen from a distance, which
+  dithering is for (lower is better);
+- ``flat noise``: the dither noise where the photo is flat. The error
+  ``Lab(result) - Lab(original)`` minus its Gaussian blur (sigma 1.5) is
+  its high-frequency part; ``flat noise`` is its root mean square (in
+  CIELAB units) over the pixels whose 7 x 7 neighbourhood in the original
+  is flat (standard deviation of L*, a*, b* together below 1.5). Lower is
+  calmer; no dithering gives the least.
+
+Rows (medians over the photos):
+
+- ``skquant none``: ``ColorQuantizer(K, random_state=0)`` without dithering;
+- ``skquant FS s=..``: Floyd-Steinberg at ``dither_strength`` s on the same
+  palette, ``adaptive`` when the adaptive diffusion is on (see
+  :func:`skquant._kernels.dither_labels`);
+- ``pillow FS``: Pillow's Floyd-Steinberg onto the same palette
+  (``Image.quantize(palette=..., dither=FLOYDSTEINBERG)``);
+- ``liq FS``: libimagequant (the engine of pngquant) through the
+  ``imagequant`` package, its own palette and its own dithering at
+  ``dithering_level`` 1.0 (pngquant's default ``--floyd=1``) and 0.5.
+
+Speed
+-----
+Floyd-Steinberg on a 12-megapixel photo (china.jpg upscaled to 4000 x
+3000) at K = 16 and 256 in every colour space, against Pillow's
+Floyd-Steinberg onto the same palette, interleaved in one process: medians
+of three runs and their ratio.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+
+import numpy as np
+from PIL import Image
+from scipy.ndimage import uniform_filter
+from skimage import data
+from skimage.color import deltaE_ciede2000, rgb2lab
+from skimage.filters import gaussian
+from sklearn.datasets import load_sample_image
+
+from skquant import ColorQuantizer, _color
+from skquant._kernels import dither_labels
+
+try:
+    import imagequant
+except ImportError:  # pragma: no cover - reported at run time
+    imagequant = None
+
+N_COLORS = (16, 64)
+SPACES = ("rgb", "lab", "oklab", "din99o")
+
+#: Flat: standard deviation of CIELAB over a 7 x 7 window below this.
+FLAT_WINDOW = 7
+FLAT_STD = 1.5
+
+
+def photos():
+    """``{name: uint8 RGB image}`` of the sample photographs."""
+    return {
+        "astronaut": data.astronaut(),
+        "coffee": data.coffee(),
+        "chelsea": data.chelsea(),
+        "rocket": data.rocket(),
+        "hubble": data.hubble_deep_field()[:512, :512],
+        "china": load_sample_image("china.jpg"),
+        "flower": load_sample_image("flower.jpg"),
+    }
+
+
+# %% measures ----------------------------------------------------------------------
+
+
+def blurred_lab(image):
+    """CIELAB of ``image`` blurred (sigma 1.5) in linear light."""
+    lin = _color.srgb_to_linear(image / 255.0)
+    blurred = gaussian(lin, sigma=1.5, channel_axis=-1)
+    return rgb2lab(np.clip(_color.linear_to_srgb(blurred), 0.0, 1.0))
+
+
+class Reference:
+    """What the measures need of an original photo, computed once."""
+
+    def __init__(self, image):
+        self.lab = rgb2lab(image)
+        self.blurred = blurred_lab(image)
+        mean = uniform_filter(self.lab, size=(FLAT_WINDOW, FLAT_WINDOW, 1))
+        mean_sq = uniform_filter(self.lab**2, size=(FLAT_WINDOW, FLAT_WINDOW, 1))
+        std = np.sqrt(np.clip(mean_sq - mean**2, 0.0, None).sum(axis=-1))
+        self.flat = std < FLAT_STD
+
+    def blur_delta_e(self, result):
+        return float(deltaE_ciede2000(self.blurred, blurred_lab(result)).mean())
+
+    def flat_noise(self, result):
+        if not self.flat.any():
+            return float("nan")
+        error = rgb2lab(result) - self.lab
+        high = error - gaussian(error, sigma=1.5, channel_axis=-1)
+        return float(np.sqrt((high**2).sum(axis=-1)[self.flat].mean()))
+
+
+# %% methods ----------------------------------------------------------------------
+
+
+def skquant_fs(image, palette, strength, adaptive, space="rgb"):
+    labels = dither_labels(
+        image,
+        palette,
+        method="floyd-steinberg",
+        space=space,
+        scale=255.0,
+        strength=strength,
+        adaptive=adaptive,
+    )
+    return palette[labels]
+
+
+def pillow_palette(palette):
+    """A Pillow palette image holding ``palette`` (the unused entries repeat
+    its first colour, so that they are never nearer than it)."""
+    full = np.concatenate([palette, np.repeat(palette[:1], 256 - len(palette), 0)])
+    held = Image.new("P", (1, 1))
+    held.putpalette(full.astype(np.uint8).ravel().tolist())
+    return held
+
+
+def pillow_fs(image, palette):
+    quantized = Image.fromarray(image).quantize(
+        palette=pillow_palette(palette), dither=Image.Dither.FLOYDSTEINBERG
+    )
+    return np.asarray(quantized.convert("RGB"))
+
+
+def liq(image, n_colors, level):
+    """libimagequant's palette and dithering at ``level`` (0 to 1)."""
+    h, w = image.shape[:2]
+    rgba = np.concatenate([image, np.full((h, w, 1), 255, np.uint8)], axis=-1)
+    indices, palette = imagequant.quantize_raw_rgba_bytes(
+        rgba.tobytes(), w, h, dithering_level=float(level), max_colors=n_colors
+    )
+    palette = np.asarray(palette, dtype=np.uint8).reshape(-1, 4)[:, :3]
+    return palette[np.frombuffer(indices, dtype=np.uint8)].reshape(image.shape)
+
+
+def methods(n_colors):
+    """``[(row name, function(image, palette) -> result)]``."""
+    rows = [
+        ("skquant none", lambda im, p: skquant_fs(im, p, 0.0, False)),
+        ("skquant FS s=1", lambda im, p: skquant_fs(im, p, 1.0, False)),
+        ("skquant FS s=1 adaptive", lambda im, p: skquant_fs(im, p, 1.0, True)),
+        ("skquant FS s=0.5", lambda im, p: skquant_fs(im, p, 0.5, False)),
+        ("skquant FS s=0.5 adaptive", lambda im, p: skquant_fs(im, p, 0.5, True)),
+        ("pillow FS", pillow_fs),
+    ]
+    if imagequant is not None:
+        rows.append(("liq FS 1.0", lambda im, p: liq(im, n_colors, 1.0)))
+        rows.append(("liq FS 0.5", lambda im, p: liq(im, n_colors, 0.5)))
+    return rows
+
+
+def quality(per_photo):
+    images = photos()
+    refs = {name: Reference(image) for name, image in images.items()}
+    for n_colors in N_COLORS:
+        palettes = {
+            name: ColorQuantizer(n_colors, random_state=0).fit(image).palette_
+            for name, image in images.items()
+        }
+        print(f"\nK = {n_colors}: medians over {len(images)} photos")
+        print(f"{'method':<28}{'dE blur':>9}{'flat noise':>12}")
+        for row, func in methods(n_colors):
+            blur, noise = [], []
+            for name, image in images.items():
+                result = func(image, palettes[name])
+                blur.append(refs[name].blur_delta_e(result))
+                noise.append(refs[name].flat_noise(result))
+                if per_photo:
+                    print(f"  {name:<26}{blur[-1]:>9.3f}{noise[-1]:>12.3f}")
+            print(
+                f"{row:<28}{statistics.median(blur):>9.3f}"
+                f"{statistics.median(noise):>12.3f}",
+                flush=True,
+            )
+
+
+# %% speed --------------------------------------------------------------------------
+
+
+def speed(repeats=3):
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from _common import median, photo_12mp, repeat
+
+    image = photo_12mp()
+    source = Image.fromarray(image)
+    print("\nFloyd-Steinberg on 12 MP (4000 x 3000), medians of", repeats, "runs")
+    print(f"{'K':>4} {'space':<8}{'skquant s':>11}{'pillow s':>10}{'ratio':>7}")
+    for n_colors in (16, 256):
+        palette = ColorQuantizer(n_colors, random_state=0).fit(image[::4, ::4])
+        palette = palette.palette_
+        held = pillow_palette(palette)
+
+        def pillow(held=held):
+            return source.quantize(palette=held, dither=Image.Dither.FLOYDSTEINBERG)
+
+        for space in SPACES:
+
+            def ours(space=space, palette=palette):
+                return dither_labels(
+                    image, palette, method="floyd-steinberg", space=space, scale=255.0
+                )
+
+            ours(), pillow()  # compile, warm the caches
+            ours_t, pillow_t = [], []
+            for _ in range(repeats):
+                ours_t += repeat(ours, 1)
+                pillow_t += repeat(pillow, 1)
+            a, b = median(ours_t), median(pillow_t)
+            print(
+                f"{n_colors:>4} {space:<8}{a:>11.3f}{b:>10.3f}{a / b:>7.2f}", flush=True
+            )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--no-timing", action="store_true")
+    parser.add_argument("--no-quality", action="store_true")
+    parser.add_argument("--per-photo", action="store_true")
+    args = parser.parse_args(argv)
+    if imagequant is None:
+        print("imagequant is not installed: the libimagequant rows are left out")
+    if not args.no_quality:
+        quality(args.per_photo)
+    if not args.no_timing:
+        speed()
+
+
+if __name__ == "__main__":
+    start = time.perf_counter()
+    main()
+    print(f"\n({time.perf_counter() - start:.0f} s)")
