@@ -26,6 +26,7 @@ the first centre met may win, as in ``_lloyd``).
 import numpy as np
 
 from skquant._kernels._cache import kernel
+from skquant._kernels._grid import _shell_sort
 
 #: Centres per bucket, on average over the centres' bounding box.
 CENTERS_PER_CELL = 0.25
@@ -134,15 +135,23 @@ def _ball(centers, buckets, x, radius, skip, out_idx, out_d2):
                 out_idx[n] = c
                 out_d2[n] = s
                 n += 1
-        # the next cell of the box (odometer, last axis fastest)
-        j = d - 1
-        while j >= 0 and at[j] == last[j]:
-            at[j] = first[j]
-            j -= 1
-        if j < 0:
+        if not next_in_box(at, first, last):
             break
-        at[j] += 1
     return n, every
+
+
+@kernel(inline="always")
+def next_in_box(at, first, last):
+    """Step ``at`` to the next cell of the box ``first..last`` (row-major,
+    last axis fastest); False after the last one."""
+    j = at.shape[0] - 1
+    while j >= 0 and at[j] == last[j]:
+        at[j] = first[j]
+        j -= 1
+    if j < 0:
+        return False
+    at[j] += 1
+    return True
 
 
 @kernel
@@ -250,7 +259,7 @@ def reassign_many(points, centers, labels, upper, lower, moved, scratch):
         n_near, _ = _ball(centers, buckets, centers[a], reach_a, a, idx, d2)
         for m in range(n_near):
             d2[m] = np.sqrt(d2[m])
-        _sort_by(d2, idx, n_near)
+        _shell_sort(d2, idx, n_near)
         for m in range(need_start[a], need_start[a + 1]):
             i = order[m]
             ra = upper[i]
@@ -279,26 +288,6 @@ def reassign_many(points, centers, labels, upper, lower, moved, scratch):
                 labels[i] = best
                 changed += 1
     return changed
-
-
-@kernel
-def _sort_by(key, values, n):
-    """Sort ``key[:n]`` ascending, moving ``values[:n]`` along (Shell sort)."""
-    gap = 1
-    while gap < n // 3:
-        gap = 3 * gap + 1
-    while gap > 0:
-        for i in range(gap, n):
-            kv = key[i]
-            v = values[i]
-            j = i
-            while j >= gap and key[j - gap] > kv:
-                key[j] = key[j - gap]
-                values[j] = values[j - gap]
-                j -= gap
-            key[j] = kv
-            values[j] = v
-        gap //= 3
 
 
 def scratch(n, k):

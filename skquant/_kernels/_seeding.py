@@ -11,6 +11,7 @@ import numpy as np
 
 from skquant._kernels import _checks
 from skquant._kernels._cache import kernel
+from skquant._kernels._lloyd_large import next_in_box
 
 
 def initial_centers(X, n_clusters, *, init, random_state, sample_weight=None):
@@ -367,13 +368,8 @@ def _visit(points, weights, closest, start, q, stats, geometry, reach, far, appl
         gain += _visit_block(
             points, weights, closest, start, q, stats, geometry, b, apply
         )
-        j = d - 1
-        while j >= 0 and at[j] == last[j]:
-            at[j] = first[j]
-            j -= 1
-        if j < 0:
+        if not next_in_box(at, first, last):
             break
-        at[j] += 1
     for m in range(far.shape[0]):
         b = far[m]
         rest = b
@@ -493,35 +489,15 @@ def _plusplus_cells(
             value = uniforms[c, t] * potential
             candidates[t] = _draw(value, start, weights, closest, per_block, stats)
         reach, n_far = _far_blocks(block_max, far)
+        # Each trial's gain, then the best one (the first of equal gains)
+        # made a centre: the same visit with apply=True.
         best, best_gain = 0, -np.inf
-        for t in range(n_trials):
-            q = points[candidates[t]]
-            gain = _visit(
-                points,
-                weights,
-                closest,
-                start,
-                q,
-                stats,
-                geometry,
-                reach,
-                far[:n_far],
-                False,
-            )
-            if gain > best_gain:
+        for t in range(n_trials + 1):
+            apply = t == n_trials
+            q = points[candidates[best if apply else t]].copy()
+            args = (stats, geometry, reach, far[:n_far], apply)
+            gain = _visit(points, weights, closest, start, q, *args)
+            if not apply and gain > best_gain:
                 best, best_gain = t, gain
-        q = points[candidates[best]].copy()
-        _visit(
-            points,
-            weights,
-            closest,
-            start,
-            q,
-            stats,
-            geometry,
-            reach,
-            far[:n_far],
-            True,
-        )
         indices[c] = candidates[best]
     return indices
