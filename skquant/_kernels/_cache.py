@@ -79,8 +79,12 @@ def _restore_blas(arraymath):
     with SciPy installed the answer is yes, and numba imports SciPy when a
     function that needs it is compiled.
     """
-    if hasattr(arraymath, "_HAVE_BLAS") and "scipy" not in sys.modules:
+    if not hasattr(arraymath, "_HAVE_BLAS") or "scipy" in sys.modules:
+        return
+    try:  # a finder may refuse even the look-up, as numba's check allows
         arraymath._HAVE_BLAS = importlib.util.find_spec("scipy") is not None
+    except ImportError:
+        arraymath._HAVE_BLAS = False
 
 
 with _scipy_hidden():
