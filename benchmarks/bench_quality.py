@@ -6,8 +6,9 @@ Run from the repository root (needs the ``benchmark`` extras: ``imagequant``)::
     .venv/bin/python benchmarks/bench_quality.py --quick    # K = 16 only, 3 photos
     .venv/bin/python benchmarks/bench_quality.py --per-photo --no-timing
     .venv/bin/python benchmarks/bench_quality.py --candidates   # colour-space study
-    .venv/bin/python benchmarks/bench_quality.py --no-fs --no-timing \
-        --json frontier.json --plot docs/_static/color_space_frontier.png
+    .venv/bin/python benchmarks/bench_quality.py --no-fs --no-timing --light \
+        --spaces rgb,din99o,perceptual --json frontier.json \
+        --plot docs/_static/color_space_frontier.png
     .venv/bin/python benchmarks/bench_quality.py --no-quality --fit-timing
 
 What is measured
@@ -303,6 +304,13 @@ def _blurred_lab(image):
 
 
 def metrics(image, out, reference_blur):
+    if reference_blur is None:  # --light: the two measures of the frontier
+        return {
+            "dE": mean_delta_e(image, out),
+            "PSNR": peak_signal_noise_ratio(image, out),
+            "SSIM": np.nan,
+            "dE blur": np.nan,
+        }
     return {
         "dE": mean_delta_e(image, out),
         "PSNR": peak_signal_noise_ratio(image, out),
@@ -314,13 +322,15 @@ def metrics(image, out, reference_blur):
 # %% quality table -----------------------------------------------------------------
 
 
-def quality(images, n_colors_list, *, with_candidates, per_photo, spaces, fs=True):
+def quality(
+    images, n_colors_list, *, with_candidates, per_photo, spaces, fs=True, light=False
+):
     """Print the tables; return ``{n_colors: {method: [metrics per photo]}}``."""
     tables = {}
     for n_colors in n_colors_list:
         rows = {}  # method -> list of metric dicts, one per photo
         for image in images.values():
-            reference_blur = _blurred_lab(image)
+            reference_blur = None if light else _blurred_lab(image)
             outs = {}
             for space in spaces:
                 q = skquant_fit(image, n_colors, space)
@@ -331,8 +341,9 @@ def quality(images, n_colors_list, *, with_candidates, per_photo, spaces, fs=Tru
                 outs["liq"] = liq(image, n_colors, 0)
                 if fs:
                     outs["liq +FS"] = liq(image, n_colors, 1)
-            outs["pillow-mediancut"] = pillow_mediancut(image, n_colors, False)
-            if fs:
+            if not light:
+                outs["pillow-mediancut"] = pillow_mediancut(image, n_colors, False)
+            if fs and not light:
                 outs["pillow-mediancut +FS"] = pillow_mediancut(image, n_colors, True)
             if with_candidates:
                 for name in CANDIDATES:
@@ -539,6 +550,9 @@ def main(argv=None):
     parser.add_argument("--six", action="store_true", help="the six older photos")
     parser.add_argument("--no-fs", action="store_true", help="no dithered rows")
     parser.add_argument(
+        "--light", action="store_true", help="dE and PSNR only, no Pillow rows"
+    )
+    parser.add_argument(
         "--spaces", default=",".join(SPACES), help="comma-separated colour spaces"
     )
     parser.add_argument("--json", help="write per-photo figures to this file")
@@ -560,6 +574,7 @@ def main(argv=None):
             per_photo=args.per_photo,
             spaces=args.spaces.split(","),
             fs=not args.no_fs,
+            light=args.light,
         )
         if args.json:
             write_json(args.json, tables, list(images))
