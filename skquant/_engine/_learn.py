@@ -28,7 +28,7 @@ MAX_PIXELS_FOR_DISTINCT = 1 << 20
 COARSE_CELLS_PER_COLOR = 16
 
 #: Lloyd iterations on the histogram's cells after the coarse grid's.
-FINE_ITERATIONS = 12
+FINE_ITERATIONS = 20
 
 #: k-means runs (seeds) on the coarse grid, at least, up to
 #: ``COARSE_RUNS_MAX_COLORS`` colours (one run beyond); the best is kept.
