@@ -161,18 +161,9 @@ def run_method(name, image, k):
         )
         return np.asarray(quantized.convert("RGB")), None, None
     if name == "libimagequant":
-        import imagequant
+        from bench_speed import imagequant_recipe
 
-        h, w, _ = image.shape
-        rgba = np.empty((h, w, 4), np.uint8)
-        rgba[..., :3] = image
-        rgba[..., 3] = 255
-        indices, palette = imagequant.quantize_raw_rgba_bytes(
-            rgba.tobytes(), w, h, dithering_level=0.0, max_colors=k
-        )
-        palette = np.asarray(palette, np.uint8).reshape(-1, 4)[:, :3]
-        labels = np.frombuffer(indices, np.uint8)
-        return palette[labels].reshape(image.shape), None, None
+        return imagequant_recipe()[0](image, k), None, None
     if name == "kmeans-100k":
         from sklearn.cluster import KMeans
 
@@ -389,40 +380,33 @@ def plot(results, path):
     done = [r for r in results if "total" in r]
     sweep_mp = max((r["mp"] for r in done if r["k"] not in SIZE_KS), default=None)
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), constrained_layout=True)
-    for ax, k in zip(axes[:2], SIZE_KS, strict=True):
+    panels = [
+        ("mp", lambda r, k=k: r["k"] == k, "megapixels", f"time vs image size, K = {k}")
+        for k in SIZE_KS
+    ]
+    panels.append(
+        (
+            "k",
+            lambda r: r["mp"] == sweep_mp,
+            "K (palette size)",
+            f"time vs K, {sweep_mp} MP",
+        )
+    )
+    for ax, (x, keep, xlabel, title) in zip(axes, panels, strict=True):
         for name in METHODS:
             pts = sorted(
-                (r["mp"], r["total"])
-                for r in done
-                if r["method"] == name and r["k"] == k
+                (r[x], r["total"]) for r in done if r["method"] == name and keep(r)
             )
             if pts:
                 ax.plot(*zip(*pts, strict=True), "o-", label=name)
         ax.set(
             xscale="log",
             yscale="log",
-            xlabel="megapixels",
+            xlabel=xlabel,
             ylabel="fit + map, seconds",
-            title=f"time vs image size, K = {k}",
+            title=title,
         )
         ax.grid(True, which="both", alpha=0.3)
-    ax = axes[2]
-    for name in METHODS:
-        pts = sorted(
-            (r["k"], r["total"])
-            for r in done
-            if r["method"] == name and sweep_mp is not None and r["mp"] == sweep_mp
-        )
-        if pts:
-            ax.plot(*zip(*pts, strict=True), "o-", label=name)
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="K (palette size)",
-        ylabel="fit + map, seconds",
-        title=f"time vs K, {sweep_mp} MP",
-    )
-    ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.savefig(path, dpi=90)
     print(f"wrote {path}")
