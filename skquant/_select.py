@@ -1,9 +1,13 @@
-"""Choosing the number of colours by a quality target."""
+"""Choosing the number of colours by a quality target.
+
+:func:`select_n_colors` returns a fitted :class:`ColorQuantizer`;
+:func:`select_palette`, its estimator-free twin for the command line,
+returns the engine's :class:`~skquant._engine.FittedPalette` and imports
+neither scikit-learn nor scikit-image."""
 
 import numbers
 
 import numpy as np
-from skimage.color import deltaE_ciede2000
 
 from skquant import _color
 from skquant._engine import (
@@ -15,10 +19,16 @@ from skquant._engine import (
     working_space,
 )
 from skquant._engine._palette import check_sample_weight, visible_pixels
-from skquant._image import Layout, check_input, check_positive_int, full_scale, warn
-from skquant._kernels import assign_labels, kmeans_plusplus
+from skquant._image import (
+    Layout,
+    check_input,
+    check_positive_int,
+    full_scale,
+    read_input,
+    warn,
+)
+from skquant._kernels import assign_labels, delta_e_rows, kmeans_plusplus
 from skquant._kmeans import single_thread_if_small
-from skquant._quantizer import ColorQuantizer
 from skquant.metrics import mean_delta_e, peak_signal_noise_ratio
 
 #: Pixels drawn to check the target on the real pixels, not the histogram.
@@ -85,6 +95,41 @@ def select_n_colors(
     >>> bool(peak_signal_noise_ratio(china, q.transform(china)) >= 30)
     True
     """
+    from skquant._quantizer import ColorQuantizer
+
+    max_colors = _check_targets(min_psnr, max_delta_e, max_colors, quantizer_params)
+    probe = ColorQuantizer(max_colors, **quantizer_params)
+    layout = check_input(probe, X, reset=True)
+    settings = check_params(probe.get_params(deep=False), layout.n_channels)
+    k, fitted = _search(
+        layout, settings, min_psnr, max_delta_e, max_colors, sample_weight
+    )
+    quantizer = ColorQuantizer(k, **quantizer_params)
+    for name in ("n_features_in_", "feature_names_in_"):
+        if hasattr(probe, name):
+            setattr(quantizer, name, getattr(probe, name))
+    return quantizer._set_fitted(fitted)
+
+
+def select_palette(
+    X, *, min_psnr=None, max_delta_e=None, max_colors=256, sample_weight=None, **params
+):
+    """:func:`select_n_colors` without scikit-learn, for the command line.
+
+    The same search with the same arguments (``random_state`` included);
+    returns the chosen :class:`~skquant._engine.FittedPalette`.
+    """
+    max_colors = _check_targets(min_psnr, max_delta_e, max_colors, params)
+    layout = read_input(X)
+    settings = check_params({"n_colors": max_colors, **params}, layout.n_channels)
+    _, fitted = _search(
+        layout, settings, min_psnr, max_delta_e, max_colors, sample_weight
+    )
+    return fitted
+
+
+def _check_targets(min_psnr, max_delta_e, max_colors, params):
+    """Check the targets; return ``max_colors``."""
     if min_psnr is None and max_delta_e is None:
         raise ValueError("give a target: min_psnr, max_delta_e or both.")
     for name, value in (("min_psnr", min_psnr), ("max_delta_e", max_delta_e)):
@@ -96,12 +141,13 @@ def select_n_colors(
             raise ValueError(
                 f"{name} must be a finite number >= 0, got {name}={value!r}."
             )
-    if "n_colors" in quantizer_params:
+    if "n_colors" in params:
         raise TypeError("n_colors is what select_n_colors chooses; do not pass it.")
-    max_colors = check_positive_int(max_colors, "max_colors")
-    probe = ColorQuantizer(max_colors, **quantizer_params)
-    layout = check_input(probe, X, reset=True)
-    settings = check_params(probe.get_params(deep=False), layout.n_channels)
+    return check_positive_int(max_colors, "max_colors")
+
+
+def _search(layout, settings, min_psnr, max_delta_e, max_colors, sample_weight):
+    """The bisection over K; returns ``(k, fitted)``."""
     space = working_space(settings, layout)
     if max_delta_e is not None and layout.n_channels != 3:
         raise ValueError(
@@ -168,7 +214,7 @@ def select_n_colors(
             ok &= _psnr(mse, data_range) >= min_psnr
         if max_delta_e is not None:
             scale = full_scale(layout.dtype)
-            de = deltaE_ciede2000(
+            de = delta_e_rows(
                 _color.rgb_to_lab(points.points / scale),
                 _color.rgb_to_lab(mapped / scale),
             )
@@ -214,11 +260,7 @@ def select_n_colors(
             f"{max_colors} colours.",
             UserWarning,
         )
-    quantizer = ColorQuantizer(k, **quantizer_params)
-    for name in ("n_features_in_", "feature_names_in_"):
-        if hasattr(probe, name):
-            setattr(quantizer, name, getattr(probe, name))
-    return quantizer._set_fitted(fitted)
+    return k, fitted
 
 
 def _data_range(dtype, points):

@@ -150,3 +150,20 @@ def test_search_sets_no_parameter_of_a_quantizer(coffee, monkeypatch):
         "inertia_",
     }, after_init
     assert q.get_params() == ColorQuantizer(q.n_colors, **params).get_params()
+
+
+@pytest.mark.parametrize(
+    "target",
+    [{"min_psnr": 30.0}, {"max_delta_e": 3.0}, {"min_psnr": 28.0, "max_delta_e": 4.0}],
+)
+def test_estimator_free_search_gives_the_same_palette(target, astronaut):
+    # The command line's select_palette is select_n_colors without
+    # scikit-learn: same K, same palette, same seed.
+    from skquant._select import select_palette
+
+    image = astronaut[::2, ::2]
+    q = select_n_colors(image, random_state=0, **target)
+    fitted = select_palette(image, random_state=0, **target)
+    assert fitted.palette.shape == q.palette_.shape
+    np.testing.assert_array_equal(fitted.palette, q.palette_)
+    np.testing.assert_array_equal(fitted.centers, q.cluster_centers_)
