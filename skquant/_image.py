@@ -23,8 +23,9 @@ The float data contract
 - ``color_space='rgb'``: values are used as given, in any range (with
   alpha, opacity is the 4th channel over the dtype's full scale: 255, 65535,
   or 1.0 for floats).
-- ``'lab'``, ``'oklab'``, ``'din99o'`` read the data as sRGB (with alpha,
-  the 4th channel too): uint8 is 0-255, uint16 0-65535, floats in [0, 1].
+- ``'lab'``, ``'oklab'``, ``'din99o'``, ``'perceptual'`` read the data as
+  sRGB (with alpha, the 4th channel too): uint8 is 0-255, uint16 0-65535,
+  floats in [0, 1].
   Float data beyond [-FLOAT_SLACK, 1 + FLOAT_SLACK] (the 0-255 floats of
   ``astype(np.float32)``) is refused with a ``ValueError`` that says to divide
   by 255 or pass uint8.

@@ -377,7 +377,9 @@ def build_parser():
         choices=COLOR_SPACES,
         default="rgb",
         help="space in which colours are clustered and matched: rgb (best "
-        "PSNR), din99o (best CIEDE2000), lab, oklab (default: rgb)",
+        "PSNR), din99o (best CIEDE2000), perceptual (between the two: "
+        "lower CIEDE2000 and higher PSNR than libimagequant up to K=64), "
+        "lab, oklab (default: rgb)",
     )
     est.add_argument(
         "--posterize",
