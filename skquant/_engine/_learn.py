@@ -27,6 +27,13 @@ MAX_PIXELS_FOR_DISTINCT = 1 << 20
 #: Coarse cells needed per colour for k-means to start on the coarse grid.
 COARSE_CELLS_PER_COLOR = 16
 
+#: Effective coarse cells (the perplexity of their mass, ``exp`` of its
+#: entropy) needed per colour: where the mass sits in a few coarse cells
+#: (a dark sky with sparse stars), k-means on them cannot place enough
+#: centres there and the fine steps do not recover (-0.78 dB on
+#: hubble_deep_field at K=256), so such histograms start on every cell.
+COARSE_EFFECTIVE_PER_COLOR = 2
+
 #: Lloyd iterations on the histogram's cells after the coarse grid's.
 FINE_ITERATIONS = 20
 
@@ -331,7 +338,8 @@ def _coarse_start(points, points_work, n_colors, settings, rng):
     those few thousand weighted means cost a fraction of the same on every
     cell, and give centres that a few Lloyd steps on the cells
     (:data:`FINE_ITERATIONS`) finish. None when the points are not pooled
-    cells, when there are too few coarse cells for ``n_colors``, or for
+    cells, when there are too few coarse cells for ``n_colors`` (in number,
+    or in effective number: :data:`COARSE_EFFECTIVE_PER_COLOR`), or for
     backends other than the compiled Lloyd loop.
     """
     from skquant._kmeans import LLOYD_MAX_CLUSTERS, run_kmeans
@@ -349,6 +357,9 @@ def _coarse_start(points, points_work, n_colors, settings, rng):
     runs = COARSE_RUNS if n_colors <= COARSE_RUNS_MAX_COLORS else 1
     weights = points.weights
     mass = np.bincount(groups, weights=weights, minlength=n_coarse)
+    share = mass[mass > 0] / mass.sum()
+    if np.exp(-np.dot(share, np.log(share))) < COARSE_EFFECTIVE_PER_COLOR * n_colors:
+        return None
     sums = [
         np.bincount(groups, weights=weights * column, minlength=n_coarse)
         for column in points_work.T
