@@ -23,9 +23,11 @@ SMALL_FIT_POINTS = 200_000
 
 #: Up to this many channels and clusters, the sklearn backend runs its Lloyd
 #: iterations in :func:`~skquant._kernels.lloyd_kmeans` (pruned by the distances
-#: between centres, which pays in colour spaces; it keeps a K x K table).
+#: between centres, a K x K table up to 512 centres, a grid of the centres
+#: beyond) after skquant's k-means++ seeding (through a grid of the points
+#: from 2048 seeds); more clusters go to scikit-learn's KMeans.
 LLOYD_MAX_FEATURES = 4
-LLOYD_MAX_CLUSTERS = 1024
+LLOYD_MAX_CLUSTERS = 16384
 
 #: Points drawn (with probability proportional to weight) for OpenCV, which
 #: takes no weights.

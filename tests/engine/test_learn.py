@@ -114,3 +114,30 @@ def test_no_coarse_start_where_the_mass_sits_in_few_coarse_cells(monkeypatch):
     monkeypatch.setattr(learn, "_coarse_start", lambda *args: None)
     full = ColorQuantizer(64, random_state=0).fit(sky)
     assert psnr(sky, fitted.transform(sky)) >= psnr(sky, full.transform(sky)) - 0.02
+
+
+def test_large_k_runs_the_compiled_kmeans_as_well_as_scikit_learn(monkeypatch):
+    # Up to 16384 colours the fit runs skquant's compiled seeding and Lloyd
+    # (grids of points and centres), not scikit-learn's KMeans; the palette
+    # is as good as KMeans' on the same histogram.
+    import skimage.data
+    import sklearn.cluster
+
+    import skquant._kmeans as kmeans
+    from skquant import ColorQuantizer
+    from skquant.metrics import peak_signal_noise_ratio as psnr
+
+    photo = skimage.data.astronaut()[::2, ::2]
+    k = 2048
+
+    class Refused(sklearn.cluster.KMeans):
+        def fit(self, *args, **kwargs):
+            raise AssertionError("scikit-learn's KMeans was called")
+
+    monkeypatch.setattr(sklearn.cluster, "KMeans", Refused)
+    fitted = ColorQuantizer(k, random_state=0).fit(photo)
+    monkeypatch.undo()
+    monkeypatch.setattr(kmeans, "LLOYD_MAX_CLUSTERS", k - 1)
+    reference = ColorQuantizer(k, random_state=0).fit(photo)
+    ours, theirs = (psnr(photo, q.transform(photo)) for q in (fitted, reference))
+    assert ours >= theirs - 0.05, (ours, theirs)
