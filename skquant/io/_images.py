@@ -125,7 +125,12 @@ def _strips(arr, nbytes=4 << 20):
 
 
 #: Pillow mode -> (mode of its pixel storage, bytes stored, channels kept).
-_DIRECT_MODES = {"L": ("L", 1, 1), "RGB": ("RGBX", 4, 3), "RGBA": ("RGBA", 4, 4)}
+_DIRECT_MODES = {
+    "L": ("L", 1, 1),
+    "P": ("L", 1, 1),
+    "RGB": ("RGBX", 4, 3),
+    "RGBA": ("RGBA", 4, 4),
+}
 
 
 def _decode_into_array(im):
@@ -146,6 +151,7 @@ def _decode_into_array(im):
         layout is None
         or im.format not in ("PNG", "JPEG")
         or "transparency" in im.info
+        or (im.mode == "P" and im.palette.mode not in ("RGB", "RGBA"))
         or getattr(im, "_im", True) is not None
         or not hasattr(Image.core, "map_buffer")
     ):
@@ -160,6 +166,7 @@ def _decode_into_array(im):
     try:
         im.load()
         orientation = im.getexif().get(0x0112, 1)
+        entries = im.getpalette("RGB") if im.mode == "P" else None
     finally:
         im._im = None  # Pillow lets go of ``flat``
     if stored != channels:  # RGBX -> RGB, a strip at a time, front to back
@@ -174,6 +181,8 @@ def _decode_into_array(im):
     transpose = _ORIENTATIONS.get(orientation)
     if transpose is not None:
         arr = np.ascontiguousarray(transpose(arr))
+    if im.mode == "P":  # indices decoded: look them up in the palette
+        return _palette_array(im, arr[:, :, 0], entries)
     return arr
 
 
@@ -189,6 +198,37 @@ def _pil_array(im):
     for strip in _strips(out):
         bottom = top + len(strip)
         strip[...] = np.asarray(im.crop((0, top, im.width, bottom)))
+        top = bottom
+    return out
+
+
+def _palette_array(im, indices=None, entries=None):
+    """An opaque indexed (mode ``"P"``) image as RGB, a strip at a time.
+
+    ``im.convert("RGB")`` makes a 4-byte-per-pixel RGB copy beside the
+    indices before the array is copied out (2.9x the RGB image at peak);
+    looking the indices up in the palette strip by strip keeps the peak at
+    the indices plus the array. ``indices`` is the decoded index array
+    (:func:`_decode_into_array`, with the palette ``entries`` it read), else
+    strips are cropped from ``im``.
+    """
+    palette = np.zeros((256, 3), dtype=np.uint8)
+    if entries is None:
+        entries = im.getpalette("RGB")
+    entries = np.asarray(entries or [], dtype=np.uint8)
+    entries = entries[: entries.size // 3 * 3].reshape(-1, 3)[:256]
+    palette[: len(entries)] = entries
+    height, width = (im.height, im.width) if indices is None else indices.shape
+    out = np.empty((height, width, 3), dtype=np.uint8)
+    top = 0
+    # np.take turns the indices into intp: 8 bytes per pixel of a strip
+    for strip in _strips(out, nbytes=1 << 20):
+        bottom = top + len(strip)
+        if indices is None:
+            rows = np.asarray(im.crop((0, top, width, bottom)))
+        else:
+            rows = indices[top:bottom]
+        np.take(palette, rows, axis=0, out=strip)
         top = bottom
     return out
 
@@ -210,6 +250,8 @@ def _pil_to_array(im):
         return arr.astype(np.uint16)[:, :, np.newaxis]
     if mode == "F":
         raise ValueError("32-bit float images are not supported")
+    if mode == "P" and not has_transparency and im.palette.mode in ("RGB", "RGBA"):
+        return _palette_array(im)
     if mode == "1":
         im = im.convert("L")
     elif mode in ("L", "RGB", "P") and has_transparency:

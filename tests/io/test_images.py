@@ -292,3 +292,26 @@ def test_text_file_named_png(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_image(tmp_path / "missing.png")
+
+
+@pytest.mark.parametrize("ext", ["png", "gif"])
+@pytest.mark.parametrize("n_colors", [2, 16, 256])
+def test_indexed_files_read_as_pillow_converts_them(tmp_path, astronaut, ext, n_colors):
+    # opaque indexed images are looked up in their palette strip by strip
+
+    path = tmp_path / f"indexed.{ext}"
+    Image.fromarray(astronaut).quantize(n_colors).save(path)
+    with Image.open(path) as im:
+        assert im.mode == "P"
+        expected = np.asarray(im.convert("RGB"))
+    np.testing.assert_array_equal(read_image(path), expected)
+
+
+def test_indexed_file_with_a_short_palette(tmp_path):
+
+    im = Image.fromarray((np.arange(12, dtype=np.uint8) % 3).reshape(3, 4), "P")
+    im.putpalette([255, 0, 0, 0, 255, 0, 0, 0, 255])
+    im.save(tmp_path / "three.png")
+    with Image.open(tmp_path / "three.png") as back:
+        expected = np.asarray(back.convert("RGB"))
+    np.testing.assert_array_equal(read_image(tmp_path / "three.png"), expected)

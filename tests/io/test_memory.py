@@ -8,8 +8,9 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
-from skquant.io import write_image
+from skquant.io import read_image, write_image
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists("/proc/self/clear_refs"), reason="needs Linux /proc"
@@ -90,3 +91,18 @@ def test_zero_filled_png_is_cheap(tmp_path):
     write_image(path, np.zeros((3000, 4000, 3), np.uint8))
     assert os.path.getsize(path) < 200_000
     assert peak("cli", path, tmp_path / "out.png") <= 3 * 36e6
+
+
+def test_read_image_of_an_indexed_png_peaks_below_one_and_a_half_images(
+    big_photo, tmp_path
+):
+    # Indexed PNGs (what skquant writes for K <= 256) went through
+    # im.convert("RGB"): 2.7x the RGB image at peak.
+    from skquant import quantize
+
+    folder, nbytes = big_photo
+    path = tmp_path / "indexed.png"
+    write_image(path, quantize(read_image(folder / "photo.png"), 16))
+    with Image.open(path) as im:
+        assert im.mode == "P"
+    assert peak("read", path, tmp_path / "unused.png") <= 1.5 * nbytes
