@@ -6,17 +6,43 @@ both call. One set of working-space codes (:data:`SPACE_CODES`), one sRGB
 decoding, one cube root. The constants and matrices are those of
 :mod:`skquant._color` (the readable NumPy reference the tests hold these
 against), frozen into the machine code as module-level constants.
+
+Compiled per space
+------------------
+A kernel compiles only the conversion of the space it is called with. The
+space codes are :class:`SpaceCode` integers, which numba types as literals
+(``Literal[int](1)``), not as ``int64``: a kernel taking ``space`` is then
+compiled (and cached on disk) once per space it is used with, and
+:func:`linear_to_work` resolves, while the kernel is typed, to the one
+converter of that space (:data:`CONVERTERS`). A fit in ``'rgb'`` so never
+compiles the CIELAB, OKLab, DIN99o and perceptual code (about half of the
+assignment kernel's compile time). A plain integer code still works: it
+compiles the conversion of every space, chosen at run time.
 """
 
 import math
 
 import numpy as np
+from numba import types
+from numba.extending import overload, typeof_impl
 
 from skquant import _color
 from skquant._kernels._cache import kernel
 
+
+class SpaceCode(int):
+    """A working-space code that numba types as a literal (see above)."""
+
+    __slots__ = ()
+
+
+@typeof_impl.register(SpaceCode)
+def _typeof_space_code(value, context):
+    return types.IntegerLiteral(int(value))
+
+
 # Working-space codes. IDENTITY: the values as given (not colour data).
-RGB, LAB, OKLAB, DIN99O, IDENTITY, PERCEPTUAL = 0, 1, 2, 3, 4, 5
+RGB, LAB, OKLAB, DIN99O, IDENTITY, PERCEPTUAL = (SpaceCode(i) for i in range(6))
 SPACE_CODES = {
     "rgb": RGB,
     "lab": LAB,
@@ -124,22 +150,64 @@ def lab_to_din99o(lightness, a, b):
     )
 
 
-@kernel
 def linear_to_work(r, g, b, space):
     """Working-space value of the linear-light colour ``(r, g, b)``.
 
     ``RGB`` gives sRGB-encoded values, ``IDENTITY`` the values themselves.
+    Compiled code only: a :class:`SpaceCode` ``space`` compiles the one
+    converter of that space, an integer variable all of them.
     """
+    raise TypeError("linear_to_work is called from compiled kernels only.")
+
+
+@overload(linear_to_work, prefer_literal=True)
+def _linear_to_work_typed(r, g, b, space):
+    if isinstance(space, types.IntegerLiteral):
+        convert = CONVERTERS[space.literal_value]
+        return lambda r, g, b, space: convert(r, g, b)
+    return lambda r, g, b, space: _linear_to_work_any(r, g, b, space)
+
+
+@kernel
+def _linear_to_work_any(r, g, b, space):
+    """:func:`linear_to_work` for a space known at run time only."""
     if space == RGB:
-        return srgb_encode(r), srgb_encode(g), srgb_encode(b)
+        return _to_rgb(r, g, b)
     if space == IDENTITY:
         return r, g, b
     if space == PERCEPTUAL:
         return _perceptual(r, g, b)
-    w0, w1, w2 = _companded(r, g, b, space)
     if space == DIN99O:
-        return lab_to_din99o(w0, w1, w2)
-    return w0, w1, w2
+        return _to_din99o(r, g, b)
+    if space == OKLAB:
+        return _to_oklab(r, g, b)
+    return _to_lab(r, g, b)
+
+
+@kernel
+def _to_rgb(r, g, b):
+    return srgb_encode(r), srgb_encode(g), srgb_encode(b)
+
+
+@kernel
+def _to_identity(r, g, b):
+    return r, g, b
+
+
+@kernel
+def _to_lab(r, g, b):
+    return _companded(r, g, b, LAB)
+
+
+@kernel
+def _to_oklab(r, g, b):
+    return _companded(r, g, b, OKLAB)
+
+
+@kernel
+def _to_din99o(r, g, b):
+    w0, w1, w2 = _companded(r, g, b, DIN99O)
+    return lab_to_din99o(w0, w1, w2)
 
 
 @kernel
@@ -163,11 +231,7 @@ def _companded(r, g, b, space):
 @kernel
 def _perceptual(r, g, b):
     """The ``'perceptual'`` value of a linear-light colour."""
-    # np.int64: a typed code, not a literal, so the one _companded(..., int64)
-    # that linear_to_work uses serves here too (a literal would compile a
-    # second specialisation on first use)
-    d0, d1, d2 = _companded(r, g, b, np.int64(DIN99O))
-    d0, d1, d2 = lab_to_din99o(d0, d1, d2)
+    d0, d1, d2 = _to_din99o(r, g, b)
     s0, s1, s2 = srgb_encode(r), srgb_encode(g), srgb_encode(b)
     w = _PERCEPTUAL_W
     m, c = _PERCEPTUAL_M, _PERCEPTUAL_C
@@ -176,6 +240,17 @@ def _perceptual(r, g, b):
         s0 * m[0, 1] + s1 * m[1, 1] + s2 * m[2, 1] + c[1] + w * d1,
         s0 * m[0, 2] + s1 * m[1, 2] + s2 * m[2, 2] + c[2] + w * d2,
     )
+
+
+#: The converter of each space code (the same conversions as above).
+CONVERTERS = {
+    RGB: _to_rgb,
+    LAB: _to_lab,
+    OKLAB: _to_oklab,
+    DIN99O: _to_din99o,
+    IDENTITY: _to_identity,
+    PERCEPTUAL: _perceptual,
+}
 
 
 @kernel

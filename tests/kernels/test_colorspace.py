@@ -1,11 +1,21 @@
 """The compiled colour conversions (skquant._kernels._colorspace) against
 the NumPy reference, :mod:`skquant._color`."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from skquant import _color
-from skquant._kernels._colorspace import cbrt, linear_to_work_rows, srgb_decode_array
+from skquant._kernels._colorspace import (
+    SPACE_CODES,
+    SpaceCode,
+    cbrt,
+    linear_to_work_rows,
+    srgb_decode_array,
+)
 
 SPACES = ("rgb", "lab", "oklab", "din99o")
 
@@ -47,3 +57,53 @@ def test_srgb_decode_matches_color_module():
     np.testing.assert_allclose(
         srgb_decode_array(values), _color.srgb_to_linear(values), rtol=1e-14, atol=1e-15
     )
+
+
+@pytest.mark.parametrize("space", [*SPACES, "perceptual"])
+def test_run_time_space_code_gives_the_same_values(space):
+    """A plain integer code (the run-time branch of every space) and the
+    literal code (the one converter, chosen while compiling) agree exactly."""
+    lin = np.random.default_rng(1).random((500, 3))
+    code = SPACE_CODES[space]
+    assert isinstance(code, SpaceCode)
+    np.testing.assert_array_equal(
+        linear_to_work_rows(lin, np.int64(code)), linear_to_work_rows(lin, space)
+    )
+
+
+# In a fresh process with an empty numba cache: which conversions compile.
+_COMPILED_CONVERSIONS = """
+import sys
+import numpy as np
+from skquant._kernels import _colorspace as cs
+from skquant._kernels._colorspace import linear_to_work_rows
+linear_to_work_rows(np.random.default_rng(0).random((10, 3)), sys.argv[1])
+names = ["_companded", "_lab_f", "cbrt", "lab_to_din99o", "srgb_encode",
+         "_perceptual", "_linear_to_work_any"]
+names += [f.__name__ for f in cs.CONVERTERS.values()]
+print(" ".join(sorted(n for n in set(names) if getattr(cs, n).signatures)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("space", "compiled"),
+    [
+        ("rgb", "_to_rgb srgb_encode"),
+        ("oklab", "_companded _lab_f _to_oklab cbrt"),
+        ("din99o", "_companded _lab_f _to_din99o cbrt lab_to_din99o"),
+    ],
+)
+def test_a_space_compiles_only_its_conversion(tmp_path, space, compiled):
+    """An 'rgb' kernel does not compile the CIELAB/OKLab/DIN99o code (it
+    did: the space was a run-time integer, half the cold compile of the
+    assignment kernel)."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-c", _COMPILED_CONVERSIONS, space],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == compiled
