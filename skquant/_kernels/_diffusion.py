@@ -36,36 +36,6 @@ _ORDERED_PAIR = 1
 _PAIR_MAX_STEPS = 7
 
 
-@kernel(inline="always")
-def _contrast(image, y, x):
-    """Largest central difference around ``(y, x)`` over channels and axes."""
-    height, width = image.shape[0], image.shape[1]
-    y_lo, y_hi = max(y - 1, 0), min(y + 1, height - 1)
-    x_lo, x_hi = max(x - 1, 0), min(x + 1, width - 1)
-    most = 0.0
-    for c in range(image.shape[2]):
-        dy = abs(np.float64(image[y_hi, x, c]) - np.float64(image[y_lo, x, c]))
-        dx = abs(np.float64(image[y, x_hi, c]) - np.float64(image[y, x_lo, c]))
-        most = max(most, dx, dy)
-    return most
-
-
-@kernel(inline="always")
-def _calm_factor(contrast, calm, edge):
-    """Factor of the squared error limit of adaptive diffusion at a pixel.
-
-    Where the input is flat (``contrast``, its largest central difference
-    there in units of the full scale, is 0) the limit is ``calm`` times the
-    usual one; it grows linearly to the usual limit at ``contrast = edge``.
-    A lower limit keeps the error from wandering far from the pixel's
-    colour, which is what shows as dots of distant palette colours on
-    flat areas; elsewhere the texture hides them and the full limit keeps
-    the average colour right.
-    """
-    k = calm + (1.0 - calm) * min(contrast / edge, 1.0)
-    return k * k
-
-
 @kernel
 def _dither_rows(
     image,
@@ -91,8 +61,7 @@ def _dither_rows(
     ordered,
     grid,
     strength,
-    calm,
-    edge,
+    limit_map,
 ):
     """Dither rows ``y0:y1`` of ``image``; ``labels[y - y_write]`` gets row ``y``.
 
@@ -109,8 +78,9 @@ def _dither_rows(
     ``space`` (3 channels) and searched in ``grid``
     (:func:`skquant._kernels._grid.grid_for`). ``strength`` (0 to 1) scales
     the error passed on, and for pair mixing the share of the second colour.
-    Adaptive error diffusion when ``calm`` < 1: the error limit is lowered
-    on flat areas (see :func:`_calm_factor`).
+    When ``limit_map`` is not empty (adaptive diffusion), the squared error
+    limit of pixel ``(y, x)`` is multiplied by ``limit_map[y - y0, x]``
+    (see :mod:`skquant._kernels._dither_map`).
     Everything in the pixel loop is written out here or in scalar helpers
     rather than in helpers taking arrays, whose reference counting would
     dominate the run time.
@@ -128,6 +98,7 @@ def _dither_rows(
     cur = np.empty(n_channels, dtype=np.float64)
     query = np.empty(n_channels, dtype=np.float64)
     use_lut = lut.shape[0] > 0
+    use_map = limit_map.shape[0] > 0
     pair = ordered == _ORDERED_PAIR
     tn = threshold.shape[0]
     j = np.int64(0)
@@ -222,10 +193,8 @@ def _dither_rows(
                     e = cur[c] - palette_lin[j, c]
                     size2 += e * e
                 limit2 = error_limit2[j]
-                if calm < 1.0:
-                    limit2 *= _calm_factor(
-                        _contrast(image, y, x) * inv_scale, calm, edge
-                    )
+                if use_map:
+                    limit2 *= limit_map[y - y0, x]
                 gain = strength
                 if size2 > limit2:
                     gain *= np.sqrt(limit2 / size2)

@@ -61,11 +61,14 @@ def test_adaptive_is_calmer_on_flat_areas_and_as_good_from_a_distance(fitted):
             blur[adaptive].append(
                 float(deltaE_ciede2000(reference, blurred_lab(result)).mean())
             )
-    # calmer on every photo, and from a distance within 3 % on the median
-    # (lower on the seven photos of benchmarks/bench_dither.py)
-    assert np.all(np.array(noise[True]) < np.array(noise[False])), noise
-    assert np.median(noise[True]) < 0.97 * np.median(noise[False])
-    assert np.median(blur[True]) <= 1.03 * np.median(blur[False]), blur
+    # a fifth calmer on the median, at most a little noisier on any photo
+    # (astronaut's flat patches between textures: +3 %), and from a distance
+    # within 1 % on the median (+0.3 % here; benchmarks/bench_dither.py,
+    # seven photos: 27 % calmer, the same blurred CIEDE2000)
+    calm, plain = np.array(noise[True]), np.array(noise[False])
+    assert np.median(calm) < 0.85 * np.median(plain), noise
+    assert np.all(calm < 1.05 * plain), noise
+    assert np.median(blur[True]) <= 1.01 * np.median(blur[False]), blur
 
 
 @pytest.mark.parametrize("space", ["rgb", "din99o"])
