@@ -1,5 +1,8 @@
 """Compiled CIEDE2000 (skquant._kernels._ciede2000) against scikit-image."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -68,7 +71,7 @@ def test_sum_of_lab_pairs_in_blocks():
     sit on the formula's discontinuity, where the last bit of an arc
     tangent picks the branch: see the awkward cases above.)"""
     rng = np.random.default_rng(3)
-    n_rows = 3 * _ciede2000.BLOCK + 7
+    n_rows = 3 * _ciede2000.CHUNK + 7
     lab1 = rng.uniform([0, -100, -100], [100, 100, 100], size=(n_rows, 3))
     lab2 = np.roll(lab1, 1, axis=0)
     lab1[::9, 1:] = 0.0
@@ -178,3 +181,22 @@ def test_boundary_checks():
     with pytest.raises(ValueError, match="scale must be a positive"):
         ciede2000_sum(pixels, pixels, scale=0)
     assert ciede2000_sum(pixels[:0], pixels[:0], scale=255) == (0.0, 0)
+
+
+def test_uint8_images_compile_only_what_they_use():
+    """A first mean CIEDE2000 of uint8 images compiles (or loads) the code
+    decoding and the difference kernels, one specialisation each, never the
+    float decoding (cold compile: 9 s of CPU before, 2.4 s)."""
+    script = (
+        "import numpy as np\n"
+        "from skquant._kernels import _ciede2000 as m\n"
+        "a = np.arange(3000, dtype=np.uint8).reshape(-1, 3)\n"
+        "m.ciede2000_sum(a, a[::-1], scale=255)\n"
+        "m.ciede2000_sum(a[:, ::-1], a, scale=255)\n"
+        "print([len(k.signatures) for k in (m._lab_codes, m._lab_floats,"
+        " m._delta_e_lab)])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["[1,", "0,", "1]"]
