@@ -204,3 +204,115 @@ def _dither_rows(
                         err[tap_rows[t], x + tap_cols[t], c] += taps_w[t] * e
         if n_taps > 0:
             err[row, :, :] = 0.0
+
+
+# Floyd-Steinberg weights (7 right, 3 below behind, 5 below, 1 below ahead).
+_FS_AHEAD = 7.0 / 16.0
+_FS_BEHIND = 3.0 / 16.0
+_FS_BELOW = 5.0 / 16.0
+_FS_DIAGONAL = 1.0 / 16.0
+
+
+@kernel
+def _fs_rows(
+    image,
+    y0,
+    y_write,
+    y1,
+    labels,
+    lut,
+    decode,
+    inv_scale,
+    valid_lo,
+    valid_hi,
+    carry_lo,
+    carry_hi,
+    palette_lin,
+    error_limit2,
+    space,
+    grid,
+    strength,
+    limit_map,
+):
+    """:func:`_dither_rows` for Floyd-Steinberg on 3 channels, written out.
+
+    The same labels bit for bit: the same arithmetic in the same order.
+    The error passed to the next pixel and the partial sums of the row
+    below stay in registers (each position of the row below is stored once,
+    when its last contribution arrives), and the pixel loop handles three
+    channels without arrays.
+    """
+    width = image.shape[1]
+    # err_here: the row being scanned, err_below: the next one (every
+    # position of it is written during the row, none read before).
+    err_here = np.zeros((width, 3), dtype=np.float64)
+    err_below = np.zeros((width, 3), dtype=np.float64)
+    lo0, lo1, lo2 = valid_lo[0], valid_lo[1], valid_lo[2]
+    hi0, hi1, hi2 = valid_hi[0], valid_hi[1], valid_hi[2]
+    use_lut = lut.shape[0] > 0
+    use_map = limit_map.shape[0] > 0
+    j = np.int64(0)
+    for y in range(y0, y1):
+        forward = y % 2 == 0
+        # Error for the next pixel (a0..a2); partial sums of the row below
+        # at the previous pixel's position (b*) and at this one's (c*).
+        a0 = a1 = a2 = 0.0
+        b0 = b1 = b2 = 0.0
+        c0 = c1 = c2 = 0.0
+        for i in range(width):
+            x = i if forward else width - 1 - i
+            v0, v1, v2 = image[y, x, 0], image[y, x, 1], image[y, x, 2]
+            if use_lut:
+                u0, u1, u2 = lut[np.int64(v0)], lut[np.int64(v1)], lut[np.int64(v2)]
+            elif decode:
+                u0 = srgb_decode(np.float64(v0) * inv_scale)
+                u1 = srgb_decode(np.float64(v1) * inv_scale)
+                u2 = srgb_decode(np.float64(v2) * inv_scale)
+            else:
+                u0, u1, u2 = np.float64(v0), np.float64(v1), np.float64(v2)
+            # The carried error: the row above's sum, plus the previous
+            # pixel's share added last (as the tap loop of _dither_rows).
+            t0, t1, t2 = err_here[x, 0], err_here[x, 1], err_here[x, 2]
+            if i > 0:
+                t0 += a0
+                t1 += a1
+                t2 += a2
+            u0 = min(max(u0 + t0, carry_lo[0]), carry_hi[0])
+            u1 = min(max(u1 + t1, carry_lo[1]), carry_hi[1])
+            u2 = min(max(u2 + t2, carry_lo[2]), carry_hi[2])
+            w0, w1, w2 = linear_to_work(
+                min(max(u0, lo0), hi0),
+                min(max(u1, lo1), hi1),
+                min(max(u2, lo2), hi2),
+                space,
+            )
+            j = nearest3(w0, w1, w2, j, grid)
+            if y >= y_write:
+                labels[y - y_write, x] = j
+            e0 = u0 - palette_lin[j, 0]
+            e1 = u1 - palette_lin[j, 1]
+            e2 = u2 - palette_lin[j, 2]
+            size2 = e0 * e0 + e1 * e1 + e2 * e2
+            limit2 = error_limit2[j]
+            if use_map:
+                limit2 *= limit_map[y - y0, x]
+            gain = strength
+            if size2 > limit2:
+                gain *= np.sqrt(limit2 / size2)
+            e0, e1, e2 = gain * e0, gain * e1, gain * e2
+            a0, a1, a2 = _FS_AHEAD * e0, _FS_AHEAD * e1, _FS_AHEAD * e2
+            if i > 0:
+                # The previous position of the row below is complete.
+                p = x - 1 if forward else x + 1
+                err_below[p, 0] = b0 + _FS_BEHIND * e0
+                err_below[p, 1] = b1 + _FS_BEHIND * e1
+                err_below[p, 2] = b2 + _FS_BEHIND * e2
+            b0 = c0 + _FS_BELOW * e0
+            b1 = c1 + _FS_BELOW * e1
+            b2 = c2 + _FS_BELOW * e2
+            c0 = 0.0 + _FS_DIAGONAL * e0
+            c1 = 0.0 + _FS_DIAGONAL * e1
+            c2 = 0.0 + _FS_DIAGONAL * e2
+        last = width - 1 if forward else 0
+        err_below[last, 0], err_below[last, 1], err_below[last, 2] = b0, b1, b2
+        err_here, err_below = err_below, err_here

@@ -53,6 +53,7 @@ from skquant._kernels._diffusion import (
     ORDERED_BAND_ROWS,
     WARMUP_ROWS,
     _dither_rows,
+    _fs_rows,
 )
 from skquant._kernels._dither_map import limit_map_rows
 from skquant._kernels._grid import grid_for
@@ -472,6 +473,12 @@ def nearest_labels(pixels_image, palette, *, space, scale):
 _NO_TAPS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
 
 
+def _is_floyd_steinberg(taps):
+    """Whether the kernel arguments ``taps`` are Floyd-Steinberg's."""
+    fs = _kernel_taps("floyd-steinberg")
+    return all(np.array_equal(a, b) for a, b in zip(taps, fs, strict=True))
+
+
 def _run(
     image,
     palette,
@@ -484,11 +491,14 @@ def _run(
     strength=1.0,
     limit=ERROR_LIMIT,
     flat_limit=None,
+    fast=True,
 ):
     """Set up the kernel arguments for validated input and run it.
 
     Returns the labels, or with ``colors`` the image of ``colors[labels]``
     (written band by band: no label array for the whole image).
+    ``fast=False`` runs Floyd-Steinberg on 3 channels with the general
+    kernel instead of its written-out version (the same labels: tests).
     """
     height, width, n_channels = image.shape
     if colors is None:
@@ -537,7 +547,7 @@ def _run(
     gap2 = _nearest_other_sq(palette_lin)
     palette_work = np.ascontiguousarray(palette_work, dtype=np.float64)
     grid = grid_for(palette_work, lo, hi, height * width, hinted=True)
-    args = (
+    pixel_args = (
         lut,
         color,
         1.0 / scale if scale is not None else 1.0,
@@ -545,16 +555,17 @@ def _run(
         valid_hi,
         valid_lo - margin,
         valid_hi + margin,
-        np.ascontiguousarray(palette_lin, dtype=np.float64),
+        palette_lin,
         limit**2 * gap2,
-        gap2,
-        space_code,
-        *taps,
-        BAYER_8X8,
-        ordered,
-        grid,
-        strength,
     )
+    if fast and n_channels == 3 and _is_floyd_steinberg(taps):
+        # Written out for Floyd-Steinberg on colours: the same labels, faster.
+        rows_kernel = _fs_rows
+        args = (*pixel_args, space_code, grid, strength)
+    else:
+        rows_kernel = _dither_rows
+        args = (*pixel_args, gap2, space_code, *taps, BAYER_8X8, ordered, grid)
+        args += (strength,)
     if taps[0].shape[0] > 0:
         # Error diffusion runs down each band of rows in order; a band first
         # re-runs the WARMUP_ROWS rows above it so that its first row gets
@@ -597,7 +608,7 @@ def _run(
                     flat_limit / limit,
                     band_map,
                 )
-            _dither_rows(image, first_row, y0, y1, rows, *args, band_map)
+            rows_kernel(image, first_row, y0, y1, rows, *args, band_map)
             if colors is not None:
                 n = rows.size
                 flat = out[y0:y1].reshape(n, colors.shape[1])

@@ -1,0 +1,103 @@
+"""The written-out Floyd-Steinberg kernel gives the general kernel's labels.
+
+:func:`skquant._kernels._diffusion._fs_rows` is a faster copy of
+:func:`~skquant._kernels._diffusion._dither_rows` for Floyd-Steinberg on three
+channels; the general kernel (``_run(..., fast=False)``) is the oracle, bit for
+bit, on real photos in every working space and input type.
+"""
+
+import numpy as np
+import pytest
+
+from skquant import ColorQuantizer
+from skquant._kernels import _dither
+from skquant._kernels._dither import _NOT_ORDERED, _adapt, _kernel_taps
+
+SPACES = ("rgb", "lab", "oklab", "din99o", "perceptual")
+FS = _kernel_taps("floyd-steinberg")
+
+
+def both(image, palette, space, scale=255.0, **options):
+    """Labels of the written-out kernel and of the general one."""
+    image, palette = _dither._check_args(
+        image, palette, "floyd-steinberg", space, scale
+    )
+    args = (image, palette, space, scale, FS, _NOT_ORDERED)
+    fast = _dither._run(*args, **options)
+    general = _dither._run(*args, fast=False, **options)
+    return fast, general
+
+
+def sampled_palette(image, n_colors, seed=0):
+    """``n_colors`` distinct colours of the photo, drawn at random."""
+    colors = np.unique(image.reshape(-1, 3), axis=0)
+    rng = np.random.default_rng(seed)
+    return colors[rng.choice(len(colors), n_colors, replace=False)]
+
+
+@pytest.fixture(scope="module")
+def palettes(china, coffee):
+    out = {}
+    for name, image in (("china", china), ("coffee", coffee)):
+        for n_colors in (2, 16, 256):
+            q = ColorQuantizer(n_colors, random_state=0).fit(image[::2, ::2])
+            out[name, n_colors] = image, q.palette_
+    return out
+
+
+@pytest.mark.parametrize("space", SPACES)
+@pytest.mark.parametrize("n_colors", [2, 16, 256])
+@pytest.mark.parametrize("name", ["china", "coffee"])
+def test_same_labels_as_the_general_kernel(palettes, name, n_colors, space):
+    image, palette = palettes[name, n_colors]
+    fast, general = both(image, palette, space)
+    np.testing.assert_array_equal(fast, general)
+    # Dithered: not the undithered labels.
+    assert (
+        np.mean(
+            fast != _dither.nearest_labels(image, palette, space=space, scale=255.0)
+        )
+        > 0.01
+    )
+
+
+@pytest.mark.parametrize("space", ["rgb", "din99o"])
+def test_same_labels_with_strength_and_adaptive(palettes, space):
+    image, palette = palettes["china", 16]
+    for options in (_adapt(False, 0.5), _adapt(True, 1.0), _adapt(True, 0.7)):
+        fast, general = both(image, palette, space, **options)
+        np.testing.assert_array_equal(fast, general)
+
+
+@pytest.mark.parametrize("space", ["rgb", "oklab"])
+def test_same_labels_for_other_input_types(palettes, space):
+    image, palette = palettes["coffee", 16]
+    image = image[:200, :300]
+    cases = [
+        (image.astype(np.uint16) * 257, palette.astype(np.uint16) * 257, 65535.0),
+        (image / 255.0, palette / 255.0, 1.0),
+        (image.astype(np.float32) / 255, palette.astype(np.float32) / 255, 1.0),
+        (image / 255.0, palette / 255.0, None),  # not sRGB: input units
+    ]
+    for im, pal, scale in cases:
+        if scale is None and space != "rgb":
+            continue
+        fast, general = both(im, pal, space, scale)
+        np.testing.assert_array_equal(fast, general)
+
+
+@pytest.mark.parametrize("width", [1, 2, 3])
+def test_same_labels_on_narrow_images(palettes, width):
+    image, palette = palettes["china", 16]
+    fast, general = both(
+        np.ascontiguousarray(image[:300, 100 : 100 + width]), palette, "lab"
+    )
+    np.testing.assert_array_equal(fast, general)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("space", SPACES)
+def test_same_labels_with_4096_colours(china, space):
+    palette = sampled_palette(china, 4096)
+    fast, general = both(china, palette, space)
+    np.testing.assert_array_equal(fast, general)
