@@ -20,7 +20,10 @@ which the OS backs page by page as the photo's colours touch it, and
 indexed in Morton order so that similar colours share pages): each distinct
 colour is converted to the working space and searched once, which makes the
 perceptual spaces (``'lab'``, ``'oklab'``, ``'din99o'``) cost nearly the
-same as ``'rgb'``. Nothing is kept between calls.
+same as ``'rgb'``. In ``'rgb'``, 8-bit RGB pixels first look up their cell
+of 4 x 4 x 4 codes (:mod:`skquant._kernels._cells`), settled once per cell:
+most need no search at all (a 12 MP photo: 2.6x less CPU at K=16, 1.3x at
+K=64, 1.15x at K=256). Nothing is kept between calls.
 
 Compiled specialisations are few (they dominate a cold start): the table
 kernels read uint8, the others float64 or float32 as given; other dtypes
@@ -33,6 +36,15 @@ from skquant import _color
 from skquant._kernels import _checks
 from skquant._kernels._box import pixel_box
 from skquant._kernels._cache import kernel
+from skquant._kernels._cells import (
+    MAX_CELL_COLORS,
+    MAX_FIRST_SURVIVORS,
+    cell_box,
+    cell_code,
+    cell_pick,
+    new_cells,
+    settle,
+)
 from skquant._kernels._colorspace import (
     IDENTITY,
     SPACE_CODES,
@@ -207,6 +219,38 @@ def _assign3(pixels, first, stop, decode, scale, space, grid, table, labels):
             v = nearest3(x0, x1, x2, np.int64(-1), grid)
             if use_table:
                 table[code] = v + 1
+        labels[i] = v
+
+
+@kernel
+def _assign_cells(pixels, first, stop, grid, cells, table, labels):
+    """Labels of 8-bit RGB pixels in the 'rgb' space, through settled cells.
+
+    Most pixels get their label from their cell of ``cells`` (see
+    :mod:`skquant._kernels._cells`); those of unsettled cells go through the
+    lookup ``table`` and the grid as in :func:`_assign3`.
+    """
+    keep = np.empty(MAX_FIRST_SURVIVORS, np.int64)
+    half = np.full(3, 1.5)
+    use_table = table.shape[0] > 0
+    palette = grid[0]
+    for i in range(first, stop):
+        cell = cell_code(pixels, i)
+        entry = cells[cell]
+        if entry == 0:
+            entry = settle(cell, grid, keep, half)
+            cells[cell] = entry
+        v = cell_pick(pixels, i, palette, entry)
+        if v < 0:
+            code = _morton_code(pixels, i) if use_table else 0
+            v = _recall(table, code)
+            if v < 0:
+                x0, x1, x2 = pixels[i, 0], pixels[i, 1], pixels[i, 2]
+                v = nearest3(
+                    np.float64(x0), np.float64(x1), np.float64(x2), np.int64(-1), grid
+                )
+                if use_table:
+                    table[code] = v + 1
         labels[i] = v
 
 
@@ -453,8 +497,11 @@ def _labeller(pixels, palette, space, scale, alpha=None):
         and n_colors <= MAX_LUT_COLORS
         and n_pixels >= LUT_MIN_PIXELS
     )
+    cells = lut and code == IDENTITY and n_channels == 3 and n_colors <= MAX_CELL_COLORS
     if n_pixels >= MIN_GRID_QUERIES:
         lo, hi, cone = pixel_box(pixels, space, alpha)
+        if cells:
+            lo, hi = cell_box()  # grid borders between cells
         # With the table, each distinct colour is searched once: a photo
         # has several pixels per distinct colour.
         n_queries = n_pixels // 8 if lut else n_pixels
@@ -469,6 +516,9 @@ def _labeller(pixels, palette, space, scale, alpha=None):
         # yet", so those colours are searched again each time: still exact).
         small = n_channels >= 3 and n_colors <= 256
         table = np.zeros(1 << (8 * min(n_channels, 3)), np.uint8 if small else np.int16)
+    if cells:
+        args = (grid, new_cells(), table)
+        return _assign_cells, args, np.dtype(np.uint8), not pixels.flags.c_contiguous
     # Integer codes of the perceptual spaces: decoded once per code.
     decode = np.empty(0)
     if code != IDENTITY and dtype.kind == "u" and dtype.itemsize <= 2:
