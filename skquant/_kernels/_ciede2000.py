@@ -20,11 +20,11 @@ CIEDE2000 of a pair (:func:`_lane`) takes no arc tangent, no cosine and no
 exponential in libm: the mean hue's cosine and sine come from the sum of
 the two unit hue vectors, the hue difference from their chord, T by
 multiple-angle formulas, and the hue rotation term from a short series
-(:func:`_atan_small`, :func:`_exp_neg`, :func:`_sin_small`). Greys (no
-hue) and (nearly) opposite hues, where the shortcuts are undefined, take
-:func:`delta_e`, the literal transcription of the formula, kept as the
-reference. Values beyond float32 (a tiny ``scale``) are converted by
-NumPy (:func:`skquant._color.rgb_to_lab`).
+(:func:`_atan_small`, :func:`_exp_neg`, :func:`_sin_small`); greys (no hue)
+zero the hue terms. (Nearly) opposite hues, where the mean hue is
+undefined, take :func:`delta_e`, the literal transcription of the formula,
+kept as the reference. Values beyond float32 (a tiny ``scale``) are
+converted by NumPy (:func:`skquant._color.rgb_to_lab`).
 """
 
 import math
@@ -60,6 +60,8 @@ _OPPOSITE = 1e-10
 _COS119 = math.cos(math.radians(119.0))
 _COS275, _SIN275 = math.cos(math.radians(275.0)), math.sin(math.radians(275.0))
 _PER_25_DEGREES = 1.0 / math.radians(25.0)
+_TAN_PI_8 = math.tan(math.pi / 8)
+_QUARTER_PI = math.pi / 4
 
 # linear sRGB -> X/Xn, Y/Yn, Z/Zn, and f(X/Xn), ... -> L* + 16, a*, b*
 (_X0, _X1, _X2), (_Y0, _Y1, _Y2), (_Z0, _Z1, _Z2) = (
@@ -215,8 +217,8 @@ def _pow7(x):
 
 @_inline
 def _lane(l1, a1, b1, l2, a2, b2):
-    """CIEDE2000 of one pair in SIMD form (12 square roots, 3 divisions), or
-    -1 where :func:`delta_e` must decide (greys, opposite hues)."""
+    """CIEDE2000 of one pair in SIMD form (10 square roots, 3 divisions), or
+    -1 where :func:`delta_e` must decide ((nearly) opposite hues)."""
     c7 = _pow7(0.5 * (math.sqrt(a1 * a1 + b1 * b1) + math.sqrt(a2 * a2 + b2 * b2)))
     scale = 1.5 - 0.5 * math.sqrt(c7 / (c7 + _POW25_7))
     x1 = a1 * scale
@@ -226,15 +228,16 @@ def _lane(l1, a1, b1, l2, a2, b2):
     cc = c1 * c2
     # c1 c2 times the sum and the difference of the unit hue vectors: the
     # sum points at the mean hue H (the bisector of the smaller arc), the
-    # difference (the chord) is 2 sin(dh / 2) long
+    # difference (the chord) is 2 sin(dh / 2) long. A grey (cc = 0) has
+    # neither: all of them are 0, and so are the hue terms
     sum_x, sum_y = x1 * c2 + x2 * c1, b1 * c2 + b2 * c1
     chord_x, chord_y = x2 * c1 - x1 * c2, b2 * c1 - b1 * c2
     sum2 = sum_x * sum_x + sum_y * sum_y
     sum_norm = math.sqrt(sum2)
-    inv = 1.0 / (sum_norm * cc)
+    hue_den = sum_norm * cc
+    inv = 1.0 / (hue_den if hue_den > 0.0 else 1.0)
     cos_h, sin_h = sum_x * cc * inv, sum_y * cc * inv
     chord2 = (chord_x * chord_x + chord_y * chord_y) * sum_norm * inv  # / cc
-    d_hue = math.copysign(math.sqrt(chord2), x1 * b2 - b1 * x2)
 
     tmp = 0.5 * (l1 + l2) - 50.0
     tmp = tmp * tmp
@@ -244,29 +247,36 @@ def _lane(l1, a1, b1, l2, a2, b2):
     s_c = 1.0 + 0.045 * c_mean
     s_h = 1.0 + 0.015 * c_mean * _hue_weight(cos_h, sin_h)
     weights = s_l * s_c * s_h
-    # hue rotation, for H in [119, 360) degrees: H - 275 degrees from the
-    # half-angle formulas applied to (cos, sin)(H - 275) twice, then tan/2
+    # hue rotation, for H in [119, 360) degrees: the angle H - 275 degrees
+    # (only its size counts) as an arc tangent of a ratio in [0, tan(pi/8)]
     rot_c = _COS275 * cos_h + _SIN275 * sin_h
     rot_s = _COS275 * sin_h - _SIN275 * cos_h
-    half_c = math.sqrt(0.5 * (1.0 + rot_c))
-    quarter_c = math.sqrt(0.5 * (1.0 + half_c))
-    tan_den = max(4.0 * half_c * quarter_c * (1.0 + quarter_c), 1e-200)
+    near, far = min(abs(rot_c), abs(rot_s)), max(abs(rot_c), abs(rot_s))
+    beyond = near > _TAN_PI_8 * far  # atan = pi/4 + atan((n - f) / (n + f))
+    ratio_num = near - far if beyond else near
+    ratio_den = max(near + far if beyond else far, 1e-200)
     c7 = _pow7(c_mean)
     c7_den = c7 + _POW25_7
-    # one division for the three weighted terms, tan(h / 8) and R_C
-    inv = 1.0 / (weights * c7_den * tan_den)
-    per_weights = c7_den * tan_den * inv
+    # one division for the three weighted terms, the ratio and R_C
+    inv = 1.0 / (weights * c7_den * ratio_den)
+    per_weights = c7_den * ratio_den * inv
     l_term = (l2 - l1) * root * s_c * s_h * per_weights
     c_term = (c2 - c1) * s_l * s_h * per_weights
-    h_term = d_hue * s_l * s_c * per_weights
-    de2 = l_term * l_term + c_term * c_term + h_term * h_term
-    x = 8.0 * _PER_25_DEGREES * _atan_small(rot_s * weights * c7_den * inv)
-    r_c = 2.0 * math.sqrt(c7 * weights * tan_den * inv)
-    rotation = _sin_small(2.0 * _RAD30 * _exp_neg(x * x)) * r_c * c_term * h_term
+    h_weight = s_l * s_c * per_weights
+    de2 = l_term * l_term + c_term * c_term + chord2 * h_weight * h_weight
+    angle = _atan_small(ratio_num * weights * c7_den * inv)
+    angle += _QUARTER_PI if beyond else 0.0
+    angle = 0.5 * math.pi - angle if abs(rot_s) > abs(rot_c) else angle
+    angle = math.pi - angle if rot_c < 0.0 else angle
+    x = angle * _PER_25_DEGREES
+    # R_C times the signed hue term: one square root for both
+    rc_dh = 2.0 * h_weight * math.sqrt(c7 * weights * ratio_den * inv * chord2)
+    rc_dh = math.copysign(rc_dh, x1 * b2 - b1 * x2)
+    rotation = _sin_small(2.0 * _RAD30 * _exp_neg(x * x)) * c_term * rc_dh
     if sin_h < 0.0 or cos_h <= _COS119:
         de2 -= rotation
     value = math.sqrt(max(de2, 0.0))
-    if cc == 0.0 or sum2 < _OPPOSITE * cc * cc:
+    if sum2 < _OPPOSITE * cc * cc and cc > 0.0:
         value = -1.0
     return value
 
