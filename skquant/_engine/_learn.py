@@ -12,8 +12,9 @@ import numbers
 
 import numpy as np
 
+from skquant._color._perceptual import fit_weight, perceptual_to_rgb, rgb_to_perceptual
 from skquant._histogram import distinct_colors, pool
-from skquant._image import to_dtype, warn
+from skquant._image import full_scale, to_dtype, warn
 
 #: Pixels drawn by ``sample_size='auto'`` for backends that take no weights.
 AUTO_SAMPLE_SIZE = 100_000
@@ -278,6 +279,11 @@ def learn_palette(
         )
     if points.exact and len(points.points) <= n_colors:
         return _keep_distinct(points, n_colors, space, fixed, settings, warning)
+    mapping = space  # the space of nearest-colour mapping
+    if space.color_space == "perceptual" and not space.alpha:
+        space = PerceptualFit(space, n_colors)
+        if init_work is not None:
+            init_work = space.to_working(mapping.from_working(init_work))
     points_work = space.to_working(points.points).astype(np.float64)
     keep_order = previous is not None
     common = {"max_iter": settings.max_iter, "tol": settings.tol, "rng": rng}
@@ -312,8 +318,11 @@ def learn_palette(
         )
         n_iter += coarse_iter
     if space.color_space == "perceptual":
+        nearest = None
+        if space is not mapping:
+            nearest = space.nearest_mapped(points.points)
         centers, labels, inertia = refine_perceptual(
-            points_work, points.weights, centers, n_fixed
+            points_work, points.weights, centers, n_fixed, nearest=nearest
         )
     counts = np.bincount(labels, weights=points.weights, minlength=len(centers))
     if keep_order:
@@ -379,6 +388,47 @@ def _coarse_start(points, points_work, n_colors, settings, rng):
     return centers, n_iter
 
 
+class PerceptualFit:
+    """The space a ``'perceptual'`` palette of ``n_colors`` is fitted in.
+
+    The ``'perceptual'`` space with
+    :func:`~skquant._color._perceptual.fit_weight` ``(n_colors)`` instead of
+    :data:`~skquant._color._perceptual.PERCEPTUAL_WEIGHT` (the space pixels
+    are mapped in): the ``to_working`` / ``from_working`` of
+    ``space`` (a 3-channel :class:`WorkingSpace`) at that weight.
+    """
+
+    color_space = "perceptual"
+
+    def __init__(self, space, n_colors):
+        self.mapping, self.dtype = space, space.dtype
+        self.weight = fit_weight(n_colors)
+        self.scale = full_scale(space.dtype)
+
+    def to_working(self, pixels):
+        rgb = self.mapping.to_rgb(np.asarray(pixels)).astype(np.float64) / self.scale
+        return rgb_to_perceptual(rgb, self.weight)
+
+    def from_working(self, values, start=None):
+        rgb = perceptual_to_rgb(np.asarray(values, np.float64), self.weight, start)
+        return self.mapping.to_rgb(np.clip(rgb, 0.0, 1.0) * self.scale)
+
+    def nearest_mapped(self, points):
+        """``labels(centers)``: nearest centre of ``points`` where pixels are mapped."""
+        from skquant._kernels import assign_labels
+
+        mapped = self.mapping.to_working(points).astype(np.float64)
+        last = {}  # sRGB of the previous centres: Newton's start for the next
+
+        def labels(centers):
+            rgb = perceptual_to_rgb(centers, self.weight, last.get(centers.shape))
+            last[centers.shape] = rgb
+            moved = rgb_to_perceptual(np.clip(rgb, 0.0, 1.0))
+            return assign_labels(mapped, moved)
+
+        return labels
+
+
 #: The refinement of ``color_space='perceptual'``: steps that minimise the
 #: sum of ``distance ** REFINE_POWER`` (between k-means' squares and
 #: k-medians' plain distances), distances below ``REFINE_FLOOR`` (working
@@ -391,7 +441,7 @@ REFINE_ROUNDS = 4
 REFINE_STEPS = 4
 
 
-def refine_perceptual(points, weights, centers, n_fixed=0):
+def refine_perceptual(points, weights, centers, n_fixed=0, nearest=None):
     """Move k-means centres towards the minimum of ``sum w * d ** 1.5``.
 
     Mean CIEDE2000 averages distances, not squared distances: k-means gives
@@ -411,6 +461,12 @@ def refine_perceptual(points, weights, centers, n_fixed=0):
     weights : ndarray of shape (n_points,) or None
     centers : ndarray of shape (n_centers, n_channels), float64
         k-means centres; the first ``n_fixed`` never move.
+    nearest : callable or None
+        ``nearest(centers)``: the labels of the points, when they are mapped
+        to the nearest centre in another space than ``points``' (a palette
+        fitted with :class:`PerceptualFit`): the steps then move each centre
+        to the minimum over the points mapped to it. None: nearest in
+        ``points``' space.
 
     Returns
     -------
@@ -420,10 +476,15 @@ def refine_perceptual(points, weights, centers, n_fixed=0):
     """
     from skquant._kernels import assign_labels
 
+    if nearest is None:
+
+        def nearest(centers):
+            return assign_labels(points, centers)
+
     weights = np.ones(len(points)) if weights is None else weights
     centers = np.array(centers, dtype=np.float64)
     n_centers, n_channels = centers.shape
-    labels = assign_labels(points, centers)
+    labels = nearest(centers)
     moving = np.arange(n_centers) >= n_fixed
     for _ in range(REFINE_ROUNDS):
         # Weiszfeld-like steps on fixed clusters (no nearest-centre search)
@@ -437,7 +498,7 @@ def refine_perceptual(points, weights, centers, n_fixed=0):
                     labels, weights=w * points[:, j], minlength=n_centers
                 )
                 centers[filled, j] = sums[filled] / mass[filled]
-        new_labels = assign_labels(points, centers)
+        new_labels = nearest(centers)
         if np.array_equal(new_labels, labels):
             break
         labels = new_labels
