@@ -35,8 +35,13 @@ COARSE_CELLS_PER_COLOR = 16
 #: hubble_deep_field at K=256), so such histograms start on every cell.
 COARSE_EFFECTIVE_PER_COLOR = 2
 
-#: Lloyd iterations on the histogram's cells after the coarse grid's.
+#: Lloyd iterations on the histogram's cells after the coarse grid's;
+#: ``FINE_ITERATIONS_MANY`` from ``MANY_COLORS`` colours on, where each
+#: costs most. Ten sample photos and the 12 MP one at K=256: -0.020 dB at
+#: worst (median 0) against 20, 0.03 s less; at K=64, 10 cost -0.09 dB.
 FINE_ITERATIONS = 20
+FINE_ITERATIONS_MANY = 10
+MANY_COLORS = 256
 
 #: k-means runs (seeds) on the coarse grid, at least, up to
 #: ``COARSE_RUNS_MAX_COLORS`` colours (one run beyond); the best is kept.
@@ -306,7 +311,10 @@ def learn_palette(
             start = _coarse_start(points, points_work, n_colors, settings, rng)
             if start is not None:
                 init, coarse_iter = start
-                common["max_iter"] = min(FINE_ITERATIONS, settings.max_iter)
+                fine = (
+                    FINE_ITERATIONS if n_colors < MANY_COLORS else FINE_ITERATIONS_MANY
+                )
+                common["max_iter"] = min(fine, settings.max_iter)
         centers, labels, n_iter, inertia = run_kmeans(
             points_work,
             points.weights,
