@@ -113,7 +113,7 @@ def srgb_decode(value):
     return lin if value >= 0.0 else -lin
 
 
-@kernel
+@kernel(inline="always")
 def srgb_encode(value):
     """Linear light -> sRGB-encoded, sign-symmetric like :mod:`skquant._color`."""
     mag = abs(value)
@@ -160,7 +160,7 @@ def linear_to_work(r, g, b, space):
     raise TypeError("linear_to_work is called from compiled kernels only.")
 
 
-@overload(linear_to_work, prefer_literal=True)
+@overload(linear_to_work, prefer_literal=True, inline="always")
 def _linear_to_work_typed(r, g, b, space):
     if isinstance(space, types.IntegerLiteral):
         convert = CONVERTERS[space.literal_value]
@@ -184,27 +184,27 @@ def _linear_to_work_any(r, g, b, space):
     return _to_lab(r, g, b)
 
 
-@kernel
+@kernel(inline="always")
 def _to_rgb(r, g, b):
     return srgb_encode(r), srgb_encode(g), srgb_encode(b)
 
 
-@kernel
+@kernel(inline="always")
 def _to_identity(r, g, b):
     return r, g, b
 
 
-@kernel
+@kernel(inline="always")
 def _to_lab(r, g, b):
     return _companded(r, g, b, LAB)
 
 
-@kernel
+@kernel(inline="always")
 def _to_oklab(r, g, b):
     return _companded(r, g, b, OKLAB)
 
 
-@kernel
+@kernel(inline="always")
 def _to_din99o(r, g, b):
     w0, w1, w2 = _companded(r, g, b, DIN99O)
     return lab_to_din99o(w0, w1, w2)

@@ -20,7 +20,7 @@ from skquant._kernels._cache import kernel
 from skquant._kernels._lloyd_large import first_labels, reassign_many, scratch
 
 
-@kernel
+@kernel(inline="always")
 def _sq_dist(points, i, centers, c):
     s = 0.0
     for j in range(points.shape[1]):
@@ -203,7 +203,11 @@ def _state(n, k, d):
     )
 
 
-@kernel
+# The iterations are driven from Python (a few microseconds per step): a
+# compiled loop around the two kernels would compile them a second time,
+# about 0.5 s of a cold first fit, for nothing measurable when warm.
+
+
 def _lloyd(points, weights, centers, labels, max_iter, tol, state):
     """Weighted Lloyd iterations in place, :func:`_reassign` assigning.
 
@@ -212,36 +216,47 @@ def _lloyd(points, weights, centers, labels, max_iter, tol, state):
     number of iterations. Needs two ``(k, k)`` tables: for few centres.
     """
     k = centers.shape[0]
-    order = np.empty((k, k), np.int64)
-    for a in range(k):
-        for c in range(k):
-            order[a, c] = c
-    _, _, _, moved, upper, lower = state
-    n_iter = 0
-    for it in range(max_iter):
-        n_iter = it + 1
-        shift = _move_centers(points, weights, centers, labels, state)
-        changed = _reassign(points, centers, labels, order, upper, lower, moved)
-        if changed == 0 or shift <= tol:
-            break
-    return n_iter
+    order = np.tile(np.arange(k, dtype=np.int64), (k, 1))
+    moved, upper, lower = state[3:]
+    return _iterate(
+        lambda: _reassign(points, centers, labels, order, upper, lower, moved),
+        points,
+        weights,
+        centers,
+        labels,
+        max_iter,
+        tol,
+        state,
+    )
 
 
-@kernel
 def _lloyd_many(points, weights, centers, labels, max_iter, tol, state, scratch):
     """:func:`_lloyd` for many centres: buckets instead of ``(k, k)`` tables.
 
     The first labels and every reassignment come from
     :mod:`skquant._kernels._lloyd_large`.
     """
-    _, _, _, moved, upper, lower = state
+    moved, upper, lower = state[3:]
     first_labels(points, centers, labels, upper, lower)
+    return _iterate(
+        lambda: reassign_many(points, centers, labels, upper, lower, moved, scratch),
+        points,
+        weights,
+        centers,
+        labels,
+        max_iter,
+        tol,
+        state,
+    )
+
+
+def _iterate(reassign, points, weights, centers, labels, max_iter, tol, state):
+    """Update the centres, then ``reassign()``, until converged."""
     n_iter = 0
     for it in range(max_iter):
         n_iter = it + 1
         shift = _move_centers(points, weights, centers, labels, state)
-        changed = reassign_many(points, centers, labels, upper, lower, moved, scratch)
-        if changed == 0 or shift <= tol:
+        if reassign() == 0 or shift <= tol:
             break
     return n_iter
 

@@ -158,16 +158,23 @@ def _plusplus(columns, weights, closest, uniforms):
     return indices
 
 
-@kernel
 def _closest(columns, centers):
-    """Squared distance from each point to the nearest of ``centers``."""
+    """Squared distance from each point to the nearest of ``centers``.
+
+    NumPy, with the same operations in the same order as
+    :func:`_move_closer` (the same numbers): a kernel would compile
+    :func:`_move_closer` a second time on first use.
+    """
     closest = np.full(columns.shape[1], np.inf)
-    for c in range(centers.shape[0]):
-        _move_closer(columns, closest, centers[c])
+    for center in centers:
+        sq = (columns[0] - center[0]) ** 2
+        for j in range(1, columns.shape[0]):
+            sq += (columns[j] - center[j]) ** 2
+        np.minimum(closest, sq, out=closest)
     return closest
 
 
-@kernel
+@kernel(inline="always")  # only called in _plusplus: compiled there alone
 def _move_closer(columns, closest, point):
     """``closest = min(closest, squared distance to point)``."""
     if columns.shape[0] == 3:  # colours: written out, so that it vectorises
