@@ -401,7 +401,7 @@ def main():
         nargs="*",
         default=["checks", "memory", "startup", "jobs", "speed"],
     )
-    parser.add_argument("--repeats", type=int, default=5, help="jobs: runs")
+    parser.add_argument("--repeats", type=int, default=5, help="jobs, startup: runs")
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--megapixels", type=float, default=99)
     parser.add_argument("--compare", metavar="DIR", help="startup: another tree")
@@ -412,7 +412,7 @@ def main():
         elif part == "memory":
             bench_memory(args.megapixels)
         elif part == "startup":
-            bench_startup(compare=args.compare)
+            bench_startup(args.repeats, compare=args.compare)
         elif part == "jobs":
             bench_jobs(args.repeats)
         elif part == "speed":

@@ -67,7 +67,7 @@ def n_workers(jobs, n_tasks):
 
 def _share_kernel_threads(n_jobs):
     """In a job thread: its kernels take 1/n_jobs of numba's threads."""
-    import numba
+    from skquant._kernels._cache import numba  # SciPy hidden, as the kernels
 
     numba.set_num_threads(max(1, numba.config.NUMBA_NUM_THREADS // n_jobs))
 

@@ -38,10 +38,24 @@ INDEXED_EXTENSIONS = (".png", ".gif")
 PATTERN_FIELDS = ("stem", "ext", "parent", "index", "k")
 
 
+#: Every dithering method of the estimator (``skquant._kernels.DITHER_METHODS``,
+#: which a test holds this equal to), named here so that building the parser
+#: (and ``--help``) does not import the kernels and numba.
+DITHER_METHODS = (
+    "floyd-steinberg",
+    "atkinson",
+    "jarvis-judice-ninke",
+    "stucki",
+    "burkes",
+    "sierra",
+    "sierra-two-row",
+    "sierra-lite",
+    "bayer",
+)
+
+
 def _dither_choices():
     """'none' and every dithering method of the estimator."""
-    from skquant._kernels import DITHER_METHODS
-
     return ("none", *DITHER_METHODS)
 
 

@@ -20,43 +20,45 @@ Layout (one concept per module):
   pairs (``delta_e_rows``, scikit-image's ``deltaE_ciede2000`` without it).
 """
 
-from skquant._kernels import _cache  # noqa: F401  (first: the cache locator)
-from skquant._kernels._assign import (
-    assign_labels,
-    map_to_palette,
-    nearest_brute,
-    take_rows,
-)
-from skquant._kernels._box import column_range
-from skquant._kernels._ciede2000 import ciede2000_sum, delta_e_rows
-from skquant._kernels._dither import (
-    DITHER_METHODS,
-    dither_labels,
-    dither_map,
-    nearest_labels,
-)
-from skquant._kernels._lloyd import lloyd_kmeans
-from skquant._kernels._pool import pool_cells
-from skquant._kernels._runner import TASK_CHUNK, kernel_threads, run_parallel
-from skquant._kernels._seeding import initial_centers, kmeans_plusplus
+import importlib
 
-__all__ = [
-    "DITHER_METHODS",
-    "TASK_CHUNK",
-    "assign_labels",
-    "ciede2000_sum",
-    "delta_e_rows",
-    "column_range",
-    "dither_labels",
-    "dither_map",
-    "initial_centers",
-    "kernel_threads",
-    "kmeans_plusplus",
-    "lloyd_kmeans",
-    "map_to_palette",
-    "nearest_brute",
-    "nearest_labels",
-    "pool_cells",
-    "run_parallel",
-    "take_rows",
-]
+from skquant._kernels import _cache  # noqa: F401  (first: the cache locator)
+
+#: Where each name lives. The modules load on first use (module
+#: ``__getattr__``): a plain fit and transform do not load the CIEDE2000
+#: kernels, for example (each kernel costs its set-up at import).
+_WHERE = {
+    "assign_labels": "_assign",
+    "map_to_palette": "_assign",
+    "nearest_brute": "_assign",
+    "take_rows": "_assign",
+    "column_range": "_box",
+    "ciede2000_sum": "_ciede2000",
+    "delta_e_rows": "_ciede2000",
+    "DITHER_METHODS": "_dither",
+    "dither_labels": "_dither",
+    "dither_map": "_dither",
+    "nearest_labels": "_dither",
+    "lloyd_kmeans": "_lloyd",
+    "pool_cells": "_pool",
+    "TASK_CHUNK": "_runner",
+    "kernel_threads": "_runner",
+    "run_parallel": "_runner",
+    "initial_centers": "_seeding",
+    "kmeans_plusplus": "_seeding",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *_WHERE})

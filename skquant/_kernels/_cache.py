@@ -109,6 +109,12 @@ def _digest(paths):
 SOURCES_DIGEST = _digest(SOURCES)
 
 
+@functools.cache
+def _in_package(py_file):
+    """Whether ``py_file`` is a file of this package (resolved once per file)."""
+    return Path(py_file).resolve().parent == _PACKAGE
+
+
 def _install_locator():
     """Register the package-wide stamp with numba; False if impossible."""
     try:
@@ -121,6 +127,13 @@ def _install_locator():
 
         def __init__(self, inner):
             self._inner = inner
+
+        def __getattr__(self, name):
+            # what numba reads of its own locators (``_py_file`` when it
+            # warns that a kernel cannot be cached)
+            if name == "_inner":
+                raise AttributeError(name)
+            return getattr(self._inner, name)
 
         def ensure_cache_path(self):
             self._inner.ensure_cache_path()
@@ -136,7 +149,7 @@ def _install_locator():
 
         @classmethod
         def from_function(cls, py_func, py_file):
-            if Path(py_file).resolve().parent != _PACKAGE:
+            if not _in_package(py_file):
                 return None
             for other in CacheImpl._locator_classes:
                 if other is not cls:

@@ -104,7 +104,7 @@ def test_numba_still_finds_blas_after_hiding_scipy():
     code = """
 import sys
 import numpy as np
-import skquant._kernels
+import skquant._kernels._cache
 import numba
 import numba.np.arraymath
 assert "scipy" not in sys.modules and numba.np.arraymath._HAVE_BLAS
@@ -121,3 +121,47 @@ print("scipy" in sys.modules)
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["True"]
+
+
+def test_the_parser_names_every_dithering_method():
+    """The parser's own list (no numba import) is the kernels' list."""
+    from skquant._cli._parser import DITHER_METHODS
+    from skquant._kernels import DITHER_METHODS as KERNEL_METHODS
+
+    assert DITHER_METHODS == KERNEL_METHODS
+
+
+def test_help_imports_no_numba():
+    """``skquant --help`` printed after importing numba (0.3 s), for the
+    dithering methods' names."""
+    imported = imported_modules(["--help"])
+    assert "skquant._cli" in imported
+    assert not imported & {"numba", "sklearn", "scipy"}
+
+
+def test_a_plain_run_loads_no_dithering_or_ciede2000_kernels(tmp_path, china):
+    """The kernel modules load when first used: a plain 16-colour run has
+    no use for the CIEDE2000 kernels (each kernel costs its set-up)."""
+    write_image(tmp_path / "photo.png", china)
+    imported = imported_modules(
+        [tmp_path / "photo.png", "-k", "16", "-o", f"{tmp_path}/out/"]
+    )
+    assert "skquant._kernels._assign" in imported
+    assert "skquant._kernels._ciede2000" not in imported
+
+
+def test_kernel_modules_import_the_cache_locator_first():
+    """Importing one kernel module on its own (the package loads the others
+    when used) still puts the package-wide cache stamp in place before its
+    kernels exist, and imports numba with SciPy hidden."""
+    code = """
+import sys
+import skquant._kernels._pool as pool
+assert "skquant._kernels._assign" not in sys.modules
+print(type(pool._pool_rgb8._cache._impl.locator).__name__, "scipy" in sys.modules)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["PackageStampLocator", "False"]
