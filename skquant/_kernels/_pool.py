@@ -28,6 +28,10 @@ MAX_PARTIAL_BYTES = 1 << 28
 #: histogram's budget is 2**18, rounded per channel, so up to 23**4 cells).
 MAX_CELLS = 1 << 20
 
+#: Pixels pooled into the uint32 histograms of the uint8 RGB path before
+#: they are added to uint64 totals: 255 * 2**24 < 2**32, no sum overflows.
+RGB8_SLAB = 1 << 24
+
 #: Values a cell may span per channel on the uint8 RGB path (2 bits each:
 #: the colours present in a cell fit in one 64-bit mask).
 RGB8_MAX_SPAN = 4
@@ -100,16 +104,17 @@ def _pool_rgb8(pixels, start, stop, packed, hist):
     multiplied into the cell code, shifted left by 8, plus the value's place
     in its cell times ``4 ** (2 - j)``; summing the three gives the cell code
     and the colour's bit in the cell's 64-bit mask at once. ``hist[code]``
-    is ``(count, sum0, sum1, sum2, mask, -, -, -)``: one 64-byte row, one
-    cache line per pixel. Values outside the grid's range carry a flag (64)
-    in ``packed``: returns the OR of the flags met (0: none).
+    is ``(count, sum0, sum1, sum2, mask_low, mask_high, -, -)`` in uint32:
+    one 32-byte row per pixel (a part must take at most ``RGB8_SLAB``
+    pixels, so that no sum overflows). Values outside the grid's range
+    carry a flag (64) in ``packed``: returns the OR of the flags met (0:
+    none).
     """
     flat = pixels.reshape(-1)
     t0, t1, t2 = packed[0], packed[1], packed[2]
-    one = np.uint64(1)
-    places = np.uint64(63)
-    eight = np.uint64(8)
-    flags = np.uint64(0)
+    one = np.uint32(1)
+    eight = np.uint32(8)
+    flags = np.uint32(0)
     for i in range(start, stop):
         v0, v1, v2 = flat[3 * i], flat[3 * i + 1], flat[3 * i + 2]
         key = t0[v0] + t1[v1] + t2[v2]
@@ -118,27 +123,45 @@ def _pool_rgb8(pixels, start, stop, packed, hist):
         row[1] += v0
         row[2] += v1
         row[3] += v2
-        row[4] |= one << (key & places)
+        row[4 + ((key >> np.uint32(5)) & one)] |= one << (key & np.uint32(31))
         flags |= key
-    return flags & np.uint64(192)
+    return flags & np.uint32(192)
 
 
 @numba.njit(cache=True, nogil=True)
-def _finish_rgb8(hist, bases, bins):
+def _fold_rgb8(hist, total):
+    """Add the parts of ``hist`` to ``total`` (uint64) and clear them."""
+    for part in range(hist.shape[0]):
+        for code in range(hist.shape[1]):
+            if hist[part, code, 0] == 0:
+                continue
+            for j in range(6):
+                if j < 4:
+                    total[code, j] += np.uint64(hist[part, code, j])
+                else:
+                    total[code, j] |= np.uint64(hist[part, code, j])
+                hist[part, code, j] = 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _finish_rgb8(hist, total, bases, bins):
     """Occupied codes, counts, sums, one colour and mixedness, parts summed.
 
-    ``hist`` holds one histogram per thread (see :func:`_pool_rgb8`); only
-    the occupied cells are read twice. ``bases[j, b]`` is the smallest
-    value in cell ``b`` of channel ``j``; a cell's colour is read from the
-    lowest bit of its mask (its only bit when the cell holds one colour).
+    ``hist`` holds one histogram per thread (see :func:`_pool_rgb8`), and
+    ``total`` (uint64, no rows when unused) what earlier slabs folded in.
+    ``bases[j, b]`` is the smallest value in cell ``b`` of channel ``j``; a
+    cell's colour is read from the lowest bit of its mask (its only bit
+    when the cell holds one colour).
     """
     n_parts, n_cells = hist.shape[0], hist.shape[1]
+    folded = total.shape[0] > 0
     m = 0
     for code in range(n_cells):
+        seen = folded and total[code, 0] != 0
         for part in range(n_parts):
-            if hist[part, code, 0] != 0:
-                m += 1
-                break
+            seen = seen or hist[part, code, 0] != 0
+        if seen:
+            m += 1
     occupied = np.empty(m, np.int64)
     counts = np.empty(m)
     sums = np.zeros((m, 3))
@@ -147,18 +170,23 @@ def _finish_rgb8(hist, bases, bins):
     zero, one = np.uint64(0), np.uint64(1)
     r = 0
     for code in range(n_cells):
-        n = zero
-        mask = zero
+        n = total[code, 0] if folded else zero
+        low = total[code, 4] if folded else zero
+        high = total[code, 5] if folded else zero
         for part in range(n_parts):
-            n += hist[part, code, 0]
-            mask |= hist[part, code, 4]
+            n += np.uint64(hist[part, code, 0])
+            low |= np.uint64(hist[part, code, 4])
+            high |= np.uint64(hist[part, code, 5])
         if n == zero:
             continue
+        mask = low | (high << np.uint64(32))
         occupied[r] = code
         counts[r] = np.float64(n)
-        for part in range(n_parts):
-            for j in range(3):
-                sums[r, j] += np.float64(hist[part, code, 1 + j])
+        for j in range(3):
+            s = total[code, 1 + j] if folded else zero
+            for part in range(n_parts):
+                s += np.uint64(hist[part, code, 1 + j])
+            sums[r, j] = np.float64(s)
         mixed[r] = (mask & (mask - one)) != zero
         bit = 0
         while (mask >> np.uint64(bit)) & one == zero:
@@ -378,15 +406,21 @@ def _pool_cells_rgb8(pixels, packed, bases, per_channel):
     # per cell cost to pool: fewer pixels than that stay on one thread
     min_items = max(MIN_PIXELS_PER_THREAD, 8 * n_cells)
     n_parts = kernel_threads(n_pixels, min_items=min_items)
-    n_parts = max(1, min(n_parts, MAX_PARTIAL_BYTES // (64 * n_cells)))
-    hist = np.zeros((n_parts, n_cells, 8), np.uint64)
-    outside = np.zeros(n_parts, np.uint64)
+    n_parts = max(1, min(n_parts, MAX_PARTIAL_BYTES // (32 * n_cells)))
+    hist = np.zeros((n_parts, n_cells, 8), np.uint32)
+    total = np.zeros((n_cells if n_pixels > RGB8_SLAB else 0, 6), np.uint64)
+    outside = np.zeros(n_parts, np.uint32)
+    packed = packed.astype(np.uint32)  # codes below 2**26
 
-    def task(worker, start, stop):
-        flags = _pool_rgb8(pixels, start, stop, packed, hist[worker])
-        outside[worker] |= flags
+    for first in range(0, n_pixels, RGB8_SLAB):
+        slab = pixels[first : first + RGB8_SLAB]
 
-    run_parallel(task, n_pixels, n_parts, chunk=TASK_CHUNK)
-    if outside.any():
-        return None
-    return _finish_rgb8(hist, bases, per_channel)
+        def task(worker, start, stop, slab=slab):
+            outside[worker] |= _pool_rgb8(slab, start, stop, packed, hist[worker])
+
+        run_parallel(task, len(slab), n_parts, chunk=TASK_CHUNK)
+        if outside.any():
+            return None
+        if len(total):
+            _fold_rgb8(hist, total)
+    return _finish_rgb8(hist, total, bases, per_channel)

@@ -110,3 +110,25 @@ def test_exact_histogram_is_the_distinct_colours(photos):
         order = np.lexsort(points.T[::-1])
         np.testing.assert_array_equal(points[order], colours)
         np.testing.assert_array_equal(weights[order], counts)
+
+
+def test_uint8_rgb_in_slabs_and_white_to_the_overflow_bound(photos, monkeypatch):
+    # the uint32 sums of the uint8 RGB path are added to uint64 totals slab
+    # by slab: small slabs give the same histogram as one, and a white
+    # image of RGB8_SLAB + 1 pixels (sums beyond 2**32) is counted exactly
+    from skquant._kernels import _pool
+
+    for photo in photos[:2]:
+        pixels = photo.reshape(-1, 3)
+        args = grid_args(pixels)
+        whole = pool_cells(pixels, None, *args)
+        with monkeypatch.context() as patch:
+            patch.setattr(_pool, "RGB8_SLAB", 50_000)
+            slabs = pool_cells(pixels, None, *args)
+        for a, b in zip(whole, slabs, strict=True):
+            np.testing.assert_array_equal(a, b)
+    white = np.full((_pool.RGB8_SLAB + 1, 3), 255, np.uint8)
+    codes, counts, sums, first, mixed = pool_cells(white, None, *grid_args(white))
+    assert counts.tolist() == [len(white)] and not mixed[0]
+    np.testing.assert_array_equal(sums, [[255.0 * len(white)] * 3])
+    np.testing.assert_array_equal(first, [[255.0] * 3])
