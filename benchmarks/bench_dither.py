@@ -24,7 +24,9 @@ measures are taken against the original:
   is flat (standard deviation of L*, a*, b* together below 1.5). Lower is
   calmer; no dithering gives the least.
 
-Rows (medians over the photos):
+Rows (medians over the photos; ``vs FS`` is the geometric mean over the
+photos of the ratios to plain Floyd-Steinberg, photo by photo, which a
+median of seven photos can hide):
 
 - ``skquant none``: ``ColorQuantizer(K, random_state=0)`` without dithering;
 - ``skquant FS s=..``: Floyd-Steinberg at ``dither_strength`` s on the same
@@ -186,7 +188,8 @@ def quality(per_photo):
             for name, image in images.items()
         }
         print(f"\nK = {n_colors}: medians over {len(images)} photos")
-        print(f"{'method':<28}{'dE blur':>9}{'flat noise':>12}")
+        print(f"{'method':<28}{'dE blur':>9}{'flat noise':>12}{'vs FS':>16}")
+        plain = None
         for row, func in methods(n_colors):
             blur, noise = [], []
             for name, image in images.items():
@@ -195,11 +198,26 @@ def quality(per_photo):
                 noise.append(refs[name].flat_noise(result))
                 if per_photo:
                     print(f"  {name:<26}{blur[-1]:>9.3f}{noise[-1]:>12.3f}")
+            if row == "skquant FS s=1":
+                plain = (blur, noise)
+            ratios = ""
+            if plain is not None:
+                ratios = " ".join(
+                    f"{geometric_ratio(ours, theirs):+.1%}"
+                    for ours, theirs in zip((blur, noise), plain, strict=True)
+                )
             print(
                 f"{row:<28}{statistics.median(blur):>9.3f}"
-                f"{statistics.median(noise):>12.3f}",
+                f"{statistics.median(noise):>12.3f}{ratios:>16}",
                 flush=True,
             )
+
+
+def geometric_ratio(ours, theirs):
+    """Geometric mean of ``ours / theirs`` over the photos, minus 1 (NaN
+    pairs, photos without flat areas, are left out)."""
+    pairs = [(a, b) for a, b in zip(ours, theirs, strict=True) if a == a and b == b]
+    return statistics.geometric_mean([a / b for a, b in pairs]) - 1.0
 
 
 # %% speed --------------------------------------------------------------------------

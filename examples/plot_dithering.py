@@ -91,9 +91,10 @@ for ax, (title, image) in zip(axes.flat, versions.items(), strict=True):
 # ----------------------------
 # ``dither_strength`` (0 to 1, pngquant's ``--floyd=0.5``) scales the error
 # each pixel passes on: 0 is the undithered mapping, lower values trade some
-# banding for less noise. ``dither_adaptive=True`` caps the error lower where
-# the photo is flat and higher where it has texture, so that flat areas keep
-# fewer dots of distant palette colours. The crop is the saucer of
+# banding for less noise. ``dither_adaptive=True`` lets each pixel pass on
+# its own error but only part of the error carried into it, less where the
+# photo is flat (over a 7 x 7 window) than where it has texture, so that
+# flat areas keep fewer dots of distant palette colours. The crop is the saucer of
 # ``coffee`` at 16 colours; the numbers are the noise on its flat areas (the
 # high-frequency part of the CIELAB error, as ``benchmarks/bench_dither.py``
 # measures it).

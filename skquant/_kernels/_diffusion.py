@@ -78,8 +78,9 @@ def _dither_rows(
     ``space`` (3 channels) and searched in ``grid``
     (:func:`skquant._kernels._grid.grid_for`). ``strength`` (0 to 1) scales
     the error passed on, and for pair mixing the share of the second colour.
-    When ``limit_map`` is not empty (adaptive diffusion), the squared error
-    limit of pixel ``(y, x)`` is multiplied by ``limit_map[y - y0, x]``
+    When ``limit_map`` is not empty (adaptive diffusion), pixel ``(y, x)``
+    passes on at most its own error (its value minus its palette colour)
+    plus ``limit_map[y - y0, x]`` times the usual limit
     (see :mod:`skquant._kernels._dither_map`).
     Everything in the pixel loop is written out here or in scalar helpers
     rather than in helpers taking arrays, whose reference counting would
@@ -97,6 +98,7 @@ def _dither_rows(
     tap_cols = np.empty(n_taps, dtype=np.int64)
     cur = np.empty(n_channels, dtype=np.float64)
     query = np.empty(n_channels, dtype=np.float64)
+    own = np.empty(n_channels, dtype=np.float64)
     use_lut = lut.shape[0] > 0
     use_map = limit_map.shape[0] > 0
     pair = ordered == _ORDERED_PAIR
@@ -120,6 +122,7 @@ def _dither_rows(
                     u = srgb_decode(np.float64(v) * inv_scale)
                 else:
                     u = np.float64(v)
+                own[c] = u
                 if n_taps > 0:
                     u += err[row, x + pad, c]
                     u = min(max(u, carry_lo[c]), carry_hi[c])
@@ -194,7 +197,12 @@ def _dither_rows(
                     size2 += e * e
                 limit2 = error_limit2[j]
                 if use_map:
-                    limit2 *= limit_map[y - y0, x]
+                    # its own error plus a share of the limit (see limit_map)
+                    own2 = 0.0
+                    for c in range(n_channels):
+                        own2 += (own[c] - palette_lin[j, c]) ** 2
+                    cap = np.sqrt(own2) + limit_map[y - y0, x] * np.sqrt(limit2)
+                    limit2 = cap * cap
                 gain = strength
                 if size2 > limit2:
                     gain *= np.sqrt(limit2 / size2)

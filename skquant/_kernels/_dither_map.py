@@ -18,42 +18,58 @@ from skquant._kernels._cache import kernel
 
 @kernel
 def limit_map_rows(image, y0, y1, norm, radius, flat, textured, low, out):
-    """``out[y - y0, x]``: factor of the squared error limit at ``(y, x)``.
+    """``out[y - y0, x]``: factor of the error limit at ``(y, x)``.
 
     For rows ``y0:y1`` of ``image`` (H, W, C): ``s`` is the spread of the
     colour over the window around the pixel, the values scaled by ``norm``
-    (one factor per channel); the factor is ``low ** 2`` where ``s <=
-    flat``, 1 where ``s >= textured``, and in between the limit itself
-    (not its square) goes linearly from ``low`` to 1.
+    (one factor per channel); the factor is ``low`` where ``s <= flat``, 1
+    where ``s >= textured``, linear in between.
     """
     height, width, n_channels = image.shape
     # Per column: the sums of the values and of their squares over the
-    # window's rows (float64: exact for any integer image).
-    col_sum = np.empty((width, n_channels))
-    col_sq = np.empty((width, n_channels))
+    # window's rows, carried from row to row (one row in, one row out).
+    col_sum = np.zeros((width, n_channels))
+    col_sq = np.zeros((width, n_channels))
+    for yy in range(max(y0 - radius, 0), min(y0 + radius, height)):
+        _add_row(image, yy, norm, 1.0, col_sum, col_sq)
+    row_sum = np.empty(n_channels)
+    row_sq = np.empty(n_channels)
     for y in range(y0, y1):
-        top, bottom = max(y - radius, 0), min(y + radius + 1, height)
-        col_sum[:] = 0.0
-        col_sq[:] = 0.0
-        for yy in range(top, bottom):
-            for x in range(width):
-                for c in range(n_channels):
-                    v = np.float64(image[yy, x, c]) * norm[c]
-                    col_sum[x, c] += v
-                    col_sq[x, c] += v * v
-        n_rows = bottom - top
+        if y + radius < height:
+            _add_row(image, y + radius, norm, 1.0, col_sum, col_sq)
+        if y > y0 and y - radius - 1 >= 0:
+            _add_row(image, y - radius - 1, norm, -1.0, col_sum, col_sq)
+        n_rows = min(y + radius + 1, height) - max(y - radius, 0)
+        # Along the row: the window's sums, one column in, one column out.
+        row_sum[:] = 0.0
+        row_sq[:] = 0.0
+        for xx in range(min(radius, width)):
+            for c in range(n_channels):
+                row_sum[c] += col_sum[xx, c]
+                row_sq[c] += col_sq[xx, c]
         for x in range(width):
-            left, right = max(x - radius, 0), min(x + radius + 1, width)
-            n = n_rows * (right - left)
+            if x + radius < width:
+                for c in range(n_channels):
+                    row_sum[c] += col_sum[x + radius, c]
+                    row_sq[c] += col_sq[x + radius, c]
+            if x - radius - 1 >= 0:
+                for c in range(n_channels):
+                    row_sum[c] -= col_sum[x - radius - 1, c]
+                    row_sq[c] -= col_sq[x - radius - 1, c]
+            n = n_rows * (min(x + radius + 1, width) - max(x - radius, 0))
             var = 0.0
             for c in range(n_channels):
-                s = 0.0
-                q = 0.0
-                for xx in range(left, right):
-                    s += col_sum[xx, c]
-                    q += col_sq[xx, c]
-                mean = s / n
-                var += max(q / n - mean * mean, 0.0)
+                mean = row_sum[c] / n
+                var += max(row_sq[c] / n - mean * mean, 0.0)
             t = (np.sqrt(var) - flat) / (textured - flat)
-            k = low + (1.0 - low) * min(max(t, 0.0), 1.0)
-            out[y - y0, x] = k * k
+            out[y - y0, x] = low + (1.0 - low) * min(max(t, 0.0), 1.0)
+
+
+@kernel
+def _add_row(image, y, norm, sign, col_sum, col_sq):
+    """Add (``sign`` 1) or remove (-1) row ``y`` to the column sums."""
+    for x in range(image.shape[1]):
+        for c in range(image.shape[2]):
+            v = np.float64(image[y, x, c]) * norm[c]
+            col_sum[x, c] += sign * v
+            col_sq[x, c] += sign * v * v

@@ -61,14 +61,41 @@ def test_adaptive_is_calmer_on_flat_areas_and_as_good_from_a_distance(fitted):
             blur[adaptive].append(
                 float(deltaE_ciede2000(reference, blurred_lab(result)).mean())
             )
-    # a fifth calmer on the median, at most a little noisier on any photo
-    # (astronaut's flat patches between textures: +3 %), and from a distance
-    # within 1 % on the median (+0.3 % here; benchmarks/bench_dither.py,
-    # seven photos: 27 % calmer, the same blurred CIEDE2000)
+    # calmer on every photo (here: china -17 %, the others -4 to -5 %), and
+    # from a distance within 1 % on the median (here -0.2 %: china +1.3 %,
+    # coffee -3.3 %; see the dithering guide)
     calm, plain = np.array(noise[True]), np.array(noise[False])
-    assert np.median(calm) < 0.85 * np.median(plain), noise
-    assert np.all(calm < 1.05 * plain), noise
+    assert np.all(calm < plain), noise
+    assert np.median(calm) < 0.95 * np.median(plain), noise
     assert np.median(blur[True]) <= 1.01 * np.median(blur[False]), blur
+
+
+def test_adaptive_ramp_keeps_its_linear_light_mean():
+    """A smooth grey ramp is flat everywhere: the lowest limit applies, and
+    each column still averages to its linear-light value, nearly as plain
+    Floyd-Steinberg does (a pixel always passes on its own error)."""
+    srgb = np.arange(256, dtype=np.uint8)
+    image = np.repeat(np.repeat(srgb[None, :, None], 3, axis=2), 160, axis=0)
+    greys = np.array([0, 60, 140, 200, 255], dtype=np.uint8)
+    palette = np.repeat(greys[:, None], 3, axis=1)
+    lin = _color.srgb_to_linear(palette / 255.0)[:, 0]
+    truth = _color.srgb_to_linear(image[0] / 255.0)[:, 0]
+    for adaptive in (False, True):
+        labels = dither_labels(
+            image,
+            palette,
+            method="floyd-steinberg",
+            space="rgb",
+            scale=255.0,
+            adaptive=adaptive,
+        )
+        # mean over rows and 16-column blocks, past the first rows
+        mean = lin[labels[16:]].mean(axis=0).reshape(-1, 16).mean(axis=1)
+        error = np.abs(mean - truth.reshape(-1, 16).mean(axis=1))
+        # adaptive: a sixteenth of the error is dropped at each pixel, which
+        # pulls colours very near a palette grey onto it (0.008 at the
+        # white end here)
+        assert error.max() < (0.01 if adaptive else 0.005), (adaptive, error)
 
 
 @pytest.mark.parametrize("space", ["rgb", "din99o"])
