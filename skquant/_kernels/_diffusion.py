@@ -281,6 +281,7 @@ def _fs_rows(
             # The carried error: the row above's sum, plus the previous
             # pixel's share added last (as the tap loop of _dither_rows).
             t0, t1, t2 = err_here[x, 0], err_here[x, 1], err_here[x, 2]
+            s0, s1, s2 = u0, u1, u2  # the pixel's own value
             if i > 0:
                 t0 += a0
                 t1 += a1
@@ -302,8 +303,12 @@ def _fs_rows(
             e2 = u2 - palette_lin[j, 2]
             size2 = e0 * e0 + e1 * e1 + e2 * e2
             limit2 = error_limit2[j]
-            if use_map:
-                limit2 *= limit_map[y - y0, x]
+            if use_map:  # as in _dither_rows
+                own2 = 0.0 + (s0 - palette_lin[j, 0]) ** 2
+                own2 += (s1 - palette_lin[j, 1]) ** 2
+                own2 += (s2 - palette_lin[j, 2]) ** 2
+                cap = np.sqrt(own2) + limit_map[y - y0, x] * np.sqrt(limit2)
+                limit2 = cap * cap
             gain = strength
             if size2 > limit2:
                 gain *= np.sqrt(limit2 / size2)
