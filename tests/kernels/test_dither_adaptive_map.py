@@ -44,21 +44,13 @@ def test_adaptive_bands_do_not_depend_on_threads(china):
     """Each band computes its own map: threads do not change the result."""
     image = china[:600, :200]  # three bands of rows
     palette = ColorQuantizer(16, random_state=0).fit(image).palette_
+    options = {"method": "floyd-steinberg", "space": "rgb", "scale": 255.0}
     previous = numba.get_num_threads()
     runs = []
     try:
         for n in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
             numba.set_num_threads(n)
-            runs.append(
-                dither_labels(
-                    image,
-                    palette,
-                    method="floyd-steinberg",
-                    space="rgb",
-                    scale=255.0,
-                    adaptive=True,
-                )
-            )
+            runs.append(dither_labels(image, palette, adaptive=True, **options))
     finally:
         numba.set_num_threads(previous)
     np.testing.assert_array_equal(runs[0], runs[1])
