@@ -23,7 +23,9 @@ runs made one right after the other.
 imports skquant, fits the china photo (K=16), transforms it and dithers it
 (a second quantizer with ``dither='floyd-steinberg'``, fitted again: the
 fit is compiled by then), and prints the seconds of each step (compilation
-of the kernels dominates), median of ``--repeats`` (default 3) processes.
+of the kernels dominates), wall and CPU (``process_time``: less sensitive
+to other processes on a busy machine), median of ``--repeats`` (default 3)
+processes.
 ``--cold --compare DIR`` interleaves those processes with the same run of
 another source tree (``import skquant`` from DIR, e.g. ``git archive main``
 unpacked there): compare the two under the same machine load.
@@ -432,19 +434,23 @@ def bench_kernels(repeats):
 
 COLD_SCRIPT = """
 import time
-t0 = time.perf_counter()
+def now():
+    return time.perf_counter(), time.process_time()
+t0 = now()
 from sklearn.datasets import load_sample_image
 from skquant import ColorQuantizer
 photo = load_sample_image("china.jpg")
-t1 = time.perf_counter()
+t1 = now()
 q = ColorQuantizer(n_colors=16, random_state=0).fit(photo)
-t2 = time.perf_counter()
+t2 = now()
 q.transform(photo)
-t3 = time.perf_counter()
+t3 = now()
 fs = ColorQuantizer(n_colors=16, random_state=0, dither="floyd-steinberg")
 fs.fit(photo).transform(photo)
-t4 = time.perf_counter()
-print(t1 - t0, t2 - t1, t3 - t2, t4 - t3)
+t4 = now()
+marks = [t0, t1, t2, t3, t4]
+for k in (0, 1):  # wall seconds, then CPU seconds (all threads)
+    print(*(b[k] - a[k] for a, b in zip(marks, marks[1:])))
 """
 
 
@@ -465,8 +471,8 @@ def _cold_run(cwd):
             text=True,
             check=True,
         ).stdout
-    steps = [float(v) for v in out.split()]
-    return [*steps, sum(steps)]
+    wall, cpu = ([float(v) for v in line.split()] for line in out.splitlines()[-2:])
+    return [*wall, sum(wall), *cpu, sum(cpu)]
 
 
 def bench_cold(repeats, compare=None):
@@ -489,14 +495,16 @@ def bench_cold(repeats, compare=None):
         repeats,
         f"(load average {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} CPUs)",
     )
-    for name, runs in rows.items():
-        columns = [*zip(*runs, strict=True)]
-        print(
-            f"{name:8s}",
-            "  ".join(
-                f"{s} {median(c):.2f}" for s, c in zip(steps, columns, strict=True)
-            ),
-        )
+    # CPU seconds (process_time) vary less with the machine's load than wall
+    for kind, first in (("wall", 0), ("CPU", len(steps))):
+        for name, runs in rows.items():
+            columns = [*zip(*runs, strict=True)][first : first + len(steps)]
+            print(
+                f"{name:8s} {kind:4s}",
+                "  ".join(
+                    f"{s} {median(c):.2f}" for s, c in zip(steps, columns, strict=True)
+                ),
+            )
 
 
 def main(argv=None):

@@ -1,7 +1,7 @@
 """How the kernels are compiled and cached, and why the cache cannot go stale.
 
 Compiled functions of :mod:`skquant._kernels` are declared with
-:data:`kernel` (``numba.njit`` with ``cache=True, nogil=True``). The guard
+:data:`kernel` (``numba.njit`` with ``nogil=True``, cached on disk). The guard
 below applies to every cached function defined in a file of this package,
 whatever decorator it uses.
 
@@ -30,41 +30,56 @@ The kernels use nothing of SciPy, but numba imports it twice on its own:
 (``numba.np.arraymath``) is first loaded, which happens at the first call
 of any compiled function, even one loaded from the cache (0.2-0.7 s of a
 command that takes 1 s). So this module imports numba and that registry
-with SciPy hidden from the importing thread (:class:`_SciPyHidden`: other
+with SciPy hidden from the importing thread (:class:`_Hidden`: other
 threads import it as usual), then tells the registry what it would have
 found (:func:`_restore_blas`). numba's BLAS-backed functions (``np.dot``
 of matrices, ``np.linalg``) import SciPy when they are compiled, as
-before; none is used here.
+before; none is used here. PyYAML is hidden the same way when the current
+folder has no numba configuration file (:data:`NUMBA_CONFIG_FILE`, the only
+thing numba reads with it).
+
+Each kernel's on-disk cache is set up when the kernel is first compiled or
+loaded (:class:`_CacheOnFirstCompile`), not when its module is imported:
+numba's set-up checks that the cache folder is writable with a temporary
+file, for each kernel, and a run calls few of them.
 """
 
 import contextlib
 import functools
 import hashlib
 import importlib.util
+import os
 import sys
 import threading
 from pathlib import Path
 
 
-class _SciPyHidden:
-    """A meta-path finder that makes ``import scipy...`` fail in one thread."""
+class _Hidden:
+    """A meta-path finder that makes imports of ``packages`` fail in one thread."""
 
-    def __init__(self):
+    def __init__(self, packages):
         self.thread = threading.get_ident()
+        self.packages = packages
 
     def find_spec(self, name, path=None, target=None):
-        if threading.get_ident() == self.thread and name.split(".")[0] == "scipy":
+        if threading.get_ident() == self.thread and name.split(".")[0] in self.packages:
             raise ModuleNotFoundError(f"{name} hidden while numba loads", name=name)
         return None
 
 
+#: numba's configuration file, read with PyYAML (numba imports PyYAML on
+#: import only to read it).
+NUMBA_CONFIG_FILE = ".numba_config.yaml"
+
+
 @contextlib.contextmanager
-def _scipy_hidden():
-    """Hide SciPy from imports of this thread (unless already imported)."""
-    if "scipy" in sys.modules:
-        yield
-        return
-    finder = _SciPyHidden()
+def _hidden_from_numba():
+    """Hide SciPy, and PyYAML when there is no numba configuration file,
+    from imports of this thread (unless already imported)."""
+    packages = {"scipy", "yaml"} - set(sys.modules)
+    if os.path.exists(NUMBA_CONFIG_FILE):
+        packages.discard("yaml")
+    finder = _Hidden(packages)
     sys.meta_path.insert(0, finder)
     try:
         yield
@@ -87,7 +102,7 @@ def _restore_blas(arraymath):
         arraymath._HAVE_BLAS = False
 
 
-with _scipy_hidden():
+with _hidden_from_numba():
     import numba
     import numba.np.arraymath  # loaded at numba's first call anyway
 _restore_blas(numba.np.arraymath)
@@ -169,5 +184,45 @@ def _install_locator():
 #: Whether kernels are cached on disk (with the package-wide stamp).
 CACHING = _install_locator()
 
+
+class _CacheOnFirstCompile:
+    """numba's on-disk cache of one kernel, set up when it is first compiled.
+
+    Setting it up finds the cache folder and checks that it is writable (a
+    temporary file per kernel): for every kernel of every module imported,
+    most of which a run never calls. Everything numba asks of it is passed
+    to the real cache, made on first use.
+    """
+
+    def __init__(self, py_func):
+        self._py_func = py_func
+        self._cache = None
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name in ("_py_func", "_cache"):
+            raise AttributeError(name)
+        if self._cache is None:
+            from numba.core.caching import FunctionCache
+
+            self._cache = FunctionCache(self._py_func)
+        return getattr(self._cache, name)
+
+
+def _njit(*args, **options):
+    """``numba.njit(..., nogil=True)`` with the cache set up on first compile."""
+    options = {"nogil": True, **options}
+    if args and callable(args[0]):
+        return _lazily_cached(numba.njit(*args, **options))
+    return lambda func: _lazily_cached(numba.njit(func, **options))
+
+
+def _lazily_cached(dispatcher):
+    if CACHING and type(getattr(dispatcher, "_cache", None)).__name__ == "NullCache":
+        dispatcher._cache = _CacheOnFirstCompile(dispatcher.py_func)
+    elif CACHING:  # an unknown numba: its own way
+        dispatcher.enable_caching()
+    return dispatcher
+
+
 #: The decorator of every kernel: ``@kernel`` or ``@kernel(inline="always")``.
-kernel = functools.partial(numba.njit, cache=CACHING, nogil=True)
+kernel = _njit

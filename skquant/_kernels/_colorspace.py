@@ -160,7 +160,7 @@ def linear_to_work(r, g, b, space):
     raise TypeError("linear_to_work is called from compiled kernels only.")
 
 
-@overload(linear_to_work, prefer_literal=True, inline="always")
+@overload(linear_to_work, prefer_literal=True)
 def _linear_to_work_typed(r, g, b, space):
     if isinstance(space, types.IntegerLiteral):
         convert = CONVERTERS[space.literal_value]

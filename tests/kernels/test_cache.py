@@ -2,6 +2,9 @@
 
 import ctypes
 import ctypes.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,3 +27,54 @@ def test_a_kernel_that_cannot_be_cached_warns_and_runs():
     magnitude = _cache.kernel(namespace["magnitude"])
     with pytest.warns(NumbaWarning, match="Cannot cache"):
         assert magnitude(-2.5) == 2.5
+
+
+_COMPILE_ONE = """
+import numpy as np
+from skquant._kernels._colorspace import _linear_to_work_rows, linear_to_work_rows
+linear_to_work_rows(np.zeros((2, 3)), "rgb")
+print(sum(_linear_to_work_rows.stats.cache_hits.values()))
+"""
+
+
+def test_kernels_are_cached_on_disk(tmp_path):
+    """The second process loads what the first compiled (the cache is set
+    up at the first compile, not at import)."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    hits = [
+        subprocess.run(
+            [sys.executable, "-c", _COMPILE_ONE],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+            check=True,
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    assert hits == ["0", "1"]
+    assert any(tmp_path.rglob("*.nbi"))
+
+
+def test_numba_loads_without_pyyaml_or_scipy(tmp_path):
+    """Neither is needed by the kernels; PyYAML only reads numba's config
+    file, so it is imported when that file exists."""
+    code = (
+        "import sys, skquant._kernels._assign; "
+        "print(*sorted(m for m in ('scipy', 'yaml') if m in sys.modules))"
+    )
+    found = []
+    for config in (False, True):
+        if config:
+            (tmp_path / _cache.NUMBA_CONFIG_FILE).write_text("debug_cache: 0\n")
+        found.append(
+            subprocess.run(
+                [sys.executable, "-c", code],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                cwd=tmp_path,
+                check=True,
+            ).stdout.split()
+        )
+    assert found == [[], ["yaml"]]
