@@ -6,6 +6,7 @@ extras)::
     .venv/bin/python benchmarks/bench_dither.py              # quality and speed
     .venv/bin/python benchmarks/bench_dither.py --no-timing  # quality only
     .venv/bin/python benchmarks/bench_dither.py --per-photo
+    .venv/bin/python benchmarks/bench_dither.py --no-timing --liq-palettes
 
 Quality
 -------
@@ -37,6 +38,10 @@ median of seven photos can hide):
 - ``liq FS``: libimagequant (the engine of pngquant) through the
   ``imagequant`` package, its own palette and its own dithering at
   ``dithering_level`` 1.0 (pngquant's default ``--floyd=1``) and 0.5.
+
+With ``--liq-palettes`` the skquant and Pillow rows dither onto
+libimagequant's palette instead (the one of its level 1.0 run), which
+separates the dithering from the palette.
 
 Speed
 -----
@@ -152,15 +157,21 @@ def pillow_fs(image, palette):
     return np.asarray(quantized.convert("RGB"))
 
 
-def liq(image, n_colors, level):
-    """libimagequant's palette and dithering at ``level`` (0 to 1)."""
+def liq_run(image, n_colors, level):
+    """libimagequant's ``(indices, palette)`` with dithering at ``level``."""
     h, w = image.shape[:2]
     rgba = np.concatenate([image, np.full((h, w, 1), 255, np.uint8)], axis=-1)
     indices, palette = imagequant.quantize_raw_rgba_bytes(
         rgba.tobytes(), w, h, dithering_level=float(level), max_colors=n_colors
     )
     palette = np.asarray(palette, dtype=np.uint8).reshape(-1, 4)[:, :3]
-    return palette[np.frombuffer(indices, dtype=np.uint8)].reshape(image.shape)
+    return np.frombuffer(indices, dtype=np.uint8).reshape(h, w), palette
+
+
+def liq(image, n_colors, level):
+    """libimagequant's palette and dithering at ``level`` (0 to 1)."""
+    indices, palette = liq_run(image, n_colors, level)
+    return palette[indices]
 
 
 def methods(n_colors):
@@ -179,7 +190,7 @@ def methods(n_colors):
     return rows
 
 
-def quality(per_photo):
+def quality(per_photo, liq_palettes=False):
     images = photos()
     refs = {name: Reference(image) for name, image in images.items()}
     for n_colors in N_COLORS:
@@ -187,6 +198,11 @@ def quality(per_photo):
             name: ColorQuantizer(n_colors, random_state=0).fit(image).palette_
             for name, image in images.items()
         }
+        if liq_palettes:  # skquant and Pillow dither onto libimagequant's
+            palettes = {
+                name: liq_run(image, n_colors, 1.0)[1] for name, image in images.items()
+            }
+            print("\n(skquant and Pillow on libimagequant's palettes)", end="")
         print(f"\nK = {n_colors}: medians over {len(images)} photos")
         print(f"{'method':<28}{'dE blur':>9}{'flat noise':>12}{'vs FS':>16}")
         plain = None
@@ -262,11 +278,16 @@ def main(argv=None):
     parser.add_argument("--no-timing", action="store_true")
     parser.add_argument("--no-quality", action="store_true")
     parser.add_argument("--per-photo", action="store_true")
+    parser.add_argument(
+        "--liq-palettes",
+        action="store_true",
+        help="dither onto libimagequant's palettes instead of skquant's",
+    )
     args = parser.parse_args(argv)
     if imagequant is None:
         print("imagequant is not installed: the libimagequant rows are left out")
     if not args.no_quality:
-        quality(args.per_photo)
+        quality(args.per_photo, args.liq_palettes)
     if not args.no_timing:
         speed()
 
