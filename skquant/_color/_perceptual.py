@@ -21,11 +21,12 @@ the space of :data:`PERCEPTUAL_WEIGHT` (the compiled kernels use it); the
 palette is *fitted* (k-means) with :func:`fit_weight` ``(n_colors)``, more
 towards DIN99o for small palettes. With few colours, the fit decides which
 colours get an entry at all: weighting it towards DIN99o buys CIEDE2000 at
-almost no cost in PSNR (0.3 against 0.2 at K = 8-64: -0.5 to -1 % CIEDE2000
-for +-0.02 dB, medians of 10 photos and 3 seeds). A dense palette has an
-entry near every colour, and what decides PSNR is which one a pixel is
-mapped to, so at K = 256 the fit uses the mapping's own weight (0.3 there
-costs 0.05 dB). See ``docs/user_guide/color_spaces.rst``.
+almost no cost in PSNR (0.3 against the mapping's weight, at K = 8-64:
+-0.5 to -0.8 % CIEDE2000 for at most -0.015 dB, medians of 10 photos, mean
+of 3 seeds). A dense palette has an entry near every colour, and what
+decides PSNR is which one a pixel is mapped to, so at K = 256 the fit uses
+the mapping's own weight (0.3 there costs 0.05 dB). See
+``docs/user_guide/color_spaces.rst``.
 
 The inverse has no closed form: :func:`perceptual_to_rgb` solves for the
 sRGB colour by Newton's method.
