@@ -132,11 +132,12 @@ def mean_delta_e(image_true, image_test, *, data_range=None):
     blocks without calls to libm. The mean equals scikit-image's to about
     1e-12, with no Lab copy of the image, on every core threadpoolctl
     allows. On uint8 photos one thread does the work of
-    ``deltaE_ciede2000`` alone (on Lab values converted beforehand) in about
-    1/8 of its CPU time, and that of ``rgb2lab`` followed by
-    ``deltaE_ciede2000`` in about 1/35; with two threads, mean_delta_e ran
-    9 to 16 times faster than ``deltaE_ciede2000`` alone on 3 and 12 MP
-    photos (``benchmarks/bench_metrics.py``; floats: about 3 times).
+    ``deltaE_ciede2000`` alone (on Lab values converted beforehand) in
+    about 1/12 of its CPU time, and that of ``rgb2lab`` followed by
+    ``deltaE_ciede2000`` in about 1/39; on a 12 MP photo, mean_delta_e ran
+    10.8 to 12.8 times faster than ``deltaE_ciede2000`` alone on a shared
+    machine with a load of 7.5 on 2 CPUs (``benchmarks/bench_metrics.py``;
+    floats: about 4 to 5 times).
 
     References
     ----------
