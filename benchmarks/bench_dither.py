@@ -48,7 +48,9 @@ Speed
 Floyd-Steinberg on a 12-megapixel photo (china.jpg upscaled to 4000 x
 3000) at K = 16 and 256 in every colour space, against Pillow's
 Floyd-Steinberg onto the same palette, interleaved in one process: medians
-of three runs and their ratio.
+of three runs and their ratio (skquant on numba's threads), and the ratio
+of CPU times with skquant on one thread (``cpu ratio``: what a busy machine
+changes least; Pillow runs on one thread).
 """
 
 import argparse
@@ -239,14 +241,24 @@ def geometric_ratio(ours, theirs):
 # %% speed --------------------------------------------------------------------------
 
 
+#: Working spaces timed (the quality tables use SPACES).
+SPEED_SPACES = (*SPACES, "perceptual")
+
+
 def speed(repeats=3):
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    import numba
     from _common import median, photo_12mp, repeat
 
     image = photo_12mp()
     source = Image.fromarray(image)
+    threads = numba.get_num_threads()
     print("\nFloyd-Steinberg on 12 MP (4000 x 3000), medians of", repeats, "runs")
-    print(f"{'K':>4} {'space':<8}{'skquant s':>11}{'pillow s':>10}{'ratio':>7}")
+    print(f"wall: skquant on {threads} threads; cpu: skquant on 1 thread, CPU time")
+    print(
+        f"{'K':>4} {'space':<11}{'skquant s':>10}{'pillow s':>10}{'ratio':>7}", end=""
+    )
+    print(f"{'cpu ratio':>11}")
     for n_colors in (16, 256):
         palette = ColorQuantizer(n_colors, random_state=0).fit(image[::4, ::4])
         palette = palette.palette_
@@ -255,7 +267,7 @@ def speed(repeats=3):
         def pillow(held=held):
             return source.quantize(palette=held, dither=Image.Dither.FLOYDSTEINBERG)
 
-        for space in SPACES:
+        for space in SPEED_SPACES:
 
             def ours(space=space, palette=palette):
                 return dither_labels(
@@ -263,14 +275,29 @@ def speed(repeats=3):
                 )
 
             ours(), pillow()  # compile, warm the caches
-            ours_t, pillow_t = [], []
+            ours_t, pillow_t, ours_cpu, pillow_cpu = [], [], [], []
             for _ in range(repeats):
                 ours_t += repeat(ours, 1)
                 pillow_t += repeat(pillow, 1)
+                # One thread, CPU time: less sensitive to a busy machine.
+                numba.set_num_threads(1)
+                try:
+                    ours_cpu.append(cpu_seconds(ours))
+                finally:
+                    numba.set_num_threads(threads)
+                pillow_cpu.append(cpu_seconds(pillow))
             a, b = median(ours_t), median(pillow_t)
-            print(
-                f"{n_colors:>4} {space:<8}{a:>11.3f}{b:>10.3f}{a / b:>7.2f}", flush=True
-            )
+            cpu = median(ours_cpu) / median(pillow_cpu)
+            row = f"{n_colors:>4} {space:<11}{a:>10.3f}{b:>10.3f}{a / b:>7.2f}"
+            print(f"{row}{cpu:>11.2f}", flush=True)
+
+
+def cpu_seconds(func):
+    """CPU time of ``func()`` in this thread (the kernels run in it on one
+    thread, as Pillow does)."""
+    start = time.thread_time()
+    func()
+    return time.thread_time() - start
 
 
 def main(argv=None):
