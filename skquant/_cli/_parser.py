@@ -392,7 +392,7 @@ def build_parser():
         default="rgb",
         help="space in which colours are clustered and matched: rgb (best "
         "PSNR), din99o (best CIEDE2000), perceptual (between the two: "
-        "lower CIEDE2000 and higher PSNR than libimagequant up to K=64), "
+        "lower CIEDE2000 and higher PSNR than libimagequant), "
         "lab, oklab (default: rgb)",
     )
     est.add_argument(

@@ -393,8 +393,10 @@ def test_local_cluster_equals_in_memory_and_ships_estimator_once(
 
     events, workers = pickle_events(tmp_path / "pickles.log", client)
     loads = {pid: events["load", pid] for pid in workers}
-    # One copy per worker process, whatever the number of tasks (16 x 2)...
-    assert all(n <= 1 for n in loads.values()) and sum(loads.values()) >= 1, events
+    # One copy per worker process, whatever the number of tasks (16 x 2); on a
+    # loaded machine the scheduler may have a worker release the estimator and
+    # fetch it again for a stolen task, hence at most two...
+    assert all(n <= 2 for n in loads.values()) and sum(loads.values()) >= 1, events
     # ...and a handful of pickles in all: graph, task, worker-to-worker transfer.
     dumps = sum(n for (kind, _), n in events.items() if kind == "dump")
     assert dumps <= 2 + len(workers)
@@ -407,7 +409,7 @@ def test_local_cluster_equals_in_memory_and_ships_estimator_once(
     )
     np.testing.assert_array_equal(naive.compute(), got_labels)
     events, _ = pickle_events(tmp_path / "pickles.log", client)
-    assert sum(events["load", pid] for pid in workers) > len(workers)
+    assert sum(events["load", pid] for pid in workers) > 2 * len(workers)
 
 
 def test_local_cluster_fit_and_files(client, tmp_path, photos):
