@@ -37,21 +37,23 @@ print(sum(_linear_to_work_rows.stats.cache_hits.values()))
 """
 
 
+def _python(code, **kwargs):
+    """Standard output of ``python -c code`` in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        **kwargs,
+    ).stdout
+
+
 def test_kernels_are_cached_on_disk(tmp_path):
     """The second process loads what the first compiled (the cache is set
     up at the first compile, not at import)."""
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
-    hits = [
-        subprocess.run(
-            [sys.executable, "-c", _COMPILE_ONE],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env=env,
-            check=True,
-        ).stdout.strip()
-        for _ in range(2)
-    ]
+    hits = [_python(_COMPILE_ONE, env=env).strip() for _ in range(2)]
     assert hits == ["0", "1"]
     assert any(tmp_path.rglob("*.nbi"))
 
@@ -67,14 +69,5 @@ def test_numba_loads_without_pyyaml_or_scipy(tmp_path):
     for config in (False, True):
         if config:
             (tmp_path / _cache.NUMBA_CONFIG_FILE).write_text("debug_cache: 0\n")
-        found.append(
-            subprocess.run(
-                [sys.executable, "-c", code],
-                capture_output=True,
-                text=True,
-                timeout=300,
-                cwd=tmp_path,
-                check=True,
-            ).stdout.split()
-        )
+        found.append(_python(code, cwd=tmp_path).split())
     assert found == [[], ["yaml"]]
