@@ -49,8 +49,8 @@ def holds_profile(path):
     """Whether an output file at ``path`` can carry an ICC profile."""
     if path is None or path == STDIO:
         return True  # no file, or a PNG on stdout
-    from skquant.io._images import _pillow_format
     from skquant.io._metadata import ICC_FORMATS
+    from skquant.io._pillow import _pillow_format
 
     return _pillow_format(os.path.splitext(path)[1].lower()) in ICC_FORMATS
 

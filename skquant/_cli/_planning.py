@@ -62,7 +62,7 @@ def _writable(ext):
     """Whether Pillow writes files ending in ``ext``."""
     from PIL import Image
 
-    from skquant.io._images import _pillow_format
+    from skquant.io._pillow import _pillow_format
 
     return _pillow_format(ext) in Image.SAVE
 

@@ -21,8 +21,9 @@ a file that appears while the data are written is kept.
 
 The package holds one module per concept: ``_images`` (reading and writing
 image files), ``_indexed`` (indexed PNG and GIF, animations), ``_palettes``
-(palette files), ``_files`` (safe reading, atomic writes) and ``_arrays``
-(the checks and conversions they share).
+(palette files), ``_files`` (safe reading, atomic writes), ``_pillow``
+(Pillow's formats and saving) and ``_arrays`` (the checks and conversions
+they share).
 """
 
 from skquant.io._images import read_image, write_image

@@ -11,8 +11,10 @@ import zlib
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from skquant.io import _pillow
 from skquant.io._arrays import _image_as_array, _uint16_to_uint8
 from skquant.io._files import _atomic_write, _open_for_reading
+from skquant.io._indexed import _indexable, indexed_writer
 from skquant.io._metadata import save_params
 
 # Pillow refuses any image above 2 * PIL.Image.MAX_IMAGE_PIXELS (about 179
@@ -434,45 +436,6 @@ def read_image(path, *, mode=None, max_pixels=_DEFAULT_MAX_PIXELS):
 # =============================================================================
 
 
-def _pillow_format(ext):
-    """Pillow's format name for a file extension (``".png"``), or None.
-
-    The common formats (PNG, GIF, JPEG, BMP, PPM) are known after
-    ``Image.preinit()``; only other extensions load all of Pillow's plugins
-    (``Image.init()``, about 40 ms).
-    """
-    Image.preinit()
-    return Image.EXTENSION.get(ext) or Image.registered_extensions().get(ext)
-
-
-def _save_format(path, allowed=None):
-    """Return Pillow's format name for the extension of ``path``."""
-    ext = os.path.splitext(path)[1].lower()
-    fmt = _pillow_format(ext)
-    if fmt is None or fmt not in Image.SAVE or (allowed and fmt not in allowed):
-        choices = (
-            ", ".join(f".{name.lower()}" for name in allowed)
-            if allowed
-            else "an extension Pillow can write (.png, .jpg, .tif, ...)"
-        )
-        raise ValueError(
-            f"unsupported image file extension {ext!r} in {path!r}; use {choices}."
-        )
-    return fmt
-
-
-def _pil_save(pil_image, fp, fmt, **params):
-    try:
-        pil_image.save(fp, format=fmt, **params)
-    except OSError as exc:
-        if "cannot write mode" in str(exc):
-            raise ValueError(
-                f"{fmt} cannot store a mode {pil_image.mode!r} image ({exc}); "
-                "for example, drop alpha with image[..., :3]."
-            ) from exc
-        raise
-
-
 def _encode_png16_color(arr, icc_profile=None):
     """Encode RGB(A) uint16 as a 16-bit PNG with OpenCV, with an iCCP chunk
     holding ``icc_profile`` when given."""
@@ -571,11 +534,10 @@ def write_image(path, image, *, overwrite=True, metadata=None):
 def image_writer(path, image, metadata=None):
     """``write(fp)``: encodes ``image`` as :func:`write_image` writes it to
     ``path`` (its extension picks the format) into any binary file object."""
-    fmt = _save_format(path)
+    fmt = _pillow._save_format(path)
     arr = _image_as_array(image)
     if arr.dtype == np.uint16 and fmt != "PNG":
         arr = _uint16_to_uint8(arr)
-    from skquant.io._indexed import _indexable, indexed_writer
 
     indexed = _indexable(fmt, arr)
     if indexed is not None:
@@ -592,6 +554,6 @@ def image_writer(path, image, metadata=None):
         params = save_params(fmt, metadata)
 
         def write(fp):
-            _pil_save(pil_image, fp, fmt, **params)
+            _pillow._pil_save(pil_image, fp, fmt, **params)
 
     return write

@@ -8,7 +8,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from skquant.io import _images
+from skquant.io import _pillow
 from skquant.io._arrays import _palette_as_uint8
 from skquant.io._files import _atomic_write
 from skquant.io._metadata import save_params
@@ -221,7 +221,7 @@ def write_indexed(
 def indexed_writer(path, labels, palette, transparent_index=None, metadata=None):
     """``write(fp)``: encodes labels and a palette as :func:`write_indexed`
     writes them to ``path`` into any binary file object."""
-    fmt = _images._save_format(path, allowed=("PNG", "GIF"))
+    fmt = _pillow._save_format(path, allowed=("PNG", "GIF"))
     rgb, alpha = _indexed_palette(palette, transparent_index)
     labels = _labels_as_uint8(labels, rgb.shape[0])
     im = _p_image(labels, rgb)
@@ -235,7 +235,7 @@ def indexed_writer(path, labels, palette, transparent_index=None, metadata=None)
         gif_transparent = _gif_transparency(alpha)
         if gif_transparent is not None:
             params["transparency"] = gif_transparent
-    return lambda fp: _images._pil_save(im, fp, fmt, **params)
+    return lambda fp: _pillow._pil_save(im, fp, fmt, **params)
 
 
 def write_animated_gif(
@@ -318,7 +318,7 @@ def write_animated_gif(
     (2, 250)
     """
     path = os.fspath(path)
-    fmt = _images._save_format(path, allowed=("GIF",))
+    fmt = _pillow._save_format(path, allowed=("GIF",))
     rgb, alpha = _indexed_palette(palette, transparent_index)
     gif_transparent = _gif_transparency(alpha)
     frames = [
@@ -361,6 +361,6 @@ def write_animated_gif(
         params["disposal"] = 2
     _atomic_write(
         path,
-        lambda fp: _images._pil_save(images[0], fp, fmt, **params),
+        lambda fp: _pillow._pil_save(images[0], fp, fmt, **params),
         overwrite=overwrite,
     )

@@ -242,7 +242,7 @@ def test_full_disk_names_the_output(tmp_path, two_photos, capfd, monkeypatch):
     def full(pil_image, fp, fmt, **params):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(skquant.io._images, "_pil_save", full)
+    monkeypatch.setattr(skquant.io._pillow, "_pil_save", full)
     status, out, err = run([tmp_path / "1.png", "-o", tmp_path / "o.png"], capfd)
     message = one_error_line(err, status, code=1)
     assert "o.png" in message and "no space left on device" in message

@@ -359,7 +359,7 @@ def test_command_on_a_folder_holding_a_named_pipe(workdir, capfd):
 
 
 def failing_save(exception):
-    """A stand-in for skquant.io._images._pil_save: writes half a file, then fails."""
+    """A stand-in for skquant.io._pillow._pil_save: writes half a file, then fails."""
 
     def save(pil_image, fp, fmt, **params):
         fp.write(b"\x89PNG partial data")
@@ -381,7 +381,7 @@ def failing_save(exception):
 def test_failure_while_writing_keeps_the_existing_file(
     workdir, capfd, monkeypatch, exception, status, message
 ):
-    monkeypatch.setattr(skquant.io._images, "_pil_save", failing_save(exception))
+    monkeypatch.setattr(skquant.io._pillow, "_pil_save", failing_save(exception))
     before = listing(workdir)
     for output in ("existing.png", "new.png"):
         code, out, err = run(
