@@ -115,27 +115,6 @@ _OKLAB_M2_INV = np.linalg.inv(_OKLAB_M2)
 _LINEAR_FROM_LMS = np.linalg.inv(_LMS_FROM_LINEAR)
 
 
-def _by_dtype(matrix):
-    """Return ``{dtype: matrix.T}`` ready for ``pixels @ matrix.T``."""
-    return {
-        np.dtype(np.float64): np.ascontiguousarray(matrix.T, dtype=np.float64),
-        np.dtype(np.float32): np.ascontiguousarray(matrix.T, dtype=np.float32),
-    }
-
-
-_MT_XYZ_FROM_LINEAR = _by_dtype(_XYZ_FROM_LINEAR)
-_MT_LINEAR_FROM_XYZ = _by_dtype(_LINEAR_FROM_XYZ)
-_MT_XYZN_FROM_LINEAR = _by_dtype(_XYZN_FROM_LINEAR)
-_MT_LINEAR_FROM_XYZN = _by_dtype(_LINEAR_FROM_XYZN)
-_MT_LAB_FROM_F = _by_dtype(_LAB_FROM_F)
-_MT_F_FROM_LAB = _by_dtype(_F_FROM_LAB)
-_MT_OKLAB_M1 = _by_dtype(_OKLAB_M1)
-_MT_OKLAB_M1_INV = _by_dtype(_OKLAB_M1_INV)
-_MT_OKLAB_M2 = _by_dtype(_OKLAB_M2)
-_MT_OKLAB_M2_INV = _by_dtype(_OKLAB_M2_INV)
-_MT_LMS_FROM_LINEAR = _by_dtype(_LMS_FROM_LINEAR)
-_MT_LINEAR_FROM_LMS = _by_dtype(_LINEAR_FROM_LMS)
-
 # ---------------------------------------------------------------------------
 # Private helpers
 # ---------------------------------------------------------------------------
@@ -164,10 +143,11 @@ def _as_float3(values, name):
     return arr
 
 
-def _matmul3(arr, matrices):
-    """Apply a 3x3 matrix to the last axis; always returns a new array."""
+def _matmul3(arr, matrix):
+    """Apply a 3x3 matrix to the last axis, in the precision of ``arr``;
+    always returns a new array."""
     flat = arr.reshape(-1, 3)
-    return (flat @ matrices[arr.dtype]).reshape(arr.shape)
+    return (flat @ np.ascontiguousarray(matrix.T, dtype=arr.dtype)).reshape(arr.shape)
 
 
 def _lab_f(t):

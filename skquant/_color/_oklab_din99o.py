@@ -13,12 +13,12 @@ from skquant._color._base import (
     _DIN99O_L_RATE,
     _DIN99O_L_SCALE,
     _DIN99O_ROTATE,
-    _MT_LINEAR_FROM_LMS,
-    _MT_LMS_FROM_LINEAR,
-    _MT_OKLAB_M1,
-    _MT_OKLAB_M1_INV,
-    _MT_OKLAB_M2,
-    _MT_OKLAB_M2_INV,
+    _LINEAR_FROM_LMS,
+    _LMS_FROM_LINEAR,
+    _OKLAB_M1,
+    _OKLAB_M1_INV,
+    _OKLAB_M2,
+    _OKLAB_M2_INV,
     _as_float3,
     _matmul3,
 )
@@ -38,12 +38,12 @@ from skquant._color._srgb_lab import (
 
 def _lms_to_oklab(lms):
     """Cube root then M2, in place on a fresh LMS array."""
-    return _matmul3(np.cbrt(lms, out=lms), _MT_OKLAB_M2)
+    return _matmul3(np.cbrt(lms, out=lms), _OKLAB_M2)
 
 
 def _oklab_to_lms(lab):
     """M2 inverse then cube; returns a fresh array."""
-    lms_ = _matmul3(lab, _MT_OKLAB_M2_INV)
+    lms_ = _matmul3(lab, _OKLAB_M2_INV)
     lms = lms_ * lms_
     lms *= lms_
     return lms
@@ -80,7 +80,7 @@ def xyz_to_oklab(xyz):
     array([ 0.922, -0.671,  0.263])
     """
     xyz = _as_float3(xyz, "xyz")
-    return _lms_to_oklab(_matmul3(xyz, _MT_OKLAB_M1))
+    return _lms_to_oklab(_matmul3(xyz, _OKLAB_M1))
 
 
 def oklab_to_xyz(lab):
@@ -108,7 +108,7 @@ def oklab_to_xyz(lab):
     array([0.9505, 1.    , 1.0883])
     """
     lab = _as_float3(lab, "lab")
-    return _matmul3(_oklab_to_lms(lab), _MT_OKLAB_M1_INV)
+    return _matmul3(_oklab_to_lms(lab), _OKLAB_M1_INV)
 
 
 def linear_rgb_to_oklab(lin):
@@ -142,7 +142,7 @@ def linear_rgb_to_oklab(lin):
     array([1., 0., 0.])
     """
     lin = _as_float3(lin, "lin")
-    return _lms_to_oklab(_matmul3(lin, _MT_LMS_FROM_LINEAR))
+    return _lms_to_oklab(_matmul3(lin, _LMS_FROM_LINEAR))
 
 
 def oklab_to_linear_rgb(lab):
@@ -171,7 +171,7 @@ def oklab_to_linear_rgb(lab):
     array([1., 1., 1.])
     """
     lab = _as_float3(lab, "lab")
-    return _matmul3(_oklab_to_lms(lab), _MT_LINEAR_FROM_LMS)
+    return _matmul3(_oklab_to_lms(lab), _LINEAR_FROM_LMS)
 
 
 def rgb_to_oklab(rgb):

@@ -6,18 +6,18 @@ Part of :mod:`skquant._color` (see there for conventions).
 import numpy as np
 
 from skquant._color._base import (
+    _F_FROM_LAB,
+    _LAB_FROM_F,
     _LAB_L_OFFSET,
-    _MT_F_FROM_LAB,
-    _MT_LAB_FROM_F,
-    _MT_LINEAR_FROM_XYZ,
-    _MT_LINEAR_FROM_XYZN,
-    _MT_XYZ_FROM_LINEAR,
-    _MT_XYZN_FROM_LINEAR,
+    _LINEAR_FROM_XYZ,
+    _LINEAR_FROM_XYZN,
     _SRGB_ENCODED_KNEE,
     _SRGB_GAMMA,
     _SRGB_LINEAR_KNEE,
     _SRGB_OFFSET,
     _SRGB_SLOPE,
+    _XYZ_FROM_LINEAR,
+    _XYZN_FROM_LINEAR,
     _as_float3,
     _lab_f,
     _lab_f_inv,
@@ -177,7 +177,7 @@ def linear_rgb_to_xyz(lin):
     array([0.9505, 1.    , 1.0888])
     """
     lin = _as_float3(lin, "lin")
-    return _matmul3(lin, _MT_XYZ_FROM_LINEAR)
+    return _matmul3(lin, _XYZ_FROM_LINEAR)
 
 
 def xyz_to_linear_rgb(xyz):
@@ -206,7 +206,7 @@ def xyz_to_linear_rgb(xyz):
     array([1., 1., 1.])
     """
     xyz = _as_float3(xyz, "xyz")
-    return _matmul3(xyz, _MT_LINEAR_FROM_XYZ)
+    return _matmul3(xyz, _LINEAR_FROM_XYZ)
 
 
 def linear_rgb_to_lab(lin):
@@ -235,7 +235,7 @@ def linear_rgb_to_lab(lin):
     array([0., 0., 0.])
     """
     lin = _as_float3(lin, "lin")
-    lab = _matmul3(_lab_f(_matmul3(lin, _MT_XYZN_FROM_LINEAR)), _MT_LAB_FROM_F)
+    lab = _matmul3(_lab_f(_matmul3(lin, _XYZN_FROM_LINEAR)), _LAB_FROM_F)
     lab[..., 0] -= _LAB_L_OFFSET
     return lab
 
@@ -269,7 +269,7 @@ def lab_to_linear_rgb(lab):
     lab = _as_float3(lab, "lab")
     shifted = lab.copy()
     shifted[..., 0] += _LAB_L_OFFSET
-    return _matmul3(_lab_f_inv(_matmul3(shifted, _MT_F_FROM_LAB)), _MT_LINEAR_FROM_XYZN)
+    return _matmul3(_lab_f_inv(_matmul3(shifted, _F_FROM_LAB)), _LINEAR_FROM_XYZN)
 
 
 def rgb_to_lab(rgb):
