@@ -17,7 +17,6 @@ from skquant._engine import (
     FewerColorsWarning,
     check_params,
     fit_palette,
-    palette_from_points,
     quantize,
 )
 from skquant._engine._stream import update_stream
@@ -300,12 +299,8 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = [
-            "float64",
-            "float32",
-            "uint8",
-            "uint16",
-        ]
+        dtypes = ["float64", "float32", "uint8", "uint16"]
+        tags.transformer_tags.preserves_dtype = dtypes
         return tags
 
     def __getstate__(self):
@@ -331,11 +326,6 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """The checked parameters for data like ``layout`` (the shared table)."""
         return check_params(self.get_params(deep=False), layout.n_channels)
 
-    @property
-    def _alpha(self):
-        """Whether the fitted palette reads the 4th channel as opacity."""
-        return self._fitted.space.alpha
-
     def _set_fitted(self, fitted):
         self._fitted = fitted
         self.palette_ = fitted.palette
@@ -347,10 +337,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _previous(self):
         """The earlier fit a warm start may begin from (given palettes: none)."""
-        fitted = getattr(self, "_fitted", None)
-        if fitted is None or self.palette is not None:
-            return None
-        return fitted
+        return None if self.palette is not None else getattr(self, "_fitted", None)
 
     # %% fitting ---------------------------------------------------------------
 
@@ -359,13 +346,11 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_pixels, n_channels), (H, W, C) or \
-                (N, H, W, C), or list of such arrays
+        X : array-like of shape (n_pixels, C), (H, W, C) or (N, H, W, C), or list
             Pixels or images; a list pools the pixels of all its images.
         y : None
             Ignored.
-        sample_weight : array-like of shape ``X.shape[:-1]``, or list, \
-                default=None
+        sample_weight : array-like of shape ``X.shape[:-1]``, or list, default=None
             Importance of each pixel (for example to favour faces or the
             centre of an image); a list of arrays for a list of images.
 
@@ -405,12 +390,10 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_pixels, n_channels), (H, W, C) or \
-                (N, H, W, C), or list of such arrays
+        X : array-like of shape (n_pixels, C), (H, W, C) or (N, H, W, C), or list
         y : None
             Ignored.
-        sample_weight : array-like of shape ``X.shape[:-1]``, or list, \
-                default=None
+        sample_weight : array-like of shape ``X.shape[:-1]``, or list, default=None
 
         Returns
         -------
@@ -435,18 +418,6 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         )
         return self._set_fitted(fitted)
 
-    def _learn(self, points, settings, space, has_transparent, previous):
-        """Learn the palette from pooled ``points`` (partial_fit, Dask fit)."""
-        fitted = palette_from_points(
-            points,
-            settings,
-            space,
-            has_transparent,
-            previous=previous,
-            warning=TooFewColorsWarning,
-        )
-        return self._set_fitted(fitted)
-
     # %% mapping -----------------------------------------------------------------
 
     def _check_mapping_input(self, X):
@@ -458,8 +429,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_pixels, n_channels), (H, W, C) or \
-                (N, H, W, C), or list of such arrays
+        X : array-like of shape (n_pixels, C), (H, W, C) or (N, H, W, C), or list
 
         Returns
         -------
@@ -476,8 +446,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_pixels, n_channels), (H, W, C) or \
-                (N, H, W, C), or list of such arrays
+        X : array-like of shape (n_pixels, C), (H, W, C) or (N, H, W, C), or list
 
         Returns
         -------
@@ -494,8 +463,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_pixels, n_channels), (H, W, C) or \
-                (N, H, W, C), or list of such arrays
+        X : array-like of shape (n_pixels, C), (H, W, C) or (N, H, W, C), or list
         y : None
             Ignored.
 
@@ -510,8 +478,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_pixels, n_channels), (H, W, C) or \
-                (N, H, W, C), or list of such arrays
+        X : array-like of shape (n_pixels, C), (H, W, C) or (N, H, W, C), or list
         y : None
             Ignored.
 
@@ -556,8 +523,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_pixels, n_channels), (H, W, C) or \
-                (N, H, W, C), or list of such arrays
+        X : array-like of shape (n_pixels, C), (H, W, C) or (N, H, W, C), or list
         y : None
             Ignored.
 

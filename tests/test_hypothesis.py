@@ -219,7 +219,7 @@ def test_any_valid_input_gives_a_correct_result(data):
     assert q.palette_.dtype == dtype and q.palette_.shape[1] == n_channels
     assert 1 <= q.n_colors_ <= q.n_colors
     assert q.n_colors_ == len(q.palette_) and q.n_features_in_ == n_channels
-    alpha = getattr(q, "_alpha", False)  # RGBA images: opacity-aware mapping
+    alpha = q._fitted.space.alpha  # RGBA images: opacity-aware mapping
     dither = getattr(q, "dither", None)  # dithered images: not the nearest
     event(f"{q.backend} {q.color_space} {dtype}{' alpha' if alpha else ''}")
     event("k-means" if q.n_iter_ else "exact palette")
@@ -237,7 +237,7 @@ def test_any_valid_input_gives_a_correct_result(data):
     # another input of the same kind
     other, _ = data.draw(images(dtype, n_channels, q.color_space))
     other, other_reference = frozen(other)
-    check_mapping(q, other, exact_rgb=exact_rgb and not getattr(q, "_alpha", False))
+    check_mapping(q, other, exact_rgb=exact_rgb and not alpha)
     assert_unchanged(other, other_reference)
     assert_unchanged(X, reference)
 

@@ -13,7 +13,7 @@ from skquant._dask._common import (
 )
 from skquant._engine import check_random_state, sample_indices, working_space
 from skquant._engine._learn import from_histogram, poolable, sample_size_for
-from skquant._engine._palette import check_contract
+from skquant._engine._palette import check_contract, palette_from_points
 from skquant._engine._stream import learn_stream, stream_grid
 from skquant._histogram import Grid, Histogram
 from skquant._image import (
@@ -93,8 +93,15 @@ def _fit_pooled(estimator, X, layout, settings, sample_weight):
         n_learned = settings.n_colors - int(has_transparent)
         points = from_histogram(histogram, settings, n_learned, pixels)
     estimator.__dict__.pop("_histogram", None)
-    previous = estimator._previous() if settings.warm_start else None
-    return estimator._learn(points, settings, space, has_transparent, previous)
+    fitted = palette_from_points(
+        points,
+        settings,
+        space,
+        has_transparent,
+        previous=estimator._previous() if settings.warm_start else None,
+        warning=estimator._fewer_colors_warning,
+    )
+    return estimator._set_fitted(fitted)
 
 
 def _pool_blocks(X, layout, space, sample_weight, grid_for):
