@@ -35,7 +35,7 @@ from skquant._version import __version__
 #: Public name -> the module that defines it (a submodule for itself).
 _LAZY = {
     "ColorQuantizer": "skquant._quantizer",
-    "quantize": "skquant._engine",
+    "quantize": "skquant._quantize",
     "select_n_colors": "skquant._select",
     "quantize_files": "skquant._files",
     "show_versions": "skquant._show_versions",

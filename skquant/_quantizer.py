@@ -17,7 +17,6 @@ from skquant._engine import (
     FewerColorsWarning,
     check_params,
     fit_palette,
-    quantize,
 )
 from skquant._engine._stream import update_stream
 from skquant._image import (
@@ -29,7 +28,7 @@ from skquant._image import (
 )
 from skquant._version import __version__
 
-__all__ = ["ColorQuantizer", "quantize"]
+__all__ = ["ColorQuantizer"]
 
 
 class SkquantVersionWarning(UserWarning):

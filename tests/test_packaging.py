@@ -1,4 +1,5 @@
-"""Packaging: licence, declared dependencies, version, changelog, make clean."""
+"""Packaging: licence, declared dependencies, version, changelog, make clean,
+no import cycle."""
 
 import ast
 import importlib.metadata
@@ -44,6 +45,57 @@ def _third_party_imports():
                     continue
                 found[top] = found.get(top, True) and id(node) in in_function
     return found
+
+
+def _import_graph():
+    """``{module: the skquant modules it imports}``, read from the source.
+
+    Imports inside functions count as well as module-level ones: a cycle
+    through a deferred import still ties the two layers together. A name
+    imported from a package counts as an import of that package (its
+    ``__init__``), unless the name is a submodule.
+    """
+    modules = {}
+    for path in (ROOT / "skquant").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+
+    def resolve(name):
+        while name not in modules and "." in name:
+            name = name.rpartition(".")[0]
+        return name if name in modules else None
+
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 0, f"{path}:{node.lineno}: relative import"
+                targets.update(f"{node.module}.{alias.name}" for alias in node.names)
+        graph[name] = {resolve(target) for target in targets} - {None, name}
+    return graph
+
+
+def _find_cycle(graph):
+    """One import cycle of ``graph`` as a list ``[a, b, ..., a]``, or None."""
+    state = {}
+
+    def visit(path):
+        state[path[-1]] = "open"
+        for successor in sorted(graph[path[-1]]):
+            if state.get(successor) == "open":
+                return path[path.index(successor) :] + [successor]
+            if successor not in state and (found := visit(path + [successor])):
+                return found
+        state[path[-1]] = "done"
+        return None
+
+    for module in sorted(graph):
+        if module not in state and (found := visit([module])):
+            return found
+    return None
 
 
 def test_license_is_an_spdx_string_with_its_file():
@@ -133,3 +185,16 @@ def test_make_test_checks_formatting():
     )
     assert "ruff format --check" in done.stdout
     assert "ruff check" in done.stdout
+
+
+def test_no_import_cycle_within_skquant():
+    assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"b"}}) == ["b", "c", "b"]
+    assert _find_cycle({"a": {"b"}, "b": set()}) is None
+    graph = _import_graph()
+    # the graph sees module-level and deferred imports, and submodules
+    # imported from their package
+    assert {"skquant._engine", "skquant._dask"} <= graph["skquant._quantizer"]
+    assert "skquant._quantizer" in graph["skquant._quantize"]  # inside quantize()
+    assert "skquant.io._pillow" in graph["skquant.io._indexed"]
+    cycle = _find_cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)

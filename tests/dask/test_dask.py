@@ -513,6 +513,17 @@ def test_estimator_fit_on_dask_samples(china):
     np.testing.assert_array_equal(out.compute(), q.transform(china))
 
 
+def test_quantize_on_dask_is_the_in_memory_quantize(china):
+    """skquant.quantize sends a Dask array through the estimator: lazy, and
+    (pooled block by block) the same palette and pixels as in memory."""
+    from skquant import quantize
+
+    image = np.ascontiguousarray(china[::2, ::2])
+    out = quantize(da.from_array(image, chunks=(70, 90, 3)), 8, color_space="lab")
+    assert isinstance(out, da.Array) and out.dtype == image.dtype
+    np.testing.assert_array_equal(out.compute(), quantize(image, 8, color_space="lab"))
+
+
 # %% fitting pools block by block ----------------------------------------------------
 
 
