@@ -102,11 +102,10 @@ def test_nearest_colour_and_dithering_kernels(coffee):
 # %% what it is for -----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def results(photos):
-    """(CIEDE2000, PSNR) per photo and space at K=32 (china, flower, astronaut)."""
+def _measure(photos):
+    """(CIEDE2000, PSNR) per photo and space at K=32."""
     out = {}
-    for i, photo in enumerate(photos[:3]):
+    for i, photo in enumerate(photos):
         for space in ("rgb", "din99o", "perceptual"):
             mapped = ColorQuantizer(
                 32, color_space=space, random_state=0
@@ -118,15 +117,25 @@ def results(photos):
     return out
 
 
-def test_lower_ciede2000_than_rgb_higher_psnr_than_din99o(results):
+def _check_between(results, n_photos):
     # measured at weight 0.25 (0.2 since 0.5.0; the bounds still hold):
     # CIEDE2000 0.90-0.95 of rgb's, PSNR 1.8-2.0 dB above din99o's, within
-    # 0.2 dB of rgb's
-    for i in range(3):
+    # 0.2 dB of rgb's (half-size photos: 0.90-0.96, 1.6-2.0 dB, 0.05-0.23 dB)
+    for i in range(n_photos):
         de, psnr = results[i, "perceptual"]
         assert de < 0.97 * results[i, "rgb"][0]
         assert psnr > results[i, "din99o"][1] + 1.0
         assert psnr > results[i, "rgb"][1] - 0.4
+
+
+def test_lower_ciede2000_than_rgb_higher_psnr_than_din99o(small_photos):
+    """China, flower and astronaut at half size (the full size: slow test)."""
+    _check_between(_measure(small_photos[:3]), 3)
+
+
+@pytest.mark.slow
+def test_lower_ciede2000_than_rgb_higher_psnr_than_din99o_full_size(photos):
+    _check_between(_measure(photos[:3]), 3)
 
 
 # %% like the other spaces ----------------------------------------------------------
