@@ -23,6 +23,8 @@ The estimator uses the small dispatch API at the bottom of the module
 :func:`linear_to_working`, :func:`working_to_linear`).
 """
 
+import functools
+
 from skquant._color._base import (  # noqa: F401
     _DIN99O_AB_DIRECTION,
     _DIN99O_C_RATE,
@@ -116,13 +118,16 @@ COLOR_SPACES = ("rgb", "lab", "oklab", "din99o", "perceptual")
 # Dispatch used by the estimator
 # ---------------------------------------------------------------------------
 
+# ``'rgb'`` to and from sRGB is the identity: the input, checked, not copied.
 _FROM_RGB = {
+    "rgb": functools.partial(_as_float3, name="rgb"),
     "lab": rgb_to_lab,
     "oklab": rgb_to_oklab,
     "din99o": rgb_to_din99o,
     "perceptual": rgb_to_perceptual,
 }
 _TO_RGB = {
+    "rgb": functools.partial(_as_float3, name="values"),
     "lab": lab_to_rgb,
     "oklab": oklab_to_rgb,
     "din99o": din99o_to_rgb,
@@ -144,11 +149,13 @@ _TO_LINEAR = {
 }
 
 
-def _check_space(space):
+def _converter(table, space):
+    """The conversion of ``table`` for ``space``; a ValueError names the choices."""
     if space not in COLOR_SPACES:
         raise ValueError(
             f"space={space!r} is not supported; use one of {COLOR_SPACES}."
         )
+    return table[space]
 
 
 def to_working(rgb, space):
@@ -181,10 +188,7 @@ def to_working(rgb, space):
     >>> to_working(rgb, "oklab").round(3)
     array([[ 0.499, -0.033, -0.093]])
     """
-    _check_space(space)
-    if space == "rgb":
-        return _as_float3(rgb, "rgb")
-    return _FROM_RGB[space](rgb)
+    return _converter(_FROM_RGB, space)(rgb)
 
 
 def from_working(values, space):
@@ -216,10 +220,7 @@ def from_working(values, space):
     >>> np.allclose(from_working(to_working(rgb, "lab"), "lab"), rgb)
     True
     """
-    _check_space(space)
-    if space == "rgb":
-        return _as_float3(values, "values")
-    return _TO_RGB[space](values)
+    return _converter(_TO_RGB, space)(values)
 
 
 def linear_to_working(lin, space):
@@ -248,8 +249,7 @@ def linear_to_working(lin, space):
     >>> linear_to_working(np.array([1.0, 1.0, 1.0]), "rgb")
     array([1., 1., 1.])
     """
-    _check_space(space)
-    return _FROM_LINEAR[space](lin)
+    return _converter(_FROM_LINEAR, space)(lin)
 
 
 def working_to_linear(values, space):
@@ -279,5 +279,4 @@ def working_to_linear(values, space):
     >>> working_to_linear(np.array([1.0, 0.0, 0.0]), "oklab").round(6)
     array([1., 1., 1.])
     """
-    _check_space(space)
-    return _TO_LINEAR[space](values)
+    return _converter(_TO_LINEAR, space)(values)
