@@ -15,11 +15,12 @@ from skquant._image import check_positive_int
 
 BACKENDS = ("sklearn", "opencv")
 
-#: Dithering methods, imported lazily from the kernels (numba) when checked.
 INIT_METHODS = ("k-means++", "random")
 
 
 def _dither_methods():
+    """The dithering methods, from the dithering kernels (numba): imported
+    only to check a method other than None or 'none'."""
     from skquant._kernels import DITHER_METHODS
 
     return DITHER_METHODS
@@ -68,8 +69,10 @@ def _check_space(value, n_channels):
 
 
 def _check_dither(value, n_channels):
+    if dither_method(value) is None:
+        return
     methods = _dither_methods()
-    if dither_method(value) is not None and value not in methods:
+    if value not in methods:
         raise ValueError(
             f"dither must be None or one of {('none', *methods)}, got dither={value!r}."
         )

@@ -27,21 +27,32 @@ Start-up: no SciPy
 The kernels use nothing of SciPy, but numba imports it twice on its own:
 ``import scipy`` to check its version when numba is imported, and
 ``scipy.linalg.cython_blas`` when its array-function registry
-(``numba.np.arraymath``) is first loaded, which happens at the first call
-of any compiled function, even one loaded from the cache (0.2-0.7 s of a
-command that takes 1 s). So this module imports numba and that registry
-with SciPy hidden from the importing thread (:class:`_Hidden`: other
-threads import it as usual), then tells the registry what it would have
-found (:func:`_restore_blas`). numba's BLAS-backed functions (``np.dot``
-of matrices, ``np.linalg``) import SciPy when they are compiled, as
-before; none is used here. PyYAML is hidden the same way when the current
-folder has no numba configuration file (:data:`NUMBA_CONFIG_FILE`, the only
-thing numba reads with it).
+(``numba.np.arraymath``) is loaded, before anything is compiled (0.2-0.7 s
+of a command that takes 1 s). So this module imports numba, and the
+registry before the first compile (:func:`_ready_to_compile`), with SciPy
+hidden from the importing thread (:class:`_Hidden`: other threads import
+it as usual), then tells the registry what it would have found
+(:func:`_restore_blas`). numba's BLAS-backed functions (``np.dot`` of
+matrices, ``np.linalg``) import SciPy when they are compiled, as before;
+none is used here. PyYAML is hidden the same way when the current folder
+has no numba configuration file (:data:`NUMBA_CONFIG_FILE`, the only thing
+numba reads with it).
 
+Start-up: loading compiled kernels
+----------------------------------
 Each kernel's on-disk cache is set up when the kernel is first compiled or
 loaded (:class:`_CacheOnFirstCompile`), not when its module is imported:
 numba's set-up checks that the cache folder is writable with a temporary
 file, for each kernel, and a run calls few of them.
+
+Before loading a kernel from the cache, numba refreshes its whole compiler:
+it imports and installs every typing and lowering registry (the array
+functions, typed containers, random generators, ...: 0.15-0.3 s at the
+first call of a process), which machine code loaded from disk does not
+use. :meth:`_CacheOnFirstCompile.load_overload` sets up only what loading
+needs (numba's NRT runtime, whose symbols the code links to) and leaves
+the refresh to a compile: when a kernel is not in the cache (or cannot be
+loaded that way), numba's own load and compile run as before.
 """
 
 import contextlib
@@ -104,8 +115,35 @@ def _restore_blas(arraymath):
 
 with _hidden_from_numba():
     import numba
-    import numba.np.arraymath  # loaded at numba's first call anyway
-_restore_blas(numba.np.arraymath)
+
+
+def _ready_to_compile():
+    """Import numba's array-function registry with SciPy hidden (numba's
+    refresh before any compile imports it, and SciPy with it)."""
+    if "numba.np.arraymath" not in sys.modules:
+        with _hidden_from_numba():
+            import numba.np.arraymath
+        _restore_blas(numba.np.arraymath)
+
+
+#: Whether numba's NRT runtime is set up in this process (``[True]``).
+_RUNTIME_READY = []
+
+
+def _ready_to_load(target_context):
+    """Set up what loading compiled code needs: numba's NRT runtime (the
+    allocation functions the machine code links to). False if that fails
+    (numba's full refresh then runs, as it would have)."""
+    if not _RUNTIME_READY:
+        try:
+            from numba.core.runtime import rtsys
+
+            rtsys.initialize(target_context)
+        except Exception:  # noqa: BLE001 (an unknown numba: its own way)
+            return False
+        _RUNTIME_READY.append(True)
+    return True
+
 
 _PACKAGE = Path(__file__).resolve().parent
 #: Files whose content every kernel may depend on.
@@ -183,6 +221,8 @@ def _install_locator():
 
 #: Whether kernels are cached on disk (with the package-wide stamp).
 CACHING = _install_locator()
+if not CACHING:  # every kernel is compiled: numba refreshes at the first
+    _ready_to_compile()
 
 
 class _CacheOnFirstCompile:
@@ -201,11 +241,35 @@ class _CacheOnFirstCompile:
     def __getattr__(self, name):
         if name.startswith("__") or name in ("_py_func", "_cache"):
             raise AttributeError(name)
+        return getattr(self._real(), name)
+
+    def _real(self):
         if self._cache is None:
             from numba.core.caching import FunctionCache
 
             self._cache = FunctionCache(self._py_func)
-        return getattr(self._cache, name)
+        return self._cache
+
+    def load_overload(self, sig, target_context):
+        """Load one compiled signature, or None (numba then compiles it).
+
+        numba refreshes the whole compiler first (imports and installs every
+        typing and lowering registry: 0.15-0.3 s at the first call of a
+        process), which loading machine code does not need; only the NRT
+        runtime must be set up (its symbols are linked into the code).
+        """
+        cache = self._real()
+        data = None
+        if _ready_to_load(target_context):
+            try:
+                with cache._guard_against_spurious_io_errors():
+                    data = cache._load_overload(sig, target_context)
+            except Exception:  # noqa: BLE001 (numba's own load, below, decides)
+                data = None
+        if data is None:  # numba's refresh, load, then compile on a miss
+            _ready_to_compile()
+            data = cache.load_overload(sig, target_context)
+        return data
 
 
 def _njit(*args, **options):

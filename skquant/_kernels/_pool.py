@@ -7,9 +7,9 @@ defined once, in :class:`skquant._histogram.Grid`; the kernels receive it as
 ``cell = clip(int((value - lo) * inv_width), 0, per_channel - 1)``.
 """
 
-import numba
 import numpy as np
 
+from skquant._kernels._cache import kernel
 from skquant._kernels._runner import TASK_CHUNK, kernel_threads, run_parallel
 
 #: Integer dtypes whose values go through a per-channel cell table.
@@ -37,7 +37,7 @@ RGB8_SLAB = 1 << 24
 RGB8_MAX_SPAN = 4
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _cell_of(value, lo, inv_width, bins):
     b = int((np.float64(value) - lo) * inv_width)
     if b < 0:
@@ -47,7 +47,7 @@ def _cell_of(value, lo, inv_width, bins):
     return b
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _cell_tables(n_codes, offset, lo, inv_width, bins):
     """``table[j, v - offset]``: the cell of value ``v`` along channel ``j``."""
     d = lo.shape[0]
@@ -58,7 +58,7 @@ def _cell_tables(n_codes, offset, lo, inv_width, bins):
     return table
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _add(pixels, i, code, w, cnt, acc, fst, mix):
     """Add pixel ``i`` with weight ``w`` to cell ``code``."""
     d = pixels.shape[1]
@@ -74,7 +74,7 @@ def _add(pixels, i, code, w, cnt, acc, fst, mix):
         acc[code, j] += w * pixels[i, j]
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _pool_rgb_codes(pixels, start, stop, tables, offset, bins, cnt, acc, fst, mix):
     """Unweighted ``pixels[start:stop]`` (3 integer channels): the hot path."""
     t0, t1, t2 = tables[0], tables[1], tables[2]
@@ -96,7 +96,7 @@ def _pool_rgb_codes(pixels, start, stop, tables, offset, bins, cnt, acc, fst, mi
         acc[code, 2] += v2
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _pool_rgb8(pixels, start, stop, packed, hist):
     """Unweighted uint8 RGB ``pixels[start:stop]``: integer sums, colour masks.
 
@@ -128,7 +128,7 @@ def _pool_rgb8(pixels, start, stop, packed, hist):
     return flags & np.uint32(192)
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _fold_rgb8(hist, total):
     """Add the parts of ``hist`` to ``total`` (uint64) and clear them."""
     for part in range(hist.shape[0]):
@@ -143,7 +143,7 @@ def _fold_rgb8(hist, total):
                 hist[part, code, j] = 0
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _finish_rgb8(hist, total, bases, bins):
     """Occupied codes, counts, sums, one colour and mixedness, parts summed.
 
@@ -199,7 +199,7 @@ def _finish_rgb8(hist, total, bases, bins):
     return occupied, counts, sums, first, mixed
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _pool_block(
     pixels, weights, start, stop, lo, inv_width, bins, tables, offset, hist
 ):
@@ -230,7 +230,7 @@ def _pool_block(
         _add(pixels, i, code, w, cnt, acc, fst, mix)
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _merge_parts(counts, sums, first, mixed):
     """Sum per-thread histograms into part 0, in place.
 

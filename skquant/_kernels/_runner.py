@@ -40,8 +40,10 @@ def kernel_threads(n_items, *, min_items=MIN_PIXELS_PER_THREAD):
     ``numba.get_num_threads()``, capped by the OpenMP limit set through
     :mod:`threadpoolctl` and by ``n_items // min_items``.
     """
+    if n_items < 2 * min_items:
+        return 1  # before numba's threading layer is started (first call)
     n_threads = numba.get_num_threads()
-    if n_items < 2 * min_items or n_threads == 1:
+    if n_threads == 1:
         return 1
     for lib in _openmp_libraries():
         limit = lib.get_num_threads()

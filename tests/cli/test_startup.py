@@ -104,7 +104,8 @@ def test_numba_still_finds_blas_after_hiding_scipy():
     code = """
 import sys
 import numpy as np
-import skquant._kernels._cache
+from skquant._kernels import _cache
+_cache._ready_to_compile()  # what the first compile of a kernel runs
 import numba
 import numba.np.arraymath
 assert "scipy" not in sys.modules and numba.np.arraymath._HAVE_BLAS
@@ -141,13 +142,15 @@ def test_help_imports_no_numba():
 
 def test_a_plain_run_loads_no_dithering_or_ciede2000_kernels(tmp_path, china):
     """The kernel modules load when first used: a plain 16-colour run has
-    no use for the CIEDE2000 kernels (each kernel costs its set-up)."""
+    no use for the CIEDE2000 or dithering kernels (each kernel costs its
+    set-up), not even to check that the dithering method is None."""
     write_image(tmp_path / "photo.png", china)
     imported = imported_modules(
         [tmp_path / "photo.png", "-k", "16", "-o", f"{tmp_path}/out/"]
     )
     assert "skquant._kernels._assign" in imported
     assert "skquant._kernels._ciede2000" not in imported
+    assert "skquant._kernels._dither" not in imported  # checking dither=None
 
 
 def test_kernel_modules_import_the_cache_locator_first():

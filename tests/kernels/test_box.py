@@ -20,6 +20,26 @@ def test_column_range_is_min_and_max(china, dtype):
         np.testing.assert_array_equal(hi, data.max(axis=0).astype(np.float64))
 
 
+def test_column_range_ignores_nan_in_any_layout():
+    """NaN never widens the range (an all-NaN or empty column gives inf,
+    -inf), in C order, in other layouts and across the folded rows."""
+    rng = np.random.default_rng(3)
+    pixels = rng.normal(size=(5000, 3))
+    pixels[::3, 0] = np.nan
+    pixels[:, 2] = np.nan
+    expected_lo = [np.nanmin(pixels[:, 0]), pixels[:, 1].min(), np.inf]
+    expected_hi = [np.nanmax(pixels[:, 0]), pixels[:, 1].max(), -np.inf]
+    for data in (pixels, np.asfortranarray(pixels), pixels[:1025], pixels[:7]):
+        lo, hi = column_range(data)
+        if len(data) == len(pixels):
+            np.testing.assert_array_equal(lo, expected_lo)
+            np.testing.assert_array_equal(hi, expected_hi)
+        assert lo[2] == np.inf and hi[2] == -np.inf
+        np.testing.assert_array_equal(lo[1], data[:, 1].min())
+    lo, hi = column_range(np.zeros((0, 4), np.uint8))
+    assert np.all(lo == np.inf) and np.all(hi == -np.inf)
+
+
 def test_rgba_box_holds_every_premultiplied_pixel(astronaut):
     """The box and the cone hold each pixel's premultiplied point."""
     pixels = np.concatenate([astronaut, astronaut[..., :1] // 2 + 60], axis=2).reshape(
