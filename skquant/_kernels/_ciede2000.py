@@ -46,6 +46,7 @@ from skquant._kernels._colorspace import (
     _SRGB_SLOPE,
     LAB,
 )
+from skquant._kernels._pair_memo import PairMemo
 
 _TWO_PI = 2.0 * math.pi
 _POW25_7 = 25.0**7
@@ -428,9 +429,10 @@ def _lab_floats(pixels, inv_scale, lab, t32, y32, bits, guess):
 
 class _Scratch:
     """Arrays of one thread for chunks of up to ``size`` pixels: the CIELAB
-    of both images, the differences, the float32 roots' guesses."""
+    of both images, the differences, the float32 roots' guesses; with
+    ``memo``, the thread's :class:`PairMemo` (else None)."""
 
-    def __init__(self, size):
+    def __init__(self, size, memo=False):
         self.labs = np.empty((2, 3, size))
         self.out = np.empty(size)
         self.t32 = np.empty((3, size), np.float32)
@@ -441,6 +443,7 @@ class _Scratch:
             self.t32.view(np.int32),
             self.y32.view(np.int32),
         )
+        self.memo = PairMemo(size) if memo else None
 
 
 def delta_e_rows(lab1, lab2):
@@ -475,7 +478,7 @@ def _chunk_lab(pixels, begin, end, table, inv_scale, lab, roots):
         lab[:, : end - begin] = _color.rgb_to_lab(rows).T
 
 
-def ciede2000_sum(true, test, *, scale, keep=None):
+def ciede2000_sum(true, test, *, scale, keep=None, stats=None):
     """Sum of the CIEDE2000 differences of two sRGB pixel arrays.
 
     Parameters
@@ -487,6 +490,10 @@ def ciede2000_sum(true, test, *, scale, keep=None):
         Full-scale value: pixels are divided by it to give sRGB in [0, 1].
     keep : ndarray of bool of shape (n_pixels,), default=None
         Pixels to count; ``None`` counts every pixel.
+    stats : dict, default=None
+        If given, receives ``"memo_pixels"``, the pixels that went through
+        the memo of 8-bit pairs, and ``"memo_hits"``, those of them whose
+        difference was not computed (for benchmarks).
 
     Returns
     -------
@@ -528,21 +535,38 @@ def ciede2000_sum(true, test, *, scale, keep=None):
     totals = np.zeros(n_chunks)
     counts = np.zeros(n_chunks, dtype=np.int64)
     scratch = {}
+    # 8-bit pairs repeat (flat areas, few test colours): a memo per thread
+    memo = table is not None and table.shape[0] == 256 and n_pixels >= chunk
 
     def task(worker, start, stop):
         if worker not in scratch:
-            scratch[worker] = _Scratch(min(chunk, n_pixels))
+            scratch[worker] = mine = _Scratch(min(chunk, n_pixels), memo)
+
+            def compute(found, n, values):  # the pairs the memo has not met
+                for side in range(2):
+                    lab = mine.labs[side]
+                    _chunk_lab(found[side], 0, n, table, inv_scale, lab, mine.roots)
+                _delta_e_lab(mine.labs, n, values)
+
+            mine.compute = compute
         mine = scratch[worker]
         for begin in range(start, stop, chunk):
             end = min(stop, begin + chunk)
-            _chunk_lab(true, begin, end, table, inv_scale, mine.labs[0], mine.roots)
-            _chunk_lab(test, begin, end, table, inv_scale, mine.labs[1], mine.roots)
             out = mine.out[: end - begin]
-            _delta_e_lab(mine.labs, end - begin, out)
+            if memo and mine.memo.ready():
+                mine.memo.differences(true, test, begin, end, out, mine.compute)
+            else:
+                _chunk_lab(true, begin, end, table, inv_scale, mine.labs[0], mine.roots)
+                _chunk_lab(test, begin, end, table, inv_scale, mine.labs[1], mine.roots)
+                _delta_e_lab(mine.labs, end - begin, out)
             if keep is not None:
                 out = out[keep[begin:end]]
             totals[begin // chunk], counts[begin // chunk] = np.sum(out), out.size
 
     run_parallel(task, n_pixels, n_threads, chunk=chunk)
+    if stats is not None:
+        memos = [mine.memo for mine in scratch.values() if mine.memo is not None]
+        stats["memo_pixels"] = sum(memo.pixels for memo in memos)
+        stats["memo_hits"] = sum(memo.hits for memo in memos)
     # chunk by chunk in a fixed order: the same sum whatever the threads did
     return float(np.sum(totals)), int(np.sum(counts))
