@@ -14,8 +14,18 @@ case as float32 in [0, 1]; ``--cases`` picks some), in one process:
 - ``rgb2lab+deltaE``: what ``mean_delta_e`` did before, ``rgb2lab`` of both
   images and ``deltaE_ciede2000`` on the same chunks (the same pass).
 
-The three are interleaved, ``--repeats`` rounds of (skquant, 1 thread,
-scikit-image), so that a shared machine's load falls on all of them alike;
+- ``no memo``: ``1 thread`` with the memo of 8-bit pairs paused for good
+  (every difference computed), and ``memo hits``, the share of the pixels
+  whose difference the memo found (``memo x``: CPU seconds without the
+  memo over those with it, on one thread).
+
+``--image`` picks the 12 MP image: ``china`` (the default, upscaled: many
+repeated pairs), ``mosaic`` (:func:`photo_mosaic`: crops of 11 real photos
+at their own size, no upscaling) or ``noise`` (uniform noise: no pair
+repeats, the memo's worst case).
+
+The four are interleaved, ``--repeats`` rounds of (skquant, 1 thread, no
+memo, scikit-image), so that a shared machine's load falls on all of them alike;
 each ratio is the median over the rounds of scikit-image's seconds over
 skquant's in that round: ``alone/skq`` and ``alone/1thr`` (deltaE alone
 against mean_delta_e with all threads and with one), ``pipe/skq`` (the
@@ -28,8 +38,9 @@ of the mean from scikit-image's. The first call (compilation or loading
 numba's cache) is timed apart, and the load average is printed.
 
 Run: ``python benchmarks/bench_metrics.py [--quick] [--repeats 3]
-[--cases k16 k256 k16fs float32]`` (``--quick``: a 3 MP photo; one
-scikit-image pass takes about 20 s on 12 MP on a quiet machine).
+[--cases k16 k256 k16fs float32] [--image china|mosaic|noise]``
+(``--quick``: 3 MP; one scikit-image pass takes about 20 s on 12 MP on a
+quiet machine).
 """
 
 import argparse
@@ -43,9 +54,64 @@ from skimage.color import deltaE_ciede2000, rgb2lab
 from threadpoolctl import threadpool_limits
 
 from skquant import ColorQuantizer
+from skquant._kernels import _pair_memo, ciede2000_sum
 from skquant.metrics import mean_delta_e
 
 CHUNK = 1 << 16
+
+
+def photo_mosaic(width=4000, height=3000, tile=(300, 400), seed=0):
+    """A ``width`` x ``height`` uint8 mosaic of ``tile`` crops of 11 real
+    photos (sklearn's and scikit-image's samples) at their own size, each
+    at a random place in a random photo, flipped at random and its channels
+    scaled by random gains in [0.8, 1.2] (so that two crops of one photo do
+    not repeat the same colours)."""
+    from skimage import data
+    from sklearn.datasets import load_sample_image
+
+    photos = [
+        load_sample_image("china.jpg"),
+        load_sample_image("flower.jpg"),
+        data.astronaut(),
+        data.coffee(),
+        data.chelsea(),
+        data.rocket(),
+        data.immunohistochemistry(),
+        data.retina()[300:1100, 300:1100],
+        data.hubble_deep_field(),
+        *data.stereo_motorcycle()[:2],
+    ]
+    rng = np.random.default_rng(seed)
+    mosaic = np.empty((height, width, 3), np.uint8)
+    rows, cols = tile
+    for top in range(0, height, rows):
+        for left in range(0, width, cols):
+            photo = photos[rng.integers(len(photos))]
+            y = rng.integers(photo.shape[0] - rows + 1)
+            x = rng.integers(photo.shape[1] - cols + 1)
+            crop = photo[y : y + rows, x : x + cols]
+            crop = crop[:: rng.choice([-1, 1]), :: rng.choice([-1, 1])]
+            crop = np.clip(np.rint(crop * rng.uniform(0.8, 1.2, size=3)), 0, 255)
+            place = mosaic[top : top + rows, left : left + cols]
+            place[...] = crop[: place.shape[0], : place.shape[1]]
+    return mosaic
+
+
+def memo_hits(image, out, scale):
+    """Share of the pixels whose difference the memo found."""
+    stats = {}
+    ciede2000_sum(image.reshape(-1, 3), out.reshape(-1, 3), scale=scale, stats=stats)
+    return stats["memo_hits"] / (image.size // 3)
+
+
+def without_memo(run):
+    """``run()`` with the memo paused for good (every difference computed)."""
+    saved = _pair_memo.MEMO_MIN_HITS, _pair_memo.MEMO_PAUSE
+    _pair_memo.MEMO_MIN_HITS, _pair_memo.MEMO_PAUSE = 2.0, 1 << 40
+    try:
+        return run()
+    finally:
+        _pair_memo.MEMO_MIN_HITS, _pair_memo.MEMO_PAUSE = saved
 
 
 def skimage_mean(true, test, scale):
@@ -90,9 +156,19 @@ def main():
     parser.add_argument(
         "--cases", nargs="+", choices=sorted(CASES), default=list(CASES)
     )
+    parser.add_argument(
+        "--image", choices=["china", "mosaic", "noise"], default="china"
+    )
     args = parser.parse_args()
 
-    photo = photo_12mp(2000, 1500) if args.quick else photo_12mp()
+    width, height = (2000, 1500) if args.quick else (4000, 3000)
+    if args.image == "china":
+        photo = photo_12mp(width, height)
+    elif args.image == "mosaic":
+        photo = photo_mosaic(width, height)
+    else:
+        rng = np.random.default_rng(0)
+        photo = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
     megapixels = photo.shape[0] * photo.shape[1] / 1e6
     start = time.perf_counter()
     mean_delta_e(photo[:64, :64], photo[:64, :64] // 2)
@@ -113,13 +189,15 @@ def main():
         out = quantizer.transform(image)
         ours = mean_delta_e(image, out)
         run = functools.partial(mean_delta_e, image, out)
-        walls, ones, one_cpus, alones, alone_cpus, pipes, pipe_cpus = (
-            [] for _ in range(7)
+        hits = memo_hits(image, out, scale) if image.dtype == np.uint8 else 0.0
+        walls, ones, one_cpus, plain_cpus, alones, alone_cpus, pipes, pipe_cpus = (
+            [] for _ in range(8)
         )
         for _ in range(args.repeats):  # interleaved: the same load on each
             walls.append(timed(run)[0])
             with threadpool_limits(1):
                 one, one_cpu = timed(run)
+                plain_cpus.append(without_memo(functools.partial(timed, run))[1])
             ones.append(one)
             one_cpus.append(one_cpu)
             reference, (alone, alone_cpu), (pipe, pipe_cpu) = skimage_mean(
@@ -147,10 +225,13 @@ def main():
                 f"{ratio(pipes, walls):.0f}x",
                 f"{ratio(alone_cpus, one_cpus):.1f}x",
                 f"{ratio(pipe_cpus, one_cpus):.1f}x",
+                f"{hits:.0%}",
+                f"{ratio(plain_cpus, one_cpus):.2f}x",
             ]
         )
     print(
-        f"mean CIEDE2000 on a {megapixels:.1f} MP photo (seconds; medians of "
+        f"mean CIEDE2000 on a {megapixels:.1f} MP {args.image} image (seconds; "
+        f"medians of "
         f"{args.repeats}; first call {first_call:.2f} s; {os.cpu_count()} CPUs, "
         "load average %.1f %.1f %.1f)" % os.getloadavg()
     )
@@ -169,6 +250,8 @@ def main():
                 "pipe/skq",
                 "CPU alone/1thr",
                 "CPU pipe/1thr",
+                "memo hits",
+                "memo x",
             ],
             rows,
         )

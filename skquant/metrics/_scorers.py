@@ -12,19 +12,33 @@ from skquant.metrics._image import (
 )
 
 
+#: Parameters of every scorer, filled into their docstrings by :func:`_doc`.
+_PARAMETERS = {
+    "estimator": """estimator : fitted transformer
+        A quantizer such as :class:`skquant.ColorQuantizer`, whose
+        ``transform`` returns ``X``'s structure with replaced colours.""",
+    "y": """y : None
+        Ignored.""",
+}
+
+
+def _doc(scorer):
+    if scorer.__doc__:  # None under python -OO
+        scorer.__doc__ = scorer.__doc__.format(**_PARAMETERS)
+    return scorer
+
+
+@_doc
 def psnr_scorer(estimator, X, y=None):
     """PSNR between ``X`` and ``estimator.transform(X)`` (higher is better).
 
     Parameters
     ----------
-    estimator : fitted transformer
-        A quantizer such as :class:`skquant.ColorQuantizer`, whose
-        ``transform`` returns ``X``'s structure with replaced colours.
+    {estimator}
     X : ndarray or list of ndarray
         Pixels ``(n_pixels, n_channels)``, an image ``(H, W, C)``, a batch
         ``(N, H, W, C)`` or a list of images.
-    y : None
-        Ignored.
+    {y}
 
     Returns
     -------
@@ -49,6 +63,7 @@ def psnr_scorer(estimator, X, y=None):
     return peak_signal_noise_ratio(X, estimator.transform(X))
 
 
+@_doc
 def delta_e_scorer(estimator, X, y=None):
     """Negative mean CIEDE2000 of ``estimator.transform(X)`` against ``X``.
 
@@ -57,15 +72,12 @@ def delta_e_scorer(estimator, X, y=None):
 
     Parameters
     ----------
-    estimator : fitted transformer
-        A quantizer such as :class:`skquant.ColorQuantizer`, whose
-        ``transform`` returns ``X``'s structure with replaced colours.
+    {estimator}
     X : ndarray or list of ndarray
         sRGB pixels ``(n_pixels, 3)``, an image ``(H, W, 3)``, a batch
         ``(N, H, W, 3)`` or a list of images (RGBA allowed: fully
         transparent pixels are left out).
-    y : None
-        Ignored.
+    {y}
 
     Returns
     -------
@@ -81,29 +93,30 @@ def delta_e_scorer(estimator, X, y=None):
     --------
     >>> from sklearn.datasets import load_sample_image
     >>> from skquant import ColorQuantizer
-    >>> from skquant.metrics import delta_e_scorer
-    >>> image = load_sample_image("china.jpg")[::4, ::4]
-    >>> quantizer = ColorQuantizer(n_colors=16, random_state=0).fit(image)
-    >>> -20 < delta_e_scorer(quantizer, image) < 0
+    >>> from skquant.metrics import delta_e_scorer, mean_delta_e
+    >>> flower = load_sample_image("flower.jpg")[::4, ::4]
+    >>> quantizer = ColorQuantizer(n_colors=16, random_state=0).fit(flower)
+    >>> score = delta_e_scorer(quantizer, flower)
+    >>> score == -mean_delta_e(flower, quantizer.transform(flower))
+    True
+    >>> -20 < score < 0
     True
     """
     return -mean_delta_e(X, estimator.transform(X))
 
 
+@_doc
 def ssim_scorer(estimator, X, y=None):
     """Mean SSIM between ``X`` and ``estimator.transform(X)``.
 
     Parameters
     ----------
-    estimator : fitted transformer
-        A quantizer such as :class:`skquant.ColorQuantizer`, whose
-        ``transform`` returns ``X``'s structure with replaced colours.
+    {estimator}
     X : ndarray or list of ndarray
         An image ``(H, W, C)``, a batch ``(N, H, W, C)`` or a list of
         images. Pixel arrays ``(n_pixels, n_channels)`` are refused: SSIM
         needs spatial neighbourhoods.
-    y : None
-        Ignored.
+    {y}
 
     Returns
     -------
@@ -116,12 +129,13 @@ def ssim_scorer(estimator, X, y=None):
 
     Examples
     --------
-    >>> from sklearn.datasets import load_sample_image
+    >>> from skimage import data
     >>> from skquant import ColorQuantizer
     >>> from skquant.metrics import ssim_scorer
-    >>> image = load_sample_image("china.jpg")[::4, ::4]
-    >>> quantizer = ColorQuantizer(n_colors=16, random_state=0).fit(image)
-    >>> 0 < ssim_scorer(quantizer, image) < 1
+    >>> astronaut = data.astronaut()[::2, ::2]
+    >>> coarse = ColorQuantizer(n_colors=4, random_state=0).fit(astronaut)
+    >>> fine = ColorQuantizer(n_colors=64, random_state=0).fit(astronaut)
+    >>> 0 < ssim_scorer(coarse, astronaut) < ssim_scorer(fine, astronaut) < 1
     True
     """
     return structural_similarity(X, estimator.transform(X))
