@@ -174,7 +174,7 @@ def test_fit_weight_falls_from_small_to_mapping_weight():
 
 def test_perceptual_fit_space_round_trip_and_mapping(coffee):
     from skquant._color import _perceptual as P
-    from skquant._engine._learn import PerceptualFit
+    from skquant._engine._perceptual import PerceptualFit
     from skquant._engine._space import WorkingSpace
 
     colours = np.unique(coffee.reshape(-1, 3), axis=0)[::7]
@@ -197,7 +197,7 @@ def test_perceptual_fit_space_round_trip_and_mapping(coffee):
 
 
 def test_refinement_labels_are_the_mapping_nearest(coffee):
-    from skquant._engine._learn import PerceptualFit, refine_perceptual
+    from skquant._engine._perceptual import PerceptualFit, refine_perceptual
     from skquant._engine._space import WorkingSpace
 
     colours, counts = np.unique(

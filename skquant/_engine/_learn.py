@@ -12,9 +12,14 @@ import numbers
 
 import numpy as np
 
-from skquant._color._perceptual import fit_weight, perceptual_to_rgb, rgb_to_perceptual
+from skquant._engine._perceptual import (
+    PerceptualFit,
+    best_perceptual_run,
+    perceptual_runs,
+    refine_perceptual,
+)
 from skquant._histogram import distinct_colors, pool
-from skquant._image import full_scale, to_dtype, warn
+from skquant._image import to_dtype, warn
 
 #: Pixels drawn by ``sample_size='auto'`` for backends that take no weights.
 AUTO_SAMPLE_SIZE = 100_000
@@ -245,6 +250,8 @@ def learn_palette(
     previous=None,
     init_work=None,
     warning=FewerColorsWarning,
+    runs=None,
+    refine=True,
 ):
     """k-means on ``points`` -> ``(palette, centers, n_iter, inertia)``.
 
@@ -267,6 +274,13 @@ def learn_palette(
     warning : Warning subclass or None
         Issued when the data holds fewer than ``n_colors`` colours (None:
         not issued, for callers that probe many ``n_colors``).
+    runs : int or None
+        ``'perceptual'`` fits: k-means runs the palette is chosen from
+        (:func:`~skquant._engine._perceptual.best_perceptual_run`); None:
+        :func:`~skquant._engine._perceptual.perceptual_runs`.
+    refine : bool
+        ``'perceptual'`` fits: whether :func:`refine_perceptual` moves the
+        k-means centres (False for the runs a palette is chosen from).
 
     Returns
     -------
@@ -284,6 +298,26 @@ def learn_palette(
         )
     if points.exact and len(points.points) <= n_colors:
         return _keep_distinct(points, n_colors, space, fixed, settings, warning)
+    if runs is None:
+        runs = perceptual_runs(
+            space,
+            n_colors,
+            settings,
+            fixed=fixed,
+            previous=previous,
+            init_work=init_work,
+        )
+    if runs > 1:
+        return best_perceptual_run(
+            learn_palette,
+            runs,
+            points,
+            n_colors=n_colors,
+            space=space,
+            settings=settings,
+            rng=rng,
+            warning=warning,
+        )
     mapping = space  # the space of nearest-colour mapping
     if space.color_space == "perceptual" and not space.alpha:
         space = PerceptualFit(space, n_colors)
@@ -325,7 +359,7 @@ def learn_palette(
             **common,
         )
         n_iter += coarse_iter
-    if space.color_space == "perceptual":
+    if space.color_space == "perceptual" and refine:
         nearest = None
         if space is not mapping:
             nearest = space.nearest_mapped(points.points)
@@ -394,124 +428,6 @@ def _coarse_start(points, points_work, n_colors, settings, rng):
         rng=rng,
     )
     return centers, n_iter
-
-
-class PerceptualFit:
-    """The space a ``'perceptual'`` palette of ``n_colors`` is fitted in.
-
-    The ``'perceptual'`` space with
-    :func:`~skquant._color._perceptual.fit_weight` ``(n_colors)`` instead of
-    :data:`~skquant._color._perceptual.PERCEPTUAL_WEIGHT` (the space pixels
-    are mapped in): the ``to_working`` / ``from_working`` of
-    ``space`` (a 3-channel :class:`WorkingSpace`) at that weight.
-    """
-
-    color_space = "perceptual"
-
-    def __init__(self, space, n_colors):
-        self.mapping, self.dtype = space, space.dtype
-        self.weight = fit_weight(n_colors)
-        self.scale = full_scale(space.dtype)
-
-    def to_working(self, pixels):
-        rgb = self.mapping.to_rgb(np.asarray(pixels)).astype(np.float64) / self.scale
-        return rgb_to_perceptual(rgb, self.weight)
-
-    def from_working(self, values, start=None):
-        rgb = perceptual_to_rgb(np.asarray(values, np.float64), self.weight, start)
-        return self.mapping.to_rgb(np.clip(rgb, 0.0, 1.0) * self.scale)
-
-    def nearest_mapped(self, points):
-        """``labels(centers)``: nearest centre of ``points`` where pixels are mapped."""
-        from skquant._kernels import assign_labels
-
-        mapped = self.mapping.to_working(points).astype(np.float64)
-        last = {}  # sRGB of the previous centres: Newton's start for the next
-
-        def labels(centers):
-            rgb = perceptual_to_rgb(centers, self.weight, last.get(centers.shape))
-            last[centers.shape] = rgb
-            moved = rgb_to_perceptual(np.clip(rgb, 0.0, 1.0))
-            return assign_labels(mapped, moved)
-
-        return labels
-
-
-#: The refinement of ``color_space='perceptual'``: steps that minimise the
-#: sum of ``distance ** REFINE_POWER`` (between k-means' squares and
-#: k-medians' plain distances), distances below ``REFINE_FLOOR`` (working
-#: units, about half a CIEDE2000 unit) counted as that floor: at most
-#: ``REFINE_ROUNDS`` nearest-centre assignments, each followed by
-#: ``REFINE_STEPS`` reweighted means of the same clusters.
-REFINE_POWER = 1.5
-REFINE_FLOOR = 0.5
-REFINE_ROUNDS = 4
-REFINE_STEPS = 4
-
-
-def refine_perceptual(points, weights, centers, n_fixed=0, nearest=None):
-    """Move k-means centres towards the minimum of ``sum w * d ** 1.5``.
-
-    Mean CIEDE2000 averages distances, not squared distances: k-means gives
-    the few far-off colours too much say. Starting from the k-means centres,
-    each step is a weighted mean with weights ``w * max(d, floor) **
-    (REFINE_POWER - 2)`` (iteratively reweighted least squares, as
-    Weiszfeld's algorithm for the geometric median, which is the power 1).
-    On the ten benchmark photos (``benchmarks/bench_quality.py``) it lowers
-    the median change of mean CIEDE2000 against libimagequant by 0-1.0
-    points at K = 8 to 256, with PSNR within 0.01 dB; the power 1
-    (k-medians) costs PSNR.
-
-    Parameters
-    ----------
-    points : ndarray of shape (n_points, n_channels), float64
-        Working-space points.
-    weights : ndarray of shape (n_points,) or None
-    centers : ndarray of shape (n_centers, n_channels), float64
-        k-means centres; the first ``n_fixed`` never move.
-    nearest : callable or None
-        ``nearest(centers)``: the labels of the points, when they are mapped
-        to the nearest centre in another space than ``points``' (a palette
-        fitted with :class:`PerceptualFit`): the steps then move each centre
-        to the minimum over the points mapped to it. None: nearest in
-        ``points``' space.
-
-    Returns
-    -------
-    centers, labels, inertia
-        The refined centres, the labels of the points and their weighted
-        sum of squared distances (the k-means inertia of the result).
-    """
-    from skquant._kernels import assign_labels
-
-    if nearest is None:
-
-        def nearest(centers):
-            return assign_labels(points, centers)
-
-    weights = np.ones(len(points)) if weights is None else weights
-    centers = np.array(centers, dtype=np.float64)
-    n_centers, n_channels = centers.shape
-    labels = nearest(centers)
-    moving = np.arange(n_centers) >= n_fixed
-    for _ in range(REFINE_ROUNDS):
-        # Weiszfeld-like steps on fixed clusters (no nearest-centre search)
-        for _ in range(REFINE_STEPS):
-            distance = np.sqrt(((points - centers[labels]) ** 2).sum(axis=1))
-            w = weights * np.maximum(distance, REFINE_FLOOR) ** (REFINE_POWER - 2.0)
-            mass = np.bincount(labels, weights=w, minlength=n_centers)
-            filled = moving & (mass > 0)
-            for j in range(n_channels):
-                sums = np.bincount(
-                    labels, weights=w * points[:, j], minlength=n_centers
-                )
-                centers[filled, j] = sums[filled] / mass[filled]
-        new_labels = nearest(centers)
-        if np.array_equal(new_labels, labels):
-            break
-        labels = new_labels
-    d2 = ((points - centers[labels]) ** 2).sum(axis=1)
-    return centers, labels, float(np.dot(weights, d2))
 
 
 def _keep_distinct(points, n_colors, space, fixed, settings, warning):
