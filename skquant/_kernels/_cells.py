@@ -23,7 +23,7 @@ Threads racing on one cell write the same value (one aligned 8-byte store).
 import numpy as np
 
 from skquant._kernels._cache import kernel
-from skquant._kernels._grid import _beats
+from skquant._kernels._grid import _beats, closer3
 
 #: Low bits of a channel value dropped to find its cell (cells of 4 codes).
 CELL_SHIFT = 2
@@ -172,11 +172,5 @@ def cell_pick(pixels, i, palette, entry):
     best = np.inf
     for k in range(n):
         p = np.int64((entry >> np.uint64(4 + 15 * k)) & mask)
-        d0 = x0 - palette[p, 0]
-        d1 = x1 - palette[p, 1]
-        d2 = x2 - palette[p, 2]
-        dist = d0 * d0 + d1 * d1 + d2 * d2
-        if dist < best or (dist == best and p < arg):
-            best = dist
-            arg = p
+        best, arg = closer3(x0, x1, x2, palette, p, best, arg)
     return arg

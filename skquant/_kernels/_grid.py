@@ -154,7 +154,7 @@ def _cell_candidates(
         m = n_kept
     # Long lists are searched in order of lower bound, stopping early.
     if sort and m > long_list:
-        _shell_sort(lower, keep, m)
+        _shell_sort(lower, keep, m, True, False)
     return m
 
 
@@ -188,21 +188,26 @@ def _reachable(centre, half, cone):
 
 
 @kernel
-def _shell_sort(key, values, n):
-    """Sort ``key[:n]`` in place, moving ``values[:n]`` along (Knuth's gaps).
+def _shell_sort(key, values, n, shell, ties):
+    """Sort ``key[:n]`` in place, moving ``values[:n]`` along.
 
-    Written out because ``np.argsort`` costs seconds of compilation on first
-    use, and these lists are short (tens to a few thousand entries).
+    ``shell``: Knuth's gaps, then an insertion sort; otherwise the insertion
+    sort alone (stable, and nearly free on nearly sorted keys). ``ties``:
+    equal keys are ordered by value. Written out because ``np.argsort``
+    costs seconds of compilation on first use, and these lists are short
+    (tens to a few thousand entries).
     """
     gap = 1
-    while gap < n // 3:
+    while shell and gap < n // 3:
         gap = 3 * gap + 1
     while gap > 0:
         for i in range(gap, n):
             k = key[i]
             v = values[i]
             j = i
-            while j >= gap and key[j - gap] > k:
+            while j >= gap and (
+                key[j - gap] > k or (ties and key[j - gap] == k and values[j - gap] > v)
+            ):
                 key[j] = key[j - gap]
                 values[j] = values[j - gap]
                 j -= gap
@@ -354,15 +359,21 @@ def nearest3(x0, x1, x2, hint, grid):
     for k in range(s, e):
         if sorted_search and lower[k] > best:
             break
-        p = cand[k]
-        d0 = x0 - palette[p, 0]
-        d1 = x1 - palette[p, 1]
-        d2 = x2 - palette[p, 2]
-        dist = d0 * d0 + d1 * d1 + d2 * d2
-        if dist < best or (dist == best and p < arg):
-            best = dist
-            arg = p
+        best, arg = closer3(x0, x1, x2, palette, cand[k], best, arg)
     return arg
+
+
+@kernel(inline="always")
+def closer3(x0, x1, x2, palette, p, best, arg):
+    """``(distance, p)`` when entry ``p`` is nearer to ``x`` than ``best``
+    (squared), or as near and of lower index than ``arg``; else ``(best, arg)``."""
+    d0 = x0 - palette[p, 0]
+    d1 = x1 - palette[p, 1]
+    d2 = x2 - palette[p, 2]
+    dist = d0 * d0 + d1 * d1 + d2 * d2
+    if dist < best or (dist == best and p < arg):
+        return dist, p
+    return best, arg
 
 
 @kernel

@@ -17,7 +17,14 @@ import numpy as np
 from skquant._kernels import _checks
 from skquant._kernels._assign import assign_labels
 from skquant._kernels._cache import kernel
-from skquant._kernels._lloyd_large import first_labels, reassign_many, scratch
+from skquant._kernels._grid import _shell_sort
+from skquant._kernels._lloyd_large import (
+    first_labels,
+    groups_for,
+    reassign_many,
+    scan_group,
+    unsettled,
+)
 
 
 @kernel(inline="always")
@@ -30,99 +37,46 @@ def _sq_dist(points, i, centers, c):
 
 
 @kernel
-def _reassign(points, centers, labels, order, upper, lower, moved):
+def _reassign(
+    points, centers, labels, order, near_d, upper, lower, moved, fresh, groups
+):
     """Move each point to its nearest centre, starting from its label.
 
-    ``order[a]`` lists the centres by distance to centre ``a``; it is sorted
-    again here, from its previous state (centres move little between Lloyd
-    steps, so an insertion sort has almost nothing to do). ``upper[i]`` and
+    ``order[a]`` lists the centres by distance to centre ``a`` (``near_d[a]``
+    receives those distances): sorted again here from its previous state
+    (centres move little between Lloyd steps, so an insertion sort has
+    almost nothing to do), or from scratch when ``fresh``. ``upper[i]`` and
     ``lower[i]`` bound the distance from point ``i`` to its centre and to
     every other centre (Hamerly's bounds); ``moved[c]`` is how far centre
     ``c`` moved since they were set. A point whose bounds prove that its
     centre is still the nearest is skipped, which late Lloyd steps do for
-    most points. The bounds are updated in place. Returns the number of
-    labels that changed.
+    most points (:func:`~skquant._kernels._lloyd_large.unsettled`); the
+    others scan ``a``'s list (``groups``: its work arrays). The bounds are
+    updated in place. Returns the number of labels that changed.
     """
-    n, d = points.shape
     k = centers.shape[0]
-    between = np.empty((k, k))
-    for a in range(k):
-        for c in range(k):
-            s = 0.0
-            for j in range(d):
-                t = centers[a, j] - centers[c, j]
-                s += t * t
-            between[a, c] = np.sqrt(s)
-    for a in range(k):
-        row = order[a]
-        for m in range(1, k):
-            c = row[m]
-            key = between[a, c]
-            q = m - 1
-            while q >= 0 and between[a, row[q]] > key:
-                row[q + 1] = row[q]
-                q -= 1
-            row[q + 1] = c
     # Half the distance from each centre to its nearest other centre: a point
     # nearer than that to its centre has no nearer one.
     half_gap = np.full(k, np.inf)
+    between = np.empty(k)
     for a in range(k):
         for c in range(k):
-            if c != a:
-                half_gap[a] = min(half_gap[a], 0.5 * between[a, c])
-    most, second_most, fastest = 0.0, 0.0, -1
-    for c in range(k):
-        if moved[c] > most:
-            most, second_most, fastest = moved[c], most, c
-        elif moved[c] > second_most:
-            second_most = moved[c]
-    changed = 0
-    for i in range(n):
-        a = labels[i]
-        u = upper[i] + moved[a]
-        low = lower[i] - (second_most if a == fastest else most)
-        bound = max(low, half_gap[a])
-        # The margins keep rounding errors from skipping a point.
-        if u * (1.0 + 1e-10) < bound:
-            upper[i] = u
-            lower[i] = low
-            continue
-        s = 0.0
-        for j in range(d):
-            t = points[i, j] - centers[a, j]
-            s += t * t
-        ra = np.sqrt(s)
-        if ra * (1.0 + 1e-10) < bound:
-            upper[i] = ra
-            lower[i] = low
-            continue
-        best, best_d2 = a, s
-        second_d2 = np.inf
-        beyond = np.inf  # lower bound on the distance to unscanned centres
-        reach = 2.0 * ra  # ra + rb, the best distance rb starting at ra
+            between[c] = np.sqrt(_sq_dist(centers, a, centers, c))  # vectorised
+        row = order[a]
+        dist = near_d[a]
         for m in range(k):
-            c = order[a, m]
-            if between[a, c] > reach * (1.0 + 1e-12) + 1e-300:
-                beyond = between[a, c] - ra
-                break
-            if c == a:
-                continue
-            s = 0.0
-            for j in range(d):
-                t = points[i, j] - centers[c, j]
-                s += t * t
-            if s < best_d2:
-                second_d2 = min(second_d2, best_d2)
-                best, best_d2 = c, s
-                reach = ra + np.sqrt(s)
-            else:
-                second_d2 = min(second_d2, s)
-        upper[i] = np.sqrt(best_d2)
-        lower[i] = min(np.sqrt(second_d2), beyond)
-        if best != a:
-            labels[i] = best
-            changed += 1
-    return changed
+            dist[m] = between[row[m]]
+        # fresh: the order of an insertion sort from 0, 1, ..., k - 1
+        _shell_sort(dist, row, k, fresh, fresh)
+        for m in range(min(2, k)):
+            if row[m] != a:
+                half_gap[a] = min(half_gap[a], 0.5 * dist[m])
+    m = unsettled(points, centers, labels, upper, lower, moved, half_gap, groups, False)
+    bounds = (labels, upper, lower, groups[5])
+    # in the points' order (their neighbours are rows of the tables)
+    return scan_group(
+        points, centers, groups[0][:m], order, near_d, k, 1, np.inf, bounds
+    )
 
 
 @kernel
@@ -208,61 +162,44 @@ def _state(n, k, d):
 # about 0.5 s of a cold first fit, for nothing measurable when warm.
 
 
-def _lloyd(points, weights, centers, labels, max_iter, tol, state):
-    """Weighted Lloyd iterations in place, :func:`_reassign` assigning.
+def _lloyd(points, weights, centers, labels, max_iter, tol, state, many):
+    """Weighted Lloyd iterations in place; returns the number of iterations.
 
     Stops when no label changes or when the squared centre shift is at most
-    ``tol`` (absolute), like :class:`sklearn.cluster.KMeans`. Returns the
-    number of iterations. Needs two ``(k, k)`` tables: for few centres.
+    ``tol`` (absolute), like :class:`sklearn.cluster.KMeans`. Few centres
+    (``many`` False): :func:`_reassign` assigns, with two ``(k, k)`` tables,
+    from the given ``labels``. Many: buckets instead of tables
+    (:mod:`skquant._kernels._lloyd_large`), which also give the first labels.
     """
-    k = centers.shape[0]
-    order = np.tile(np.arange(k, dtype=np.int64), (k, 1))
+    (n, _), k = points.shape, centers.shape[0]
     moved, upper, lower = state[3:]
-    return _iterate(
-        lambda: _reassign(points, centers, labels, order, upper, lower, moved),
-        points,
-        weights,
-        centers,
-        labels,
-        max_iter,
-        tol,
-        state,
-    )
+    groups = groups_for(n, k)
+    if many:
+        first_labels(points, centers, labels, upper, lower)
+        near, near_d = np.empty((1, k), np.int64), np.empty((1, k))
 
+        def reassign(step):
+            bounds = (upper, lower, moved, groups, near, near_d)
+            return reassign_many(points, centers, labels, *bounds)
+    else:
+        order = np.tile(np.arange(k, dtype=np.int64), (k, 1))
+        near_d = np.empty((k, k))
 
-def _lloyd_many(points, weights, centers, labels, max_iter, tol, state, scratch):
-    """:func:`_lloyd` for many centres: buckets instead of ``(k, k)`` tables.
+        def reassign(step):
+            args = (order, near_d, upper, lower, moved, step == 0, groups)
+            return _reassign(points, centers, labels, *args)
 
-    The first labels and every reassignment come from
-    :mod:`skquant._kernels._lloyd_large`.
-    """
-    moved, upper, lower = state[3:]
-    first_labels(points, centers, labels, upper, lower)
-    return _iterate(
-        lambda: reassign_many(points, centers, labels, upper, lower, moved, scratch),
-        points,
-        weights,
-        centers,
-        labels,
-        max_iter,
-        tol,
-        state,
-    )
-
-
-def _iterate(reassign, points, weights, centers, labels, max_iter, tol, state):
-    """Update the centres, then ``reassign()``, until converged."""
     n_iter = 0
     for it in range(max_iter):
         n_iter = it + 1
         shift = _move_centers(points, weights, centers, labels, state)
-        if reassign() == 0 or shift <= tol:
+        if reassign(it) == 0 or shift <= tol:
             break
     return n_iter
 
 
 #: Bytes of the two ``(k, k)`` tables of :func:`_reassign` allowed; beyond
-#: (k > 512), :func:`_lloyd_many` runs instead: the same iterations, faster
+#: (k > 512), :func:`_lloyd` runs instead: the same iterations, faster
 #: from about that size on (the first step sorts k rows of k centres). On
 #: the pooled 12 MP photo: 2x faster at k = 1024, the tables 1.25x at 256.
 LLOYD_TABLE_BYTES = 4 << 20
@@ -309,12 +246,9 @@ def lloyd_kmeans(points, weights, init, *, max_iter=300, tol=1e-4):
     tol_abs = float(np.mean(np.var(points, axis=0)) * tol) if tol else 0.0
     (n, d), k = points.shape, centers.shape[0]
     state = _state(n, k, d)
-    if 2 * 8 * k * k <= LLOYD_TABLE_BYTES:
-        labels = assign_labels(points, centers)
-        n_iter = _lloyd(points, weights, centers, labels, max_iter, tol_abs, state)
-    else:
-        labels = np.empty(n, np.int32)
-        run = (points, weights, centers, labels, max_iter, tol_abs, state)
-        n_iter = _lloyd_many(*run, scratch(n, k))
+    many = 2 * 8 * k * k > LLOYD_TABLE_BYTES
+    labels = np.empty(n, np.int32) if many else assign_labels(points, centers)
+    run = (points, weights, centers, labels, max_iter, tol_abs, state)
+    n_iter = _lloyd(*run, many)
     inertia = _inertia(points, weights, centers, labels)
     return centers, labels, int(n_iter), float(inertia)

@@ -193,30 +193,32 @@ def first_labels(points, centers, labels, upper, lower):
 
 
 @kernel
-def reassign_many(points, centers, labels, upper, lower, moved, scratch):
-    """:func:`~skquant._kernels._lloyd._reassign` without ``(k, k)`` tables.
+def unsettled(
+    points, centers, labels, upper, lower, moved, half_gap, groups, by_centre
+):
+    """Hamerly's test of every point; those it cannot settle, by centre.
 
-    Same bounds and the same scan, over the centres near the point's centre
-    listed from the buckets. Returns the number of labels that changed.
+    ``upper[i]`` and ``lower[i]`` bound the distance from point ``i`` to its
+    centre ``a`` and to every other centre; loosened by how far the centres
+    moved (``moved``), they are written back. A point is settled (its centre
+    is still the nearest) when its bounds, or its distance to ``a``, are
+    below ``max(lower[i], half_gap[a])``. The others are listed in
+    ``groups = (need_idx, radius, n_need, need_start, members, sq)``: the
+    points of centre ``a`` are ``members[need_start[a]:need_start[a + 1]]``,
+    ``sq[i]`` is the squared distance of point ``i`` to its centre (and
+    ``upper[i]`` its square root), ``radius[a]`` twice the largest.
+    Returns their number ``m``: ``need_idx[:m]`` lists them in order
+    (``members`` is filled only ``by_centre``).
     """
-    need_idx, radius, n_need, need_start, idx, d2, order = scratch
+    need_idx, radius, n_need, need_start, members, sq = groups
     n, d = points.shape
     k = centers.shape[0]
-    buckets = _buckets(centers)
-    h = 1.0 / buckets[1]
-    # Half the distance from each centre to its nearest other centre.
-    half_gap = np.empty(k)
-    for a in range(k):
-        _, gap, _ = _nearest_two(centers, buckets, centers[a], a, idx, d2, h)
-        half_gap[a] = 0.5 * gap
     most, second_most, fastest = 0.0, 0.0, -1
     for c in range(k):
         if moved[c] > most:
             most, second_most, fastest = moved[c], most, c
         elif moved[c] > second_most:
             second_most = moved[c]
-    # Pass 1: the bounds; points they cannot settle are gathered per centre.
-    for c in range(k):
         radius[c] = 0.0
         n_need[c] = 0
     m_need = 0
@@ -238,19 +240,93 @@ def reassign_many(points, centers, labels, upper, lower, moved, scratch):
         upper[i] = ra
         if ra * (1.0 + 1e-10) < bound:
             continue
+        sq[i] = s
         need_idx[m_need] = i
         m_need += 1
         n_need[a] += 1
         radius[a] = max(radius[a], 2.0 * ra)
+    if not by_centre:
+        return m_need
     need_start[0] = 0
     for c in range(k):
         need_start[c + 1] = need_start[c] + n_need[c]
         n_need[c] = need_start[c]
     for m in range(m_need):
         i = need_idx[m]
-        order[n_need[labels[i]]] = i
+        members[n_need[labels[i]]] = i
         n_need[labels[i]] += 1
-    # Pass 2: per centre, its neighbours within reach, nearest first.
+    return m_need
+
+
+@kernel
+def scan_group(points, centers, group, near, near_d, n_near, rows, reach_a, bounds):
+    """Nearest centres of the points ``group``; the number of labels changed.
+
+    A point's centre ``a`` has its neighbours in row ``a * rows`` of
+    ``near``: centres by increasing distance ``near_d`` to ``a`` (every
+    centre within ``reach_a`` of it, ``n_near`` of them). A point at ``ra``
+    from ``a`` can only be nearer to a centre within ``2 ra`` of ``a``, and
+    once a centre at ``rb`` is met, within ``ra + rb``: the scan stops there
+    (Orchard's method). ``bounds = (labels, upper, lower, sq)`` as
+    :func:`unsettled` left them; labels and bounds are updated. (Rows are
+    indexed, not sliced per point: a view costs reference counting.)
+    """
+    labels, upper, lower, sq = bounds
+    changed = 0
+    for i in group:
+        a = labels[i]
+        row = a * rows
+        ra = upper[i]
+        best, best_d2 = a, sq[i]
+        second_d2 = np.inf
+        beyond = reach_a - ra  # centres not listed are farther
+        reach = 2.0 * ra  # ra + rb, the best distance rb starting at ra
+        for m in range(n_near):
+            c = near[row, m]
+            if near_d[row, m] > reach * (1.0 + 1e-12) + 1e-300:
+                beyond = near_d[row, m] - ra
+                break
+            if c == a:
+                continue
+            s = 0.0
+            for j in range(points.shape[1]):
+                t = points[i, j] - centers[c, j]
+                s += t * t
+            if s < best_d2:
+                second_d2 = min(second_d2, best_d2)
+                best, best_d2 = c, s
+                reach = ra + np.sqrt(s)
+            else:
+                second_d2 = min(second_d2, s)
+        upper[i] = np.sqrt(best_d2)
+        lower[i] = min(np.sqrt(second_d2), beyond)
+        if best != a:
+            labels[i] = best
+            changed += 1
+    return changed
+
+
+@kernel
+def reassign_many(points, centers, labels, upper, lower, moved, groups, near, near_d):
+    """:func:`~skquant._kernels._lloyd._reassign` without ``(k, k)`` tables.
+
+    Same bounds and the same scan, over the centres near the point's centre
+    listed from the buckets (``near``, ``near_d``: scratch of ``(1, k)``).
+    Returns the number of labels that changed.
+    """
+    idx, d2 = near[0], near_d[0]
+    k = centers.shape[0]
+    buckets = _buckets(centers)
+    h = 1.0 / buckets[1]
+    # Half the distance from each centre to its nearest other centre.
+    half_gap = np.empty(k)
+    for a in range(k):
+        _, gap, _ = _nearest_two(centers, buckets, centers[a], a, idx, d2, h)
+        half_gap[a] = 0.5 * gap
+    unsettled(points, centers, labels, upper, lower, moved, half_gap, groups, True)
+    radius, need_start, members = groups[1], groups[3], groups[4]
+    bounds = (labels, upper, lower, groups[5])
+    # Per centre, its neighbours within reach, nearest first.
     changed = 0
     for a in range(k):
         if need_start[a + 1] == need_start[a]:
@@ -259,45 +335,21 @@ def reassign_many(points, centers, labels, upper, lower, moved, scratch):
         n_near, _ = _ball(centers, buckets, centers[a], reach_a, a, idx, d2)
         for m in range(n_near):
             d2[m] = np.sqrt(d2[m])
-        _shell_sort(d2, idx, n_near)
-        for m in range(need_start[a], need_start[a + 1]):
-            i = order[m]
-            ra = upper[i]
-            best, best_d2 = a, ra * ra
-            second_d2 = np.inf
-            beyond = reach_a - ra  # centres not listed are farther
-            reach = 2.0 * ra  # ra + rb, the best distance rb starting at ra
-            for q in range(n_near):
-                c = idx[q]
-                if d2[q] > reach * (1.0 + 1e-12) + 1e-300:
-                    beyond = d2[q] - ra
-                    break
-                s = 0.0
-                for j in range(d):
-                    t = points[i, j] - centers[c, j]
-                    s += t * t
-                if s < best_d2:
-                    second_d2 = min(second_d2, best_d2)
-                    best, best_d2 = c, s
-                    reach = ra + np.sqrt(s)
-                else:
-                    second_d2 = min(second_d2, s)
-            upper[i] = np.sqrt(best_d2)
-            lower[i] = min(np.sqrt(second_d2), beyond)
-            if best != a:
-                labels[i] = best
-                changed += 1
+        _shell_sort(d2, idx, n_near, True, False)
+        group = members[need_start[a] : need_start[a + 1]]
+        changed += scan_group(
+            points, centers, group, near, near_d, n_near, 0, reach_a, bounds
+        )
     return changed
 
 
-def scratch(n, k):
-    """Work arrays of :func:`reassign_many`."""
+def groups_for(n, k):
+    """Work arrays of :func:`unsettled` for ``n`` points and ``k`` centres."""
     return (
         np.empty(n, np.int64),
         np.empty(k),
         np.empty(k, np.int64),
         np.empty(k + 1, np.int64),
-        np.empty(k, np.int64),
-        np.empty(k),
         np.empty(n, np.int64),
+        np.empty(n),
     )

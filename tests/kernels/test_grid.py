@@ -37,18 +37,27 @@ def test_grid_lists_every_possible_nearest_entry():
             assert np.all(np.diff(lows) >= 0)
 
 
+@pytest.mark.parametrize("shell, ties", [(True, False), (False, False), (True, True)])
 @pytest.mark.parametrize("n", [0, 1, 13, 500, 4096])
-def test_shell_sort_sorts_keys_and_moves_values(n):
+def test_shell_sort_sorts_keys_and_moves_values(n, shell, ties):
     rng = np.random.default_rng(n)
     key = rng.integers(0, 50, n + 3).astype(np.float64)  # ties included
-    values = np.arange(n + 3, dtype=np.int32)
+    values = rng.permutation(n + 3).astype(np.int32)
     before = dict(zip(values.tolist(), key.tolist(), strict=True))
-    _grid._shell_sort(key, values, n)
+    expected = sorted(zip(key[:n].tolist(), values[:n].tolist(), strict=True))
+    stable = sorted(range(n), key=lambda i: key[i])
+    stable = [int(values[i]) for i in stable]
+    rest = values[n:].tolist()
+    _grid._shell_sort(key, values, n, shell, ties)
     assert np.all(np.diff(key[:n]) >= 0)
-    assert sorted(values[:n].tolist()) == list(range(n))  # a permutation
+    if ties:  # ties ordered by value: one possible result
+        assert list(zip(key[:n].tolist(), values[:n].tolist(), strict=True)) == expected
+    if not shell:  # an insertion sort is stable
+        assert values[:n].tolist() == stable
+    assert sorted(values[:n].tolist()) == sorted(v for _, v in expected)
     pairs = zip(values.tolist(), key.tolist(), strict=True)
     assert all(before[v] == k for v, k in pairs)
-    assert values[n:].tolist() == list(range(n, n + 3))  # the rest untouched
+    assert values[n:].tolist() == rest  # the rest untouched
 
 
 def test_grid_is_cached_for_repeated_palettes(china, monkeypatch):

@@ -76,7 +76,11 @@ def test_lloyd_reassign_is_exact_from_any_labels():
     labels = rng.integers(0, 40, 5000).astype(np.int32)
     order = np.tile(np.arange(40), (40, 1))
     upper, lower = np.full(5000, np.inf), np.zeros(5000)
-    _lloyd._reassign(points, centers, labels, order, upper, lower, np.zeros(40))
+    near = np.empty((40, 40))
+    groups = _lloyd.groups_for(5000, 40)
+    _lloyd._reassign(
+        points, centers, labels, order, near, upper, lower, np.zeros(40), True, groups
+    )
     assert all(sorted(row) == list(range(40)) for row in order)
     check_nearest(labels, points, centers)
     # The bounds it leaves hold: upper is the distance to the centre, lower
@@ -90,7 +94,9 @@ def test_lloyd_reassign_is_exact_from_any_labels():
     # moved, still give the exact nearest centres.
     moved_centers = centers + rng.normal(scale=0.05, size=centers.shape)
     moved = np.sqrt(((moved_centers - centers) ** 2).sum(-1))
-    _lloyd._reassign(points, moved_centers, labels, order, upper, lower, moved)
+    _lloyd._reassign(
+        points, moved_centers, labels, order, near, upper, lower, moved, False, groups
+    )
     check_nearest(labels, points, moved_centers)
 
 
