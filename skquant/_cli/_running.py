@@ -491,6 +491,9 @@ def _suffix_values(argv):
 
 
 def _main(argv):
+    from skquant import _warm  # no numba: what a cold cache compiles ahead
+
+    _warm.command_line()
     parser = build_parser()
     try:
         args = parser.parse_args(_suffix_values(argv))

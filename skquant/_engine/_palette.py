@@ -389,6 +389,9 @@ def fit_palette(
         Issued when the data holds fewer distinct colours than ``n_colors``.
     """
     space = working_space(settings, layout)
+    from skquant._warm import expect  # a cold cache compiles on 2 cores
+
+    expect(settings, layout)
     if not isinstance(settings.init, str):
         check_colors_contract(
             np.asarray(settings.init),

@@ -269,7 +269,19 @@ class _CacheOnFirstCompile:
         if data is None:  # numba's refresh, load, then compile on a miss
             _ready_to_compile()
             data = cache.load_overload(sig, target_context)
+        if data is None:
+            from skquant import _warm
+
+            if _warm.before_compile(self._py_func, sig):  # compiled meanwhile
+                data = cache.load_overload(sig, target_context)
         return data
+
+    def save_overload(self, sig, data):
+        """numba's save of a compiled signature (see :mod:`._warm`)."""
+        from skquant import _warm
+
+        with _warm.saving(self._py_func, sig):
+            self._real().save_overload(sig, data)
 
 
 def _njit(*args, **options):
