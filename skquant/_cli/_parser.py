@@ -343,7 +343,8 @@ def build_parser():
         default="none",
         metavar="METHOD",
         help="dithering when mapping pixels onto the palette: "
-        f"{', '.join(dither_choices)} (default: none)",
+        f"{', '.join(dither_choices)} (default: none); error diffusion is "
+        "adaptive, calm on flat areas",
     )
     common.add_argument(
         "--floyd",

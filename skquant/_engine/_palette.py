@@ -153,7 +153,8 @@ class FittedPalette:
         From 0 to 1: how much of the error is diffused (see
         :func:`skquant._kernels.dither_labels`).
     dither_adaptive : bool
-        Adaptive error diffusion (calm flat areas).
+        Adaptive error diffusion (calm flat areas); no effect on ordered
+        dithering.
     keep_transparent_rgb : bool
         With alpha, keep the RGB of fully transparent pixels.
     has_transparent : bool
@@ -175,7 +176,7 @@ class FittedPalette:
         *,
         dither=None,
         dither_strength=1.0,
-        dither_adaptive=False,
+        dither_adaptive=True,
         keep_transparent_rgb=False,
         has_transparent=False,
         n_iter=0,
@@ -195,6 +196,13 @@ class FittedPalette:
     @property
     def n_colors(self):
         return len(self.palette)
+
+    @property
+    def adaptive_diffusion(self):
+        """Whether the dithering is adaptive error diffusion (``'bayer'``,
+        ordered, has no error to diffuse: ``dither_adaptive`` leaves it as
+        it is)."""
+        return self.dither_adaptive and self.dither not in (None, "bayer")
 
     def learnt_centers(self):
         """Centres a warm start can begin from (the transparent entry left out)."""
@@ -276,7 +284,7 @@ class FittedPalette:
                     space=self.space.color_space,
                     scale=scale,
                     strength=self.dither_strength,
-                    adaptive=self.dither_adaptive,
+                    adaptive=self.adaptive_diffusion,
                 )
                 for image in images
             ]
@@ -343,7 +351,7 @@ class FittedPalette:
                 space=self.space.color_space,
                 scale=scale,
                 strength=self.dither_strength,
-                adaptive=self.dither_adaptive,
+                adaptive=self.adaptive_diffusion,
             )
 
         if array.ndim == 3:

@@ -165,7 +165,7 @@ PARAMETERS = {
     "alpha": ("auto", _check_alpha),
     "dither": (None, _check_dither),
     "dither_strength": (1.0, _check_dither_strength),
-    "dither_adaptive": (False, _check_bool("dither_adaptive", ValueError)),
+    "dither_adaptive": (True, _check_bool("dither_adaptive", ValueError)),
     "sample_size": ("auto", _check_sample_size),
     "histogram_bins": (64, _check_bins),
     "init": ("k-means++", None),  # checked with n_colors, below

@@ -115,18 +115,38 @@ def test_adaptive_at_strength_zero_is_undithered(fitted, space):
 
 
 def test_estimator_and_quantize_pass_it_on(fitted):
+    """Adaptive diffusion is the default; dither_adaptive=False is plain."""
     image, _ = fitted[1]
     image = np.ascontiguousarray(image[::2, ::2])
-    q = ColorQuantizer(
-        16, dither="floyd-steinberg", dither_adaptive=True, random_state=0
-    ).fit(image)
+    q = ColorQuantizer(16, dither="floyd-steinberg", random_state=0).fit(image)
+    assert q.dither_adaptive is True
     expected = dithered(image, q.palette_, True)
     np.testing.assert_array_equal(q.transform(image), expected)
     np.testing.assert_array_equal(
-        quantize(image, 16, dither="floyd-steinberg", dither_adaptive=True), expected
+        quantize(image, 16, dither="floyd-steinberg", random_state=0), expected
     )
-    plain = quantize(image, 16, dither="floyd-steinberg")
+    q.set_params(palette=q.palette_, dither_adaptive=False).fit(image)
+    plain = dithered(image, q.palette_, False)
+    np.testing.assert_array_equal(q.transform(image), plain)
     assert not np.array_equal(plain, expected)
+
+
+def test_ordered_dithering_ignores_adaptive(fitted):
+    """'bayer' has no error to diffuse: dither_adaptive leaves it as it is
+    (it used to scale the share of the second colour by 15/16)."""
+    image, palette = fitted[0]
+    image = np.ascontiguousarray(image[::2, ::2])
+    results = [
+        ColorQuantizer(palette=palette, dither="bayer", dither_adaptive=adaptive)
+        .fit(image)
+        .transform(image)
+        for adaptive in (True, False)
+    ]
+    np.testing.assert_array_equal(results[0], results[1])
+    labels = dither_labels(
+        image, palette, method="bayer", space="rgb", scale=255.0, adaptive=False
+    )
+    np.testing.assert_array_equal(results[0], palette[labels])
 
 
 @pytest.mark.parametrize("bad", ["yes", 1, None])
