@@ -88,7 +88,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         share of the second colour of each pair). 0 gives the undithered
         result exactly; lower values keep flat areas calmer at the cost of
         some banding. Ignored when ``dither`` is None.
-    dither_adaptive : bool, default=False
+    dither_adaptive : bool, default=True
         Error diffusion that keeps flat areas calm: a pixel passes on its
         own error in full but only a limited share of the error carried into
         it, less where the image is flat than where it has texture.
@@ -96,7 +96,8 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         (K=16) and 4.0 % (K=64) lower than plain Floyd-Steinberg at the same
         blurred CIEDE2000 (see the dithering guide); with a few palette
         colours far apart, a ramp's bright end can come out slightly light.
-        Ignored without error diffusion.
+        ``False`` gives plain error diffusion (the default before 0.6).
+        Ignored without error diffusion (``None``, ``'bayer'``).
     channel_order : {'rgb', 'bgr'}, default='rgb'
         How colour data stores its channels. ``'bgr'`` is for images read
         with OpenCV (``cv2.imread`` gives BGR or BGRA): the perceptual colour
@@ -260,7 +261,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         channel_order="rgb",
         dither=None,
         dither_strength=1.0,
-        dither_adaptive=False,
+        dither_adaptive=True,
         alpha="auto",
         keep_transparent_rgb=False,
         sample_size="auto",
