@@ -39,19 +39,9 @@ _PAIR_MAX_STEPS = 7
 @kernel
 def _dither_rows(
     image,
-    y0,
-    y_write,
-    y1,
+    span,
     labels,
-    lut,
-    decode,
-    inv_scale,
-    valid_lo,
-    valid_hi,
-    carry_lo,
-    carry_hi,
-    palette_lin,
-    error_limit2,
+    pixel,
     gap2,
     space,
     taps_dy,
@@ -65,12 +55,14 @@ def _dither_rows(
 ):
     """Dither rows ``y0:y1`` of ``image``; ``labels[y - y_write]`` gets row ``y``.
 
-    Rows before ``y_write`` only warm the carried error up (see
-    :data:`WARMUP_ROWS`).
+    ``span`` is ``(y0, y_write, y1)``; rows before ``y_write`` only warm
+    the carried error up (see :data:`WARMUP_ROWS`).
 
     Error diffusion when ``taps_*`` are not empty (serpentine scan), ordered
     pair mixing when ``ordered`` is ``_ORDERED_PAIR``, plain nearest colour
-    otherwise. Pixels are read as ``lut[value]`` when ``lut`` is not empty,
+    otherwise. ``pixel`` is ``(lut, decode, inv_scale, valid_lo, valid_hi,
+    carry_lo, carry_hi, palette_lin, error_limit2)``: pixels are read as
+    ``lut[value]`` when ``lut`` is not empty,
     else sRGB-decoded from ``value * inv_scale`` when ``decode``, else taken
     as they are. The pixel plus carried error is clamped to ``carry_lo..hi``
     (the error it passes on stays exact), and the colour is looked up for
@@ -86,6 +78,9 @@ def _dither_rows(
     rather than in helpers taking arrays, whose reference counting would
     dominate the run time.
     """
+    y0, y_write, y1 = span
+    lut, decode, inv_scale, valid_lo, valid_hi, carry_lo, carry_hi = pixel[:7]
+    palette_lin, error_limit2 = pixel[7], pixel[8]
     width, n_channels = image.shape[1], image.shape[2]
     n_taps = taps_dy.shape[0]
     n_rows = 1
@@ -222,26 +217,7 @@ _FS_DIAGONAL = 1.0 / 16.0
 
 
 @kernel
-def _fs_rows(
-    image,
-    y0,
-    y_write,
-    y1,
-    labels,
-    lut,
-    decode,
-    inv_scale,
-    valid_lo,
-    valid_hi,
-    carry_lo,
-    carry_hi,
-    palette_lin,
-    error_limit2,
-    space,
-    grid,
-    strength,
-    limit_map,
-):
+def _fs_rows(image, span, labels, pixel, space, grid, strength, limit_map):
     """:func:`_dither_rows` for Floyd-Steinberg on 3 channels, written out.
 
     The same labels bit for bit: the same arithmetic in the same order.
@@ -250,6 +226,9 @@ def _fs_rows(
     when its last contribution arrives), and the pixel loop handles three
     channels without arrays.
     """
+    y0, y_write, y1 = span
+    lut, decode, inv_scale, valid_lo, valid_hi, carry_lo, carry_hi = pixel[:7]
+    palette_lin, error_limit2 = pixel[7], pixel[8]
     width = image.shape[1]
     # err_here: the row being scanned, err_below: the next one (every
     # position of it is written during the row, none read before).

@@ -65,97 +65,36 @@ __all__ = ["DITHER_METHODS", "dither_labels", "dither_map", "nearest_labels"]
 # Tables
 # ---------------------------------------------------------------------------
 
+
+def _taps(divisor, *rows):
+    """``((row offset, column offset, weight), ...), divisor`` of a kernel
+    drawn as rows of weights: ``*`` is the current pixel, ``.`` no tap, and
+    the taps are listed row by row, left to right (the order in which the
+    error is added)."""
+    centre = rows[0].split().index("*")
+    taps = tuple(
+        (dy, dx - centre, int(w))
+        for dy, row in enumerate(rows)
+        for dx, w in enumerate(row.split())
+        if w.isdigit()
+    )
+    return taps, divisor
+
+
 #: Error-diffusion kernels for a left-to-right scan:
 #: ``name -> ((row offset, column offset, weight), ...), divisor``.
 #: Rows below the current one are positive offsets; the current pixel is (0, 0).
 ERROR_DIFFUSION_KERNELS = {
-    "floyd-steinberg": (
-        ((0, 1, 7), (1, -1, 3), (1, 0, 5), (1, 1, 1)),
-        16,
-    ),
+    "floyd-steinberg": _taps(16, ". * 7", "3 5 1"),
     # Atkinson spreads only 6/8 of the error: highlights and shadows clip,
     # which is the kernel's character, not a bug.
-    "atkinson": (
-        ((0, 1, 1), (0, 2, 1), (1, -1, 1), (1, 0, 1), (1, 1, 1), (2, 0, 1)),
-        8,
-    ),
-    "jarvis-judice-ninke": (
-        (
-            (0, 1, 7),
-            (0, 2, 5),
-            (1, -2, 3),
-            (1, -1, 5),
-            (1, 0, 7),
-            (1, 1, 5),
-            (1, 2, 3),
-            (2, -2, 1),
-            (2, -1, 3),
-            (2, 0, 5),
-            (2, 1, 3),
-            (2, 2, 1),
-        ),
-        48,
-    ),  # fmt: skip
-    "stucki": (
-        (
-            (0, 1, 8),
-            (0, 2, 4),
-            (1, -2, 2),
-            (1, -1, 4),
-            (1, 0, 8),
-            (1, 1, 4),
-            (1, 2, 2),
-            (2, -2, 1),
-            (2, -1, 2),
-            (2, 0, 4),
-            (2, 1, 2),
-            (2, 2, 1),
-        ),
-        42,
-    ),  # fmt: skip
-    "burkes": (
-        (
-            (0, 1, 8),
-            (0, 2, 4),
-            (1, -2, 2),
-            (1, -1, 4),
-            (1, 0, 8),
-            (1, 1, 4),
-            (1, 2, 2),
-        ),
-        32,
-    ),  # fmt: skip
-    "sierra": (
-        (
-            (0, 1, 5),
-            (0, 2, 3),
-            (1, -2, 2),
-            (1, -1, 4),
-            (1, 0, 5),
-            (1, 1, 4),
-            (1, 2, 2),
-            (2, -1, 2),
-            (2, 0, 3),
-            (2, 1, 2),
-        ),
-        32,
-    ),  # fmt: skip
-    "sierra-two-row": (
-        (
-            (0, 1, 4),
-            (0, 2, 3),
-            (1, -2, 1),
-            (1, -1, 2),
-            (1, 0, 3),
-            (1, 1, 2),
-            (1, 2, 1),
-        ),
-        16,
-    ),  # fmt: skip
-    "sierra-lite": (
-        ((0, 1, 2), (1, -1, 1), (1, 0, 1)),
-        4,
-    ),
+    "atkinson": _taps(8, ". * 1 1", "1 1 1 .", ". 1 . ."),
+    "jarvis-judice-ninke": _taps(48, ". . * 7 5", "3 5 7 5 3", "1 3 5 3 1"),
+    "stucki": _taps(42, ". . * 8 4", "2 4 8 4 2", "1 2 4 2 1"),
+    "burkes": _taps(32, ". . * 8 4", "2 4 8 4 2"),
+    "sierra": _taps(32, ". . * 5 3", "2 4 5 4 2", ". 2 3 2 ."),
+    "sierra-two-row": _taps(16, ". . * 4 3", "1 2 3 2 1"),
+    "sierra-lite": _taps(4, ". * 2", "1 1"),
 }
 
 #: Ordered-dithering methods.
@@ -566,10 +505,10 @@ def _run(
     if fast and n_channels == 3 and _is_floyd_steinberg(taps):
         # Written out for Floyd-Steinberg on colours: the same labels, faster.
         rows_kernel = _fs_rows
-        args = (*pixel_args, space_code, grid, strength)
+        args = (pixel_args, space_code, grid, strength)
     else:
         rows_kernel = _dither_rows
-        args = (*pixel_args, gap2, space_code, *taps, BAYER_8X8, ordered, grid)
+        args = (pixel_args, gap2, space_code, *taps, BAYER_8X8, ordered, grid)
         args += (strength,)
     if taps[0].shape[0] > 0:
         # Error diffusion runs down each band of rows in order; a band first
@@ -613,7 +552,8 @@ def _run(
                     flat_limit / limit,
                     band_map,
                 )
-            rows_kernel(image, first_row, y0, y1, rows, *args, band_map)
+            span = (first_row, y0, y1)
+            rows_kernel(image, span, rows, *args, band_map)
             if colors is not None:
                 n = rows.size
                 flat = out[y0:y1].reshape(n, colors.shape[1])
