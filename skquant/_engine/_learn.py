@@ -340,25 +340,24 @@ def learn_palette(
             init = space.to_working(previous).astype(np.float64)
         elif not isinstance(init, str) and init_work is None:
             init = space.to_working(np.asarray(init, dtype=np.float64))
-        coarse_iter = 0
+        start = None
         if isinstance(init, str) and init == "k-means++":
             start = _coarse_start(points, points_work, n_colors, settings, rng)
-            if start is not None:
-                init, coarse_iter = start
-                fine = (
-                    FINE_ITERATIONS if n_colors < MANY_COLORS else FINE_ITERATIONS_MANY
-                )
-                common["max_iter"] = min(fine, settings.max_iter)
-        centers, labels, n_iter, inertia = run_kmeans(
-            points_work,
-            points.weights,
-            n_colors,
-            backend=settings.backend,
-            init=init,
-            n_init=settings.n_init,
-            **common,
-        )
-        n_iter += coarse_iter
+        if start is not None:
+            fine = FINE_ITERATIONS if n_colors < MANY_COLORS else FINE_ITERATIONS_MANY
+            centers, labels, n_iter, inertia = _fine_steps(
+                points_work, points, start, min(fine, settings.max_iter), common
+            )
+        else:
+            centers, labels, n_iter, inertia = run_kmeans(
+                points_work,
+                points.weights,
+                n_colors,
+                backend=settings.backend,
+                init=init,
+                n_init=settings.n_init,
+                **common,
+            )
     if space.color_space == "perceptual" and refine:
         nearest = None
         if space is not mapping:
@@ -382,7 +381,7 @@ def learn_palette(
 
 
 def _coarse_start(points, points_work, n_colors, settings, rng):
-    """k-means on the coarse cells: ``(centres, n_iter)``, or None.
+    """k-means on the coarse cells: ``(centres, n_iter, labels)``, or None.
 
     The histogram's cells are grouped eight by eight (a grid twice as
     coarse, :attr:`Points.groups`); k-means++ seeds and Lloyd iterations on
@@ -416,7 +415,7 @@ def _coarse_start(points, points_work, n_colors, settings, rng):
         for column in points_work.T
     ]
     means = np.stack(sums, axis=1) / mass[:, None]
-    centers, _, n_iter, _ = run_kmeans(
+    centers, labels, n_iter, _ = run_kmeans(
         means,
         mass,
         n_colors,
@@ -427,7 +426,30 @@ def _coarse_start(points, points_work, n_colors, settings, rng):
         tol=settings.tol,
         rng=rng,
     )
-    return centers, n_iter
+    return centers, n_iter, labels
+
+
+def _fine_steps(points_work, points, start, max_iter, common):
+    """Lloyd steps on every cell from :func:`_coarse_start`'s ``start``.
+
+    What ``run_kmeans`` does with these centres as ``init`` (the same
+    iterations, and the same draw from ``rng`` that it makes for seeding),
+    except that each cell's first label is searched from its coarse cell's
+    label instead of on a grid of the centres (exact all the same).
+    """
+    from skquant._kernels import lloyd_kmeans
+
+    centers, coarse_iter, coarse_labels = start
+    common["rng"].randint(np.iinfo(np.int32).max)
+    centers, labels, n_iter, inertia = lloyd_kmeans(
+        points_work,
+        points.weights,
+        centers,
+        max_iter=max_iter,
+        tol=common["tol"],
+        labels=coarse_labels[points.groups],
+    )
+    return centers, labels, n_iter + coarse_iter, inertia
 
 
 def _keep_distinct(points, n_colors, space, fixed, settings, warning):

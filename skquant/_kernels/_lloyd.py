@@ -38,7 +38,7 @@ def _sq_dist(points, i, centers, c):
 
 @kernel
 def _reassign(
-    points, centers, labels, order, near_d, upper, lower, moved, fresh, groups
+    points, centers, labels, order, near_d, upper, lower, moved, fresh, groups, lowest
 ):
     """Move each point to its nearest centre, starting from its label.
 
@@ -52,7 +52,8 @@ def _reassign(
     centre is still the nearest is skipped, which late Lloyd steps do for
     most points (:func:`~skquant._kernels._lloyd_large.unsettled`); the
     others scan ``a``'s list (``groups``: its work arrays). The bounds are
-    updated in place. Returns the number of labels that changed.
+    updated in place. Exact ties keep the label, or with ``lowest`` go to
+    the lowest index. Returns the number of labels that changed.
     """
     k = centers.shape[0]
     # Half the distance from each centre to its nearest other centre: a point
@@ -75,7 +76,7 @@ def _reassign(
     bounds = (labels, upper, lower, groups[5])
     # in the points' order (their neighbours are rows of the tables)
     return scan_group(
-        points, centers, groups[0][:m], order, near_d, k, 1, np.inf, bounds
+        points, centers, groups[0][:m], order, near_d, k, 1, np.inf, bounds, lowest
     )
 
 
@@ -162,14 +163,16 @@ def _state(n, k, d):
 # about 0.5 s of a cold first fit, for nothing measurable when warm.
 
 
-def _lloyd(points, weights, centers, labels, max_iter, tol, state, many):
+def _lloyd(points, weights, centers, labels, max_iter, tol, state, many, guessed):
     """Weighted Lloyd iterations in place; returns the number of iterations.
 
     Stops when no label changes or when the squared centre shift is at most
     ``tol`` (absolute), like :class:`sklearn.cluster.KMeans`. Few centres
     (``many`` False): :func:`_reassign` assigns, with two ``(k, k)`` tables,
-    from the given ``labels``. Many: buckets instead of tables
-    (:mod:`skquant._kernels._lloyd_large`), which also give the first labels.
+    from the given ``labels`` (the nearest centres, or when ``guessed``
+    labels near them, which a first pass makes exact). Many: buckets
+    instead of tables (:mod:`skquant._kernels._lloyd_large`), which also
+    give the first labels.
     """
     (n, _), k = points.shape, centers.shape[0]
     moved, upper, lower = state[3:]
@@ -178,22 +181,24 @@ def _lloyd(points, weights, centers, labels, max_iter, tol, state, many):
         first_labels(points, centers, labels, upper, lower)
         near, near_d = np.empty((1, k), np.int64), np.empty((1, k))
 
-        def reassign(step):
+        def reassign(fresh):
             bounds = (upper, lower, moved, groups, near, near_d)
             return reassign_many(points, centers, labels, *bounds)
     else:
         order = np.tile(np.arange(k, dtype=np.int64), (k, 1))
         near_d = np.empty((k, k))
 
-        def reassign(step):
-            args = (order, near_d, upper, lower, moved, step == 0, groups)
+        def reassign(fresh, lowest=False):
+            args = (order, near_d, upper, lower, moved, fresh, groups, lowest)
             return _reassign(points, centers, labels, *args)
 
+        if guessed:  # upper is infinite: every point is searched
+            reassign(True, lowest=True)  # ties as assign_labels
     n_iter = 0
     for it in range(max_iter):
         n_iter = it + 1
         shift = _move_centers(points, weights, centers, labels, state)
-        if reassign(it) == 0 or shift <= tol:
+        if reassign(it == 0 and not guessed) == 0 or shift <= tol:
             break
     return n_iter
 
@@ -205,7 +210,7 @@ def _lloyd(points, weights, centers, labels, max_iter, tol, state, many):
 LLOYD_TABLE_BYTES = 4 << 20
 
 
-def lloyd_kmeans(points, weights, init, *, max_iter=300, tol=1e-4):
+def lloyd_kmeans(points, weights, init, *, max_iter=300, tol=1e-4, labels=None):
     """Weighted Lloyd k-means from given centres, with exact assignments.
 
     The same iterations as :class:`sklearn.cluster.KMeans` with
@@ -225,6 +230,11 @@ def lloyd_kmeans(points, weights, init, *, max_iter=300, tol=1e-4):
         Initial centres, for example from :func:`sklearn.cluster.kmeans_plusplus`.
     max_iter : int, default=300
     tol : float, default=1e-4
+    labels : ndarray of shape (n_points,) or None
+        A guess of each point's nearest centre of ``init`` (for example
+        from a coarser k-means): the first labels are searched from there
+        (exact all the same), instead of on a grid of the centres; faster
+        when most guesses are right or near.
 
     Returns
     -------
@@ -247,8 +257,18 @@ def lloyd_kmeans(points, weights, init, *, max_iter=300, tol=1e-4):
     (n, d), k = points.shape, centers.shape[0]
     state = _state(n, k, d)
     many = 2 * 8 * k * k > LLOYD_TABLE_BYTES
-    labels = np.empty(n, np.int32) if many else assign_labels(points, centers)
+    guessed = labels is not None and not many
+    if guessed:
+        labels = _checks.labels_for(labels, k).astype(np.int32)
+        if labels.shape != (n,):
+            raise ValueError(
+                f"labels has shape {labels.shape}, expected ({n},) for {n} points."
+            )
+    elif many:
+        labels = np.empty(n, np.int32)
+    else:
+        labels = assign_labels(points, centers)
     run = (points, weights, centers, labels, max_iter, tol_abs, state)
-    n_iter = _lloyd(*run, many)
+    n_iter = _lloyd(*run, many, guessed)
     inertia = _inertia(points, weights, centers, labels)
     return centers, labels, int(n_iter), float(inertia)

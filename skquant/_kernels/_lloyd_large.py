@@ -259,7 +259,9 @@ def unsettled(
 
 
 @kernel
-def scan_group(points, centers, group, near, near_d, n_near, rows, reach_a, bounds):
+def scan_group(
+    points, centers, group, near, near_d, n_near, rows, reach_a, bounds, lowest
+):
     """Nearest centres of the points ``group``; the number of labels changed.
 
     A point's centre ``a`` has its neighbours in row ``a * rows`` of
@@ -268,8 +270,10 @@ def scan_group(points, centers, group, near, near_d, n_near, rows, reach_a, boun
     from ``a`` can only be nearer to a centre within ``2 ra`` of ``a``, and
     once a centre at ``rb`` is met, within ``ra + rb``: the scan stops there
     (Orchard's method). ``bounds = (labels, upper, lower, sq)`` as
-    :func:`unsettled` left them; labels and bounds are updated. (Rows are
-    indexed, not sliced per point: a view costs reference counting.)
+    :func:`unsettled` left them; labels and bounds are updated. Among
+    centres exactly as near, the point keeps its centre, or with ``lowest``
+    takes the lowest index (as a search from scratch). (Rows are indexed,
+    not sliced per point: a view costs reference counting.)
     """
     labels, upper, lower, sq = bounds
     changed = 0
@@ -292,7 +296,7 @@ def scan_group(points, centers, group, near, near_d, n_near, rows, reach_a, boun
             for j in range(points.shape[1]):
                 t = points[i, j] - centers[c, j]
                 s += t * t
-            if s < best_d2:
+            if s < best_d2 or (lowest and s == best_d2 and c < best):
                 second_d2 = min(second_d2, best_d2)
                 best, best_d2 = c, s
                 reach = ra + np.sqrt(s)
@@ -338,7 +342,7 @@ def reassign_many(points, centers, labels, upper, lower, moved, groups, near, ne
         _shell_sort(d2, idx, n_near, True, False)
         group = members[need_start[a] : need_start[a + 1]]
         changed += scan_group(
-            points, centers, group, near, near_d, n_near, 0, reach_a, bounds
+            points, centers, group, near, near_d, n_near, 0, reach_a, bounds, False
         )
     return changed
 

@@ -79,7 +79,17 @@ def test_lloyd_reassign_is_exact_from_any_labels():
     near = np.empty((40, 40))
     groups = _lloyd.groups_for(5000, 40)
     _lloyd._reassign(
-        points, centers, labels, order, near, upper, lower, np.zeros(40), True, groups
+        points,
+        centers,
+        labels,
+        order,
+        near,
+        upper,
+        lower,
+        np.zeros(40),
+        True,
+        groups,
+        False,
     )
     assert all(sorted(row) == list(range(40)) for row in order)
     check_nearest(labels, points, centers)
@@ -95,9 +105,45 @@ def test_lloyd_reassign_is_exact_from_any_labels():
     moved_centers = centers + rng.normal(scale=0.05, size=centers.shape)
     moved = np.sqrt(((moved_centers - centers) ** 2).sum(-1))
     _lloyd._reassign(
-        points, moved_centers, labels, order, near, upper, lower, moved, False, groups
+        points,
+        moved_centers,
+        labels,
+        order,
+        near,
+        upper,
+        lower,
+        moved,
+        False,
+        groups,
+        False,
     )
     check_nearest(labels, points, moved_centers)
+
+
+def test_guessed_first_labels_give_the_same_iterations(china):
+    """Labels guessed from a coarser k-means (the fit's coarse start) are
+    made exact before the first step: the same centres and labels as the
+    grid search's first labels, from any guess."""
+    from skquant._histogram import pool
+
+    hist = pool(china.reshape(-1, 3), bins=64)
+    points, weights, _ = hist.points()
+    init = points[np.random.default_rng(3).choice(len(points), 48, replace=False)]
+    ref = lloyd_kmeans(points, weights, init, max_iter=15)
+    nearest = ((points[:, None] - init[None]) ** 2).sum(-1).argmin(axis=1)
+    groups = hist.coarse_groups()
+    coarse = nearest[np.unique(groups, return_index=True)[1]]  # one per group
+    for guess in (coarse[groups], np.zeros(len(points), np.int64), nearest):
+        kept = guess.copy()
+        got = lloyd_kmeans(points, weights, init, max_iter=15, labels=guess)
+        np.testing.assert_array_equal(guess, kept)  # the caller's array
+        np.testing.assert_array_equal(got[0], ref[0])
+        np.testing.assert_array_equal(got[1], ref[1])
+        assert got[2] == ref[2]
+    with pytest.raises(ValueError, match="labels must lie in"):
+        lloyd_kmeans(points, weights, init, labels=np.full(len(points), 48))
+    with pytest.raises(ValueError, match="labels has shape"):
+        lloyd_kmeans(points, weights, init, labels=np.zeros(3, int))
 
 
 def test_lloyd_kmeans_empty_clusters_and_no_weights():
