@@ -17,7 +17,9 @@ Five parts, each printed as a small table:
 ``startup``
     Wall and CPU time of ``skquant photo.png -k 16 -o out.png`` on a 0.4 MP
     photo (``china.jpg``, 640 x 427), median of 5 warm runs (one run first
-    to fill numba's cache), and whether scikit-learn or SciPy were imported;
+    to fill numba's cache and Python's bytecode cache, kept in a temporary
+    folder even under ``PYTHONDONTWRITEBYTECODE``), the load average, and
+    whether scikit-learn or SciPy were imported;
     ``--compare DIR`` interleaves the runs with another source tree's
     ``python -m skquant`` (run from DIR), for a ratio under the same load.
 ``jobs``
@@ -194,11 +196,21 @@ def bench_memory(megapixels=99):
 # %% startup --------------------------------------------------------------------
 
 
-def _timed(command, cwd=None):
+def _bytecode_env(root):
+    """The environment of the timed processes: with ``PYTHONDONTWRITEBYTECODE``
+    set (as in some shells), every run would compile skquant's sources
+    again (0.1 s of CPU); an installed package has its bytecode. Bytecode
+    goes to ``root`` (``PYTHONPYCACHEPREFIX``), not into the trees."""
+    env = dict(os.environ, PYTHONPYCACHEPREFIX=os.path.join(root, "pycache"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def _timed(command, cwd=None, env=None):
     """Wall and CPU (user + system) seconds of one child process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True, cwd=cwd)
+    subprocess.run(command, check=True, capture_output=True, cwd=cwd, env=env)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
@@ -233,12 +245,13 @@ def bench_startup(repeats=5, compare=None):
         versions = {"this": (None, [sys.executable, "-m", "skquant", *args])}
         if compare:
             versions["compare"] = (compare, [sys.executable, "-m", "skquant", *args])
-        for cwd, command in versions.values():
-            subprocess.run(command, check=True, capture_output=True, cwd=cwd)  # warm
+        env = _bytecode_env(root)
+        for cwd, command in versions.values():  # warm: kernels and bytecode
+            subprocess.run(command, check=True, capture_output=True, cwd=cwd, env=env)
         runs = {name: [] for name in versions}
         for _ in range(repeats):
             for name, (cwd, command) in versions.items():
-                runs[name].append(_timed(command, cwd))
+                runs[name].append(_timed(command, cwd, env))
         # what the command leaves in sys.modules (-X importtime would also
         # list the imports numba attempts and skquant refuses it)
         listed = subprocess.run(
@@ -286,13 +299,13 @@ def _photo_folder(folder):
             write_image(os.path.join(folder, f"{name}_{i}.png"), part)
 
 
-def _timed_batch(command):
+def _timed_batch(command, env=None):
     """Wall seconds of a batch, seconds until its first line of output, and
     CPU seconds (user + system)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     first = None
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as proc:
         for _ in proc.stdout:
             if first is None:
                 first = time.perf_counter() - start
@@ -317,12 +330,13 @@ def bench_jobs(repeats=5, n_jobs=2):
             "serial": [*base, "--force"],
             f"--jobs {n_jobs}": [*base, "--force", "--jobs", str(n_jobs)],
         }
-        subprocess.run(commands["serial"], check=True, capture_output=True)  # warm
+        env = _bytecode_env(root)
+        subprocess.run(commands["serial"], check=True, capture_output=True, env=env)
         load_before = os.getloadavg()
         runs = {name: [] for name in commands}
         for _ in range(repeats):
             for name, command in commands.items():
-                runs[name].append(_timed_batch(command))
+                runs[name].append(_timed_batch(command, env))
         load_after = os.getloadavg()
     print(f"\n## skquant FOLDER -k 32 -o out/, {n} photos, {repeats} runs each\n")
     print(

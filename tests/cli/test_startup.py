@@ -145,12 +145,14 @@ def test_a_plain_run_loads_no_dithering_or_ciede2000_kernels(tmp_path, china):
     no use for the CIEDE2000 or dithering kernels (each kernel costs its
     set-up), not even to check that the dithering method is None."""
     write_image(tmp_path / "photo.png", china)
-    imported = imported_modules(
-        [tmp_path / "photo.png", "-k", "16", "-o", f"{tmp_path}/out/"]
-    )
+    argv = [tmp_path / "photo.png", "-k", "16", "-o", f"{tmp_path}/out/", "--force"]
+    imported_modules(argv)  # the kernels in the cache (compiled if they were not)
+    imported = imported_modules(argv)
     assert "skquant._kernels._assign" in imported
     assert "skquant._kernels._ciede2000" not in imported
     assert "skquant._kernels._dither" not in imported  # checking dither=None
+    # loaded without numba's compiler registries (skquant._kernels._cache)
+    assert not imported & {"numba.np.arraymath", "numba.np.arrayobj"}
 
 
 def test_kernel_modules_import_the_cache_locator_first():

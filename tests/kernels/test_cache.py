@@ -78,3 +78,42 @@ def test_numba_loads_without_pyyaml_or_scipy(tmp_path):
             (tmp_path / _cache.NUMBA_CONFIG_FILE).write_text("debug_cache: 0\n")
         found.append(_python(code, cwd=tmp_path).split())
     assert found == [[], ["yaml"]]
+
+
+_ALLOCATE = """
+import sys
+import numpy as np
+import numba
+from skquant._kernels import _cache
+source = (
+    "def ramp(n):\\n    out = np.empty(n)\\n"
+    "    for i in range(n):\\n        out[i] = i\\n    return out\\n"
+)
+namespace = {"np": np, "__name__": "skquant._kernels._cache"}
+exec(compile(source, _cache.__file__, "exec"), namespace)
+ramp = _cache.kernel(namespace["ramp"])
+values = ramp(4).tolist()
+alone = "numba.np.arrayobj" not in sys.modules
+@numba.njit
+def plus_one(n):
+    return np.zeros(n) + 1.0
+print(
+    sum(ramp.stats.cache_hits.values()),
+    alone,
+    values == [0, 1, 2, 3],
+    plus_one(2).tolist() == [1.0, 1.0],
+    ramp(3).tolist() == [0, 1, 2],
+)
+"""
+
+
+def test_loading_a_kernel_that_allocates_imports_no_array_registry(tmp_path):
+    """Loaded from the cache, a kernel that allocates (np.empty) runs without
+    importing numba's array implementation module (its environment needs
+    only the module's name); a function compiled afterwards still works."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    runs = [_python(_ALLOCATE, env=env).split() for _ in range(2)]
+    assert runs == [
+        ["0", "False", "True", "True", "True"],
+        ["1", "True", "True", "True", "True"],
+    ]
