@@ -38,6 +38,7 @@ _WHERE = {
     "DITHER_METHODS": "_dither",
     "dither_labels": "_dither",
     "dither_map": "_dither",
+    "flat_weights": "_dither_map",
     "nearest_labels": "_dither",
     "lloyd_kmeans": "_lloyd",
     "pool_cells": "_pool",

@@ -73,3 +73,73 @@ def _add_row(image, y, norm, sign, col_sum, col_sq):
             v = np.float64(image[y, x, c]) * norm[c]
             col_sum[x, c] += sign * v
             col_sq[x, c] += sign * v * v
+
+
+# ---------------------------------------------------------------------------
+# Palette weights of an adaptively dithered fit
+# ---------------------------------------------------------------------------
+
+#: Weights of the pixels when a palette is fitted for adaptive dithering
+#: (see :func:`flat_weights`): 1 where the spread of the colour over the
+#: ``(2 FIT_RADIUS + 1)`` square window is at most FIT_FLAT (of the full
+#: scale), FIT_TEXTURED_WEIGHT from FIT_TEXTURED, linear in between.
+FIT_RADIUS = 3
+FIT_FLAT = 0.005
+FIT_TEXTURED = 0.02
+FIT_TEXTURED_WEIGHT = 0.05
+
+#: Rows of the image per task when the weights run on several threads.
+FIT_BAND_ROWS = 256
+
+
+def flat_weights(image, norm):
+    """Weight of every pixel of ``image`` (H, W, C) in a fit for adaptive
+    dithering: flat areas count more than texture.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W, C)
+        Real values (any dtype numba reads); not modified.
+    norm : ndarray of shape (C,)
+        Factor of each channel that brings it to units of its full scale
+        (``1 / 255`` for uint8 colour data).
+
+    Returns
+    -------
+    weights : ndarray of shape (H * W,), float64
+        From FIT_TEXTURED_WEIGHT (texture) to 1 (flat), in the order of
+        ``image.reshape(-1, C)``.
+    """
+    from skquant._kernels import _checks
+    from skquant._kernels._runner import kernel_threads, run_parallel
+
+    image = _checks.real_array(image, "image", 3, "(H, W, C)")
+    norm = np.ascontiguousarray(norm, dtype=np.float64)
+    if norm.shape != (image.shape[2],):
+        raise ValueError(
+            f"norm must have one factor per channel ({image.shape[2]}), got shape "
+            f"{norm.shape}."
+        )
+    image = np.ascontiguousarray(image)
+    if image.dtype.kind not in "uif":
+        image = image.astype(np.float64)
+    height, width = image.shape[:2]
+    # float32, as in dithering (the same compiled kernel)
+    out = np.empty((height, width), np.float32)
+    if image.size == 0:
+        return np.zeros(0)
+    # limit_map_rows gives low + (1 - low) t (t = 0 flat, 1 textured); with
+    # low = 1 / FIT_TEXTURED_WEIGHT that is the weight over FIT_TEXTURED_WEIGHT.
+    low = 1.0 / FIT_TEXTURED_WEIGHT
+
+    def task(worker, start, stop):
+        limit_map_rows(
+            image, start, stop, norm, FIT_RADIUS, FIT_FLAT, FIT_TEXTURED, low,
+            out[start:stop],
+        )  # fmt: skip
+
+    n_threads = min(kernel_threads(height * width), -(-height // FIT_BAND_ROWS))
+    run_parallel(task, height, n_threads, chunk=FIT_BAND_ROWS)
+    weights = out.ravel().astype(np.float64)
+    weights *= FIT_TEXTURED_WEIGHT
+    return weights
