@@ -27,12 +27,18 @@ measures are taken against the original:
 
 Rows (medians over the photos; ``vs FS`` is the geometric mean over the
 photos of the ratios to plain Floyd-Steinberg, photo by photo, which a
-median of seven photos can hide):
+median of seven photos can hide, and ``worse`` the number of photos on
+which the row is worse than plain Floyd-Steinberg, blur / noise):
 
 - ``skquant none``: ``ColorQuantizer(K, random_state=0)`` without dithering;
 - ``skquant FS s=..``: Floyd-Steinberg at ``dither_strength`` s on the same
   palette, ``adaptive`` when the adaptive diffusion is on (see
   :func:`skquant._kernels.dither_labels`);
+- ``default FS``: what ``ColorQuantizer(K, dither="floyd-steinberg",
+  random_state=0).fit_transform`` gives: adaptive diffusion onto a palette
+  fitted for it (flat areas weigh more, see
+  :func:`skquant._engine._palette.calm_weights`); ``s=0.5`` with
+  ``dither_strength=0.5``. Left out with ``--liq-palettes``;
 - ``pillow FS``: Pillow's Floyd-Steinberg onto the same palette
   (``Image.quantize(palette=..., dither=FLOYDSTEINBERG)``);
 - ``liq FS``: libimagequant (the engine of pngquant) through the
@@ -176,7 +182,18 @@ def liq(image, n_colors, level):
     return palette[indices]
 
 
-def methods(n_colors):
+def skquant_default(image, n_colors, strength=1.0):
+    """What ``ColorQuantizer(dither="floyd-steinberg")`` gives: its own fit."""
+    quantizer = ColorQuantizer(
+        n_colors,
+        dither="floyd-steinberg",
+        dither_strength=strength,
+        random_state=0,
+    )
+    return quantizer.fit_transform(image)
+
+
+def methods(n_colors, liq_palettes=False):
     """``[(row name, function(image, palette) -> result)]``."""
     rows = [
         ("skquant none", lambda im, p: skquant_fs(im, p, 0.0, False)),
@@ -184,8 +201,13 @@ def methods(n_colors):
         ("skquant FS s=1 adaptive", lambda im, p: skquant_fs(im, p, 1.0, True)),
         ("skquant FS s=0.5", lambda im, p: skquant_fs(im, p, 0.5, False)),
         ("skquant FS s=0.5 adaptive", lambda im, p: skquant_fs(im, p, 0.5, True)),
-        ("pillow FS", pillow_fs),
     ]
+    if not liq_palettes:
+        rows.append(("default FS", lambda im, p: skquant_default(im, n_colors)))
+        rows.append(
+            ("default FS s=0.5", lambda im, p: skquant_default(im, n_colors, 0.5))
+        )
+    rows.append(("pillow FS", pillow_fs))
     if imagequant is not None:
         rows.append(("liq FS 1.0", lambda im, p: liq(im, n_colors, 1.0)))
         rows.append(("liq FS 0.5", lambda im, p: liq(im, n_colors, 0.5)))
@@ -206,9 +228,11 @@ def quality(per_photo, liq_palettes=False):
             }
             print("\n(skquant and Pillow on libimagequant's palettes)", end="")
         print(f"\nK = {n_colors}: medians over {len(images)} photos")
-        print(f"{'method':<28}{'dE blur':>9}{'flat noise':>12}{'vs FS':>16}")
+        print(
+            f"{'method':<28}{'dE blur':>9}{'flat noise':>12}{'vs FS':>16}{'worse':>8}"
+        )
         plain = None
-        for row, func in methods(n_colors):
+        for row, func in methods(n_colors, liq_palettes):
             blur, noise = [], []
             for name, image in images.items():
                 result = func(image, palettes[name])
@@ -218,15 +242,19 @@ def quality(per_photo, liq_palettes=False):
                     print(f"  {name:<26}{blur[-1]:>9.3f}{noise[-1]:>12.3f}")
             if row == "skquant FS s=1":
                 plain = (blur, noise)
-            ratios = ""
+            ratios, worse = "", ""
             if plain is not None:
+                pairs = list(zip((blur, noise), plain, strict=True))
                 ratios = " ".join(
-                    f"{geometric_ratio(ours, theirs):+.1%}"
-                    for ours, theirs in zip((blur, noise), plain, strict=True)
+                    f"{geometric_ratio(ours, theirs):+.1%}" for ours, theirs in pairs
+                )
+                worse = "/".join(
+                    str(sum(a > b for a, b in zip(ours, theirs, strict=True)))
+                    for ours, theirs in pairs
                 )
             print(
                 f"{row:<28}{statistics.median(blur):>9.3f}"
-                f"{statistics.median(noise):>12.3f}{ratios:>16}",
+                f"{statistics.median(noise):>12.3f}{ratios:>16}{worse:>8}",
                 flush=True,
             )
 

@@ -91,7 +91,8 @@ for ax, (title, image) in zip(axes.flat, versions.items(), strict=True):
 # ----------------------------
 # ``dither_strength`` (0 to 1, pngquant's ``--floyd=0.5``) scales the error
 # each pixel passes on: 0 is the undithered mapping, lower values trade some
-# banding for less noise. ``dither_adaptive=True`` lets each pixel pass on
+# banding for less noise. ``dither_adaptive`` (on by default; ``False`` is
+# plain error diffusion) lets each pixel pass on
 # its own error but only part of the error carried into it, less where the
 # photo is flat (over a 7 x 7 window) than where it has texture, so that
 # flat areas keep fewer dots of distant palette colours. The crop is the saucer of
@@ -114,8 +115,8 @@ def flat_noise(image):
 settings = {
     "no dithering": {"dither_strength": 0.0},
     "strength 0.5": {"dither_strength": 0.5},
-    "strength 1": {},
-    "strength 1, adaptive": {"dither_adaptive": True},
+    "strength 1, plain": {"dither_adaptive": False},
+    "strength 1, adaptive (default)": {},
 }
 fig, axes = plt.subplots(2, 2, figsize=(8, 5), layout="constrained")
 for ax, (title, params) in zip(axes.flat, settings.items(), strict=True):

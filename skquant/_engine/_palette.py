@@ -411,7 +411,7 @@ def fit_palette(
         return given_palette(settings, space)
     rng = check_random_state(settings.random_state)
     pixels = layout.pixels()
-    weights = check_sample_weight(sample_weight, layout)
+    weights = calm_weights(layout, check_sample_weight(sample_weight, layout), settings)
     pixels, weights, has_transparent = visible_pixels(pixels, weights, space)
     n_learned = settings.n_colors - int(has_transparent)
     points = None
@@ -430,6 +430,67 @@ def fit_palette(
         previous=previous,
         warning=warning,
     )
+
+
+#: A fit for adaptive dithering at K colours spreads a share min(1,
+#: CALM_FIT_COLORS / K) of the pixels' weight evenly and the rest by how flat
+#: the image is around each pixel (see :func:`calm_weights`).
+CALM_FIT_COLORS = 16
+
+
+def calm_weights(layout, weights, settings):
+    """``weights`` times the flatness weights of a fit for adaptive dithering.
+
+    With adaptive error diffusion (``dither_adaptive`` and an error-diffusion
+    ``dither`` at a strength above 0) and more than ``CALM_FIT_COLORS``
+    colours, pixels where the image is flat count more than pixels in
+    texture: flat areas, where dither noise shows, get palette colours near
+    their own and need little diffusion, while texture hides the noise of
+    colours further apart. The flatness ``f`` of a pixel is 1 where the
+    colour barely varies over the 7 x 7 window around it, down to 0.05 in
+    texture (:func:`skquant._kernels.flat_weights`); its weight is
+    ``s + (1 - s) f / mean(f)`` with ``s = CALM_FIT_COLORS / n_colors`` (a
+    share ``s`` of the weight spread evenly: with few colours, texture keeps
+    most of its share). Pixel arrays ``(n, C)`` have no neighbours
+    (``f`` = 1). Otherwise ``weights`` is returned unchanged.
+    """
+    method = settings.dither_method
+    if (
+        method is None
+        or method == "bayer"  # ordered: no error diffusion to adapt
+        or not settings.dither_adaptive
+        or settings.dither_strength == 0
+        or settings.n_colors <= CALM_FIT_COLORS
+    ):
+        return weights
+    from skquant._kernels import flat_weights
+
+    parts = []
+    for array in layout.arrays:
+        if array.ndim == 2:
+            parts.append(np.ones(len(array)))
+            continue
+        norm = flatness_norm(array)
+        for image in array if array.ndim == 4 else array[None]:
+            parts.append(flat_weights(image, norm))
+    flat = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    even = CALM_FIT_COLORS / settings.n_colors
+    flat *= (1.0 - even) / flat.mean()
+    flat += even
+    return flat if weights is None else weights * flat
+
+
+def flatness_norm(array):
+    """Per channel, 1 / the full scale of ``array``'s dtype, or for data
+    without one (floats beyond [0, 1], other integers), 1 / its range."""
+    n_channels = array.shape[-1]
+    if array.dtype in (np.uint8, np.uint16) or (
+        array.dtype.kind == "f" and array.min() >= 0 and array.max() <= 1
+    ):
+        return np.full(n_channels, 1.0 / full_scale(array.dtype))
+    flat = array.reshape(-1, n_channels)
+    width = (flat.max(axis=0) - flat.min(axis=0)).astype(np.float64)
+    return np.divide(1.0, width, out=np.zeros_like(width), where=width > 0)
 
 
 def visible_pixels(pixels, weights, space):

@@ -1,0 +1,69 @@
+"""Make docs/_static/dither_calm.png, the before/after of the dithering guide.
+
+Run from the repository root: ``python docs/make_dither_figure.py``. It
+quantizes scikit-image's ``rocket`` to 64 colours and shows a crop (the
+smooth sky and a mast) enlarged: the original,
+Floyd-Steinberg as ``dither="floyd-steinberg"`` gave it before adaptive
+dithering became the default (``dither_adaptive=False`` onto the undithered
+palette), the default now (adaptive diffusion onto a palette fitted for
+it), and libimagequant's own dithering (pngquant's engine, through the
+``imagequant`` package from the ``benchmark`` extras; left out without it).
+Each title gives the two measures of ``benchmarks/bench_dither.py`` on the
+whole photo: blurred CIEDE2000 and flat-area noise.
+"""
+
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+from skimage import data  # noqa: E402
+
+from skquant import ColorQuantizer  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = ROOT / "docs" / "_static" / "dither_calm.png"
+N_COLORS = 64
+#: rows, columns of the crop
+CROP = (slice(100, 175), slice(175, 275))
+
+
+def main():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_dither
+
+    photo = data.rocket()
+    reference = bench_dither.Reference(photo)
+    plain = ColorQuantizer(N_COLORS, random_state=0).fit(photo).palette_
+    versions = {
+        "original": photo,
+        "before: plain Floyd-Steinberg": bench_dither.skquant_fs(
+            photo, plain, 1.0, False
+        ),
+        'now: dither="floyd-steinberg"': ColorQuantizer(
+            N_COLORS, dither="floyd-steinberg", random_state=0
+        ).fit_transform(photo),
+    }
+    if bench_dither.imagequant is not None:
+        versions["libimagequant (pngquant)"] = bench_dither.liq(photo, N_COLORS, 1.0)
+    fig, axes = plt.subplots(
+        1, len(versions), figsize=(3.4 * len(versions), 3.0), layout="constrained"
+    )
+    for ax, (title, image) in zip(axes, versions.items(), strict=True):
+        ax.imshow(image[CROP], interpolation="nearest")
+        if image is not photo:
+            blur = reference.blur_delta_e(image)
+            noise = reference.flat_noise(image)
+            title += f"\nblurred dE {blur:.2f}, flat noise {noise:.2f}"
+        ax.set_title(title, fontsize=9)
+        ax.set_axis_off()
+    TARGET.parent.mkdir(exist_ok=True)
+    fig.savefig(TARGET, dpi=100, metadata={"Software": None})
+    print(f"wrote {TARGET}")
+
+
+if __name__ == "__main__":
+    main()
