@@ -96,8 +96,14 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         (K=16) and 4.0 % (K=64) lower than plain Floyd-Steinberg at the same
         blurred CIEDE2000 (see the dithering guide); with a few palette
         colours far apart, a ramp's bright end can come out slightly light.
-        ``False`` gives plain error diffusion (the default before 0.6).
-        Ignored without error diffusion (``None``, ``'bayer'``).
+        Above 16 colours, ``fit`` then also weighs pixels by how flat the
+        image is around them, so that flat areas get palette colours near
+        their own (at K=64: 18 % less flat-area noise than plain
+        Floyd-Steinberg, and 5 % lower blurred CIEDE2000, geometric means
+        over seven photos); ``partial_fit`` and Dask fits do not.
+        ``False`` gives plain error diffusion and the undithered palette
+        (the default before 0.6). Ignored without error diffusion
+        (``None``, ``'bayer'``).
     channel_order : {'rgb', 'bgr'}, default='rgb'
         How colour data stores its channels. ``'bgr'`` is for images read
         with OpenCV (``cv2.imread`` gives BGR or BGRA): the perceptual colour
