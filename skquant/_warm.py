@@ -89,20 +89,20 @@ def expect(settings, layout):
     global _plan
     if _plan is not None or _tried:
         return
-    plan = {name: getattr(settings, name, None) for name in PLAN_SETTINGS}
-    array = layout.arrays[0]
-    plan.update(
-        dtype=array.dtype.str,
-        n_channels=int(layout.n_channels),
-        # what the kernels see: a non-contiguous array is copied (writable)
-        readonly=not array.flags.writeable and array.flags.c_contiguous,
-        image=any(a.ndim >= 3 for a in layout.arrays),
-        exact=_exact,
-    )
     try:
+        plan = {name: getattr(settings, name, None) for name in PLAN_SETTINGS}
+        array = layout.arrays[0]
+        plan.update(
+            dtype=array.dtype.str,
+            n_channels=int(layout.n_channels),
+            # what the kernels see: a non-contiguous array is copied (writable)
+            readonly=not array.flags.writeable and array.flags.c_contiguous,
+            image=any(a.ndim >= 3 for a in layout.arrays),
+            exact=_exact,
+        )
         json.dumps(plan)
-    except (TypeError, ValueError):
-        return  # e.g. an unusual setting: no helper
+    except Exception:  # noqa: BLE001 (an unusual input or setting: no helper)
+        return
     _plan = plan
 
 
