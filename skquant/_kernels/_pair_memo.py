@@ -28,7 +28,7 @@ _MEMO_HASH = np.uint64(0x9E3779B97F4A7C15)
 #: the end of a chunk, so a pattern that repeats within one, such as a
 #: dithered flat area, finds nothing the first time.)
 MEMO_MIN_HITS = 0.2
-MEMO_PAUSE = 8
+MEMO_PAUSE = 16
 
 
 _block_kernel = kernel(error_model="numpy", boundscheck=False)
