@@ -25,6 +25,11 @@ zero the hue terms. (Nearly) opposite hues, where the mean hue is
 undefined, take :func:`delta_e`, the literal transcription of the formula,
 kept as the reference. Values beyond float32 (a tiny ``scale``) are
 converted by NumPy (:func:`skquant._color.rgb_to_lab`).
+
+8-bit pairs go through a memo per thread first
+(:class:`skquant._kernels._pair_memo.PairMemo`): only the pairs it has
+not met are converted and compared, in the same kernels, so the sum does
+not change.
 """
 
 import math

@@ -11,7 +11,6 @@ from skquant.metrics._image import (
     structural_similarity,
 )
 
-
 #: Parameters of every scorer, filled into their docstrings by :func:`_doc`.
 _PARAMETERS = {
     "estimator": """estimator : fitted transformer
