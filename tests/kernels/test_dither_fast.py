@@ -2,15 +2,19 @@
 
 :func:`skquant._kernels._diffusion._fs_rows` is a faster copy of
 :func:`~skquant._kernels._diffusion._dither_rows` for Floyd-Steinberg on three
-channels; the general kernel (``_run(..., fast=False)``) is the oracle, bit for
-bit, on real photos in every working space and input type.
+channels, converting colours by the tables of
+:mod:`skquant._kernels._fastconv`; the general kernel (``_run(...,
+fast=False)``, exact conversions) is the oracle, bit for bit, on real photos
+in every working space and input type: the tables' tolerance decides no
+label there.
 """
 
 import numpy as np
 import pytest
 
 from skquant import ColorQuantizer
-from skquant._kernels import _dither
+from skquant._kernels import _dither, _fastconv
+from skquant._kernels._colorspace import gamut_bounds
 from skquant._kernels._dither import _NOT_ORDERED, _adapt, _kernel_taps
 
 SPACES = ("rgb", "lab", "oklab", "din99o", "perceptual")
@@ -101,3 +105,12 @@ def test_same_labels_with_4096_colours(china, space):
     palette = sampled_palette(china, 4096)
     fast, general = both(china, palette, space)
     np.testing.assert_array_equal(fast, general)
+
+
+@pytest.mark.parametrize("space", SPACES)
+def test_table_conversions_within_their_tolerance(space):
+    lo, hi = gamut_bounds(space)
+    error = _fastconv.max_error(space).max()
+    assert error <= _fastconv.TOLERANCE * (hi - lo).max()
+    # Not a trivially exact copy either: tables, not the exact functions.
+    assert error > 0.0
