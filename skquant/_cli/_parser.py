@@ -355,6 +355,12 @@ def build_parser():
         "--floyd=0.5 half): Floyd-Steinberg, or the --dither METHOD",
     )
     common.add_argument(
+        "--plain-dither",
+        action="store_true",
+        help="error diffusion at full strength everywhere, without calming flat "
+        "areas (skquant 0.5's default; the estimator's dither_adaptive=False)",
+    )
+    common.add_argument(
         "--nofs",
         dest="floyd",
         action="store_const",

@@ -257,6 +257,7 @@ OPTION_NAMES = {
     "fixed_colors": "--keep-colors",
     "dither": "--dither",
     "dither_strength": "--floyd",
+    "dither_adaptive": "--plain-dither",
     "backend": "--backend",
 }
 
@@ -301,6 +302,7 @@ class Settings:
     color_space: str = "rgb"
     dither: str = "none"
     dither_strength: float = 1.0
+    dither_adaptive: bool = True
     backend: str = "sklearn"
     sample_size: object = "auto"
     seed: int = 0
@@ -333,6 +335,7 @@ class Settings:
         if self.dither != "none":
             params["dither"] = self.dither
             params["dither_strength"] = self.dither_strength
+            params["dither_adaptive"] = self.dither_adaptive
         if self.keep_colors is not None:
             params["fixed_colors"] = colors_in_units(
                 self.keep_colors, dtype, n_channels
@@ -469,6 +472,7 @@ def _settings(args):
         color_space=args.color_space,
         dither=args.dither,
         dither_strength=1.0 if args.floyd is None else args.floyd,
+        dither_adaptive=not args.plain_dither,
         backend=args.backend,
         sample_size=args.sample_size,
         seed=args.seed,

@@ -219,11 +219,12 @@ _FS_DIAGONAL = 1.0 / 16.0
 
 
 @kernel
-def _fs_rows(image, span, labels, pixel, space, grid, strength, limit_map):
+def _fs_rows(image, span, labels, pixel, space, grid, strength, tables, limit_map):
     """:func:`_dither_rows` for Floyd-Steinberg on 3 channels, written out.
 
     The same arithmetic in the same order, but the working-space value of
     a colour comes from the tables of :mod:`skquant._kernels._fastconv`
+    (``tables``: its ``TABLES``)
     (within its ``TOLERANCE`` of the exact conversion, 25-45 % less time):
     the same labels unless two palette colours tie within that tolerance
     (on the test photos: the same labels bit for bit).
@@ -279,6 +280,7 @@ def _fs_rows(image, span, labels, pixel, space, grid, strength, limit_map):
                 min(max(u1, lo1), hi1),
                 min(max(u2, lo2), hi2),
                 space,
+                tables,
             )
             j = nearest3(w0, w1, w2, j, grid)
             if y >= y_write:

@@ -56,6 +56,7 @@ from skquant._kernels._diffusion import (
     _fs_rows,
 )
 from skquant._kernels._dither_map import limit_map_rows
+from skquant._kernels._fastconv import TABLES as FAST_TABLES
 from skquant._kernels._grid import grid_for
 from skquant._kernels._runner import kernel_threads, run_parallel
 
@@ -505,7 +506,7 @@ def _run(
     if fast and n_channels == 3 and _is_floyd_steinberg(taps):
         # Written out for Floyd-Steinberg on colours: the same labels, faster.
         rows_kernel = _fs_rows
-        args = (pixel_args, space_code, grid, strength)
+        args = (pixel_args, space_code, grid, strength, FAST_TABLES)
     else:
         rows_kernel = _dither_rows
         args = (pixel_args, gap2, space_code, *taps, BAYER_8X8, ordered, grid)

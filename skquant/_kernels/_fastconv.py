@@ -25,6 +25,8 @@ are those of the exact conversions, bit for bit.
 import math
 
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from skquant._kernels._cache import kernel
 from skquant._kernels._colorspace import (
@@ -47,6 +49,7 @@ from skquant._kernels._colorspace import (
     _PERCEPTUAL_W,
     _SRGB_LINEAR_KNEE,
     DIN99O,
+    IDENTITY,
     LAB,
     OKLAB,
     PERCEPTUAL,
@@ -74,11 +77,12 @@ def _cubics(func, lo, hi, n):
 
 
 @kernel(inline="always")
-def _cubic(table, t):
-    """Value at ``t`` (segments of width 1 from 0) of a table of cubics."""
-    i = min(np.int64(t), table.shape[0] - 1)
-    f = t - i
-    return ((table[i, 0] * f + table[i, 1]) * f + table[i, 2]) * f + table[i, 3]
+def _cubic(tables, part, t):
+    """Value at ``t`` (segments of width 1 from 0) of the table of cubics
+    ``part`` (``(first row, number of rows)``) of ``tables``."""
+    i = part[0] + min(np.int64(t), part[1] - 1)
+    f = t - (i - part[0])
+    return ((tables[i, 0] * f + tables[i, 1]) * f + tables[i, 2]) * f + tables[i, 3]
 
 
 def _encoded(x):
@@ -120,35 +124,52 @@ def _ratio(g):
 _DIN_C = _cubics(_ratio, 0.0, _G_MAX, 512)
 _DIN_C_SCALE = 512 / _G_MAX
 
+
+def _stacked(*tables):
+    """One array of all the tables, and each one's ``(first row, rows)``."""
+    starts = np.cumsum([0] + [len(t) for t in tables])
+    parts = [(int(a), len(t)) for a, t in zip(starts[:-1], tables, strict=True)]
+    return np.ascontiguousarray(np.concatenate(tables)), parts
+
+
+#: Every table in one ``(n, 4)`` array, an argument of the kernels that use
+#: it: numba freezes a global array into the machine code as a constant,
+#: which costs about 0.5 s of compilation per use (13 s for the dithering
+#: kernel), an argument nothing.
+TABLES, (_ENC_LOW, _ENC_HIGH, _CBRT_LOW, _CBRT_HIGH, _DIN_L, _DIN_C) = _stacked(
+    _ENC_LOW, _ENC_HIGH, _CBRT_LOW, _CBRT_HIGH, _DIN_L, _DIN_C
+)
+TABLES.flags.writeable = False
+
 # 'perceptual': the sRGB part's matrix, applied as m @ x.
 _PERCEPTUAL_MT = np.ascontiguousarray(_PERCEPTUAL_M.T)
 
 
 @kernel(inline="always")
-def fast_encode(x):
+def fast_encode(x, tables):
     """:func:`~skquant._kernels._colorspace.srgb_encode` by tables on [0, 1]."""
     if x <= _SRGB_LINEAR_KNEE or x > 1.0:
         return srgb_encode(x)
     if x < _ENC_SPLIT:
-        return _cubic(_ENC_LOW, x * _ENC_LOW_SCALE)
-    return _cubic(_ENC_HIGH, (x - _ENC_SPLIT) * _ENC_HIGH_SCALE)
+        return _cubic(tables, _ENC_LOW, x * _ENC_LOW_SCALE)
+    return _cubic(tables, _ENC_HIGH, (x - _ENC_SPLIT) * _ENC_HIGH_SCALE)
 
 
 @kernel(inline="always")
-def fast_cbrt(t):
+def fast_cbrt(t, tables):
     """:func:`~skquant._kernels._colorspace.cbrt` by tables near [0, 1]."""
     if not _CBRT_LO <= t <= _CBRT_HI:
         return cbrt(t)
     if t < _CBRT_SPLIT:
-        return _cubic(_CBRT_LOW, (t - _CBRT_LO) * _CBRT_LOW_SCALE)
-    return _cubic(_CBRT_HIGH, (t - _CBRT_SPLIT) * _CBRT_HIGH_SCALE)
+        return _cubic(tables, _CBRT_LOW, (t - _CBRT_LO) * _CBRT_LOW_SCALE)
+    return _cubic(tables, _CBRT_HIGH, (t - _CBRT_SPLIT) * _CBRT_HIGH_SCALE)
 
 
 @kernel(inline="always")
-def _lab_f(t):
+def _lab_f(t, tables):
     if t <= _LAB_EPSILON:
         return _LAB_SLOPE * t + _LAB_F_OFFSET
-    return fast_cbrt(t)
+    return fast_cbrt(t, tables)
 
 
 @kernel(inline="always")
@@ -162,58 +183,105 @@ def _times(m, x0, x1, x2):
 
 
 @kernel(inline="always")
-def _fast_lab_like(r, g, b, space):
-    """CIELAB or OKLab (``space``) of a linear-light colour, by tables."""
-    t0, t1, t2 = _times(_M1[space], r, g, b)
-    if space == OKLAB:
-        return _times(_M2[space], fast_cbrt(t0), fast_cbrt(t1), fast_cbrt(t2))
-    w0, w1, w2 = _times(_M2[space], _lab_f(t0), _lab_f(t1), _lab_f(t2))
+def _fast_rgb(r, g, b, tables):
+    return fast_encode(r, tables), fast_encode(g, tables), fast_encode(b, tables)
+
+
+@kernel(inline="always")
+def _fast_lab(r, g, b, tables):
+    t0, t1, t2 = _times(_M1[LAB], r, g, b)
+    f0, f1, f2 = _lab_f(t0, tables), _lab_f(t1, tables), _lab_f(t2, tables)
+    w0, w1, w2 = _times(_M2[LAB], f0, f1, f2)
     return w0 - _LAB_L_OFFSET, w1, w2
 
 
 @kernel(inline="always")
-def _fast_din99o(r, g, b):
-    light, a, bb = _fast_lab_like(r, g, b, DIN99O)
+def _fast_oklab(r, g, b, tables):
+    t0, t1, t2 = _times(_M1[OKLAB], r, g, b)
+    c0, c1, c2 = fast_cbrt(t0, tables), fast_cbrt(t1, tables), fast_cbrt(t2, tables)
+    return _times(_M2[OKLAB], c0, c1, c2)
+
+
+@kernel(inline="always")
+def _fast_din99o(r, g, b, tables):
+    light, a, bb = _fast_lab(r, g, b, tables)  # (DIN99O's matrices are LAB's)
     e = _DIN99O_D00 * a + _DIN99O_D01 * bb
     f = _DIN99O_D10 * a + _DIN99O_D11 * bb
     chroma = math.sqrt(e * e + f * f)
     if not (0.0 <= light <= _L_MAX and chroma < _G_MAX):
         return lab_to_din99o(light, a, bb)
-    ratio = _cubic(_DIN_C, chroma * _DIN_C_SCALE)
-    return _cubic(_DIN_L, light * _DIN_L_SCALE), e * ratio, f * ratio
+    ratio = _cubic(tables, _DIN_C, chroma * _DIN_C_SCALE)
+    return _cubic(tables, _DIN_L, light * _DIN_L_SCALE), e * ratio, f * ratio
 
 
 @kernel(inline="always")
-def fast_to_work(r, g, b, space):
-    """Working-space value of a linear-light colour, by tables.
+def _fast_perceptual(r, g, b, tables):
+    d0, d1, d2 = _fast_din99o(r, g, b, tables)
+    e0, e1, e2 = _fast_rgb(r, g, b, tables)
+    s0, s1, s2 = _times(_PERCEPTUAL_MT, e0, e1, e2)
+    w = _PERCEPTUAL_W
+    c = _PERCEPTUAL_C
+    return s0 + c[0] + w * d0, s1 + c[1] + w * d1, s2 + c[2] + w * d2
+
+
+@kernel(inline="always")
+def _fast_identity(r, g, b, tables):
+    return r, g, b
+
+
+#: The converter of each space code.
+FAST_CONVERTERS = {
+    RGB: _fast_rgb,
+    LAB: _fast_lab,
+    OKLAB: _fast_oklab,
+    DIN99O: _fast_din99o,
+    PERCEPTUAL: _fast_perceptual,
+    IDENTITY: _fast_identity,
+}
+
+
+def fast_to_work(r, g, b, space, tables):
+    """Working-space value of a linear-light colour, by tables (:data:`TABLES`).
 
     :func:`~skquant._kernels._colorspace.linear_to_work` within
-    :data:`TOLERANCE`; ``space`` is a space code (a literal in the kernels:
-    only its branch is compiled).
+    :data:`TOLERANCE`. Compiled code only: a
+    :class:`~skquant._kernels._colorspace.SpaceCode` ``space`` (a literal)
+    compiles the one converter of that space (all five cost 12 s of
+    compilation in the dithering kernel), an integer variable all of them.
     """
-    if space == RGB:
-        return fast_encode(r), fast_encode(g), fast_encode(b)
-    if space == LAB or space == OKLAB:
-        return _fast_lab_like(r, g, b, space)
-    if space == DIN99O:
-        return _fast_din99o(r, g, b)
-    if space == PERCEPTUAL:
-        d0, d1, d2 = _fast_din99o(r, g, b)
-        s0, s1, s2 = _times(
-            _PERCEPTUAL_MT, fast_encode(r), fast_encode(g), fast_encode(b)
-        )
-        w = _PERCEPTUAL_W
-        c = _PERCEPTUAL_C
-        return s0 + c[0] + w * d0, s1 + c[1] + w * d1, s2 + c[2] + w * d2
-    return r, g, b  # IDENTITY: the values as they are
+    raise TypeError("fast_to_work is called from compiled kernels only.")
+
+
+@overload(fast_to_work, prefer_literal=True)
+def _fast_to_work_typed(r, g, b, space, tables):
+    if isinstance(space, types.IntegerLiteral):
+        convert = FAST_CONVERTERS[space.literal_value]
+        return lambda r, g, b, space, tables: convert(r, g, b, tables)
+    return lambda r, g, b, space, tables: _fast_to_work_any(r, g, b, space, tables)
 
 
 @kernel
-def _fast_rows(lin, space):
+def _fast_to_work_any(r, g, b, space, tables):
+    """:func:`fast_to_work` for a space known at run time only."""
+    if space == RGB:
+        return _fast_rgb(r, g, b, tables)
+    if space == LAB:
+        return _fast_lab(r, g, b, tables)
+    if space == OKLAB:
+        return _fast_oklab(r, g, b, tables)
+    if space == DIN99O:
+        return _fast_din99o(r, g, b, tables)
+    if space == PERCEPTUAL:
+        return _fast_perceptual(r, g, b, tables)
+    return r, g, b
+
+
+@kernel
+def _fast_rows(lin, space, tables):
     out = np.empty(lin.shape)
     for i in range(lin.shape[0]):
         r, g, b = lin[i, 0], lin[i, 1], lin[i, 2]
-        out[i, 0], out[i, 1], out[i, 2] = fast_to_work(r, g, b, space)
+        out[i, 0], out[i, 1], out[i, 2] = fast_to_work(r, g, b, space, tables)
     return out
 
 
@@ -226,5 +294,5 @@ def max_error(space, n=1 << 20, seed=0):
     rng = np.random.default_rng(seed)
     lin = np.concatenate([rng.random((n, 3)), rng.random((n, 3)) ** 4])
     lin = np.concatenate([lin, np.repeat(np.linspace(0, 1, n)[:, None], 3, 1)])
-    fast = _fast_rows(lin, SPACE_CODES[space])
+    fast = _fast_rows(lin, SPACE_CODES[space], TABLES)
     return np.abs(fast - linear_to_work_rows(lin, space)).max(axis=0)

@@ -37,6 +37,10 @@ def pixels(path):
          {"dither": "atkinson", "dither_strength": 0.3}),
         (["--floyd", "--nofs"], {}),
         (["--ordered"], {"dither": "bayer"}),
+        (["--floyd", "--plain-dither"],
+         {"dither": "floyd-steinberg", "dither_adaptive": False}),
+        (["--dither", "atkinson", "--plain-dither"],
+         {"dither": "atkinson", "dither_adaptive": False}),
     ],
 )  # fmt: skip
 def test_pngquant_dither_options(tmp_path, src, photo, options, params, capsys):
@@ -54,3 +58,13 @@ def test_floyd_default_suffix_and_bad_strength(tmp_path, src, capsys):
     err = capsys.readouterr().err
     assert status != 0
     assert "1.5" in err and "--floyd" in err
+
+
+def test_plain_dither_differs_from_the_calm_default(tmp_path, src, capsys):
+    """--plain-dither is skquant 0.5's Floyd-Steinberg: noisier on flat areas
+    than the default, so the two files differ."""
+    calm, plain = tmp_path / "calm.png", tmp_path / "plain.png"
+    assert main([os.fspath(src), "-k", "32", "--floyd", "-o", os.fspath(calm)]) == 0
+    options = ["-k", "32", "--floyd", "--plain-dither", "-o", os.fspath(plain)]
+    assert main([os.fspath(src), *options]) == 0, capsys.readouterr().err
+    assert (pixels(calm) != pixels(plain)).any(axis=-1).mean() > 0.01
