@@ -127,8 +127,9 @@ def test_table_conversion_of_a_literal_space_is_that_space_alone(space):
     code = SPACE_CODES[space]
     f64 = types.float64
     tables = types.Array(f64, 2, "C", readonly=True)
-    literal = _fastconv._fast_to_work_typed(f64, f64, f64, types.IntegerLiteral(int(code)), tables)
-    variable = _fastconv._fast_to_work_typed(f64, f64, f64, types.int64, tables)
+    typed = _fastconv._fast_to_work_typed
+    literal = typed(f64, f64, f64, types.IntegerLiteral(int(code)), tables)
+    variable = typed(f64, f64, f64, types.int64, tables)
     converter = _fastconv.FAST_CONVERTERS[code]
     assert literal.__closure__[0].cell_contents is converter
     assert "_fast_to_work_any" in variable.__code__.co_names
