@@ -503,8 +503,11 @@ def _run(
         palette_lin,
         limit**2 * gap2,
     )
-    if fast and n_channels == 3 and _is_floyd_steinberg(taps):
-        # Written out for Floyd-Steinberg on colours: the same labels, faster.
+    if fast and n_channels == 3 and _is_floyd_steinberg(taps) and strength > 0.0:
+        # Written out for Floyd-Steinberg on colours: the same labels, faster
+        # (its table conversions could break an exact tie, as an 8-bit pixel
+        # halfway between two 8-bit palette colours in 'rgb', differently:
+        # strength 0, the undithered labels, keeps the exact conversions).
         rows_kernel = _fs_rows
         args = (pixel_args, space_code, grid, strength, FAST_TABLES)
     else:
