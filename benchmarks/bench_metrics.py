@@ -49,7 +49,7 @@ import os
 import time
 
 import numpy as np
-from _common import format_table, median, photo_12mp
+from _common import format_table, median, photo_12mp, sample_photos
 from skimage.color import deltaE_ciede2000, rgb2lab
 from threadpoolctl import threadpool_limits
 
@@ -67,13 +67,9 @@ def photo_mosaic(width=4000, height=3000, tile=(300, 400), seed=0):
     scaled by random gains in [0.8, 1.2] (so that two crops of one photo do
     not repeat the same colours)."""
     from skimage import data
-    from sklearn.datasets import load_sample_image
 
     photos = [
-        load_sample_image("china.jpg"),
-        load_sample_image("flower.jpg"),
-        data.astronaut(),
-        data.coffee(),
+        *sample_photos().values(),  # china, flower, astronaut, coffee
         data.chelsea(),
         data.rocket(),
         data.immunohistochemistry(),

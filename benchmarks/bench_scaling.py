@@ -69,7 +69,7 @@ import tempfile
 import time
 
 import numpy as np
-from _common import PeakRSS, fix_malloc, format_table
+from _common import PeakRSS, fix_malloc, format_table, sample_photos
 
 SIZES = {"0.3": (640, 480), "3": (2000, 1500), "12": (4000, 3000), "50": (8160, 6120)}
 SIZE_KS = (16, 256)
@@ -106,10 +106,7 @@ def mosaic():
     from sklearn.datasets import load_sample_image
 
     photos = [
-        load_sample_image("china.jpg"),
-        load_sample_image("flower.jpg"),
-        data.astronaut(),
-        data.coffee(),
+        *sample_photos().values(),  # china, flower, astronaut, coffee
         data.chelsea(),
         load_sample_image("china.jpg")[:, ::-1],
     ]
