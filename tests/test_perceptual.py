@@ -243,3 +243,60 @@ def test_dense_palette_fitted_in_the_mapping_space(photos, monkeypatch):
     assert np.all(scheduled[:, 1] > at_small_weight[:, 1])
     assert np.mean(scheduled[:, 1] - at_small_weight[:, 1]) > 0.03
     assert np.all(scheduled[:, 0] < 1.03 * at_small_weight[:, 0])
+
+
+def _blended_objective(target, centers):
+    labels = target.of_rgb(centers)
+    offset = target.din - _din99o(centers)[labels]
+    distance = np.sqrt((offset**2).sum(1))
+    squared = ((target.rgb - centers[labels]) ** 2).sum(1)
+    w = target.weights
+    return np.log(w @ distance) + np.log(w @ squared)
+
+
+def _din99o(rgb):
+    from skquant._color import rgb_to_din99o
+
+    return rgb_to_din99o(rgb)
+
+
+def test_fine_colours_are_the_distinct_pixel_colours(coffee):
+    from skquant._engine._perceptual import MappedNearest, PerceptualFit
+    from skquant._engine._space import WorkingSpace
+
+    pixels = coffee[::3, ::3].reshape(-1, 3)
+    fit = PerceptualFit(WorkingSpace("perceptual", False, np.uint8, 3), 64)
+    colours, counts = np.unique(pixels, axis=0, return_counts=True)
+    fine = MappedNearest.of_points(fit, colours[:5], lambda: (pixels, None)).fine()
+    np.testing.assert_array_equal(fine.rgb * 255.0, colours)
+    np.testing.assert_array_equal(fine.weights, counts)
+    # weighted pixels (the general path): the same colours, summed weights
+    weights = np.linspace(0.5, 2.0, len(pixels))
+    weighted = MappedNearest(fit, colours[:5] / 255.0, source=lambda: (pixels, weights))
+    fine_w = weighted.fine()
+    np.testing.assert_allclose(fine_w.rgb * 255.0, colours, atol=1e-9)
+    sums = np.zeros(len(colours))
+    index = {tuple(c): i for i, c in enumerate(colours.tolist())}
+    np.add.at(sums, [index[tuple(c)] for c in pixels.tolist()], weights)
+    np.testing.assert_allclose(fine_w.weights, sums)
+
+
+def test_blended_refinement_lowers_its_objective(coffee):
+    from skquant._engine._perceptual import MappedNearest, PerceptualFit, refine_blended
+    from skquant._engine._space import WorkingSpace
+
+    colours, counts = np.unique(
+        coffee[::2, ::2].reshape(-1, 3), axis=0, return_counts=True
+    )
+    fit = PerceptualFit(WorkingSpace("perceptual", False, np.uint8, 3), 16)
+    target = MappedNearest(fit, colours / 255.0, counts.astype(float))
+    start = colours[np.random.RandomState(0).choice(len(colours), 16, False)] / 255.0
+    refined, labels = refine_blended(target, start, n_fixed=2)
+    np.testing.assert_array_equal(refined[:2], start[:2])
+    assert np.all((refined >= 0) & (refined <= 1))
+    before = _blended_objective(target, start)
+    after = _blended_objective(target, refined)
+    assert after < before - 0.05
+    # one more call from the result barely moves it (near a fixed point)
+    again, _ = refine_blended(target, refined, n_fixed=2)
+    assert _blended_objective(target, again) <= after + 1e-3

@@ -105,11 +105,11 @@ def fit_weight(n_colors):
     return float(FIT_WEIGHT_SMALL + t * (PERCEPTUAL_WEIGHT - FIT_WEIGHT_SMALL))
 
 
-def rgb_to_perceptual(rgb, weight=None):
+def rgb_to_perceptual(rgb, weight=None, din=None):
     """Convert sRGB in [0, 1] to the ``'perceptual'`` working space.
 
     ``weight`` (default :data:`PERCEPTUAL_WEIGHT`) is how far towards DIN99o
-    the space lies.
+    the space lies; ``din``: ``rgb_to_din99o(rgb)``, when already known.
 
     Examples
     --------
@@ -122,7 +122,8 @@ def rgb_to_perceptual(rgb, weight=None):
     rgb = _as_float3(rgb, "rgb")
     w = PERCEPTUAL_WEIGHT if weight is None else weight
     affine = rgb @ _PERCEPTUAL_RGB_MATRIX.astype(rgb.dtype) + _PERCEPTUAL_RGB_OFFSET
-    return ((1.0 - w) * affine + w * rgb_to_din99o(rgb)).astype(rgb.dtype)
+    din = rgb_to_din99o(rgb) if din is None else din
+    return ((1.0 - w) * affine + w * din).astype(rgb.dtype)
 
 
 def perceptual_to_rgb(values, weight=None, start=None):

@@ -157,6 +157,9 @@ class Points:
         For histogram cells, the cell of a twice coarser grid each one falls
         in (:meth:`Histogram.coarse_groups`): k-means is seeded and run on
         those coarse cells first (see :func:`learn_palette`).
+    source : callable or None
+        For histogram cells, ``source()`` gives the pixels pooled and their
+        weights (``'perceptual'`` palettes are refined on their colours).
     """
 
     def __init__(
@@ -166,6 +169,7 @@ class Points:
         self.sampled = sampled
         self.n_pixels = len(points) if n_pixels is None else n_pixels
         self.groups = groups
+        self.source = None
 
     def describe(self, sample_size):
         """Who holds the colours, for the too-few-colours warning."""
@@ -231,7 +235,9 @@ def from_histogram(hist, settings, n_learned, get_pixels):
         unique, counts = distinct_colors(pixels, pixel_weights)
         return Points(unique, counts, True)
     if settings.backend == "sklearn":
-        return Points(points, weights, exact, groups=hist.coarse_groups())
+        cells = Points(points, weights, exact, groups=hist.coarse_groups())
+        cells.source = get_pixels
+        return cells
     pixels, pixel_weights = get_pixels()
     return Points(pixels, pixel_weights, False)
 
@@ -361,7 +367,7 @@ def learn_palette(
     if space.color_space == "perceptual" and refine:
         nearest = None
         if space is not mapping:
-            nearest = space.nearest_mapped(points.points)
+            nearest = space.nearest_mapped(points.points, points.source)
         centers, labels, inertia = refine_perceptual(
             points_work, points.weights, centers, n_fixed, nearest=nearest
         )
