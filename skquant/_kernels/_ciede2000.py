@@ -8,13 +8,17 @@ conversion (:mod:`skquant._kernels._colorspace`). The difference follows
 scikit-image's ``deltaE_ciede2000`` (kL = kC = kH = 1) in float64, to about
 1e-12.
 
-Three small kernels, each a few loops that the compiler turns into SIMD
-code with no call to a transcendental function: :func:`_lab_codes` (8- and
-16-bit codes, decoded by a table), :func:`_lab_floats` (floats, the sRGB
-curve by fifth roots) and :func:`_delta_e_lab`. Python chains them per
+Small kernels, each a few loops that the compiler turns into SIMD code
+with no call to a transcendental function: :func:`_codes_lab` (8- and
+16-bit codes, decoded by a table, after the memo below),
+:func:`_lab_floats` (floats, the sRGB curve by fifth roots),
+:func:`_delta_e_lab` and :func:`_chunk_total`. Python chains them per
 chunk: a kernel that called the others would have numba optimize their
 code again inside it (a cold first call took 9 s of CPU; now 2.4 s for
-uint8 images, 1.3 s more for floats). The CIELAB cube roots start from a
+uint8 images, 1.3 s more for floats). Both images' pixels of a chunk are
+converted in one row (``lab[:, :m]``, then ``lab[:, m:2 m]``): one
+inlined conversion, not one per image in a loop, which the compiler
+vectorized a third slower. The CIELAB cube roots start from a
 float32 guess made of the exponent bits and take Newton steps; the
 CIEDE2000 of a pair (:func:`_lane`) takes no arc tangent, no cosine and no
 exponential in libm: the mean hue's cosine and sine come from the sum of
@@ -29,7 +33,8 @@ converted by NumPy (:func:`skquant._color.rgb_to_lab`).
 8-bit pairs go through a memo per thread first
 (:class:`skquant._kernels._pair_memo.PairMemo`): only the pairs it has
 not met are converted and compared, in the same kernels, so the sum does
-not change.
+not change (a chunk's sum is taken by :func:`_chunk_total` whether the
+memo ran or not).
 """
 
 import math
@@ -51,7 +56,7 @@ from skquant._kernels._colorspace import (
     _SRGB_SLOPE,
     LAB,
 )
-from skquant._kernels._pair_memo import PairMemo
+from skquant._kernels._pair_memo import PairMemo, memo_probe, memo_store
 
 _TWO_PI = 2.0 * math.pi
 _POW25_7 = 25.0**7
@@ -307,19 +312,23 @@ def _lane(l1, a1, b1, l2, a2, b2):
 
 
 @_fused_kernel
-def _delta_e_lab(labs, n, out):
-    """CIEDE2000 of the first ``n`` pairs of CIELAB ``labs[0]``, ``labs[1]``
-    (``(3, m)`` each) into ``out[:n]``: SIMD lanes, then :func:`delta_e`
-    where they cannot decide."""
-    lab1, lab2 = labs[0], labs[1]
+def _delta_e_lab(lab, n, out):
+    """CIEDE2000 of the first ``n`` pairs of CIELAB ``lab[:, j]``, ``lab[:, n
+    + j]`` (``lab`` of shape ``(3, >= 2 n)``) into ``out[:n]``: SIMD lanes,
+    then :func:`delta_e` where they cannot decide."""
     for j in range(n):
         out[j] = _lane(
-            lab1[0, j], lab1[1, j], lab1[2, j], lab2[0, j], lab2[1, j], lab2[2, j]
+            lab[0, j], lab[1, j], lab[2, j], lab[0, n + j], lab[1, n + j], lab[2, n + j]
         )
     for j in range(n):
         if out[j] < 0.0:
             out[j] = delta_e(
-                lab1[0, j], lab1[1, j], lab1[2, j], lab2[0, j], lab2[1, j], lab2[2, j]
+                lab[0, j],
+                lab[1, j],
+                lab[2, j],
+                lab[0, n + j],
+                lab[1, n + j],
+                lab[2, n + j],
             )
 
 
@@ -412,15 +421,92 @@ def _lab_from_linear(lab, n, t32, y32, bits, guess):
 
 
 @_block_kernel
-def _lab_codes(pixels, start, stop, table, lab, t32, y32, bits, guess):
-    """CIELAB of integer sRGB rows ``[start, stop)`` (decoded by ``table``)
-    into ``lab[:, :stop - start]``; False if a value is beyond float32."""
+def _codes_lab(
+    true,
+    test,
+    start,
+    stop,
+    table,
+    use_memo,
+    memo,
+    memo_values,
+    shift,
+    keys,
+    slots,
+    out,
+    rows,
+    lab,
+    t32,
+    y32,
+    bits,
+    guess,
+):
+    """CIELAB of the pairs of integer sRGB rows ``[start, stop)`` (``true``
+    and ``test`` flat, 3 codes a pixel, decoded by ``table``) that need a
+    difference, into ``lab[:, :m]`` and ``lab[:, m:2 m]``; returns how many
+    (``m``),
+    or -1 if a value is beyond float32 (only without the memo).
+
+    ``out[j]`` receives, for row ``start + j``, the difference the memo
+    found (with ``use_memo``: :func:`memo_probe`) or ``-1 - i``, the index
+    ``i`` of its pair among those to compute, which ``rows[:m]`` lists (a
+    miss that repeats the pixel before it shares that pixel's index).
+    """
     n = stop - start
+    m = 0
+    if use_memo:
+        memo_probe(true, test, start, stop, memo, memo_values, shift, out, keys, slots)
+        previous = np.int64(-1)
+        for j in range(n):  # no branch: hits and misses alternate
+            key, value = keys[j], out[j]
+            rows[m] = j  # a pixel that is not new leaves its place to the next
+            m += np.intp(value < 0.0) & np.intp(key != previous)
+            out[j] = value if value >= 0.0 else -np.float64(m)
+            previous = key
+    else:
+        m = n
+        for j in range(n):
+            rows[j] = j
+            out[j] = -np.float64(j + 1)
+    for i in range(m):  # both sides in one row: one inlined conversion
+        p = 3 * (start + rows[i])
+        lab[0, i] = table[np.intp(true[p])]
+        lab[1, i] = table[np.intp(true[p + 1])]
+        lab[2, i] = table[np.intp(true[p + 2])]
+        lab[0, m + i] = table[np.intp(test[p])]
+        lab[1, m + i] = table[np.intp(test[p + 1])]
+        lab[2, m + i] = table[np.intp(test[p + 2])]
+    return m if _lab_from_linear(lab, 2 * m, t32, y32, bits, guess) else -1
+
+
+@_block_kernel
+def _chunk_total(
+    use_memo, memo, memo_values, keys, slots, rows, values, m, out, n, keep, begin
+):
+    """Sum of the differences of a chunk of ``n`` rows: ``out`` as
+    :func:`_codes_lab` left it, the ``m`` computed ones in ``values``
+    (stored in the memo with ``use_memo``: :func:`memo_store`); only rows
+    ``begin + j`` that ``keep`` keeps if it is not empty. Returns the sum
+    and the number of rows kept; four running sums, in a fixed order."""
+    if use_memo:
+        memo_store(memo, memo_values, keys, slots, rows, values, m)
     for j in range(n):
-        lab[0, j] = table[np.int64(pixels[start + j, 0])]
-        lab[1, j] = table[np.int64(pixels[start + j, 1])]
-        lab[2, j] = table[np.int64(pixels[start + j, 2])]
-    return _lab_from_linear(lab, n, t32, y32, bits, guess)
+        value = out[j]
+        out[j] = value if value >= 0.0 else values[np.intp(-1.0 - value)]
+    count = n
+    if keep.shape[0]:
+        count = 0
+        for j in range(n):
+            kept = keep[begin + j]
+            out[j] = out[j] if kept else 0.0
+            count += np.intp(kept)
+    sums = np.zeros(4)
+    for j in range(0, n - 3, 4):
+        for k in range(4):
+            sums[k] += out[j + k]
+    for j in range(n - n % 4, n):
+        sums[j % 4] += out[j]
+    return (sums[0] + sums[1]) + (sums[2] + sums[3]), count
 
 
 @_block_kernel
@@ -434,21 +520,26 @@ def _lab_floats(pixels, inv_scale, lab, t32, y32, bits, guess):
 
 class _Scratch:
     """Arrays of one thread for chunks of up to ``size`` pixels: the CIELAB
-    of both images, the differences, the float32 roots' guesses; with
-    ``memo``, the thread's :class:`PairMemo` (else None)."""
+    of both images, the differences, the float32 roots' guesses, the keys
+    and rows of the memo's chunks; with ``memo``, the thread's
+    :class:`PairMemo` (else None)."""
 
     def __init__(self, size, memo=False):
-        self.labs = np.empty((2, 3, size))
+        self.lab = np.empty((3, 2 * size))
         self.out = np.empty(size)
-        self.t32 = np.empty((3, size), np.float32)
-        self.y32 = np.empty((3, size), np.float32)
+        self.values = np.empty(size)
+        self.rows = np.empty(size + 1, np.intp)
+        self.keys = np.empty(size if memo else 0, np.int64)
+        self.slots = np.empty(size if memo else 0, np.int32)
+        self.t32 = np.empty((3, 2 * size), np.float32)
+        self.y32 = np.empty((3, 2 * size), np.float32)
         self.roots = (
             self.t32,
             self.y32,
             self.t32.view(np.int32),
             self.y32.view(np.int32),
         )
-        self.memo = PairMemo(size) if memo else None
+        self.memo = PairMemo() if memo else None
 
 
 def delta_e_rows(lab1, lab2):
@@ -464,23 +555,26 @@ def delta_e_rows(lab1, lab2):
             f"got {lab1.shape} and {lab2.shape}."
         )
     out = np.empty(lab1.shape[0])
-    labs = np.empty((2, 3, out.shape[0]))
-    labs[0], labs[1] = lab1.T, lab2.T
-    _delta_e_lab(labs, out.shape[0], out)
+    lab = np.concatenate([lab1.T, lab2.T], axis=1)
+    _delta_e_lab(lab, out.shape[0], out)
     return out
 
 
-def _chunk_lab(pixels, begin, end, table, inv_scale, lab, roots):
-    """CIELAB of rows ``[begin, end)`` into ``lab[:, :end - begin]``: codes
-    by ``table``, floats as float64; NumPy's conversion beyond float32."""
-    if table is not None:
-        ok = _lab_codes(pixels, begin, end, table, lab, *roots)
-    else:
-        rows = np.ascontiguousarray(pixels[begin:end, :3], dtype=np.float64)
-        ok = _lab_floats(rows, inv_scale, lab, *roots)
-    if not ok:  # absurd ranges (a tiny scale): no SIMD guesses
-        rows = pixels[begin:end, :3].astype(np.float64) * inv_scale
-        lab[:, : end - begin] = _color.rgb_to_lab(rows).T
+def _chunk_lab(true, test, begin, end, inv_scale, lab, roots):
+    """CIELAB of float rows ``[begin, end)`` of ``true`` and then ``test``
+    into ``lab[:, :2 (end - begin)]`` as float64 (one conversion);
+    NumPy's beyond float32."""
+    rows = np.concatenate([true[begin:end, :3], test[begin:end, :3]])
+    if not _lab_floats(rows.astype(np.float64, copy=False), inv_scale, lab, *roots):
+        _numpy_lab(true, test, begin, end, inv_scale, lab)
+
+
+def _numpy_lab(true, test, begin, end, inv_scale, lab):
+    """CIELAB of rows ``[begin, end)`` of ``true`` and then ``test`` by
+    NumPy: absurd ranges (a tiny scale), where the SIMD guesses of the
+    roots do not hold."""
+    rows = np.concatenate([true[begin:end, :3], test[begin:end, :3]])
+    lab[:, : rows.shape[0]] = _color.rgb_to_lab(rows.astype(np.float64) * inv_scale).T
 
 
 def ciede2000_sum(true, test, *, scale, keep=None, stats=None):
@@ -540,33 +634,84 @@ def ciede2000_sum(true, test, *, scale, keep=None, stats=None):
     totals = np.zeros(n_chunks)
     counts = np.zeros(n_chunks, dtype=np.int64)
     scratch = {}
-    # 8-bit pairs repeat (flat areas, few test colours): a memo per thread
-    memo = table is not None and table.shape[0] == 256 and n_pixels >= chunk
+    # 8-bit pairs repeat (flat areas, few test colours): a memo per thread,
+    # for tables in float32's range (a tiny scale: no SIMD guesses)
+    memo = (
+        table is not None
+        and table.shape[0] == 256
+        and n_pixels >= chunk
+        and float(np.max(table)) < 1e20
+    )
+    if table is not None:  # flat codes, 3 a pixel
+        if true.shape[1] != 3:
+            true = np.ascontiguousarray(true[:, :3])
+            test = np.ascontiguousarray(test[:, :3])
+        flat_true, flat_test = true.reshape(-1), test.reshape(-1)
+    no_keep = np.zeros(0, np.bool_)
+    no_memo = np.zeros(2, np.int64)
+
+    def codes_chunk(mine, begin, end):
+        """Sum and count of the code rows ``[begin, end)``."""
+        thread_memo = mine.memo
+        use = memo and thread_memo.ready()
+        table_memo = thread_memo.memo if use else no_memo
+        memo_values = table_memo.view(np.float64)
+        shift = thread_memo.shift if use else np.uint32(0)
+        m = _codes_lab(
+            flat_true,
+            flat_test,
+            begin,
+            end,
+            table,
+            use,
+            table_memo,
+            memo_values,
+            shift,
+            mine.keys,
+            mine.slots,
+            mine.out,
+            mine.rows,
+            mine.lab,
+            *mine.roots,
+        )
+        if m < 0:  # absurd ranges (a tiny scale): NumPy's conversion
+            m = end - begin
+            _numpy_lab(true, test, begin, end, inv_scale, mine.lab)
+        _delta_e_lab(mine.lab, m, mine.values)
+        if use:
+            thread_memo.count(end - begin, m)
+        return _chunk_total(
+            use,
+            table_memo,
+            memo_values,
+            mine.keys,
+            mine.slots,
+            mine.rows,
+            mine.values,
+            m,
+            mine.out,
+            end - begin,
+            no_keep if keep is None else keep,
+            begin,
+        )
+
+    def floats_chunk(mine, begin, end):
+        """Sum and count of the float rows ``[begin, end)``."""
+        out = mine.out[: end - begin]
+        _chunk_lab(true, test, begin, end, inv_scale, mine.lab, mine.roots)
+        _delta_e_lab(mine.lab, end - begin, out)
+        if keep is not None:
+            out = out[keep[begin:end]]
+        return np.sum(out), out.size
 
     def task(worker, start, stop):
         if worker not in scratch:
-            scratch[worker] = mine = _Scratch(min(chunk, n_pixels), memo)
-
-            def compute(found, n, values):  # the pairs the memo has not met
-                for side in range(2):
-                    lab = mine.labs[side]
-                    _chunk_lab(found[side], 0, n, table, inv_scale, lab, mine.roots)
-                _delta_e_lab(mine.labs, n, values)
-
-            mine.compute = compute
+            scratch[worker] = _Scratch(min(chunk, n_pixels), memo)
         mine = scratch[worker]
+        run = codes_chunk if table is not None else floats_chunk
         for begin in range(start, stop, chunk):
             end = min(stop, begin + chunk)
-            out = mine.out[: end - begin]
-            if memo and mine.memo.ready():
-                mine.memo.differences(true, test, begin, end, out, mine.compute)
-            else:
-                _chunk_lab(true, begin, end, table, inv_scale, mine.labs[0], mine.roots)
-                _chunk_lab(test, begin, end, table, inv_scale, mine.labs[1], mine.roots)
-                _delta_e_lab(mine.labs, end - begin, out)
-            if keep is not None:
-                out = out[keep[begin:end]]
-            totals[begin // chunk], counts[begin // chunk] = np.sum(out), out.size
+            totals[begin // chunk], counts[begin // chunk] = run(mine, begin, end)
 
     run_parallel(task, n_pixels, n_threads, chunk=chunk)
     if stats is not None:

@@ -193,10 +193,10 @@ def test_uint8_images_compile_only_what_they_use():
         "a = np.arange(3000, dtype=np.uint8).reshape(-1, 3)\n"
         "m.ciede2000_sum(a, a[::-1], scale=255)\n"
         "m.ciede2000_sum(a[:, ::-1], a, scale=255)\n"
-        "print([len(k.signatures) for k in (m._lab_codes, m._lab_floats,"
-        " m._delta_e_lab)])\n"
+        "print([len(k.signatures) for k in (m._codes_lab, m._lab_floats,"
+        " m._delta_e_lab, m._chunk_total)])\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
-    assert result.stdout.split() == ["[1,", "0,", "1]"]
+    assert result.stdout.split() == ["[1,", "0,", "1,", "1]"]
