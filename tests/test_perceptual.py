@@ -300,3 +300,27 @@ def test_blended_refinement_lowers_its_objective(coffee):
     # one more call from the result barely moves it (near a fixed point)
     again, _ = refine_blended(target, refined, n_fixed=2)
     assert _blended_objective(target, again) <= after + 1e-3
+
+
+def test_blend_sums_match_numpy():
+    from skquant._kernels._refine import blend_sums
+
+    rng = np.random.default_rng(0)
+    rgb, din = rng.random((500, 3)), 50 * rng.random((500, 3))
+    weights, labels = rng.random(500), rng.integers(0, 7, 500)
+    centre_din = 50 * rng.random((7, 3))
+    mass, sums, total, u_mass, u_offset = blend_sums(
+        labels, rgb, din, weights, centre_din, 0.5, 7
+    )
+    offset = din - centre_din[labels]
+    d = np.sqrt((offset**2).sum(1))
+    u = weights / np.maximum(d, 0.5)
+    np.testing.assert_allclose(mass, np.bincount(labels, weights, 7))
+    np.testing.assert_allclose(
+        sums.T, [np.bincount(labels, weights * x, 7) for x in rgb.T], rtol=1e-12
+    )
+    np.testing.assert_allclose(total, weights @ d, rtol=1e-12)
+    np.testing.assert_allclose(u_mass, np.bincount(labels, u, 7), rtol=1e-12)
+    np.testing.assert_allclose(
+        u_offset.T, [np.bincount(labels, u * x, 7) for x in offset.T], rtol=1e-12
+    )

@@ -190,9 +190,9 @@ class MappedNearest:
 
     def __init__(self, fit, rgb, weights=None, source=None):
         self.fit, self.source = fit, source
-        self.rgb = rgb
-        self.weights = np.ones(len(rgb)) if weights is None else weights
-        self.din = rgb_to_din99o(rgb)
+        self.rgb = np.ascontiguousarray(rgb, np.float64)
+        self.weights = np.ones(len(rgb)) if weights is None else weights.astype(float)
+        self.din = np.ascontiguousarray(rgb_to_din99o(self.rgb))
         self.mapped = rgb_to_perceptual(rgb, din=self.din)
         self.last = {}  # sRGB of the previous centres: Newton's start for the next
 
@@ -220,11 +220,17 @@ class MappedNearest:
         A :class:`MappedNearest` of the pixels rounded to 8 bits per channel:
         the distinct colours of 8-bit data with their summed weights (for
         deeper data, the weighted means of the pixels that round alike).
+        Of every n-th pixel only when there are more than
+        :data:`FINE_MAX_PIXELS`.
         """
         if self.source is None:
             return None
         pixels, weights = self.source()  # RGB order (the histogram's)
         pixels = np.asarray(pixels)
+        step = -(-len(pixels) // FINE_MAX_PIXELS)
+        if step > 1:  # every step-th pixel: deterministic, no random numbers
+            pixels = pixels[::step]
+            weights = None if weights is None else weights[::step]
         if pixels.dtype == np.uint8 and weights is None:
             # one sort of packed codes (no inverse needed): the usual case
             wide = pixels.astype(np.int32)
@@ -266,6 +272,9 @@ BLEND_LAMBDA = 0.5
 #: +0.21 dB. At K=16 the same on both (-5.5 % / +0.11 dB) for twice the
 #: fit time.
 FINE_MIN_COLORS = 64
+#: At most this many pixels (every n-th) give those colours: their count,
+#: and so the refinement's cost, stays that of a photo of two megapixels.
+FINE_MAX_PIXELS = 1 << 21
 
 
 def _din_jacobian(rgb, step=1e-6):
@@ -300,6 +309,8 @@ def refine_blended(target, centers, n_fixed=0):
     labels : ndarray of shape (n_colors,)
         The colours' nearest centres before the last step.
     """
+    from skquant._kernels._refine import blend_sums
+
     rgb, din, w = target.rgb, target.din, target.weights
     centers = np.clip(np.array(centers, np.float64), 0.0, 1.0)
     n = len(centers)
@@ -312,23 +323,14 @@ def refine_blended(target, centers, n_fixed=0):
         if labels is not None and np.array_equal(new, labels):
             break
         labels = new
-        mass = np.bincount(labels, weights=w, minlength=n)
-        sums = np.stack(
-            [np.bincount(labels, weights=w * x, minlength=n) for x in rgb.T], axis=1
+        at, jacobian = _din_jacobian(centers)
+        mass, sums, total, u_mass, u_offset = blend_sums(
+            labels, rgb, din, w, at, BLEND_FLOOR, n
         )
         filled = moving & (mass > 0)
-        at, jacobian = _din_jacobian(centers)
-        offset = din - at[labels]
-        distance = np.sqrt(np.einsum("ij,ij->i", offset, offset))
         squared = norm - 2.0 * np.sum(sums * centers) + mass @ (centers**2).sum(1)
-        a = BLEND_LAMBDA / max(float(np.dot(w, distance)), 1e-300)
+        a = BLEND_LAMBDA / max(total, 1e-300)
         b = (1.0 - BLEND_LAMBDA) / max(squared, 1e-300)
-        u = w / np.maximum(distance, BLEND_FLOOR)
-        u_mass = np.bincount(labels, weights=u, minlength=n)
-        u_offset = np.stack(
-            [np.bincount(labels, weights=u * x, minlength=n) for x in offset.T],
-            axis=1,
-        )
         # minimise a/2 sum u |offset - J s|^2 + b sum w |x - c - s|^2 in s
         jt = np.swapaxes(jacobian, 1, 2)
         lhs = a * u_mass[:, None, None] * (jt @ jacobian)
@@ -370,7 +372,7 @@ def refine_perceptual(points, weights, centers, n_fixed=0, nearest=None):
         return refine_weiszfeld(points, weights, centers, n_fixed, nearest)
     fit = nearest.fit
     if weights is not None:
-        nearest.weights = weights
+        nearest.weights = np.asarray(weights, np.float64)
     rgb = perceptual_to_rgb(centers, fit.weight, nearest.last.get(centers.shape))
     fine = nearest.fine() if len(centers) >= FINE_MIN_COLORS else None
     rgb, _ = refine_blended(nearest if fine is None else fine, rgb, n_fixed)
