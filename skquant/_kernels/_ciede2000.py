@@ -500,13 +500,17 @@ def _chunk_total(
             kept = keep[begin + j]
             out[j] = out[j] if kept else 0.0
             count += np.intp(kept)
-    sums = np.zeros(4)
+    sum0 = sum1 = sum2 = sum3 = 0.0
     for j in range(0, n - 3, 4):
-        for k in range(4):
-            sums[k] += out[j + k]
-    for j in range(n - n % 4, n):
-        sums[j % 4] += out[j]
-    return (sums[0] + sums[1]) + (sums[2] + sums[3]), count
+        sum0 += out[j]
+        sum1 += out[j + 1]
+        sum2 += out[j + 2]
+        sum3 += out[j + 3]
+    tail = n - n % 4
+    sum0 += out[tail] if tail < n else 0.0
+    sum1 += out[tail + 1] if tail + 1 < n else 0.0
+    sum2 += out[tail + 2] if tail + 2 < n else 0.0
+    return (sum0 + sum1) + (sum2 + sum3), count
 
 
 @_block_kernel
