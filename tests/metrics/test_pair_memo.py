@@ -73,3 +73,45 @@ def test_memo_collisions_and_repeats_within_a_chunk(monkeypatch):
     stats = {}
     assert ciede2000_sum(true, test, scale=255, stats=stats) == expected
     assert 0 < stats["memo_hits"] < stats["memo_pixels"]
+
+
+def _skimage_sum(true, test, scale=255):
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    lab_true = rgb2lab(true[:, :3].astype(np.float64) / scale)
+    lab_test = rgb2lab(test[:, :3].astype(np.float64) / scale)
+    return float(np.sum(deltaE_ciede2000(lab_true, lab_test)))
+
+
+def test_memo_on_rgba_greys_and_opposite_hues(coffee):
+    """Through the memo (more than a chunk): a photo against a copy with
+    greys (no hue) and hues turned half way round (opposite, where the SIMD
+    lanes hand over to the literal formula), RGBA (the codes read as 3
+    flat bytes a pixel): scikit-image's sum, with the memo or without."""
+    true = coffee.reshape(-1, 3)
+    assert true.shape[0] > 2 * CHUNK
+    test = true.copy()
+    grey = np.mean(true, axis=1, keepdims=True).astype(np.uint8)
+    test[::3] = grey[::3]  # grey test pixels
+    test[1::3] = 255 - true[1::3]  # complementary: (nearly) opposite hues
+    true = true.copy()
+    true[2::7] = grey[2::7]  # grey true pixels, some against greys
+    stats = {}
+    total, count = ciede2000_sum(true, test, scale=255, stats=stats)
+    assert stats["memo_pixels"] > 0
+    np.testing.assert_allclose(total, _skimage_sum(true, test), rtol=1e-11)
+    rgba = np.concatenate([true, np.full_like(true[:, :1], 9)], axis=1)
+    rgba_test = np.concatenate([test, np.zeros_like(test[:, :1])], axis=1)
+    assert ciede2000_sum(rgba, rgba_test, scale=255) == (total, count)
+
+
+def test_no_memo_beyond_float32():
+    """A tiny scale puts 8-bit codes beyond float32 (no SIMD roots): no memo,
+    NumPy's conversion, scikit-image's value."""
+    rng = np.random.default_rng(5)
+    true = rng.integers(0, 256, size=(3 * CHUNK, 3), dtype=np.uint8)
+    test = true[::-1].copy()
+    stats = {}
+    total, _ = ciede2000_sum(true, test, scale=1e-14, stats=stats)
+    assert stats["memo_pixels"] == 0
+    np.testing.assert_allclose(total, _skimage_sum(true, test, 1e-14), rtol=1e-11)
