@@ -54,12 +54,16 @@ Speed
 Floyd-Steinberg on a 12-megapixel photo (china.jpg upscaled to 4000 x
 3000) at K = 16 and 256 in every colour space, against Pillow's
 Floyd-Steinberg onto the same palette, interleaved in one process: medians
-of three runs and their ratio (skquant on numba's threads), and the ratio
-of CPU times with skquant on one thread (``cpu ratio``: what a busy machine
-changes least; Pillow runs on one thread).
+of three runs (``--repeats``) and their ratio (skquant on numba's threads),
+and the ratio of CPU times with skquant on one thread (``cpu ratio``: what a
+busy machine changes least; Pillow runs on one thread). Each space is timed
+``plain`` (``dither_adaptive=False``) and ``adaptive`` (the default of
+``ColorQuantizer``: the dither map is computed too); ``--mode``,
+``--spaces`` and ``--k`` pick fewer rows.
 """
 
 import argparse
+import itertools
 import statistics
 import sys
 import time
@@ -273,7 +277,7 @@ def geometric_ratio(ours, theirs):
 SPEED_SPACES = (*SPACES, "perceptual")
 
 
-def speed(repeats=3):
+def speed(repeats=3, adaptive=(False, True), spaces=None, n_colors_list=(16, 256)):
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
     import numba
     from _common import median, photo_12mp, repeat
@@ -284,10 +288,10 @@ def speed(repeats=3):
     print("\nFloyd-Steinberg on 12 MP (4000 x 3000), medians of", repeats, "runs")
     print(f"wall: skquant on {threads} threads; cpu: skquant on 1 thread, CPU time")
     print(
-        f"{'K':>4} {'space':<11}{'skquant s':>10}{'pillow s':>10}{'ratio':>7}", end=""
+        f"{'K':>4} {'space':<11}{'mode':<9}{'skquant s':>10}{'pillow s':>10}"
+        f"{'ratio':>7}{'cpu ratio':>11}"
     )
-    print(f"{'cpu ratio':>11}")
-    for n_colors in (16, 256):
+    for n_colors in n_colors_list:
         palette = ColorQuantizer(n_colors, random_state=0).fit(image[::4, ::4])
         palette = palette.palette_
         held = pillow_palette(palette)
@@ -295,11 +299,16 @@ def speed(repeats=3):
         def pillow(held=held):
             return source.quantize(palette=held, dither=Image.Dither.FLOYDSTEINBERG)
 
-        for space in SPEED_SPACES:
+        for space, mode in itertools.product(spaces or SPEED_SPACES, adaptive):
 
-            def ours(space=space, palette=palette):
+            def ours(space=space, palette=palette, mode=mode):
                 return dither_labels(
-                    image, palette, method="floyd-steinberg", space=space, scale=255.0
+                    image,
+                    palette,
+                    method="floyd-steinberg",
+                    space=space,
+                    scale=255.0,
+                    adaptive=mode,
                 )
 
             ours(), pillow()  # compile, warm the caches
@@ -316,7 +325,8 @@ def speed(repeats=3):
                 pillow_cpu.append(cpu_seconds(pillow))
             a, b = median(ours_t), median(pillow_t)
             cpu = median(ours_cpu) / median(pillow_cpu)
-            row = f"{n_colors:>4} {space:<11}{a:>10.3f}{b:>10.3f}{a / b:>7.2f}"
+            name = "adaptive" if mode else "plain"
+            row = f"{n_colors:>4} {space:<11}{name:<9}{a:>10.3f}{b:>10.3f}{a / b:>7.2f}"
             print(f"{row}{cpu:>11.2f}", flush=True)
 
 
@@ -338,13 +348,29 @@ def main(argv=None):
         action="store_true",
         help="dither onto libimagequant's palettes instead of skquant's",
     )
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs (speed)")
+    parser.add_argument(
+        "--mode",
+        choices=("both", "plain", "adaptive"),
+        default="both",
+        help="Floyd-Steinberg timed: plain, adaptive (the default of "
+        "ColorQuantizer) or both",
+    )
+    parser.add_argument("--spaces", help="comma-separated spaces timed (default all)")
+    parser.add_argument("--k", help="comma-separated K timed (default 16,256)")
     args = parser.parse_args(argv)
     if imagequant is None:
         print("imagequant is not installed: the libimagequant rows are left out")
     if not args.no_quality:
         quality(args.per_photo, args.liq_palettes)
     if not args.no_timing:
-        speed()
+        modes = {"both": (False, True), "plain": (False,), "adaptive": (True,)}
+        speed(
+            args.repeats,
+            modes[args.mode],
+            args.spaces.split(",") if args.spaces else None,
+            tuple(int(k) for k in args.k.split(",")) if args.k else (16, 256),
+        )
 
 
 if __name__ == "__main__":
