@@ -63,7 +63,8 @@ def _dither_rows(
     Error diffusion when ``taps_*`` are not empty (serpentine scan), ordered
     pair mixing when ``ordered`` is ``_ORDERED_PAIR``, plain nearest colour
     otherwise. ``pixel`` is ``(lut, decode, inv_scale, valid_lo, valid_hi,
-    carry_lo, carry_hi, palette_lin, error_limit2)``: pixels are read as
+    carry_lo, carry_hi, palette_lin, error_limit2, error_limit)``
+    (``error_limit`` its square root, for :func:`_fs_rows`): pixels are read as
     ``lut[value]`` when ``lut`` is not empty,
     else sRGB-decoded from ``value * inv_scale`` when ``decode``, else taken
     as they are. The pixel plus carried error is clamped to ``carry_lo..hi``
@@ -211,6 +212,12 @@ def _dither_rows(
             err[row, :, :] = 0.0
 
 
+#: ``size2 <= own2 * _BELOW_OWN`` proves ``size2 <= cap * cap`` as rounded
+#: in _dither_rows (``cap = sqrt(own2) + m * limit``, ``m * limit >= 0``:
+#: three roundings down lose less than 2**-50 of ``own2``), so _fs_rows
+#: skips the cap there and passes on the same error.
+_BELOW_OWN = 1.0 - 2.0**-48
+
 # Floyd-Steinberg weights (7 right, 3 below behind, 5 below, 1 below ahead).
 _FS_AHEAD = 7.0 / 16.0
 _FS_BEHIND = 3.0 / 16.0
@@ -235,7 +242,7 @@ def _fs_rows(image, span, labels, pixel, space, grid, strength, tables, limit_ma
     """
     y0, y_write, y1 = span
     lut, decode, inv_scale, valid_lo, valid_hi, carry_lo, carry_hi = pixel[:7]
-    palette_lin, error_limit2 = pixel[7], pixel[8]
+    palette_lin, error_limit2, error_limit = pixel[7], pixel[8], pixel[9]
     width = image.shape[1]
     # err_here: the row being scanned, err_below: the next one (every
     # position of it is written during the row, none read before).
@@ -290,14 +297,19 @@ def _fs_rows(image, span, labels, pixel, space, grid, strength, tables, limit_ma
             e2 = u2 - palette_lin[j, 2]
             size2 = e0 * e0 + e1 * e1 + e2 * e2
             limit2 = error_limit2[j]
+            gain = strength
             if use_map:  # as in _dither_rows
                 own2 = 0.0 + (s0 - palette_lin[j, 0]) ** 2
                 own2 += (s1 - palette_lin[j, 1]) ** 2
                 own2 += (s2 - palette_lin[j, 2]) ** 2
-                cap = np.sqrt(own2) + limit_map[y - y0, x] * np.sqrt(limit2)
-                limit2 = cap * cap
-            gain = strength
-            if size2 > limit2:
+                # Below its own error the pixel passes on all of it (the cap
+                # is at least its own error): no square roots.
+                if size2 > own2 * _BELOW_OWN:
+                    cap = np.sqrt(own2) + limit_map[y - y0, x] * error_limit[j]
+                    limit2 = cap * cap
+                    if size2 > limit2:
+                        gain *= np.sqrt(limit2 / size2)
+            elif size2 > limit2:
                 gain *= np.sqrt(limit2 / size2)
             e0, e1, e2 = gain * e0, gain * e1, gain * e2
             a0, a1, a2 = _FS_AHEAD * e0, _FS_AHEAD * e1, _FS_AHEAD * e2

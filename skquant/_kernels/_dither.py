@@ -55,7 +55,7 @@ from skquant._kernels._diffusion import (
     _dither_rows,
     _fs_rows,
 )
-from skquant._kernels._dither_map import limit_map_rows
+from skquant._kernels._dither_map import limit_map
 from skquant._kernels._fastconv import TABLES as FAST_TABLES
 from skquant._kernels._grid import grid_for
 from skquant._kernels._runner import kernel_threads, run_parallel
@@ -502,6 +502,7 @@ def _run(
         valid_hi + margin,
         palette_lin,
         limit**2 * gap2,
+        np.sqrt(limit**2 * gap2),  # (the same square root as in the kernel)
     )
     if fast and n_channels == 3 and _is_floyd_steinberg(taps) and strength > 0.0:
         # Written out for Floyd-Steinberg on colours: the same labels, faster
@@ -545,7 +546,7 @@ def _run(
             band_map = no_map
             if adaptive:
                 band_map = maps[worker][: y1 - first_row]
-                limit_map_rows(
+                limit_map(
                     image,
                     first_row,
                     y1,

@@ -16,6 +16,14 @@ import numpy as np
 from skquant._kernels._cache import kernel
 
 
+def limit_map(image, y0, y1, norm, radius, flat, textured, low, out):
+    """:func:`limit_map_rows`, by its 3-channel version for 3 channels (the
+    same map, bit for bit). Called from Python: only the kernel used is
+    compiled."""
+    rows = limit_map_rows3 if image.shape[2] == 3 else limit_map_rows
+    rows(image, y0, y1, norm, radius, flat, textured, low, out)
+
+
 @kernel
 def limit_map_rows(image, y0, y1, norm, radius, flat, textured, low, out):
     """``out[y - y0, x]``: factor of the error limit at ``(y, x)``.
@@ -63,6 +71,81 @@ def limit_map_rows(image, y0, y1, norm, radius, flat, textured, low, out):
                 var += max(row_sq[c] / n - mean * mean, 0.0)
             t = (np.sqrt(var) - flat) / (textured - flat)
             out[y - y0, x] = low + (1.0 - low) * min(max(t, 0.0), 1.0)
+
+
+@kernel
+def limit_map_rows3(image, y0, y1, norm, radius, flat, textured, low, out):
+    """:func:`limit_map_rows` for 3 channels: the same sums in the same
+    order (the same map, bit for bit), the window's sums along the row in
+    registers rather than arrays (a loop-carried chain through memory), and
+    rows added and removed by separate loops: 2-3 times faster."""
+    height, width = image.shape[0], image.shape[1]
+    col_sum = np.zeros((width, 3))
+    col_sq = np.zeros((width, 3))
+    for yy in range(max(y0 - radius, 0), min(y0 + radius, height)):
+        _add_row3(image, yy, norm, col_sum, col_sq, False)
+    for y in range(y0, y1):
+        if y + radius < height:
+            _add_row3(image, y + radius, norm, col_sum, col_sq, False)
+        if y > y0 and y - radius - 1 >= 0:
+            _add_row3(image, y - radius - 1, norm, col_sum, col_sq, True)
+        n_rows = min(y + radius + 1, height) - max(y - radius, 0)
+        s0 = s1 = s2 = 0.0
+        q0 = q1 = q2 = 0.0
+        for xx in range(min(radius, width)):
+            s0 += col_sum[xx, 0]
+            s1 += col_sum[xx, 1]
+            s2 += col_sum[xx, 2]
+            q0 += col_sq[xx, 0]
+            q1 += col_sq[xx, 1]
+            q2 += col_sq[xx, 2]
+        for x in range(width):
+            if x + radius < width:
+                s0 += col_sum[x + radius, 0]
+                s1 += col_sum[x + radius, 1]
+                s2 += col_sum[x + radius, 2]
+                q0 += col_sq[x + radius, 0]
+                q1 += col_sq[x + radius, 1]
+                q2 += col_sq[x + radius, 2]
+            if x - radius - 1 >= 0:
+                s0 -= col_sum[x - radius - 1, 0]
+                s1 -= col_sum[x - radius - 1, 1]
+                s2 -= col_sum[x - radius - 1, 2]
+                q0 -= col_sq[x - radius - 1, 0]
+                q1 -= col_sq[x - radius - 1, 1]
+                q2 -= col_sq[x - radius - 1, 2]
+            n = n_rows * (min(x + radius + 1, width) - max(x - radius, 0))
+            m0, m1, m2 = s0 / n, s1 / n, s2 / n
+            var = 0.0 + max(q0 / n - m0 * m0, 0.0)
+            var += max(q1 / n - m1 * m1, 0.0)
+            var += max(q2 / n - m2 * m2, 0.0)
+            t = (np.sqrt(var) - flat) / (textured - flat)
+            out[y - y0, x] = low + (1.0 - low) * min(max(t, 0.0), 1.0)
+
+
+@kernel
+def _add_row3(image, y, norm, col_sum, col_sq, remove):
+    """:func:`_add_row` for 3 channels, a row in or out (``remove``):
+    ``x + (-1.0) * v`` is ``x - v`` exactly."""
+    n0, n1, n2 = norm[0], norm[1], norm[2]
+    for x in range(image.shape[1]):
+        v0 = np.float64(image[y, x, 0]) * n0
+        v1 = np.float64(image[y, x, 1]) * n1
+        v2 = np.float64(image[y, x, 2]) * n2
+        if remove:
+            col_sum[x, 0] -= v0
+            col_sum[x, 1] -= v1
+            col_sum[x, 2] -= v2
+            col_sq[x, 0] -= v0 * v0
+            col_sq[x, 1] -= v1 * v1
+            col_sq[x, 2] -= v2 * v2
+        else:
+            col_sum[x, 0] += v0
+            col_sum[x, 1] += v1
+            col_sum[x, 2] += v2
+            col_sq[x, 0] += v0 * v0
+            col_sq[x, 1] += v1 * v1
+            col_sq[x, 2] += v2 * v2
 
 
 @kernel
@@ -128,12 +211,12 @@ def flat_weights(image, norm):
     out = np.empty((height, width), np.float32)
     if image.size == 0:
         return np.zeros(0)
-    # limit_map_rows gives low + (1 - low) t (t = 0 flat, 1 textured); with
+    # limit_map gives low + (1 - low) t (t = 0 flat, 1 textured); with
     # low = 1 / FIT_TEXTURED_WEIGHT that is the weight over FIT_TEXTURED_WEIGHT.
     low = 1.0 / FIT_TEXTURED_WEIGHT
 
     def task(worker, start, stop):
-        limit_map_rows(
+        limit_map(
             image, start, stop, norm, FIT_RADIUS, FIT_FLAT, FIT_TEXTURED, low,
             out[start:stop],
         )  # fmt: skip

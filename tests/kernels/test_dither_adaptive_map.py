@@ -7,7 +7,7 @@ from scipy.ndimage import uniform_filter
 
 from skquant import ColorQuantizer
 from skquant._kernels import dither_labels
-from skquant._kernels._dither_map import limit_map_rows
+from skquant._kernels._dither_map import limit_map_rows, limit_map_rows3
 
 
 def spread_oracle(image, norm, radius):
@@ -54,3 +54,18 @@ def test_adaptive_bands_do_not_depend_on_threads(china):
     finally:
         numba.set_num_threads(previous)
     np.testing.assert_array_equal(runs[0], runs[1])
+
+
+@pytest.mark.parametrize("rows", [(0, 40), (13, 29)])
+def test_three_channel_map_is_the_general_one_bit_for_bit(china, rows):
+    """limit_map_rows3 does the general kernel's sums in the same order."""
+    image = np.ascontiguousarray(china[40:80, 150:210])
+    norm = np.full(3, 1.0 / 255.0)
+    y0, y1 = rows
+    maps = []
+    for rows_kernel in (limit_map_rows, limit_map_rows3):
+        out = np.empty((y1 - y0, image.shape[1]), np.float32)
+        rows_kernel(image, y0, y1, norm, 3, 0.005, 0.02, 0.5, out)
+        maps.append(out)
+    np.testing.assert_array_equal(maps[0], maps[1])
+    assert len(np.unique(maps[0])) > 10  # flat, textured and in between
