@@ -17,7 +17,12 @@ force). Cells with more survivors, or across grid cells, are marked
 
 On a 12 MP photo this replaces about 1.4 million grid searches (one per
 distinct colour) by about 50 thousand settlements (one per touched cell).
-Threads racing on one cell write the same value (one aligned 8-byte store).
+For palettes of ``BLOCK_MIN_COLORS`` colours and more, the 64 colours of a
+cell settled with two to four survivors are then written at once to the
+Morton-ordered lookup table of :mod:`skquant._kernels._assign`, where they
+are one 64-byte block (:func:`fill_block`): their pixels are one table
+read, no distances.
+Threads racing on one cell write the same values (aligned stores).
 """
 
 import numpy as np
@@ -159,6 +164,16 @@ def cell_pick(pixels, i, palette, entry):
 
     -1 for an unsettled cell (search the pixel).
     """
+    x0 = np.float64(pixels[i, 0])
+    x1 = np.float64(pixels[i, 1])
+    x2 = np.float64(pixels[i, 2])
+    return pick(x0, x1, x2, palette, entry)
+
+
+@kernel(inline="always")
+def pick(x0, x1, x2, palette, entry):
+    """Nearest entry to the colour ``x`` of a cell from its table ``entry``
+    (lowest index among exact ties); -1 for an unsettled cell."""
     n = np.int64(entry & np.uint64(15))
     mask = np.uint64(0x7FFF)
     arg = np.int64((entry >> np.uint64(4)) & mask)
@@ -166,11 +181,25 @@ def cell_pick(pixels, i, palette, entry):
         return arg
     if n == UNSETTLED:
         return np.int64(-1)
-    x0 = np.float64(pixels[i, 0])
-    x1 = np.float64(pixels[i, 1])
-    x2 = np.float64(pixels[i, 2])
     best = np.inf
     for k in range(n):
         p = np.int64((entry >> np.uint64(4 + 15 * k)) & mask)
         best, arg = closer3(x0, x1, x2, palette, p, best, arg)
     return arg
+
+
+@kernel
+def fill_block(table, base, corner, palette, entry):
+    """Write label + 1 of each of the 64 colours of a settled cell to the
+    Morton-ordered lookup ``table``, where they are ``table[base:base + 64]``.
+
+    ``corner`` is the cell's lowest colour; the low six bits of a Morton
+    code interleave the two low bits of R, G and B (R highest). In a uint8
+    table, label 255 is stored as 0 ("not known"): those colours are picked
+    from the cell's entry each time (exact all the same).
+    """
+    for o in range(64):
+        x0 = np.float64(corner[0] + ((o >> 2) & 1) + (((o >> 5) & 1) << 1))
+        x1 = np.float64(corner[1] + ((o >> 1) & 1) + (((o >> 4) & 1) << 1))
+        x2 = np.float64(corner[2] + (o & 1) + (((o >> 3) & 1) << 1))
+        table[base + o] = pick(x0, x1, x2, palette, entry) + 1

@@ -30,11 +30,14 @@ def _cell_colours(codes):
 
 
 def test_photos_take_the_cell_path(photos):
-    """uint8 RGB from a megapixel on, in 'rgb': the cell kernel (and only there)."""
+    """uint8 RGB from a megapixel on, in 'rgb': the cell kernels (and only there)."""
     image = _megapixel(photos[0]).reshape(-1, 3)
     palette = palette_from(image, 16, "rgb", 255.0, 0).astype(np.float64)
     kernel = _assign._labeller(image, palette, "rgb", 255.0)[0]
     assert kernel is _assign._assign_cells
+    many = palette_from(image, _assign.BLOCK_MIN_COLORS, "rgb", 255.0, 0)
+    kernel = _assign._labeller(image, many.astype(np.float64), "rgb", 255.0)[0]
+    assert kernel is _assign._assign_blocks
     kernel = _assign._labeller(image, palette, "lab", 255.0)[0]
     assert kernel is not _assign._assign_cells
     kernel = _assign._labeller(image[: LUT_MIN_PIXELS // 2], palette, "rgb", 255.0)[0]
@@ -62,7 +65,7 @@ def test_settled_cells_hold_the_nearest_entry_of_every_colour(astronaut, n_color
     cells = _cells.new_cells()
     table = np.zeros(1 << 24, np.uint8)
     labels = np.empty(len(pixels), np.int32)
-    _assign._assign_cells(pixels, 0, len(pixels), grid, cells, table, labels)
+    _assign._assign_blocks(pixels, 0, len(pixels), grid, cells, table, labels)
     touched = np.flatnonzero(cells)
     counts = (cells[touched] & np.uint64(15)).astype(np.int64)
     assert (counts == 1).mean() > 0.3 and (counts >= 2).any()
@@ -85,6 +88,16 @@ def test_settled_cells_hold_the_nearest_entry_of_every_colour(astronaut, n_color
             second = np.partition(d2[single], 1, axis=1)[:, 1]
             assert np.all(d2[single, label[single]] < second)
     assert nearest_kept.all()
+    # the table holds label + 1 of all 64 colours of each cell settled with
+    # several survivors (0 for label 255 in a uint8 table): the nearest
+    # entry, the lowest index among exact ties
+    several = n > 1
+    lowest = np.argmax(d2 == best[:, None], axis=1)[several]
+    morton = _assign._MORTON
+    c = colours[several].astype(np.int64)
+    codes = (morton[c[:, 0]] << 2) | (morton[c[:, 1]] << 1) | morton[c[:, 2]]
+    assert len(codes) > 0
+    np.testing.assert_array_equal(table[codes], (lowest + 1) % 256)
 
 
 def test_exact_ties_go_to_the_lowest_index():
