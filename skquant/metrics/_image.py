@@ -137,9 +137,10 @@ def mean_delta_e(image_true, image_test, *, data_range=None):
     repeat; on noise, where none does, the memo pauses. On 12 MP uint8
     images quantized to 16 or 256 colours (mapped or dithered), one thread
     did the work of ``deltaE_ciede2000`` alone (on Lab values converted
-    beforehand) in 1/13 to 1/15 of its CPU time, and that of ``rgb2lab``
-    followed by ``deltaE_ciede2000`` in 1/38 to 1/50, on a shared machine
-    with a load of 7 to 11 on 2 CPUs (``benchmarks/bench_metrics.py``;
+    beforehand) in 1/14 to 1/16 of its CPU time (an upscaled photo) or
+    1/12 to 1/14 (a mosaic of real photos), and that of ``rgb2lab``
+    followed by ``deltaE_ciede2000`` in 1/35 to 1/44, on a shared machine
+    with a load of 5 to 7 on 2 CPUs (``benchmarks/bench_metrics.py``;
     floats: about 4 to 5 times faster than ``deltaE_ciede2000`` alone).
 
     References
