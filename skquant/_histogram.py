@@ -232,7 +232,49 @@ def pool_pixels(pixels, *, bins=64, weights=None):
 
 
 def distinct_colors(pixels, weights=None):
-    """Exact distinct rows of ``pixels`` and their counts or summed weights."""
-    points, inverse = np.unique(pixels, axis=0, return_inverse=True)
-    counts = np.bincount(inverse.ravel(), weights=weights, minlength=len(points))
+    """Exact distinct rows of ``pixels`` and their counts or summed weights.
+
+    Rows in ascending order, first channel first (as ``np.unique(axis=0)``);
+    every distinct row is listed, a zero total weight included. Unsigned
+    integer rows of at most 8 bytes are packed into one integer code each
+    (first channel in the high bits: the same order) and sorted as such,
+    several times faster than sorting rows (measured in the commit that
+    added it; counting over the 16 M possible 8-bit RGB codes was slower
+    still, even for 2 MP).
+    """
+    codes = _packed_codes(pixels)
+    if codes is None:
+        points, inverse = np.unique(pixels, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+    else:
+        present, inverse = np.unique(codes, return_inverse=True)
+        points = _unpack_codes(present, pixels)
+    counts = np.bincount(inverse, weights=weights, minlength=len(points))
     return points.astype(np.float64), counts.astype(np.float64)
+
+
+def _packed_codes(pixels):
+    """One uint64 per row of unsigned integers (None for other data)."""
+    if pixels.dtype.kind != "u" or pixels.ndim != 2:
+        return None
+    bits = 8 * pixels.dtype.itemsize
+    if bits * pixels.shape[1] > 64 or pixels.shape[1] == 0:
+        return None
+    codes = np.zeros(len(pixels), np.uint64)
+    for channel in range(pixels.shape[1]):
+        codes <<= np.uint64(bits)
+        codes |= pixels[:, channel]
+    return codes.astype(np.int64) if bits * pixels.shape[1] < 64 else codes
+
+
+def _unpack_codes(codes, like):
+    """The rows of ``like``'s dtype whose packed codes are ``codes``."""
+    bits = 8 * like.dtype.itemsize
+    n_channels = like.shape[1]
+    codes = codes.astype(np.uint64)
+    rows = np.empty((len(codes), n_channels), like.dtype)
+    mask = np.uint64((1 << bits) - 1)
+    for channel in range(n_channels - 1, -1, -1):
+        rows[:, channel] = codes & mask
+        codes = codes >> np.uint64(bits)
+    return rows

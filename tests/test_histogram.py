@@ -224,3 +224,51 @@ def test_histogram_by_colour_for_streams():
 def test_histogram_pickles_its_occupied_cells_only(china):
     hist = pool(china.reshape(-1, 3))
     assert len(pickle.dumps(hist)) < 70 * len(hist.codes) + 10_000
+
+
+@pytest.mark.parametrize(
+    "dtype, n_channels, high",
+    [
+        (np.uint8, 3, 256),
+        (np.uint8, 1, 256),
+        (np.uint8, 4, 4),
+        (np.uint8, 8, 3),  # 64 bits exactly
+        (np.uint8, 9, 3),  # too wide to pack: rows sorted as before
+        (np.uint16, 3, 1 << 16),
+        (np.uint16, 4, 1 << 16),
+        (np.uint32, 2, 1 << 32),
+        (np.uint64, 1, 1 << 64),
+        (np.int16, 3, 50),  # signed: not packed
+        (np.float32, 3, 50),
+    ],
+)
+def test_distinct_colors_equal_numpy_unique_rows(dtype, n_channels, high):
+    """Packed codes keep np.unique(axis=0)'s rows, order and weights."""
+    rng = np.random.default_rng(n_channels)
+    if high > 1 << 60:  # the top bit set too: unsigned order, not signed
+        pixels = rng.integers(0, 1 << 62, size=(2000, n_channels), dtype=np.uint64)
+        pixels[::3] |= np.uint64(1 << 63)
+    else:
+        pixels = rng.integers(0, high, size=(2000, n_channels), dtype=np.int64)
+    pixels = np.concatenate([pixels, pixels[:700]]).astype(dtype)  # repeats
+    weights = rng.random(len(pixels)) * (rng.random(len(pixels)) > 0.3)
+    before = pixels.copy()
+    for w in (None, weights):
+        points, counts = distinct_colors(pixels, w)
+        ref, inverse = np.unique(pixels, axis=0, return_inverse=True)
+        ref_counts = np.bincount(inverse.ravel(), weights=w, minlength=len(ref))
+        np.testing.assert_array_equal(points, ref.astype(np.float64))
+        np.testing.assert_allclose(counts, ref_counts, rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(pixels, before)
+
+
+def test_distinct_colors_of_a_photo():
+    """8-bit RGB of a real photo: the same colours and counts as NumPy."""
+    from skimage import data
+
+    pixels = data.coffee().reshape(-1, 3)
+    points, counts = distinct_colors(pixels)
+    ref, ref_counts = np.unique(pixels, axis=0, return_counts=True)
+    np.testing.assert_array_equal(points, ref)
+    np.testing.assert_array_equal(counts, ref_counts)
+    assert counts.sum() == len(pixels)
