@@ -14,6 +14,7 @@ import numpy as np
 
 from skquant._color._oklab_din99o import rgb_to_din99o
 from skquant._color._perceptual import fit_weight, perceptual_to_rgb, rgb_to_perceptual
+from skquant._histogram import distinct_colors
 from skquant._image import full_scale
 
 #: k-means runs (each seeded by k-means++ with the next random numbers) a
@@ -231,13 +232,9 @@ class MappedNearest:
         if step > 1:  # every step-th pixel: deterministic, no random numbers
             pixels = pixels[::step]
             weights = None if weights is None else weights[::step]
-        if pixels.dtype == np.uint8 and weights is None:
-            # one sort of packed codes (no inverse needed): the usual case
-            wide = pixels.astype(np.int32)
-            codes = (wide[:, 0] << 16) | (wide[:, 1] << 8) | wide[:, 2]
-            keys, counts = np.unique(codes, return_counts=True)
-            rgb = np.stack([keys >> 16, (keys >> 8) & 255, keys & 255], axis=1)
-            return MappedNearest(self.fit, rgb / 255.0, counts.astype(np.float64))
+        if pixels.dtype == np.uint8 and weights is None:  # the usual case
+            rgb, counts = distinct_colors(pixels)  # one sort of packed codes
+            return MappedNearest(self.fit, rgb / 255.0, counts)
         rgb = pixels.astype(np.float64) / self.fit.scale
         codes = np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.int32)
         codes = (codes[:, 0] << 16) | (codes[:, 1] << 8) | codes[:, 2]
