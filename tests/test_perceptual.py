@@ -324,3 +324,21 @@ def test_blend_sums_match_numpy():
     np.testing.assert_allclose(
         u_offset.T, [np.bincount(labels, u * x, 7) for x in offset.T], rtol=1e-12
     )
+
+
+def test_blend_sums_checks_its_arguments():
+    """A label beyond the centres or mismatched shapes raise, not crash."""
+    from skquant._kernels._refine import blend_sums
+
+    rng = np.random.default_rng(1)
+    rgb, din, weights = rng.random((20, 3)), rng.random((20, 3)), rng.random(20)
+    centre_din = rng.random((4, 3))
+    labels = rng.integers(0, 4, 20)
+    bad = labels.copy()
+    bad[3] = 4
+    with pytest.raises(ValueError, match="got a label 4"):
+        blend_sums(bad, rgb, din, weights, centre_din, 0.5, 4)
+    with pytest.raises(ValueError, match="must agree"):
+        blend_sums(labels, rgb[:, :2], din, weights, centre_din, 0.5, 4)
+    with pytest.raises(ValueError, match="centre_din"):
+        blend_sums(labels, rgb, din, weights, centre_din[:3], 0.5, 4)

@@ -3,15 +3,17 @@
 :func:`blend_sums` is the pass over the colours that
 :func:`skquant._engine._perceptual.refine_blended` makes each round: what
 its Gauss-Newton step needs per centre, in one loop instead of a dozen
-array operations over every colour.
+array operations over every colour. Its arguments are checked before they
+reach the compiled loop (:mod:`skquant._kernels._checks`): a label beyond
+the centres would make it write outside its arrays.
 """
 
 import numpy as np
 
 from skquant._kernels._cache import kernel
+from skquant._kernels._checks import labels_for
 
 
-@kernel
 def blend_sums(labels, rgb, din, weights, centre_din, floor, n_centers):
     """Per-centre sums of a round of the blended refinement.
 
@@ -42,6 +44,28 @@ def blend_sums(labels, rgb, din, weights, centre_din, floor, n_centers):
     u_offset : ndarray of shape (n_centers, 3)
         Sum of ``u * (din - centre_din)``.
     """
+    n_centers = int(n_centers)
+    labels = labels_for(labels, n_centers)
+    n = labels.shape[0]
+    rgb, din = (np.ascontiguousarray(a, dtype=np.float64) for a in (rgb, din))
+    weights = np.ascontiguousarray(weights, dtype=np.float64)
+    centre_din = np.ascontiguousarray(centre_din, dtype=np.float64)
+    if labels.ndim != 1 or rgb.shape != (n, 3) or din.shape != (n, 3):
+        raise ValueError(
+            f"labels (n,), rgb and din (n, 3) must agree, got shapes "
+            f"{labels.shape}, {rgb.shape} and {din.shape}."
+        )
+    if weights.shape != (n,) or centre_din.shape != (n_centers, 3):
+        raise ValueError(
+            f"weights must have shape ({n},) and centre_din ({n_centers}, 3), "
+            f"got {weights.shape} and {centre_din.shape}."
+        )
+    return _blend_sums(labels, rgb, din, weights, centre_din, float(floor), n_centers)
+
+
+@kernel
+def _blend_sums(labels, rgb, din, weights, centre_din, floor, n_centers):
+    """The compiled loop of :func:`blend_sums` (arguments checked there)."""
     mass = np.zeros(n_centers)
     sums = np.zeros((n_centers, 3))
     u_mass = np.zeros(n_centers)
