@@ -1,12 +1,18 @@
 """The OpenCV backend: one ``cv2.kmeans`` call per attempt, seeded by skquant."""
 
+import warnings
+
 import cv2
 import numpy as np
 import pytest
 from sklearn.datasets import load_sample_image
 
+import skquant._engine._learn as learn
+import skquant._kmeans as kmeans_module
 import skquant._opencv as opencv_backend
 from skquant import ColorQuantizer
+from skquant._histogram import pool
+from skquant._quantizer import TooFewColorsWarning
 from skquant.metrics import peak_signal_noise_ratio
 
 
@@ -95,3 +101,129 @@ def test_best_attempt_has_the_lowest_compactness(china):
     five = ColorQuantizer(16, backend="opencv", n_init=5, random_state=3).fit(china)
     # the first attempt of five is the single attempt: five can only do better
     assert five.inertia_ <= one.inertia_
+
+
+# %% what the fit does besides cv2.kmeans --------------------------------------
+
+
+def test_mean_variance_is_numpys():
+    rng = np.random.default_rng(0)
+    for data in (
+        rng.integers(0, 256, (5000, 3)).astype(np.uint8),
+        rng.normal(100, 30, (4999, 4)).astype(np.float32),
+        rng.normal(0, 1e3, (7, 1)),
+    ):
+        expected = np.mean(np.var(data, axis=0, dtype=np.float64))
+        assert opencv_backend.mean_variance(data) == pytest.approx(expected, rel=1e-12)
+    assert opencv_backend.mean_variance(np.full((10, 3), 7.0, np.float32)) == 0.0
+
+
+def _pooled_path(monkeypatch):
+    """Make the fit pool every image, as before the probe existed."""
+    monkeypatch.setattr(learn, "_more_cells_than", lambda *args: False)
+
+
+def _images():
+    rng = np.random.default_rng(1)
+    china = load_sample_image("china.jpg")
+    colours = rng.integers(0, 256, (20, 3)).astype(np.uint8)
+    few = colours[rng.integers(0, 20, (200, 200))]
+    # 20 clusters of up to 8 colours each: few histogram cells, many colours
+    noisy = np.clip(few + rng.integers(0, 2, few.shape), 0, 255).astype(np.uint8)
+    return {
+        "china": china,
+        "few": few,
+        "noisy": noisy,
+        "float": china[::2, ::2].astype(np.float32) / 255,
+    }
+
+
+@pytest.mark.parametrize("name", ["china", "few", "noisy", "float"])
+@pytest.mark.parametrize("n_colors", [16, 32])
+def test_probing_for_colours_gives_the_pooled_fits_palette(monkeypatch, name, n_colors):
+    """Without the full histogram, the fit is the one that pooled it."""
+    image = _images()[name]
+    weights = np.random.default_rng(2).random(image.shape[:2])
+    weights[: len(weights) // 3] = 0  # no weight: left out of the probe
+
+    def fits():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TooFewColorsWarning)
+            return [
+                ColorQuantizer(n_colors, backend="opencv", random_state=3, **kw)
+                .fit(image, sample_weight=w)
+                .palette_
+                for kw, w in (({}, None), ({"sample_size": None}, None), ({}, weights))
+            ]
+
+    probed = fits()
+    _pooled_path(monkeypatch)
+    for ours, pooled in zip(probed, fits(), strict=True):
+        np.testing.assert_array_equal(ours, pooled)
+
+
+def test_fewer_colours_than_n_colors_still_found(monkeypatch):
+    image = _images()["few"]  # 20 colours, 40 000 pixels: pooled
+    pooled = []
+    real_pool = learn.pool
+    monkeypatch.setattr(
+        learn, "pool", lambda *a, **k: pooled.append(1) or real_pool(*a, **k)
+    )
+    with pytest.warns(TooFewColorsWarning, match="20 distinct colours"):
+        est = ColorQuantizer(32, backend="opencv", random_state=0).fit(image)
+    assert pooled  # the probe cannot tell: the histogram decides
+    expected = np.unique(image.reshape(-1, 3), axis=0)
+    np.testing.assert_array_equal(np.unique(est.palette_, axis=0), expected)
+    # exactly as many colours as n_colors: the palette is those colours
+    est = ColorQuantizer(20, backend="opencv", random_state=0).fit(image)
+    np.testing.assert_array_equal(np.unique(est.palette_, axis=0), expected)
+
+
+def test_a_photo_is_not_pooled(monkeypatch, china):
+    def no_pool(*args, **kwargs):
+        raise AssertionError("the opencv backend pooled a photo")
+
+    monkeypatch.setattr(learn, "pool", no_pool)
+    est = ColorQuantizer(64, backend="opencv", random_state=0).fit(china)
+    assert len(est.palette_) == 64
+
+
+@pytest.mark.parametrize("name", ["china", "few", "noisy", "float"])
+@pytest.mark.parametrize("n_cells", [1, 16, 19, 20, 64, 300])
+def test_more_cells_than_is_never_wrong(name, n_cells):
+    pixels = _images()[name].reshape(-1, 3)
+    weights = np.random.default_rng(4).random(len(pixels))
+    weights[::3] = 0
+    for w in (None, weights):
+        occupied = len(pool(pixels, w, bins=64).codes)
+        if learn._more_cells_than(n_cells, pixels, w, 64):
+            assert occupied > n_cells
+    # a photo shows its many cells in the probe
+    if name == "china" and n_cells <= 300:
+        assert learn._more_cells_than(n_cells, pixels, None, 64)
+
+
+def test_no_thread_limits_around_cv2(monkeypatch, china):
+    """threadpool_limits costs 10 ms and does not reach OpenCV's threads."""
+
+    def no_limits(*args, **kwargs):
+        raise AssertionError("threadpool_limits around cv2.kmeans")
+
+    monkeypatch.setattr(kmeans_module, "threadpool_limits", no_limits)
+    ColorQuantizer(16, backend="opencv", random_state=0).fit(china)
+
+
+def test_pixels_without_weight_are_not_probed(china):
+    """A photo where only one flat region has weight: one occupied cell."""
+    pixels = china.reshape(-1, 3).copy()
+    weights = np.zeros(len(pixels))
+    weights[:1000] = 1.0
+    pixels[:1000] = (10, 200, 30)
+    assert len(pool(pixels, weights, bins=64).codes) == 1
+    assert not learn._more_cells_than(4, pixels, weights, 64)
+    assert learn._more_cells_than(4, pixels, None, 64)
+    with pytest.warns(TooFewColorsWarning, match="holds 1 distinct colours"):
+        est = ColorQuantizer(4, backend="opencv", random_state=0).fit(
+            pixels.reshape(china.shape), sample_weight=weights.reshape(china.shape[:2])
+        )
+    np.testing.assert_array_equal(est.palette_, [[10, 200, 30]])

@@ -18,7 +18,7 @@ from skquant._engine._perceptual import (
     perceptual_runs,
     refine_perceptual,
 )
-from skquant._histogram import distinct_colors, pool
+from skquant._histogram import Grid, distinct_colors, pool
 from skquant._image import to_dtype, warn
 
 #: Pixels drawn by ``sample_size='auto'`` for backends that take no weights.
@@ -29,6 +29,11 @@ MIN_PIXELS_TO_POOL = 1 << 14
 
 #: Up to this many pixels, the exact distinct colours are looked for.
 MAX_PIXELS_FOR_DISTINCT = 1 << 20
+
+#: Pixels (at least, and per colour to learn) probed by backends other than
+#: 'sklearn' for more histogram cells than colours before pooling them all.
+PROBE_PIXELS = 8192
+PROBE_PIXELS_PER_COLOR = 32
 
 #: Coarse cells needed per colour for k-means to start on the coarse grid.
 COARSE_CELLS_PER_COLOR = 16
@@ -204,7 +209,8 @@ def fit_points(pixels, weights, settings, n_learned, rng):
     sampled = None
     if sample_size is not None and sample_size < n_pixels:
         idx = np.sort(sample_indices(n_pixels, sample_size, rng))
-        pixels = pixels[idx]
+        # np.take: the same rows as pixels[idx], 4x faster (100k of 12 MP)
+        pixels = np.take(pixels, idx, axis=0)
         weights = None if weights is None else weights[idx]
         sampled = sample_size
     points = _pooled(pixels, weights, settings, n_learned)
@@ -215,13 +221,39 @@ def fit_points(pixels, weights, settings, n_learned, rng):
 def _pooled(pixels, weights, settings, n_learned):
     n, n_channels = pixels.shape
     if poolable(settings, n, n_channels):
-        hist = pool(pixels, weights, bins=settings.histogram_bins)
+        bins = settings.histogram_bins
+        if settings.backend != "sklearn" and _more_cells_than(
+            n_learned, pixels, weights, bins
+        ):
+            # what from_histogram gives these backends, without pooling
+            return Points(pixels, weights, False)
+        hist = pool(pixels, weights, bins=bins)
         return from_histogram(hist, settings, n_learned, lambda: (pixels, weights))
     if n <= MAX_PIXELS_FOR_DISTINCT:
         unique, counts = distinct_colors(pixels, weights)
         if weights is not None or len(unique) <= n_learned:
             return Points(unique, counts, True)
     return Points(pixels, weights, False)
+
+
+def _more_cells_than(n_cells, pixels, weights, bins):
+    """Whether ``pool(pixels, weights, bins=bins)`` occupies over ``n_cells`` cells.
+
+    Looked for on :data:`PROBE_PIXELS` pixels spread over the data (with a
+    positive weight), on the histogram's grid: their cells are occupied
+    cells of the whole histogram, so True is certain. False means "not
+    seen": pool everything to tell. With more cells than colours to learn,
+    :func:`from_histogram` gives backends other than 'sklearn' the pixels
+    themselves, so they need no histogram (10 ms on 100k pixels).
+    """
+    step = len(pixels) // max(PROBE_PIXELS, PROBE_PIXELS_PER_COLOR * n_cells)
+    if step < 2:
+        return False  # probing would cost about as much as pooling
+    probe = pixels[::step]
+    if weights is not None:
+        probe = probe[weights[::step] > 0]
+    grid = Grid.for_pixels(pixels, bins=bins)
+    return len(np.unique(grid.cells(probe))) > n_cells
 
 
 def from_histogram(hist, settings, n_learned, get_pixels):
