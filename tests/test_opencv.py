@@ -227,3 +227,34 @@ def test_pixels_without_weight_are_not_probed(china):
             pixels.reshape(china.shape), sample_weight=weights.reshape(china.shape[:2])
         )
     np.testing.assert_array_equal(est.palette_, [[10, 200, 30]])
+
+
+def test_randint_calls_continue_one_stream():
+    """What sorted_sample_indices relies on to draw its prefix in pieces."""
+    whole = np.random.RandomState(5).randint(12_000_000, size=1000)
+    rng = np.random.RandomState(5)
+    parts = [rng.randint(12_000_000, size=n) for n in (600, 1, 399)]
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
+
+
+@pytest.mark.parametrize(
+    "n_population, n_samples",
+    [
+        (12_000_000, 100_000),  # the OpenCV backend's default sample of 12 MP
+        (2_000_000, 20_000),  # exactly 1 %: still the tracking selection
+        (100_000, 900),
+        (1000, 5),
+        (100_000, 1001),  # a permutation
+        (1000, 300),  # reservoir
+        (50, 50),
+    ],
+)
+@pytest.mark.parametrize("seed", [0, 1, 42])
+def test_sorted_sample_indices(n_population, n_samples, seed):
+    a, b = np.random.RandomState(seed), np.random.RandomState(seed)
+    expected = np.sort(learn.sample_indices(n_population, n_samples, a))
+    ours = learn.sorted_sample_indices(n_population, n_samples, b)
+    np.testing.assert_array_equal(ours, expected)
+    assert ours.dtype == expected.dtype
+    # the stream continues from the same place
+    assert a.randint(1 << 30) == b.randint(1 << 30)

@@ -121,6 +121,40 @@ def sample_indices(n_population, n_samples, rng):
     return out
 
 
+def sorted_sample_indices(n_population, n_samples, rng):
+    """``np.sort(sample_indices(n_population, n_samples, rng))``, faster.
+
+    ``rng`` is left in the same state. For a sample of at most 1 % (the
+    tracking selection), the indices are the distinct values of the
+    shortest prefix of the stream of ``rng.randint(n_population)`` that
+    holds ``n_samples`` of them. That prefix is drawn here, and only it:
+    ``n_samples`` values, then as many more as are missing, until none is
+    (a draw adds one distinct value at most, so this never goes past the
+    prefix; ``randint`` calls continue one stream, a tested property). No
+    second draw, no sort of positions: 100k of 12 MP in 3 ms instead of 10.
+    """
+    ratio = n_samples / n_population if n_population else 1.0
+    if n_samples == 0 or ratio > 0.01:
+        return np.sort(sample_indices(n_population, n_samples, rng))
+    values = _distinct(rng.randint(n_population, size=n_samples))
+    while len(values) < n_samples:
+        more = _distinct(rng.randint(n_population, size=n_samples - len(values)))
+        at = np.searchsorted(values, more)
+        new = more[values[np.minimum(at, len(values) - 1)] != more]
+        values = np.insert(values, np.searchsorted(values, new), new)
+    return values
+
+
+def _distinct(values):
+    """Sorted distinct ``values`` (``np.unique`` without its hash table, which
+    takes 60 ms on 100k int64 in NumPy 2.4, 30x a sort)."""
+    values = np.sort(values)
+    keep = np.empty(len(values), bool)
+    keep[:1] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
 def _first_occurrences(values, n_values):
     """Sorted positions of the first occurrence of each distinct value.
 
@@ -208,7 +242,7 @@ def fit_points(pixels, weights, settings, n_learned, rng):
     sample_size = sample_size_for(settings)
     sampled = None
     if sample_size is not None and sample_size < n_pixels:
-        idx = np.sort(sample_indices(n_pixels, sample_size, rng))
+        idx = sorted_sample_indices(n_pixels, sample_size, rng)
         # np.take: the same rows as pixels[idx], 4x faster (100k of 12 MP)
         pixels = np.take(pixels, idx, axis=0)
         weights = None if weights is None else weights[idx]
@@ -253,7 +287,7 @@ def _more_cells_than(n_cells, pixels, weights, bins):
     if weights is not None:
         probe = probe[weights[::step] > 0]
     grid = Grid.for_pixels(pixels, bins=bins)
-    return len(np.unique(grid.cells(probe))) > n_cells
+    return len(_distinct(grid.cells(probe))) > n_cells
 
 
 def from_histogram(hist, settings, n_learned, get_pixels):
