@@ -353,9 +353,11 @@ def test_brute_force_chunks_fit_a_byte_budget(monkeypatch):
     # 65,536 rows x K whatever K: 16384 colours took +8 GiB on an RGBA image.
     import tracemalloc
 
+    # 70,000 rows x 1024 colours: unchunked float32 scores would be 274 MiB,
+    # one chunk of 65,536 rows 256 MiB, both far above the budget.
     rng = np.random.default_rng(0)
-    pixels = rng.integers(0, 256, (200_000, 5)).astype(np.uint8)
-    palette = rng.random((4096, 5)) * 255
+    pixels = rng.integers(0, 256, (70_000, 5)).astype(np.uint8)
+    palette = rng.random((1024, 5)) * 255
     tracemalloc.start()
     labels = nearest_brute(pixels, palette)
     peak = tracemalloc.get_traced_memory()[1]
