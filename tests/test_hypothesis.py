@@ -196,9 +196,8 @@ def check_mapping(q, X, *, exact_rgb):
 # =============================================================================
 
 
-@settings(SETTINGS, max_examples=200)
-@given(data=st.data())
-def test_any_valid_input_gives_a_correct_result(data):
+def check_any_valid_input(data):
+    """The property of the two tests below, for one drawn input."""
     X, n_channels = data.draw(images())
     dtype = arrays(X)[0].dtype
     q = data.draw(quantizers(n_channels, dtype))
@@ -240,6 +239,21 @@ def test_any_valid_input_gives_a_correct_result(data):
     check_mapping(q, other, exact_rgb=exact_rgb and not alpha)
     assert_unchanged(other, other_reference)
     assert_unchanged(X, reference)
+
+
+@settings(SETTINGS, max_examples=80)
+@given(data=st.data())
+def test_any_valid_input_gives_a_correct_result(data):
+    # ~0.3 s an example (a quarter are 16k-70k pixel images): 80 in the
+    # fast suite, many more in the slow one below.
+    check_any_valid_input(data)
+
+
+@pytest.mark.slow
+@settings(SETTINGS, max_examples=1000)
+@given(data=st.data())
+def test_any_valid_input_gives_a_correct_result_many_examples(data):
+    check_any_valid_input(data)
 
 
 @SETTINGS
