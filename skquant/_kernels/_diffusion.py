@@ -12,7 +12,7 @@ import numpy as np
 from skquant._kernels._cache import kernel
 from skquant._kernels._colorspace import linear_to_work, srgb_decode
 from skquant._kernels._fastconv import fast_to_work
-from skquant._kernels._grid import nearest, nearest3
+from skquant._kernels._grid import nearest, nearest3, nearest3_full
 
 #: Rows per band handed to a thread by the ordered kernel.
 ORDERED_BAND_ROWS = 64
@@ -226,7 +226,9 @@ _FS_DIAGONAL = 1.0 / 16.0
 
 
 @kernel
-def _fs_rows(image, span, labels, pixel, space, grid, strength, tables, limit_map):
+def _fs_rows(
+    image, span, labels, pixel, space, grid, strength, tables, full_scan_max, limit_map
+):
     """:func:`_dither_rows` for Floyd-Steinberg on 3 channels, written out.
 
     The same arithmetic in the same order, but the working-space value of
@@ -238,7 +240,8 @@ def _fs_rows(image, span, labels, pixel, space, grid, strength, tables, limit_ma
     The error passed to the next pixel and the partial sums of the row
     below stay in registers (each position of the row below is stored once,
     when its last contribution arrives), and the pixel loop handles three
-    channels without arrays.
+    channels without arrays. Palettes of at most ``full_scan_max`` colours
+    are searched in full (the same answer as the grid's).
     """
     y0, y_write, y1 = span
     lut, decode, inv_scale, valid_lo, valid_hi, carry_lo, carry_hi = pixel[:7]
@@ -252,6 +255,8 @@ def _fs_rows(image, span, labels, pixel, space, grid, strength, tables, limit_ma
     hi0, hi1, hi2 = valid_hi[0], valid_hi[1], valid_hi[2]
     use_lut = lut.shape[0] > 0
     use_map = limit_map.shape[0] > 0
+    palette_work = grid[0]
+    full_scan = palette_work.shape[0] <= full_scan_max
     j = np.int64(0)
     for y in range(y0, y1):
         forward = y % 2 == 0
@@ -289,7 +294,10 @@ def _fs_rows(image, span, labels, pixel, space, grid, strength, tables, limit_ma
                 space,
                 tables,
             )
-            j = nearest3(w0, w1, w2, j, grid)
+            if full_scan:
+                j = nearest3_full(w0, w1, w2, palette_work)
+            else:
+                j = nearest3(w0, w1, w2, j, grid)
             if y >= y_write:
                 labels[y - y_write, x] = j
             e0 = u0 - palette_lin[j, 0]

@@ -133,3 +133,22 @@ def test_table_conversion_of_a_literal_space_is_that_space_alone(space):
     converter = _fastconv.FAST_CONVERTERS[code]
     assert literal.__closure__[0].cell_contents is converter
     assert "_fast_to_work_any" in variable.__code__.co_names
+
+
+def test_full_scan_gives_the_grid_labels_and_the_lowest_index_of_ties(
+    china, monkeypatch
+):
+    # Palettes of up to FS_FULL_SCAN colours are searched in full, larger
+    # ones on the grid: the same labels, the lowest index of exact ties.
+    image = china[::2, ::2]
+    base = sampled_palette(image, 6)
+    palette = np.concatenate([base, base[::-1]])  # entry 6 + i repeats 5 - i
+    labels = {}
+    for full_scan in (0, 16):
+        monkeypatch.setattr(_dither, "FS_FULL_SCAN", full_scan)
+        labels[full_scan] = _dither.dither_labels(
+            image, palette, method="floyd-steinberg", space="rgb", scale=255.0
+        )
+    np.testing.assert_array_equal(labels[16], labels[0])
+    assert labels[16].max() < len(base)
+    assert len(np.unique(labels[16])) == len(base)
