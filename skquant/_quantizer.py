@@ -132,8 +132,8 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         With the ``'sklearn'`` backend, pixels are pooled into a colour
         histogram with this many cells per channel (for 3 channels; other
         channel counts get the same cell budget) and k-means runs on the cell
-        means weighted by their counts. ``None`` clusters the pixels
-        themselves. ``'opencv'`` takes no weights and clusters the pixel
+        means weighted by their counts; at most 64. ``None`` clusters the
+        pixels themselves. ``'opencv'`` takes no weights and clusters the pixel
         sample instead.
     palette : array-like of shape (n_colors, n_channels), default=None
         Map onto exactly this palette, in the input's units (0-255 for uint8

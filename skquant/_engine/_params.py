@@ -108,9 +108,22 @@ def _check_sample_size(value, n_channels):
         check_positive_int(value, "sample_size")
 
 
+#: Largest ``histogram_bins``: the histogram holds at most ``64**3`` cells
+#: (:data:`skquant._histogram.MAX_CELLS`) whatever the channel count.
+MAX_HISTOGRAM_BINS = 64
+
+
 def _check_bins(value, n_channels):
-    if value is not None:
-        check_positive_int(value, "histogram_bins", min_value=2)
+    if value is None:
+        return
+    check_positive_int(value, "histogram_bins", min_value=2)
+    if value > MAX_HISTOGRAM_BINS:
+        raise ValueError(
+            f"histogram_bins must be at most {MAX_HISTOGRAM_BINS} (a histogram "
+            f"of at most {MAX_HISTOGRAM_BINS}**3 cells), got "
+            f"histogram_bins={value!r}; use histogram_bins=None to fit on the "
+            "pixels themselves, without a histogram."
+        )
 
 
 def _check_init(value, n_colors, n_channels):
