@@ -32,6 +32,7 @@ see the same points. It stores only occupied cells.
 import numpy as np
 
 from skquant._kernels import column_range, pool_cells
+from skquant._unique import unique_rows
 
 #: Upper bound on the number of cells, whatever the channel count.
 MAX_CELLS = 1 << 18
@@ -244,8 +245,7 @@ def distinct_colors(pixels, weights=None):
     """
     codes = _packed_codes(pixels)
     if codes is None:
-        points, inverse = np.unique(pixels, axis=0, return_inverse=True)
-        inverse = inverse.ravel()
+        points, inverse = unique_rows(pixels)
     else:
         present, inverse = np.unique(codes, return_inverse=True)
         points = _unpack_codes(present, pixels)

@@ -14,6 +14,7 @@ plot_before_after
 import numpy as np
 
 from skquant._image import FLOAT_SLACK
+from skquant._unique import unique_rows
 
 __all__ = ["plot_before_after", "plot_palette"]
 
@@ -112,7 +113,7 @@ def _display_image(image, what):
 def _n_distinct(image):
     arr = np.asarray(image)
     pixels = arr.reshape(-1, arr.shape[-1]) if arr.ndim == 3 else arr.reshape(-1, 1)
-    return len(np.unique(pixels, axis=0))
+    return len(unique_rows(pixels)[0])
 
 
 # =============================================================================

@@ -8,6 +8,7 @@ import os
 import numpy as np
 from PIL import Image
 
+from skquant._unique import distinct
 from skquant.io import _pillow
 from skquant.io._arrays import _palette_as_uint8
 from skquant.io._files import _atomic_write
@@ -112,7 +113,7 @@ def _few_colors(arr, limit=256):
         codes <<= 8
         codes |= flat[:, channel]
     sample = codes[:: max(1, codes.size // 65536)]
-    if np.unique(sample).size > limit:
+    if distinct(sample).size > limit:
         return None
     if n_channels == 3:
         present = np.zeros(1 << 24, dtype=bool)
