@@ -252,7 +252,7 @@ def fast_to_work(r, g, b, space, tables):
     raise TypeError("fast_to_work is called from compiled kernels only.")
 
 
-@overload(fast_to_work, prefer_literal=True)
+@overload(fast_to_work, prefer_literal=True, inline="always")
 def _fast_to_work_typed(r, g, b, space, tables):
     if isinstance(space, types.IntegerLiteral):
         convert = FAST_CONVERTERS[space.literal_value]
