@@ -26,8 +26,12 @@ Five parts, each printed as a small table:
     ``skquant FOLDER -k 32 -o out/`` on 24 photos (the four sample photos,
     each in six crops and scales from 0.1 to 0.5 MP, as PNG), serially and
     with ``--jobs 2``, interleaved, ``--repeats`` times (default 5): median
-    wall seconds of each, their ratio, and the median time until the first
-    image is reported (the progress starting to move). The load average
+    wall seconds of each, their ratio, the median time until the first
+    image is reported (the progress starting to move), the CPU seconds, and
+    the seconds the command's threads were ready to run but waited for a CPU
+    that other processes held (Linux, summed over threads): on this 2-core
+    machine shared with other work, that wait, not the GIL, is what keeps
+    ``--jobs 2`` from halving the time after the start-up. The load average
     (``os.getloadavg``) is printed before and after.
 ``speed``
     ``--speed 1`` to ``11``: the estimator parameters each sets, the seconds
@@ -299,23 +303,44 @@ def _photo_folder(folder):
             write_image(os.path.join(folder, f"{name}_{i}.png"), part)
 
 
+def _waits(pid, seen):
+    """Record in ``seen`` the seconds each thread of ``pid`` has waited so far
+    to run (ready, but its CPU taken: ``/proc/PID/task/TID/schedstat``,
+    Linux; nothing elsewhere)."""
+    folder = f"/proc/{pid}/task"
+    try:
+        tids = os.listdir(folder)
+    except OSError:
+        return
+    for tid in tids:
+        try:
+            with open(f"{folder}/{tid}/schedstat") as fp:
+                seen[tid] = int(fp.read().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            pass
+
+
 def _timed_batch(command, env=None):
-    """Wall seconds of a batch, seconds until its first line of output, and
-    CPU seconds (user + system)."""
+    """Wall seconds of a batch, seconds until its first line of output, CPU
+    seconds (user + system), and the seconds its threads waited for a CPU
+    (summed over threads, read at each line of output: the last image's
+    lines on)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     first = None
+    waits = {}
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as proc:
         for _ in proc.stdout:
             if first is None:
                 first = time.perf_counter() - start
+            _waits(proc.pid, waits)
         status = proc.wait()
     if status != 0:
         raise RuntimeError(f"{' '.join(command)} exited with status {status}")
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    return wall, first, cpu
+    return wall, first, cpu, sum(waits.values())
 
 
 def bench_jobs(repeats=5, n_jobs=2):
@@ -340,18 +365,20 @@ def bench_jobs(repeats=5, n_jobs=2):
         load_after = os.getloadavg()
     print(f"\n## skquant FOLDER -k 32 -o out/, {n} photos, {repeats} runs each\n")
     print(
-        "| run | median wall s | min wall s | median s to first image | median CPU s |"
+        "| run | median wall s | min wall s | median s to first image | "
+        "median CPU s | median s waiting for a CPU |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     medians = {}
     for name, timings in runs.items():
-        walls = [w for w, _, _ in timings]
+        walls = [t[0] for t in timings]
         medians[name] = statistics.median(walls)
-        first = statistics.median(f for _, f, _ in timings)
-        cpu = statistics.median(c for _, _, c in timings)
+        first, cpu, waits = (
+            statistics.median(t[i] for t in timings) for i in (1, 2, 3)
+        )
         print(
             f"| {name} | {medians[name]:.2f} | {min(walls):.2f} | {first:.2f} | "
-            f"{cpu:.2f} |"
+            f"{cpu:.2f} | {waits:.2f} |"
         )
     serial, parallel = medians.values()
     print(f"\nratio --jobs {n_jobs} / serial: {parallel / serial:.2f}")
