@@ -32,125 +32,154 @@ def limit_map_rows(image, y0, y1, norm, radius, flat, textured, low, out):
     colour over the window around the pixel, the values scaled by ``norm``
     (one factor per channel); the factor is ``low`` where ``s <= flat``, 1
     where ``s >= textured``, linear in between.
+
+    Per column, the sums over the window's rows of each channel and of its
+    squares are carried from row to row (one row in, one
+    out); along a row, the window's sums are differences of running sums,
+    so that the pixels of a row are independent of each other (vector
+    lanes).
     """
     height, width, n_channels = image.shape
-    # Per column: the sums of the values and of their squares over the
-    # window's rows, carried from row to row (one row in, one row out).
     col_sum = np.zeros((width, n_channels))
     col_sq = np.zeros((width, n_channels))
+    run_sum = np.zeros((width + 1, n_channels))
+    run_sq = np.zeros(width + 1)
     for yy in range(max(y0 - radius, 0), min(y0 + radius, height)):
         _add_row(image, yy, norm, 1.0, col_sum, col_sq)
-    row_sum = np.empty(n_channels)
-    row_sq = np.empty(n_channels)
+    sums = np.empty(n_channels)
     for y in range(y0, y1):
         if y + radius < height:
             _add_row(image, y + radius, norm, 1.0, col_sum, col_sq)
         if y > y0 and y - radius - 1 >= 0:
             _add_row(image, y - radius - 1, norm, -1.0, col_sum, col_sq)
         n_rows = min(y + radius + 1, height) - max(y - radius, 0)
-        # Along the row: the window's sums, one column in, one column out.
-        row_sum[:] = 0.0
-        row_sq[:] = 0.0
-        for xx in range(min(radius, width)):
-            for c in range(n_channels):
-                row_sum[c] += col_sum[xx, c]
-                row_sq[c] += col_sq[xx, c]
         for x in range(width):
-            if x + radius < width:
-                for c in range(n_channels):
-                    row_sum[c] += col_sum[x + radius, c]
-                    row_sq[c] += col_sq[x + radius, c]
-            if x - radius - 1 >= 0:
-                for c in range(n_channels):
-                    row_sum[c] -= col_sum[x - radius - 1, c]
-                    row_sq[c] -= col_sq[x - radius - 1, c]
-            n = n_rows * (min(x + radius + 1, width) - max(x - radius, 0))
-            var = 0.0
+            sq = 0.0
             for c in range(n_channels):
-                mean = row_sum[c] / n
-                var += max(row_sq[c] / n - mean * mean, 0.0)
-            t = (np.sqrt(var) - flat) / (textured - flat)
-            out[y - y0, x] = low + (1.0 - low) * min(max(t, 0.0), 1.0)
+                run_sum[x + 1, c] = run_sum[x, c] + col_sum[x, c]
+                sq += col_sq[x, c]
+            run_sq[x + 1] = run_sq[x] + sq
+        for x in range(width):
+            lo, hi = max(x - radius, 0), min(x + radius + 1, width)
+            sum2 = 0.0
+            for c in range(n_channels):
+                sums[c] = run_sum[hi, c] - run_sum[lo, c]
+                sum2 += sums[c] * sums[c]
+            n = n_rows * (hi - lo)
+            spread2 = n * (run_sq[hi] - run_sq[lo]) - sum2
+            out[y - y0, x] = _ramp(spread2, 1.0 / n, flat, textured, low)
+
+
+@kernel(inline="always")
+def _ramp(spread2, inv_n, flat, textured, low):
+    """The factor of a window of ``n`` pixels (``inv_n``: ``1 / n``) whose
+    spread is ``sqrt(spread2) / n`` (``spread2``: ``n`` times the sum of the
+    squares minus the square of the sums, over the channels)."""
+    t = (np.sqrt(max(spread2, 0.0)) * inv_n - flat) / (textured - flat)
+    return low + (1.0 - low) * min(max(t, 0.0), 1.0)
 
 
 @kernel
 def limit_map_rows3(image, y0, y1, norm, radius, flat, textured, low, out):
     """:func:`limit_map_rows` for 3 channels: the same sums in the same
-    order (the same map, bit for bit), the window's sums along the row in
-    registers rather than arrays (a loop-carried chain through memory), and
-    rows added and removed by separate loops: 2-3 times faster."""
+    order (the same map, bit for bit), written out without loops over the
+    channels, and the pixels away from the left and right borders (whose
+    windows are whole) in a loop of their own that vectorizes."""
     height, width = image.shape[0], image.shape[1]
-    col_sum = np.zeros((width, 3))
-    col_sq = np.zeros((width, 3))
+    # the sums of each value and of its square over the window's rows,
+    # in the order of the values in a row of the image
+    col_sum = np.zeros(width * 3)
+    col_sq = np.zeros(width * 3)
+    row_norm = np.empty(width * 3)
+    for x in range(width):
+        row_norm[3 * x], row_norm[3 * x + 1], row_norm[3 * x + 2] = (
+            norm[0],
+            norm[1],
+            norm[2],
+        )
+    run0 = np.zeros(width + 1)
+    run1 = np.zeros(width + 1)
+    run2 = np.zeros(width + 1)
+    run_sq = np.zeros(width + 1)
     for yy in range(max(y0 - radius, 0), min(y0 + radius, height)):
-        _add_row3(image, yy, norm, col_sum, col_sq, False)
+        _add_row3(image, yy, row_norm, col_sum, col_sq, False)
+    inner_lo = min(radius, width)
+    inner_hi = max(width - radius - 1, inner_lo)
     for y in range(y0, y1):
         if y + radius < height:
-            _add_row3(image, y + radius, norm, col_sum, col_sq, False)
+            _add_row3(image, y + radius, row_norm, col_sum, col_sq, False)
         if y > y0 and y - radius - 1 >= 0:
-            _add_row3(image, y - radius - 1, norm, col_sum, col_sq, True)
+            _add_row3(image, y - radius - 1, row_norm, col_sum, col_sq, True)
         n_rows = min(y + radius + 1, height) - max(y - radius, 0)
-        s0 = s1 = s2 = 0.0
-        q0 = q1 = q2 = 0.0
-        for xx in range(min(radius, width)):
-            s0 += col_sum[xx, 0]
-            s1 += col_sum[xx, 1]
-            s2 += col_sum[xx, 2]
-            q0 += col_sq[xx, 0]
-            q1 += col_sq[xx, 1]
-            q2 += col_sq[xx, 2]
+        s0 = s1 = s2 = q = 0.0
         for x in range(width):
-            if x + radius < width:
-                s0 += col_sum[x + radius, 0]
-                s1 += col_sum[x + radius, 1]
-                s2 += col_sum[x + radius, 2]
-                q0 += col_sq[x + radius, 0]
-                q1 += col_sq[x + radius, 1]
-                q2 += col_sq[x + radius, 2]
-            if x - radius - 1 >= 0:
-                s0 -= col_sum[x - radius - 1, 0]
-                s1 -= col_sum[x - radius - 1, 1]
-                s2 -= col_sum[x - radius - 1, 2]
-                q0 -= col_sq[x - radius - 1, 0]
-                q1 -= col_sq[x - radius - 1, 1]
-                q2 -= col_sq[x - radius - 1, 2]
-            n = n_rows * (min(x + radius + 1, width) - max(x - radius, 0))
-            m0, m1, m2 = s0 / n, s1 / n, s2 / n
-            var = 0.0 + max(q0 / n - m0 * m0, 0.0)
-            var += max(q1 / n - m1 * m1, 0.0)
-            var += max(q2 / n - m2 * m2, 0.0)
-            t = (np.sqrt(var) - flat) / (textured - flat)
-            out[y - y0, x] = low + (1.0 - low) * min(max(t, 0.0), 1.0)
+            s0 += col_sum[3 * x]
+            s1 += col_sum[3 * x + 1]
+            s2 += col_sum[3 * x + 2]
+            sq = 0.0 + col_sq[3 * x]
+            sq += col_sq[3 * x + 1]
+            sq += col_sq[3 * x + 2]
+            q += sq
+            run0[x + 1], run1[x + 1], run2[x + 1], run_sq[x + 1] = s0, s1, s2, q
+        row = out[y - y0]
+        for x in range(inner_lo):
+            _map_pixel3(run0, run1, run2, run_sq, x, radius, width, n_rows,
+                        flat, textured, low, row)  # fmt: skip
+        n = n_rows * (2 * radius + 1)
+        inv_n = 1.0 / n
+        for x in range(inner_lo, inner_hi):
+            lo, hi = x - radius, x + radius + 1
+            a0 = run0[hi] - run0[lo]
+            a1 = run1[hi] - run1[lo]
+            a2 = run2[hi] - run2[lo]
+            sum2 = 0.0 + a0 * a0
+            sum2 += a1 * a1
+            sum2 += a2 * a2
+            spread2 = n * (run_sq[hi] - run_sq[lo]) - sum2
+            row[x] = _ramp(spread2, inv_n, flat, textured, low)
+        for x in range(inner_hi, width):
+            _map_pixel3(run0, run1, run2, run_sq, x, radius, width, n_rows,
+                        flat, textured, low, row)  # fmt: skip
+
+
+@kernel(inline="always")
+def _map_pixel3(run0, run1, run2, run_sq, x, radius, width, n_rows, flat,
+                textured, low, row):  # fmt: skip
+    """One pixel of :func:`limit_map_rows3` with its window cut at the border."""
+    lo, hi = max(x - radius, 0), min(x + radius + 1, width)
+    a0 = run0[hi] - run0[lo]
+    a1 = run1[hi] - run1[lo]
+    a2 = run2[hi] - run2[lo]
+    sum2 = 0.0 + a0 * a0
+    sum2 += a1 * a1
+    sum2 += a2 * a2
+    n = n_rows * (hi - lo)
+    spread2 = n * (run_sq[hi] - run_sq[lo]) - sum2
+    row[x] = _ramp(spread2, 1.0 / n, flat, textured, low)
 
 
 @kernel
-def _add_row3(image, y, norm, col_sum, col_sq, remove):
-    """:func:`_add_row` for 3 channels, a row in or out (``remove``):
-    ``x + (-1.0) * v`` is ``x - v`` exactly."""
-    n0, n1, n2 = norm[0], norm[1], norm[2]
-    for x in range(image.shape[1]):
-        v0 = np.float64(image[y, x, 0]) * n0
-        v1 = np.float64(image[y, x, 1]) * n1
-        v2 = np.float64(image[y, x, 2]) * n2
-        if remove:
-            col_sum[x, 0] -= v0
-            col_sum[x, 1] -= v1
-            col_sum[x, 2] -= v2
-            col_sq[x, 0] -= v0 * v0
-            col_sq[x, 1] -= v1 * v1
-            col_sq[x, 2] -= v2 * v2
-        else:
-            col_sum[x, 0] += v0
-            col_sum[x, 1] += v1
-            col_sum[x, 2] += v2
-            col_sq[x, 0] += v0 * v0
-            col_sq[x, 1] += v1 * v1
-            col_sq[x, 2] += v2 * v2
+def _add_row3(image, y, row_norm, col_sum, col_sq, remove):
+    """:func:`_add_row` for 3 channels, a row in or out (``remove``), over
+    the row's values in order (``row_norm``: their factors), which
+    vectorizes: ``x + (-1.0) * v`` is ``x - v`` exactly."""
+    values = image[y].reshape(col_sum.shape[0])
+    if remove:
+        for k in range(col_sum.shape[0]):
+            v = np.float64(values[k]) * row_norm[k]
+            col_sum[k] -= v
+            col_sq[k] -= v * v
+    else:
+        for k in range(col_sum.shape[0]):
+            v = np.float64(values[k]) * row_norm[k]
+            col_sum[k] += v
+            col_sq[k] += v * v
 
 
 @kernel
 def _add_row(image, y, norm, sign, col_sum, col_sq):
-    """Add (``sign`` 1) or remove (-1) row ``y`` to the column sums."""
+    """Add (``sign`` 1) or remove (-1) row ``y`` to the column sums of the
+    values and of their squares."""
     for x in range(image.shape[1]):
         for c in range(image.shape[2]):
             v = np.float64(image[y, x, c]) * norm[c]
