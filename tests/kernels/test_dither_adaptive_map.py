@@ -69,3 +69,22 @@ def test_three_channel_map_is_the_general_one_bit_for_bit(china, rows):
         maps.append(out)
     np.testing.assert_array_equal(maps[0], maps[1])
     assert len(np.unique(maps[0])) > 10  # flat, textured and in between
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 6, 7, 8, 9, 12])
+def test_narrow_images_cut_the_window_at_both_borders(china, width):
+    """Images narrower than the window, or with few whole windows: the
+    border loops and the inner loop of limit_map_rows3 meet without a gap
+    or an overlap, and both kernels follow the oracle."""
+    image = np.ascontiguousarray(china[100:130, 200 : 200 + width])
+    norm = np.full(3, 1.0 / 255.0)
+    flat, textured, low = 0.005, 0.02, 0.5
+    spread = spread_oracle(image, norm, 3)
+    expected = low + (1.0 - low) * np.clip((spread - flat) / (textured - flat), 0, 1)
+    maps = []
+    for rows_kernel in (limit_map_rows, limit_map_rows3):
+        out = np.full((image.shape[0], width), np.nan, np.float32)
+        rows_kernel(image, 0, image.shape[0], norm, 3, flat, textured, low, out)
+        np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+        maps.append(out)
+    np.testing.assert_array_equal(maps[0], maps[1])
