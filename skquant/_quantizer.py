@@ -392,7 +392,9 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         fit on all batches at once. With ``histogram_bins=None`` the
         histogram keeps every distinct colour and its count (exact, but as
         large as the data's palette). Only occupied cells are stored, so a
-        pickled model stays small.
+        pickled model stays small. For adaptive error diffusion above 16
+        colours, each batch's pixels are weighted by how flat the image is
+        around them, as in :meth:`fit` (not with Dask collections).
 
         Parameters
         ----------

@@ -3,7 +3,8 @@
 Every batch is pooled into a :class:`~skquant._histogram.Histogram` on a grid
 fixed by the first batch (the dtype's range for uint8/uint16 data, the first
 batch's range otherwise; by colour, exact, with ``histogram_bins=None``) and
-merged into the running one; k-means then runs on it from the previous
+merged into the running one (a batch for adaptive dithering weighted by
+its flatness, as in ``fit``); k-means then runs on it from the previous
 palette, so indices stay matched from batch to batch.
 """
 
@@ -14,6 +15,7 @@ from skquant._engine._learn import (
     from_histogram,
 )
 from skquant._engine._palette import (
+    calm_weights,
     check_sample_weight,
     palette_from_points,
     visible_pixels,
@@ -64,7 +66,8 @@ def update_stream(
         Issued when the stream holds fewer distinct colours than ``n_colors``.
     """
     space = working_space(settings, layout)
-    weights = check_sample_weight(sample_weight, layout)
+    # a batch for adaptive dithering weighs its flat areas more, as fit does
+    weights = calm_weights(layout, check_sample_weight(sample_weight, layout), settings)
     pixels, weights, transparent = visible_pixels(layout.pixels(), weights, space)
     # pooled in RGB order, as fit does (same cells, same seeds as RGB data)
     pixels = space.to_rgb(pixels)

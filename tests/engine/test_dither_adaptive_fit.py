@@ -93,3 +93,20 @@ def test_calm_fit_is_calmer_and_as_close_from_a_distance(photos):
             )
     assert np.median(noise["calm"]) < 0.9 * np.median(noise["plain"]), noise
     assert np.median(blur["calm"]) <= np.median(blur["plain"]), blur
+
+
+def test_partial_fit_weighs_each_batch_by_flatness(crop, china):
+    """partial_fit for adaptive dithering weighs each batch as fit does."""
+    batches = [crop, np.ascontiguousarray(china[1::2, 1::2])]
+
+    def streamed(weights=None, **params):
+        quantizer = ColorQuantizer(64, random_state=0, **params)
+        for batch, weight in zip(batches, weights or [None, None], strict=True):
+            quantizer.partial_fit(batch, sample_weight=weight)
+        return quantizer.palette_
+
+    expected = streamed([calm_weights_of(batch, 64) for batch in batches])
+    np.testing.assert_array_equal(streamed(dither="floyd-steinberg"), expected)
+    assert not np.array_equal(expected, streamed())
+    plain = {"dither": "floyd-steinberg", "dither_adaptive": False}
+    np.testing.assert_array_equal(streamed(**plain), streamed())
