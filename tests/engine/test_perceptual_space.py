@@ -262,9 +262,11 @@ def test_best_of_runs_lowers_both_errors_together(small_photos, monkeypatch):
     chosen = [score(photo) for photo in small_photos]
     monkeypatch.setattr(_perceptual, "PERCEPTUAL_RUNS", 1)
     single = [score(photo) for photo in small_photos]
-    # measured: -0.022, -0.067, -0.005, +0.0004 (mean -0.024)
-    assert np.mean(chosen) < np.mean(single) - 0.01
-    assert np.sum(np.array(chosen) < np.array(single)) >= 3
+    # measured: +0.0004, -0.013, -0.006, +0.0007 (mean -0.0045); before the
+    # swap step (swap_search), which finds much of what other runs found:
+    # -0.022, -0.067, -0.005, +0.0004 (mean -0.024)
+    assert np.mean(chosen) < np.mean(single) - 0.002
+    assert np.all(np.array(chosen) < np.array(single) + 2e-3)
 
 
 def test_runs_only_where_they_choose(coffee):
