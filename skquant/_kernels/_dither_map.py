@@ -128,14 +128,7 @@ def limit_map_rows3(image, y0, y1, norm, radius, flat, textured, low, out):
         n = n_rows * (2 * radius + 1)
         inv_n = 1.0 / n
         for x in range(inner_lo, inner_hi):
-            lo, hi = x - radius, x + radius + 1
-            a0 = run0[hi] - run0[lo]
-            a1 = run1[hi] - run1[lo]
-            a2 = run2[hi] - run2[lo]
-            sum2 = 0.0 + a0 * a0
-            sum2 += a1 * a1
-            sum2 += a2 * a2
-            spread2 = n * (run_sq[hi] - run_sq[lo]) - sum2
+            spread2 = _spread3(run0, run1, run2, run_sq, x - radius, x + radius + 1, n)
             row[x] = _ramp(spread2, inv_n, flat, textured, low)
         for x in range(inner_hi, width):
             _map_pixel3(run0, run1, run2, run_sq, x, radius, width, n_rows,
@@ -147,15 +140,22 @@ def _map_pixel3(run0, run1, run2, run_sq, x, radius, width, n_rows, flat,
                 textured, low, row):  # fmt: skip
     """One pixel of :func:`limit_map_rows3` with its window cut at the border."""
     lo, hi = max(x - radius, 0), min(x + radius + 1, width)
+    n = n_rows * (hi - lo)
+    spread2 = _spread3(run0, run1, run2, run_sq, lo, hi, n)
+    row[x] = _ramp(spread2, 1.0 / n, flat, textured, low)
+
+
+@kernel(inline="always")
+def _spread3(run0, run1, run2, run_sq, lo, hi, n):
+    """The ``spread2`` of :func:`_ramp` for the window of columns ``lo:hi``
+    (``n`` pixels), from the running sums of :func:`limit_map_rows3`."""
     a0 = run0[hi] - run0[lo]
     a1 = run1[hi] - run1[lo]
     a2 = run2[hi] - run2[lo]
     sum2 = 0.0 + a0 * a0
     sum2 += a1 * a1
     sum2 += a2 * a2
-    n = n_rows * (hi - lo)
-    spread2 = n * (run_sq[hi] - run_sq[lo]) - sum2
-    row[x] = _ramp(spread2, 1.0 / n, flat, textured, low)
+    return n * (run_sq[hi] - run_sq[lo]) - sum2
 
 
 @kernel

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from skimage.color import deltaE_ciede2000, rgb2lab
 
 from skquant import ColorQuantizer
 from skquant._engine import _learn, _perceptual
+from tests.engine._scores import blended_score
 
 
 def _spy_finalists(monkeypatch):
@@ -70,11 +70,7 @@ def test_finalists_lower_both_errors_together(small_photos, monkeypatch):
     on the mean."""
 
     def score(photo):
-        q = ColorQuantizer(8, color_space="perceptual", random_state=0)
-        out = q.fit_transform(photo)
-        mse = np.mean((photo.astype(np.float64) - out) ** 2)
-        de = deltaE_ciede2000(rgb2lab(photo), rgb2lab(out)).mean()
-        return np.log(de) + np.log(mse)
+        return blended_score(photo, 8, random_state=0)
 
     chosen = np.array([score(photo) for photo in small_photos])
     monkeypatch.setattr(_perceptual, "PERCEPTUAL_FINALISTS", 1)

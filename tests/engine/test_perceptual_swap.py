@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from skimage.color import deltaE_ciede2000, rgb2lab
 
 from skquant import ColorQuantizer
 from skquant._engine import _perceptual
@@ -12,6 +11,7 @@ from skquant._engine._perceptual import (
     refine_blended,
     swap_search,
 )
+from tests.engine._scores import blended_score
 
 
 def _clumps():
@@ -79,11 +79,7 @@ def test_swap_lowers_both_errors_together(small_photos, monkeypatch):
     beyond a rounding on a photo."""
 
     def score(photo):
-        q = ColorQuantizer(16, color_space="perceptual", random_state=2)
-        out = q.fit_transform(photo)
-        mse = np.mean((photo.astype(np.float64) - out) ** 2)
-        de = deltaE_ciede2000(rgb2lab(photo), rgb2lab(out)).mean()
-        return np.log(de) + np.log(mse)
+        return blended_score(photo, 16, random_state=2)
 
     swapped = np.array([score(photo) for photo in small_photos])
     monkeypatch.setattr(_perceptual, "SWAP_TRIALS", 0)
