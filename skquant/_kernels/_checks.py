@@ -135,3 +135,18 @@ def finite_points(points, name="points"):
     if not np.isfinite(points).all():
         raise ValueError(f"{name} must be finite (no NaN or infinity).")
     return points
+
+
+def kernel_image(image):
+    """``image`` (H, W, C) as the dithering kernels take it: C-contiguous,
+    of a dtype numba reads (float64 otherwise), and as a read-only view.
+    numba compiles read-only and writable arrays apart, and each variant
+    of the Floyd-Steinberg kernel costs 5-20 s to compile: one type for
+    both halves that (Pillow's images reach NumPy read-only). The caller's
+    array is not changed."""
+    image = np.ascontiguousarray(image)
+    if image.dtype.kind not in "uif":
+        image = image.astype(np.float64)
+    view = image.view()
+    view.flags.writeable = False
+    return view

@@ -464,9 +464,7 @@ def _run(
             return labels
         out[...] = colors[0]
         return out
-    image = np.ascontiguousarray(image)
-    if image.dtype.kind not in "uif":
-        image = image.astype(np.float64)
+    image = _checks.kernel_image(image)
 
     palette_f = palette.astype(np.float64)
     color = (

@@ -232,9 +232,7 @@ def flat_weights(image, norm):
             f"norm must have one factor per channel ({image.shape[2]}), got shape "
             f"{norm.shape}."
         )
-    image = np.ascontiguousarray(image)
-    if image.dtype.kind not in "uif":
-        image = image.astype(np.float64)
+    image = _checks.kernel_image(image)
     height, width = image.shape[:2]
     # float32, as in dithering (the same compiled kernel)
     out = np.empty((height, width), np.float32)

@@ -216,7 +216,16 @@ def test_non_contiguous_input(fitted):
     np.testing.assert_array_equal(labels, expected)
 
 
-@pytest.mark.parametrize("space", SPACES)
+# Each (dtype, space) pair compiles the Floyd-Steinberg kernel anew (5-10 s):
+# the dtypes' code (tables, decoding) does not depend on the space, nor the
+# spaces' on the dtype, so 'lab' and 'oklab' run with -m slow.
+DTYPE_SPACES = [
+    space if space in ("rgb", "din99o") else pytest.param(space, marks=pytest.mark.slow)
+    for space in SPACES
+]
+
+
+@pytest.mark.parametrize("space", DTYPE_SPACES)
 @pytest.mark.parametrize("method", ["floyd-steinberg", "bayer"])
 def test_dtypes(fitted, space, method):
     """uint8, uint16 and float images of the same picture dither alike."""
@@ -437,3 +446,20 @@ def test_dither_map_equals_labels_then_colours(method, space, astronaut):
     mapped = dither_map(image, palette, palette, **args)
     assert mapped.dtype == palette.dtype and mapped.shape == image.shape
     np.testing.assert_array_equal(mapped, palette[labels])
+
+
+def test_read_only_and_writable_images_share_one_compiled_kernel(china):
+    """numba types read-only arrays apart: the kernels get one of them, and
+    the caller's array keeps its flags."""
+    from skquant._kernels._diffusion import _fs_rows
+
+    image = np.ascontiguousarray(china[:48, :64])
+    frozen = image.copy()
+    frozen.flags.writeable = False
+    palette = np.array([[0, 0, 0], [255, 255, 255], [200, 40, 40]], np.float64)
+    options = {"method": "floyd-steinberg", "space": "rgb", "scale": 255.0}
+    labels = dither_labels(image, palette, **options)
+    compiled = len(_fs_rows.signatures)
+    np.testing.assert_array_equal(dither_labels(frozen, palette, **options), labels)
+    assert len(_fs_rows.signatures) == compiled
+    assert image.flags.writeable and not frozen.flags.writeable
