@@ -12,7 +12,7 @@ import numpy as np
 from skquant._kernels._cache import kernel
 from skquant._kernels._colorspace import linear_to_work, srgb_decode
 from skquant._kernels._fastconv import fast_to_work
-from skquant._kernels._grid import nearest, nearest3, nearest3_full
+from skquant._kernels._grid import nearest, nearest3
 
 #: Rows per band handed to a thread by the ordered kernel.
 ORDERED_BAND_ROWS = 64
@@ -241,7 +241,8 @@ def _fs_rows(
     below stay in registers (each position of the row below is stored once,
     when its last contribution arrives), and the pixel loop handles three
     channels without arrays. Palettes of at most ``full_scan_max`` colours
-    are searched in full (the same answer as the grid's); larger ones as
+    are searched in full (the same answer as the grid's: the distances in
+    vector lanes, then the first nearest entry without a branch); larger ones as
     :func:`~skquant._kernels._grid.nearest3` searches them, its code written
     out here on the grid's arrays taken apart once: called in the loop,
     ``nearest3`` takes the grid's tuple apart at every pixel, and counting
@@ -264,6 +265,16 @@ def _fs_rows(
     grid_lo0, grid_lo1, grid_lo2 = grid_lo[0], grid_lo[1], grid_lo[2]
     grid_scale0, grid_scale1, grid_scale2 = grid_scale[0], grid_scale[1], grid_scale[2]
     full_scan = palette_work.shape[0] <= full_scan_max
+    # The full scan's table: the palette by channel, then the distances;
+    # one array, so that the compiler sees the rows apart and the distance
+    # loop runs in vector lanes (its length known at run time only, so it
+    # is not unrolled into scalar code).
+    n_scan = palette_work.shape[0]
+    stride = max(n_scan, 1)
+    scan = np.empty(4 * stride)
+    for p in range(n_scan):
+        for c in range(3):
+            scan[c * stride + p] = palette_work[p, c]
     j = np.int64(0)
     for y in range(y0, y1):
         forward = y % 2 == 0
@@ -305,7 +316,18 @@ def _fs_rows(
             g1 = (w1 - grid_lo1) * grid_scale1
             g2 = (w2 - grid_lo2) * grid_scale2
             if full_scan:
-                j = nearest3_full(w0, w1, w2, palette_work)
+                for p in range(n_scan):
+                    d0 = w0 - scan[p]
+                    d1 = w1 - scan[stride + p]
+                    d2 = w2 - scan[2 * stride + p]
+                    scan[3 * stride + p] = d0 * d0 + d1 * d1 + d2 * d2
+                best = scan[3 * stride]
+                j = np.int64(0)
+                for p in range(1, n_scan):
+                    dist = scan[3 * stride + p]
+                    better = dist < best
+                    best = dist if better else best
+                    j = p if better else j
             elif 0.0 <= g0 < n_grid and 0.0 <= g1 < n_grid and 0.0 <= g2 < n_grid:
                 # nearest3's search of the cell, written out (see above).
                 cell = (np.int64(g0) * n_grid + np.int64(g1)) * n_grid + np.int64(g2)

@@ -419,11 +419,12 @@ _NO_TAPS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
 
 
 #: Floyd-Steinberg searches palettes of at most this many colours in full,
-#: without the grid (see :func:`skquant._kernels._grid.nearest3_full`):
-#: on a 12 MP photo, one thread, 0.78-0.91x the time at K=8 and
-#: 0.92-0.97x at K=16 ('rgb' and 'din99o', plain and adaptive) against
-#: ``nearest3`` called in the loop; against the search written out in the
-#: loop since, 0.95-1.05x at K=16 and 1.05-1.17x at K=32; the same labels.
+#: without the grid: the distances in vector lanes, then the first nearest
+#: entry without a branch on the distances (no predictor can guess them).
+#: On a 12 MP photo, one thread, against the grid's search written out in
+#: the loop: 0.95-1.05x the time at K=16 and 1.05-1.17x at K=32 with a
+#: scalar scan; the vector scan then took 0.90-0.94x the scalar scan's
+#: time at K=16 ('rgb' and 'din99o', plain and adaptive); the same labels.
 FS_FULL_SCAN = 16
 
 

@@ -364,25 +364,6 @@ def nearest3(x0, x1, x2, hint, grid):
 
 
 @kernel(inline="always")
-def nearest3_full(x0, x1, x2, palette):
-    """The entry of ``palette`` nearest to ``x`` by a full scan without a
-    branch on the distances (the lowest index of exact ties): for a few
-    colours, faster than the grid where no predictor can guess the
-    outcome of each comparison (error diffusion)."""
-    best = np.inf
-    arg = np.int64(0)
-    for p in range(palette.shape[0]):
-        d0 = x0 - palette[p, 0]
-        d1 = x1 - palette[p, 1]
-        d2 = x2 - palette[p, 2]
-        dist = d0 * d0 + d1 * d1 + d2 * d2
-        better = dist < best
-        best = dist if better else best
-        arg = p if better else arg
-    return arg
-
-
-@kernel(inline="always")
 def closer3(x0, x1, x2, palette, p, best, arg):
     """``(distance, p)`` when entry ``p`` is nearer to ``x`` than ``best``
     (squared), or as near and of lower index than ``arg``; else ``(best, arg)``."""
