@@ -140,10 +140,10 @@ def finite_points(points, name="points"):
 def kernel_image(image):
     """``image`` (H, W, C) as the dithering kernels take it: C-contiguous,
     of a dtype numba reads (float64 otherwise), and as a read-only view.
-    numba compiles read-only and writable arrays apart, and each variant
-    of the Floyd-Steinberg kernel costs 5-20 s to compile: one type for
-    both halves that (Pillow's images reach NumPy read-only). The caller's
-    array is not changed."""
+    numba compiles a kernel apart for read-only and for writable arrays
+    (each variant of the Floyd-Steinberg kernel costs 5-20 s), and images
+    arrive both ways (Pillow's reach NumPy read-only): a view of one kind
+    needs one compiled kernel. The caller's array is not changed."""
     image = np.ascontiguousarray(image)
     if image.dtype.kind not in "uif":
         image = image.astype(np.float64)

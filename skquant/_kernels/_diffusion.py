@@ -265,11 +265,11 @@ def _fs_rows(
     grid_lo0, grid_lo1, grid_lo2 = grid_lo[0], grid_lo[1], grid_lo[2]
     grid_scale0, grid_scale1, grid_scale2 = grid_scale[0], grid_scale[1], grid_scale[2]
     full_scan = palette_work.shape[0] <= full_scan_max
-    # The full scan's table: the palette by channel, then the distances;
-    # one array, so that the compiler sees the rows apart and the distance
-    # loop runs in vector lanes (its length known at run time only, so it
-    # is not unrolled into scalar code).
-    n_scan = palette_work.shape[0]
+    # The full scan's table (empty for the grid): the palette by channel,
+    # then the distances; one array, so that the compiler sees the rows
+    # apart and the distance loop runs in vector lanes (its length known at
+    # run time only, so it is not unrolled into scalar code).
+    n_scan = palette_work.shape[0] if full_scan else 0
     stride = max(n_scan, 1)
     scan = np.empty(4 * stride)
     for p in range(n_scan):
