@@ -16,6 +16,7 @@ calling thread only. ``warnings.catch_warnings`` alone is not thread-safe
 by :func:`run_in_threads` hands each warning to the thread that raised it.
 """
 
+import collections
 import contextlib
 import os
 import threading
@@ -24,6 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 _local = threading.local()
 _threaded = threading.Event()  # set while run_in_threads runs
+_END = object()
 
 
 @contextlib.contextmanager
@@ -72,18 +74,41 @@ def _share_kernel_threads(n_jobs):
     numba.set_num_threads(max(1, numba.config.NUMBA_NUM_THREADS // n_jobs))
 
 
-def run_in_threads(function, items, n_threads):
+#: Bytes of items that :func:`run_in_threads` prepares ahead (decoded
+#: images waiting for a thread), beyond the ones being processed.
+READ_AHEAD_BYTES = 256 << 20
+
+
+def run_in_threads(function, items, n_threads, *, prepare=None):
     """Yield ``function(item)`` for every item as each finishes, computed by
     ``n_threads`` threads (in order, in this thread, when it is 1).
 
     At most ``2 * n_threads`` items are started ahead of the results taken;
     after an exception in the caller (Ctrl-C), items not started are
     dropped and only the running ones are waited for.
+
+    ``prepare(item) -> (item, n_bytes)``, with several threads: while the
+    threads work, this thread (otherwise idle) prepares the items not yet
+    started, in order (reads their images: Pillow's decoders release the
+    GIL), holding at most :data:`READ_AHEAD_BYTES` of prepared items. This
+    matters at the start, when the first threads import numba and load the
+    compiled kernels on one core and the other core has nothing to do.
     """
     if n_threads <= 1:
         yield from map(function, items)
         return
     items = iter(items)
+    ready = collections.deque()  # prepared items not started, with sizes
+    held = 0  # their bytes
+
+    def take():
+        nonlocal held
+        if ready:
+            item, n_bytes = ready.popleft()
+            held -= n_bytes
+            return item
+        return next(items, _END)
+
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = _per_thread(warnings.showwarning)
@@ -97,12 +122,23 @@ def run_in_threads(function, items, n_threads):
         try:
             running = set()
             while True:
-                for item in items:
-                    running.add(pool.submit(function, item))
-                    if len(running) >= 2 * n_threads:
+                while len(running) < 2 * n_threads:
+                    item = take()
+                    if item is _END:
                         break
+                    running.add(pool.submit(function, item))
                 if not running:
                     return
+                # Prepare the next items until a thread is done with one.
+                while prepare is not None and held < READ_AHEAD_BYTES:
+                    if any(future.done() for future in running):
+                        break
+                    item = next(items, _END)
+                    if item is _END:
+                        break
+                    item, n_bytes = prepare(item)
+                    ready.append((item, n_bytes))
+                    held += n_bytes
                 done, running = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     yield future.result()

@@ -275,10 +275,21 @@ def _preload(sources, positions, images=None, metadata=None):
     return loaded
 
 
+def _read_ahead(task):
+    """A task with its image read (for ``--jobs``: see ``run_in_threads``),
+    and the bytes that holds."""
+    if task.image is not None:
+        return task, 0
+    image, metadata = _preload([task.source], [0])[0]
+    task = dataclasses.replace(task, image=image, metadata=metadata)
+    return task, getattr(image, "nbytes", 0)
+
+
 def _run_tasks(tasks, n_jobs, reporter, stats):
     """Run tasks, in threads with ``--jobs``; return results in order."""
     results = []
-    stream = run_in_threads(_process, tasks, n_workers(n_jobs, len(tasks)))
+    n_threads = n_workers(n_jobs, len(tasks))
+    stream = run_in_threads(_process, tasks, n_threads, prepare=_read_ahead)
     for result in stream:
         reporter.once(result.colour_note)
         for note in result.notes:

@@ -9,7 +9,7 @@ import numba
 import numpy as np
 import pytest
 
-from skquant._cli import _running, main
+from skquant._cli import _parallel, _running, main
 from skquant.io import read_image, write_image
 
 
@@ -80,3 +80,69 @@ def test_interrupt_starts_no_more_images(batch, tmp_path, monkeypatch, capsys):
     assert status == 130 and "interrupted" in err
     assert len(calls) <= 4  # at most two per thread were started
     assert not (tmp_path / "o").exists() or not os.listdir(tmp_path / "o")
+
+
+def test_main_thread_reads_ahead_while_the_jobs_start(batch, tmp_path, capsys):
+    # The first images start at once in the job threads; the others are
+    # read by the calling thread meanwhile (the jobs' first images wait for
+    # numba and the compiled kernels), then quantized as read: same files.
+    readers = []
+    read = _running.read_source
+
+    def recording(source):
+        readers.append((source.label, threading.current_thread().name))
+        return read(source)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_running, "read_source", recording)
+        argv = [batch, "-k", "4", "-o", tmp_path / "j/", "-j", "2"]
+        status, out, err = run(argv, capsys)
+    assert (status, err) == (0, "") and len(out.splitlines()) == 8
+    assert len(readers) == 8  # each image read once
+    by_main = [label for label, name in readers if name == "MainThread"]
+    assert 0 < len(by_main) <= 4  # at most the images not started at once
+    status, _, _ = run([batch, "-k", "4", "-o", tmp_path / "s/"], capsys)
+    assert status == 0
+    for name in os.listdir(batch):
+        np.testing.assert_array_equal(
+            read_image(tmp_path / "j" / name), read_image(tmp_path / "s" / name)
+        )
+
+
+def test_an_input_that_fails_to_read_ahead_is_reported_as_without(
+    batch, tmp_path, capsys
+):
+    (batch / "9_broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    errors = {}
+    for jobs in ("1", "2"):
+        argv = [batch, "-k", "4", "-o", tmp_path / f"o{jobs}/", "-j", jobs]
+        status, out, err = run(argv, capsys)
+        assert status == 1 and len(out.splitlines()) == 8
+        errors[jobs] = err.replace(f"o{jobs}", "o")
+    assert errors["1"] == errors["2"] and "9_broken.png" in errors["2"]
+
+
+def test_read_ahead_holds_at_most_its_budget(monkeypatch):
+    monkeypatch.setattr(_parallel, "READ_AHEAD_BYTES", 250)
+    prepared, at_open = [], []
+    gate = threading.Event()
+
+    def prepare(item):
+        prepared.append(item)
+        return item, 100  # bytes
+
+    def work(item):
+        gate.wait(10)
+        return item
+
+    def open_gate():
+        at_open.append(list(prepared))
+        gate.set()
+
+    threading.Timer(0.5, open_gate).start()
+    results = list(_parallel.run_in_threads(work, range(20), 2, prepare=prepare))
+    assert sorted(results) == list(range(20))
+    # While the first four ran, three were prepared (300 bytes, the first
+    # past 250), then no more; later ones in order as threads took them.
+    assert at_open == [[4, 5, 6]]
+    assert prepared == sorted(prepared)
