@@ -100,7 +100,8 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         image is around them, so that flat areas get palette colours near
         their own (at K=64: 18 % less flat-area noise than plain
         Floyd-Steinberg, and 5 % lower blurred CIEDE2000, geometric means
-        over seven photos); ``partial_fit`` and Dask fits do not.
+        over seven photos); ``partial_fit`` and fits on Dask arrays do the
+        same.
         ``False`` gives plain error diffusion and the undithered palette
         (the default before 0.6). Ignored without error diffusion
         (``None``, ``'bayer'``).
@@ -369,7 +370,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return _dask.fit(self, X, y, sample_weight)
         return self._fit(check_input(self, X, reset=True), sample_weight)
 
-    def _fit(self, layout, sample_weight):
+    def _fit(self, layout, sample_weight, *, flat_weighted=False):
         previous = self._previous() if self.warm_start else None
         self.__dict__.pop("_histogram", None)
         fitted = fit_palette(
@@ -378,6 +379,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             sample_weight,
             previous=previous,
             warning=TooFewColorsWarning,
+            flat_weighted=flat_weighted,
         )
         return self._set_fitted(fitted)
 
@@ -394,7 +396,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         large as the data's palette). Only occupied cells are stored, so a
         pickled model stays small. For adaptive error diffusion above 16
         colours, each batch's pixels are weighted by how flat the image is
-        around them, as in :meth:`fit` (not with Dask collections).
+        around them, as in :meth:`fit` (Dask collections too).
 
         Parameters
         ----------

@@ -13,7 +13,13 @@ from skquant._dask._common import (
 )
 from skquant._engine import check_random_state, sample_indices, working_space
 from skquant._engine._learn import from_histogram, poolable, sample_size_for
-from skquant._engine._palette import check_contract, palette_from_points
+from skquant._engine._palette import (
+    calm_from_flat,
+    check_contract,
+    flatness_norm,
+    palette_from_points,
+    wants_calm,
+)
 from skquant._engine._stream import learn_stream, stream_grid
 from skquant._histogram import Grid, Histogram
 from skquant._image import (
@@ -64,6 +70,9 @@ def fit(estimator, X, y=None, sample_weight=None):
     layout = check_input(estimator, _stand_in(X), reset=True)
     settings = estimator._settings(layout)
     n_pixels = X.size // X.shape[-1] if X.shape[-1] else 0
+    calm = settings.palette is None and _calm_weights(X, settings, sample_weight)
+    if calm is not False:
+        sample_weight = calm
     if (
         settings.palette is None
         and settings.backend == "sklearn"
@@ -73,9 +82,92 @@ def fit(estimator, X, y=None, sample_weight=None):
     ):
         return _fit_pooled(estimator, X, layout, settings, sample_weight)
     pixels, weights = _fit_sample(estimator, X, sample_weight)
+    if calm is not False:  # the sample's weights hold the flatness already
+        sample = check_input(estimator, pixels, reset=True)
+        return estimator._fit(sample, weights, flat_weighted=True)
     if weights is None:
         return estimator.fit(pixels)
     return estimator.fit(pixels, sample_weight=weights)
+
+
+def _calm_weights(X, settings, sample_weight):
+    """The in-memory fit's weights for adaptive dithering, as a Dask array.
+
+    ``sample_weight`` times ``s + (1 - s) f / mean(f)``
+    (:func:`skquant._engine._palette.calm_weights`). The flatness ``f`` is
+    computed on pieces of whole rows (each with the 3 rows around it that
+    its 7 x 7 windows reach) starting at multiples of the in-memory bands,
+    so it is the in-memory flatness bit for bit; only ``mean(f)`` is summed
+    in another order. False when the fit does not weigh by flatness, for
+    pixel arrays (whose flatness is 1) and when the chunk sizes are unknown
+    (the sampled fit then says so).
+    """
+    if (
+        not wants_calm(settings)
+        or X.ndim == 2
+        or any(np.isnan(size) for size in X.shape)
+        or X.size == 0
+    ):
+        return False
+    import dask
+    import dask.array as da
+
+    lo = hi = None
+    if X.dtype not in (np.uint8, np.uint16):
+        axes = tuple(range(X.ndim - 1))
+        lo, hi = dask.compute(X.min(axis=axes), X.max(axis=axes))
+    norm = flatness_norm(X.dtype, X.shape[-1], lo, hi)
+    images = [X] if X.ndim == 3 else [X[i] for i in range(X.shape[0])]
+    n_rows = _piece_rows(X)
+    flat = []
+    for image in images:
+        height, width = image.shape[:2]
+        pieces = []
+        for y0 in range(0, height, n_rows):
+            y1 = min(y0 + n_rows, height)
+            top, bottom = max(y0 - _FLAT_REACH, 0), min(y1 + _FLAT_REACH, height)
+            rows = dask.delayed(_flat_piece, pure=True)(
+                image[top:bottom], y0 - top, y1 - top, norm
+            )
+            pieces.append(da.from_delayed(rows, (y1 - y0, width), np.float64))
+        flat.append(da.concatenate(pieces))
+    flat = flat[0] if X.ndim == 3 else da.stack(flat)
+    # The mean first, on its own: in one graph with the weights, every
+    # piece would be held in memory until the mean is known.
+    mean = float(flat.mean().compute())
+    flat = calm_from_flat(flat, mean, settings.n_colors)
+    flat = flat.rechunk(X.chunks[:-1])
+    if sample_weight is not None:
+        flat = _weights_like(sample_weight, X) * flat
+    return flat
+
+
+#: How far (pixels) the flatness window reaches on each side (7 x 7).
+_FLAT_REACH = 3
+
+
+def _piece_rows(X):
+    """Rows of an image per piece of :func:`_calm_weights`: a multiple of
+    the in-memory bands, at most about ``X``'s largest block in bytes."""
+    from skquant._kernels._dither_map import FIT_BAND_ROWS
+
+    row_bytes = max(X.shape[-2] * X.shape[-1] * X.dtype.itemsize, 1)
+    largest = int(np.prod([max(c) for c in X.chunks])) * X.dtype.itemsize
+    return FIT_BAND_ROWS * max(1, largest // (row_bytes * FIT_BAND_ROWS))
+
+
+def _flat_piece(rows, y0, y1, norm):
+    """The flatness of rows ``y0:y1`` of ``rows`` (whole rows of an image, with
+    the rows that the windows reach around them), as in memory."""
+    from skquant._kernels import _checks
+    from skquant._kernels._dither_map import FIT_TEXTURED_WEIGHT, flat_bands
+
+    rows = _checks.kernel_image(_checks.real_array(rows, "rows", 3, "(H, W, C)"))
+    out = np.empty((y1 - y0, rows.shape[1]), np.float32)
+    flat_bands(rows, y0, y1, norm, out)
+    flat = out.astype(np.float64)
+    flat *= FIT_TEXTURED_WEIGHT
+    return flat
 
 
 def _fit_pooled(estimator, X, layout, settings, sample_weight):
@@ -238,6 +330,9 @@ def partial_fit(estimator, X, y=None, sample_weight=None):
             return histogram.grid
         return stream_grid(X.dtype, layout.n_channels, settings, (lo, hi))
 
+    calm = _calm_weights(X, settings, sample_weight)
+    if calm is not False:  # as the in-memory stream weighs each batch
+        sample_weight = calm
     batch, transparent, pixels = _pool_blocks(X, layout, space, sample_weight, grid_for)
     if histogram is None or batch is None:
         merged = batch if histogram is None else histogram

@@ -381,7 +381,13 @@ class FittedPalette:
 
 
 def fit_palette(
-    layout, settings, sample_weight=None, *, previous=None, warning=FewerColorsWarning
+    layout,
+    settings,
+    sample_weight=None,
+    *,
+    previous=None,
+    warning=FewerColorsWarning,
+    flat_weighted=False,
 ):
     """Learn a :class:`FittedPalette` from the pixels of a validated layout.
 
@@ -395,6 +401,10 @@ def fit_palette(
         alpha rule, dtype and channel count match (else the fit starts afresh).
     warning : Warning subclass
         Issued when the data holds fewer distinct colours than ``n_colors``.
+    flat_weighted : bool, default=False
+        ``sample_weight`` already holds the flatness weights of a fit for
+        adaptive dithering (:func:`calm_weights`), measured on the images the
+        pixels were sampled from (the Dask fit's sample).
     """
     space = working_space(settings, layout)
     from skquant._warm import expect  # a cold cache compiles on 2 cores
@@ -411,7 +421,9 @@ def fit_palette(
         return given_palette(settings, space)
     rng = check_random_state(settings.random_state)
     pixels = layout.pixels()
-    weights = calm_weights(layout, check_sample_weight(sample_weight, layout), settings)
+    weights = check_sample_weight(sample_weight, layout)
+    if not flat_weighted:
+        weights = calm_weights(layout, weights, settings)
     pixels, weights, has_transparent = visible_pixels(pixels, weights, space)
     n_learned = settings.n_colors - int(has_transparent)
     points = None
@@ -441,27 +453,21 @@ CALM_FIT_COLORS = 16
 def calm_weights(layout, weights, settings):
     """``weights`` times the flatness weights of a fit for adaptive dithering.
 
-    With adaptive error diffusion (``dither_adaptive`` and an error-diffusion
-    ``dither`` at a strength above 0) and more than ``CALM_FIT_COLORS``
-    colours, pixels where the image is flat count more than pixels in
-    texture: flat areas, where dither noise shows, get palette colours near
-    their own and need little diffusion, while texture hides the noise of
-    colours further apart. The flatness ``f`` of a pixel is 1 where the
-    colour barely varies over the 7 x 7 window around it, down to 0.05 in
-    texture (:func:`skquant._kernels.flat_weights`); its weight is
+    With adaptive error diffusion (see :func:`wants_calm`), pixels where the
+    image is flat count more than pixels in texture: flat areas, where
+    dither noise shows, get palette colours near their own and need little
+    diffusion, while texture hides the noise of colours further apart. The
+    flatness ``f`` of a pixel is 1 where the colour barely varies over the
+    7 x 7 window around it, down to 0.05 in texture
+    (:func:`skquant._kernels.flat_weights`); its weight is
     ``s + (1 - s) f / mean(f)`` with ``s = CALM_FIT_COLORS / n_colors`` (a
     share ``s`` of the weight spread evenly: with few colours, texture keeps
-    most of its share). Pixel arrays ``(n, C)`` have no neighbours
-    (``f`` = 1). Otherwise ``weights`` is returned unchanged.
+    most of its share; :func:`calm_from_flat`). Pixel arrays ``(n, C)`` have
+    no neighbours (``f`` = 1). Otherwise ``weights`` is returned unchanged.
+    The Dask fits compute the same weights block by block
+    (:mod:`skquant._dask._fit`).
     """
-    method = settings.dither_method
-    if (
-        method is None
-        or method == "bayer"  # ordered: no error diffusion to adapt
-        or not settings.dither_adaptive
-        or settings.dither_strength == 0
-        or settings.n_colors <= CALM_FIT_COLORS
-    ):
+    if not wants_calm(settings):
         return weights
     from skquant._kernels import flat_weights
 
@@ -470,26 +476,56 @@ def calm_weights(layout, weights, settings):
         if array.ndim == 2:
             parts.append(np.ones(len(array)))
             continue
-        norm = flatness_norm(array)
+        norm = flatness_norm(array.dtype, array.shape[-1], *_channel_range(array))
         for image in array if array.ndim == 4 else array[None]:
             parts.append(flat_weights(image, norm))
     flat = parts[0] if len(parts) == 1 else np.concatenate(parts)
-    even = CALM_FIT_COLORS / settings.n_colors
-    flat *= (1.0 - even) / flat.mean()
-    flat += even
+    flat = calm_from_flat(flat, flat.mean(), settings.n_colors)
     return flat if weights is None else weights * flat
 
 
-def flatness_norm(array):
-    """Per channel, 1 / the full scale of ``array``'s dtype, or for data
-    without one (floats beyond [0, 1], other integers), 1 / its range."""
-    n_channels = array.shape[-1]
-    if array.dtype in (np.uint8, np.uint16) or (
-        array.dtype.kind == "f" and array.min() >= 0 and array.max() <= 1
+def wants_calm(settings):
+    """Whether a fit with ``settings`` weighs pixels by flatness: adaptive
+    error diffusion (``dither_adaptive`` and an error-diffusion ``dither``
+    at a strength above 0) at more than ``CALM_FIT_COLORS`` colours."""
+    method = settings.dither_method
+    return not (
+        method is None
+        or method == "bayer"  # ordered: no error diffusion to adapt
+        or not settings.dither_adaptive
+        or settings.dither_strength == 0
+        or settings.n_colors <= CALM_FIT_COLORS
+    )
+
+
+def calm_from_flat(flat, mean, n_colors):
+    """``s + (1 - s) flat / mean`` with ``s = CALM_FIT_COLORS / n_colors``
+    (``flat`` a NumPy or Dask array, ``mean`` the mean flatness of all the
+    pixels); a NumPy ``flat`` is overwritten."""
+    even = CALM_FIT_COLORS / n_colors
+    flat *= (1.0 - even) / mean
+    flat += even
+    return flat
+
+
+def _channel_range(array):
+    """Per channel, the minimum and maximum of ``array`` when
+    :func:`flatness_norm` needs them (data with no full scale), else None."""
+    if array.dtype in (np.uint8, np.uint16):
+        return None, None
+    flat = array.reshape(-1, array.shape[-1])
+    return flat.min(axis=0), flat.max(axis=0)
+
+
+def flatness_norm(dtype, n_channels, lo, hi):
+    """Per channel, 1 / the full scale of ``dtype``, or for data without one
+    (floats beyond [0, 1], other integers), 1 / its range ``hi - lo`` (the
+    per-channel minimum and maximum; None for uint8 and uint16)."""
+    if dtype in (np.uint8, np.uint16) or (
+        dtype.kind == "f" and lo.min() >= 0 and hi.max() <= 1
     ):
-        return np.full(n_channels, 1.0 / full_scale(array.dtype))
-    flat = array.reshape(-1, n_channels)
-    width = (flat.max(axis=0) - flat.min(axis=0)).astype(np.float64)
+        return np.full(n_channels, 1.0 / full_scale(dtype))
+    width = (hi - lo).astype(np.float64)
     return np.divide(1.0, width, out=np.zeros_like(width), where=width > 0)
 
 

@@ -239,17 +239,34 @@ def flat_weights(image, norm):
     if image.size == 0:
         return np.zeros(0)
     # limit_map gives low + (1 - low) t (t = 0 flat, 1 textured); with
-    # low = 1 / FIT_TEXTURED_WEIGHT that is the weight over FIT_TEXTURED_WEIGHT.
-    low = 1.0 / FIT_TEXTURED_WEIGHT
+    # low = 1 / FIT_TEXTURED_WEIGHT that is the weight over FIT_TEXTURED_WEIGHT
+    # (see flat_bands).
 
     def task(worker, start, stop):
-        limit_map(
-            image, start, stop, norm, FIT_RADIUS, FIT_FLAT, FIT_TEXTURED, low,
-            out[start:stop],
-        )  # fmt: skip
+        flat_bands(image, start, stop, norm, out[start:stop])
 
     n_threads = min(kernel_threads(height * width), -(-height // FIT_BAND_ROWS))
     run_parallel(task, height, n_threads, chunk=FIT_BAND_ROWS)
     weights = out.ravel().astype(np.float64)
     weights *= FIT_TEXTURED_WEIGHT
     return weights
+
+
+def flat_bands(image, y0, y1, norm, out):
+    """Rows ``y0:y1`` of the map behind :func:`flat_weights` (float32,
+    before the scaling by FIT_TEXTURED_WEIGHT) into ``out``, in bands of
+    FIT_BAND_ROWS rows from ``y0``.
+
+    The window sums run from each band's first row (their rounding depends
+    on it), so the bands are fixed: the same map on any number of threads,
+    and for a Dask block of whole rows starting at a multiple of
+    FIT_BAND_ROWS (with the 3 rows around it that its windows reach).
+    Validated input only (see :func:`flat_weights`).
+    """
+    low = 1.0 / FIT_TEXTURED_WEIGHT
+    for start in range(y0, y1, FIT_BAND_ROWS):
+        stop = min(start + FIT_BAND_ROWS, y1)
+        limit_map(
+            image, start, stop, norm, FIT_RADIUS, FIT_FLAT, FIT_TEXTURED, low,
+            out[start - y0 : stop - y0],
+        )  # fmt: skip

@@ -573,3 +573,71 @@ def test_dask_partial_fit_is_the_in_memory_stream(china, flower, dtype):
     np.testing.assert_array_equal(
         on_dask._histogram.weights, in_memory._histogram.weights
     )
+
+
+# %% fits for adaptive dithering weigh flat areas as in memory ----------------------
+
+
+@pytest.mark.parametrize("case", ["image", "weighted", "batch", "float", "split"])
+def test_dask_fit_for_adaptive_dithering_weighs_flat_areas_as_in_memory(
+    china, flower, case
+):
+    """At K > 16 with adaptive error diffusion, fit weighs pixels by how flat
+    the image is around them: on Dask arrays too, the windows reaching
+    across blocks, so that the palette is the in-memory one."""
+    image, chunks, weights = china, (100, 150, 3), None
+    params = {"n_colors": 32, "random_state": 0}
+    if case == "weighted":
+        weights = np.random.default_rng(0).uniform(0.5, 2.0, china.shape[:2])
+    elif case == "batch":
+        image = np.stack([china[:, :320], flower[:, :320]])
+        chunks = (1, 100, 100, 3)
+    elif case == "float":
+        image = img_as_float32(china)
+    elif case == "split":  # blocks of 5 x 7 pixels, channels split
+        image, chunks = np.ascontiguousarray(china[:120, :200]), (5, 7, (2, 1))
+    lazy = da.from_array(image, chunks=chunks)
+    lazy_weights = (
+        None if weights is None else da.from_array(weights, chunks=chunks[:2])
+    )
+    dithered = {**params, "dither": "floyd-steinberg"}
+    in_memory = ColorQuantizer(**dithered).fit(image, sample_weight=weights)
+    on_dask = ColorQuantizer(**dithered).fit(lazy, sample_weight=lazy_weights)
+    np.testing.assert_array_equal(on_dask.palette_, in_memory.palette_)
+    plain = ColorQuantizer(**params).fit(lazy, sample_weight=lazy_weights)
+    assert not np.array_equal(plain.palette_, in_memory.palette_)
+
+
+def test_dask_sampled_fit_weighs_the_sample_by_the_image_flatness(china):
+    """A sampled fit (here ``sample_size``) draws the pixels with their
+    flatness measured on the image, not on the one-row image of the sample."""
+    from skquant._engine._palette import calm_weights
+    from skquant._image import check_input
+
+    lazy = da.from_array(china, chunks=(100, 150, 3))
+    params = {"n_colors": 32, "random_state": 0, "sample_size": 20_000}
+    q = ColorQuantizer(**params, dither="floyd-steinberg").fit(lazy)
+    layout = check_input(q, china, reset=True)
+    calm = calm_weights(layout, None, q._settings(layout)).reshape(china.shape[:2])
+    pixels, weights = _dask.sample_pixels(
+        lazy,
+        20_000,
+        sample_weight=da.from_array(calm, chunks=(100, 150)),
+        random_state=np.random.RandomState(0),
+    )
+    plain = ColorQuantizer(**params)  # the same fit of the sample, weighted
+    expected = plain.fit(pixels[None], sample_weight=weights[None]).palette_
+    np.testing.assert_array_equal(q.palette_, expected)
+    assert not np.array_equal(expected, plain.fit(pixels[None]).palette_)
+
+
+def test_dask_partial_fit_for_adaptive_dithering_is_the_in_memory_stream(china, flower):
+    params = {"n_colors": 32, "random_state": 0, "dither": "floyd-steinberg"}
+    in_memory, on_dask = ColorQuantizer(**params), ColorQuantizer(**params)
+    for frame in (china, flower):
+        in_memory.partial_fit(frame)
+        on_dask.partial_fit(da.from_array(frame, chunks=(100, 150, 3)))
+        np.testing.assert_array_equal(on_dask.palette_, in_memory.palette_)
+    np.testing.assert_allclose(
+        on_dask._histogram.weights, in_memory._histogram.weights, rtol=1e-12
+    )

@@ -110,3 +110,20 @@ def test_partial_fit_weighs_each_batch_by_flatness(crop, china):
     assert not np.array_equal(expected, streamed())
     plain = {"dither": "floyd-steinberg", "dither_adaptive": False}
     np.testing.assert_array_equal(streamed(**plain), streamed())
+
+
+def test_flatness_weights_do_not_depend_on_the_thread_count(china):
+    """The map's window sums run from the first row of each band (their
+    rounding depends on it): the bands are fixed, so one thread and two
+    give the same weights, bit for bit (a 1.1 MP image: two threads)."""
+    import numba
+
+    big = np.ascontiguousarray(np.repeat(np.repeat(china, 2, axis=0), 2, axis=1))
+    norm = np.full(3, 1.0 / 255.0)
+    default = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = flat_weights(big, norm)
+    finally:
+        numba.set_num_threads(default)
+    np.testing.assert_array_equal(flat_weights(big, norm), one)
