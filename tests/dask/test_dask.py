@@ -594,8 +594,8 @@ def test_dask_fit_for_adaptive_dithering_weighs_flat_areas_as_in_memory(
         chunks = (1, 100, 100, 3)
     elif case == "float":
         image = img_as_float32(china)
-    elif case == "split":  # blocks of 5 x 7 pixels, channels split
-        image, chunks = np.ascontiguousarray(china[:120, :200]), (5, 7, (2, 1))
+    elif case == "split":  # blocks of 2 x 17 pixels, channels split
+        image, chunks = np.ascontiguousarray(china[:40, :200]), (2, 17, (2, 1))
     lazy = da.from_array(image, chunks=chunks)
     lazy_weights = (
         None if weights is None else da.from_array(weights, chunks=chunks[:2])
