@@ -281,7 +281,8 @@ def _read_ahead(task):
     if task.image is not None:
         return task, 0
     image, metadata = _preload([task.source], [0])[0]
-    task = dataclasses.replace(task, image=image, metadata=metadata)
+    # as read: not converted to sRGB yet (even where other images are)
+    task = dataclasses.replace(task, image=image, metadata=metadata, in_srgb=False)
     return task, getattr(image, "nbytes", 0)
 
 

@@ -172,3 +172,22 @@ def test_remap_image_colours_are_converted_to_srgb(tmp_path, photo, capsys):
     used = np.unique(read_back(out)[0].reshape(-1, 3), axis=0)
     assert {tuple(c) for c in used} <= {tuple(c) for c in in_srgb}
     assert not {tuple(c) for c in used} & {tuple(c) for c in colours[:3]}
+
+
+def test_shared_palette_with_jobs_converts_images_read_ahead(tmp_path, photo, capsys):
+    # Six inputs on two threads: the last two are read ahead by the calling
+    # thread (not converted yet), and still converted to sRGB.
+    for i in range(6):
+        profile = {"icc_profile": WIDE_GAMUT} if i % 2 else {}
+        Image.fromarray(np.roll(photo, 7 * i, axis=1)).save(
+            tmp_path / f"{i}.png", **profile
+        )
+    inputs = [tmp_path / f"{i}.png" for i in range(6)]
+    argv = [*inputs, "--shared-palette", "-k", "8"]
+    assert run([*argv, "-o", tmp_path / "serial/"], capsys)[0] == 0
+    assert run([*argv, "-o", tmp_path / "jobs/", "-j", "2"], capsys)[0] == 0
+    for i in range(6):
+        serial = read_back(tmp_path / "serial" / f"{i}.png")[0]
+        np.testing.assert_array_equal(
+            read_back(tmp_path / "jobs" / f"{i}.png")[0], serial
+        )
