@@ -58,6 +58,41 @@ def sample_photos():
     }
 
 
+#: File endings :func:`photos_from` reads.
+PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".ppm")
+
+
+def photos_from(folder, max_side=None):
+    """``{name: uint8 RGB image}`` of every image file in ``folder`` (sorted).
+
+    For measuring on photos nobody tuned on (``--photos DIR`` of
+    ``bench_quality.py`` and ``bench_dither.py``). Read with Pillow and
+    converted to 8-bit RGB (alpha dropped, 16-bit reduced, greys
+    expanded); ``max_side`` shrinks larger images (Lanczos) so that their
+    longer side is at most that many pixels. Raises ``ValueError`` when
+    the folder holds no image.
+    """
+    from pathlib import Path
+
+    from PIL import Image
+
+    paths = sorted(
+        p for p in Path(folder).iterdir() if p.suffix.lower() in PHOTO_SUFFIXES
+    )
+    if not paths:
+        raise ValueError(
+            f"no image in {str(folder)!r} (looked for {', '.join(PHOTO_SUFFIXES)})"
+        )
+    images = {}
+    for path in paths:
+        with Image.open(path) as opened:
+            image = opened.convert("RGB")
+        if max_side and max(image.size) > max_side:
+            image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        images[path.stem] = np.asarray(image)
+    return images
+
+
 # %% timing --------------------------------------------------------------------
 
 

@@ -69,6 +69,7 @@ import sys
 import time
 
 import numpy as np
+from _common import photos_from
 from PIL import Image
 from scipy.ndimage import uniform_filter
 from skimage import data
@@ -218,8 +219,7 @@ def methods(n_colors, liq_palettes=False):
     return rows
 
 
-def quality(per_photo, liq_palettes=False):
-    images = photos()
+def quality(images, per_photo, liq_palettes=False):
     refs = {name: Reference(image) for name, image in images.items()}
     for n_colors in N_COLORS:
         palettes = {
@@ -344,6 +344,17 @@ def main(argv=None):
     parser.add_argument("--no-quality", action="store_true")
     parser.add_argument("--per-photo", action="store_true")
     parser.add_argument(
+        "--photos",
+        metavar="DIR",
+        help="the image files of this folder instead of the sample photos",
+    )
+    parser.add_argument(
+        "--max-side",
+        type=int,
+        default=1024,
+        help="with --photos: shrink images to this longer side (0: keep)",
+    )
+    parser.add_argument(
         "--liq-palettes",
         action="store_true",
         help="dither onto libimagequant's palettes instead of skquant's",
@@ -362,7 +373,8 @@ def main(argv=None):
     if imagequant is None:
         print("imagequant is not installed: the libimagequant rows are left out")
     if not args.no_quality:
-        quality(args.per_photo, args.liq_palettes)
+        images = photos_from(args.photos, args.max_side) if args.photos else photos()
+        quality(images, args.per_photo, args.liq_palettes)
     if not args.no_timing:
         modes = {"both": (False, True), "plain": (False,), "adaptive": (True,)}
         speed(
