@@ -114,7 +114,13 @@ class Histogram:
     first : ndarray of shape (n_cells, n_channels), float64
         One colour of each cell (the cell's only colour when not mixed).
     mixed : ndarray of shape (n_cells,), bool
+    colours : Histogram or None
+        A stream's exact colours (a histogram by colour), kept while it has
+        fewer cells than colours to learn
+        (:func:`skquant._engine._stream.stream_source`); None otherwise.
     """
+
+    colours = None
 
     def __init__(self, grid, codes, weights, sums, first, mixed):
         self.grid = grid

@@ -394,7 +394,12 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         fit on all batches at once. With ``histogram_bins=None`` the
         histogram keeps every distinct colour and its count (exact, but as
         large as the data's palette). Only occupied cells are stored, so a
-        pickled model stays small. For adaptive error diffusion above 16
+        pickled model stays small; while the stream has fewer cells than
+        colours to learn, where k-means needs the exact colours, it also
+        keeps those (at most 65,536), so no batch is forgotten. The
+        ``'opencv'`` backend, which takes no weights, draws its points from
+        the whole histogram in proportion to the cells' counts (the first
+        batch: from its pixels, as :meth:`fit`). For adaptive error diffusion above 16
         colours, each batch's pixels are weighted by how flat the image is
         around them, as in :meth:`fit` (Dask collections too).
 

@@ -117,6 +117,58 @@ def test_partial_fit_close_to_fit_on_all(photos):
     assert b > a - 0.5
 
 
+def _narrow(photo, base):
+    """A real photo squeezed into 8 levels per channel from ``base``: a few
+    cells of the 64-bin histogram, each holding several colours."""
+    return (np.asarray(base, np.uint8) + photo[::4, ::4] // 32).astype(np.uint8)
+
+
+def test_partial_fit_with_fewer_cells_than_colours_keeps_earlier_batches(
+    coffee, astronaut
+):
+    """Fewer histogram cells than colours: k-means needs the exact colours,
+    and a stream's earlier batches are gone. The stream keeps its exact
+    colours (it used the last batch's alone: the palette had no colour of
+    the first), so it learns what the exact stream (by colour) learns."""
+    first, second = _narrow(coffee, (200, 30, 30)), _narrow(astronaut, (30, 30, 200))
+    binned, by_colour = (
+        ColorQuantizer(48, random_state=0),
+        ColorQuantizer(48, random_state=0, histogram_bins=None),
+    )
+    for batch in (first, second):
+        binned.partial_fit(batch)
+        by_colour.partial_fit(batch)
+    assert len(binned._histogram.codes) < 48  # the case at hand
+    np.testing.assert_array_equal(binned.palette_, by_colour.palette_)
+    assert (binned.palette_[:, 0] > 150).any() and (binned.palette_[:, 2] > 150).any()
+
+
+def test_partial_fit_opencv_learns_from_every_batch(coffee, astronaut):
+    """The 'opencv' backend (no weights) clustered the last batch's pixels
+    only, forgetting the others; it now draws from the whole histogram."""
+    first = coffee[::4, ::4] // 2 + np.uint8(120)  # many cells, bright
+    streamed = ColorQuantizer(8, random_state=0, backend="opencv")
+    streamed.partial_fit(first).partial_fit(astronaut[::4, ::4])
+    together = ColorQuantizer(8, random_state=0, backend="opencv")
+    together.fit([first, astronaut[::4, ::4]])
+    assert psnr(first, streamed.transform(first)) > (
+        psnr(first, together.transform(first)) - 1.0
+    )
+
+
+def test_partial_fit_after_its_exact_colours_were_dropped(coffee, astronaut):
+    """More colours asked for than the stream has cells, after it stopped
+    keeping exact colours: the cells' colours are the palette."""
+    q = ColorQuantizer(4, random_state=0)
+    q.partial_fit(_narrow(coffee, (200, 30, 30)))  # more cells than 4: none kept
+    assert q._histogram.colours is None
+    n_cells = len(q._histogram.codes)
+    q.set_params(n_colors=n_cells + 8)
+    with pytest.warns(UserWarning, match="fewer"):
+        q.partial_fit(_narrow(coffee, (200, 30, 30)))
+    assert q.n_colors_ == n_cells
+
+
 def test_partial_fit_keeps_indices(china, flower):
     q = ColorQuantizer(16, random_state=0).partial_fit(china)
     before = q.palette_.astype(float)

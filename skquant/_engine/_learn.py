@@ -282,11 +282,22 @@ def _more_cells_than(n_cells, pixels, weights, bins):
 
 
 def from_histogram(hist, settings, n_learned, get_pixels):
-    """Points from a pooled histogram (``get_pixels()`` gives the data itself)."""
+    """Points from a pooled histogram.
+
+    ``get_pixels()`` gives the data pooled into ``hist``: its pixels, or its
+    distinct colours and their weights (the same data for k-means). None
+    when they are not at hand: a stream after its first batch keeps only
+    its histogram (and its exact colours while it has few, see
+    :func:`~skquant._engine._stream.stream_source`), and uses the cells then.
+    """
     points, weights, exact = hist.points()
     if exact and len(points) <= n_learned:
         return Points(points, weights, True)
     if not exact and len(points) < n_learned:
+        if get_pixels is None:
+            # fewer cells than colours, and their colours are not at hand:
+            # the cells' colours are the palette (a stream whose n_colors grew)
+            return Points(points, weights, True)
         # fewer cells than colours: look at the true distinct colours
         pixels, pixel_weights = get_pixels()
         unique, counts = distinct_colors(pixels, pixel_weights)
@@ -295,6 +306,9 @@ def from_histogram(hist, settings, n_learned, get_pixels):
         cells = Points(points, weights, exact, groups=hist.coarse_groups())
         cells.source = get_pixels
         return cells
+    if get_pixels is None:
+        # the cells, weighted ('opencv' draws points in proportion)
+        return Points(points, weights, exact)
     pixels, pixel_weights = get_pixels()
     return Points(pixels, pixel_weights, False)
 

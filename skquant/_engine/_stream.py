@@ -74,24 +74,60 @@ def update_stream(
     has_transparent = transparent or (
         histogram is not None and previous is not None and previous.has_transparent
     )
-    if histogram is None:
+    first = histogram is None
+    if first:
         value_range = None
         if layout.dtype not in IMAGE_INT_SCALE and len(pixels):
             value_range = column_range(pixels)
         grid = stream_grid(layout.dtype, layout.n_channels, settings, value_range)
         histogram = Histogram.of(pixels[:0], grid=grid)
-    histogram = histogram.merge(Histogram.of(pixels, weights, grid=histogram.grid))
+    merged = histogram.merge(Histogram.of(pixels, weights, grid=histogram.grid))
+    n_learned = settings.n_colors - int(has_transparent)
+    source = stream_source(
+        None if first else histogram, merged, lambda: (pixels, weights), n_learned
+    )
     fitted = learn_stream(
-        histogram,
+        merged,
         previous,
         space,
         settings,
         has_transparent,
-        lambda: (pixels, weights),
+        source,
         warning=warning,
         rgb_order=True,
     )
-    return histogram, fitted
+    return merged, fitted
+
+
+#: Most exact colours a stream keeps (see :func:`stream_source`).
+STREAM_COLOURS_MAX = 1 << 16
+
+
+def stream_source(before, merged, batch, n_learned):
+    """What a stream's k-means may read beyond its histogram: the
+    ``get_pixels`` of :func:`~skquant._engine._learn.from_histogram`.
+
+    While the stream has fewer cells than colours to learn, where k-means
+    needs its exact colours, it keeps them (``merged.colours``, a histogram
+    by colour, at most :data:`STREAM_COLOURS_MAX`) and gives those. Else,
+    after the first batch (``before`` None) the batch is all the data:
+    ``batch`` itself (a callable giving its pixels and weights, in the
+    histogram's channel order); after a later one None (the cells), as the
+    earlier pixels are gone and the batch alone would forget them (the fit
+    saw only the last batch before).
+    """
+    colours = None
+    if len(merged.codes) < n_learned:
+        kept = None if before is None else before.colours
+        if before is None or kept is not None:
+            mine = Histogram.of(*batch(), grid=None)  # by colour: exact
+            colours = mine if kept is None else kept.merge(mine)
+            if len(colours.codes) > STREAM_COLOURS_MAX:
+                colours = None
+    merged.colours = colours
+    if colours is not None:  # (the same data for k-means, sorted once)
+        return lambda: (colours.first, colours.weights)
+    return batch if before is None else None
 
 
 def learn_stream(

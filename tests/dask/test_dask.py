@@ -575,6 +575,29 @@ def test_dask_partial_fit_is_the_in_memory_stream(china, flower, dtype):
     )
 
 
+@pytest.mark.parametrize("backend", ["sklearn", "opencv"])
+def test_dask_partial_fit_keeps_earlier_batches_as_in_memory(
+    coffee, astronaut, backend
+):
+    """Batches of few histogram cells (each a real photo squeezed into 8
+    levels per channel), then one of many: the Dask stream keeps the exact
+    colours of the earlier batches as the in-memory one does."""
+    frames = [
+        np.uint8(200) + coffee[::4, ::4] // 32,
+        np.uint8(30) + astronaut[::4, ::4] // 32,
+        astronaut[::4, ::4],
+    ]
+    in_memory = ColorQuantizer(48, random_state=0, backend=backend)
+    on_dask = ColorQuantizer(48, random_state=0, backend=backend)
+    for i, frame in enumerate(frames):
+        in_memory.partial_fit(frame)
+        on_dask.partial_fit(da.from_array(frame, chunks=(40, 50, 3)))
+        np.testing.assert_array_equal(on_dask.palette_, in_memory.palette_)
+        if i == 1:  # the first batch's colours are still there
+            assert (on_dask.palette_.min(axis=1) >= 200).any()
+    assert in_memory._histogram.colours is None  # many cells: none kept
+
+
 # %% fits for adaptive dithering weigh flat areas as in memory ----------------------
 
 
