@@ -93,6 +93,21 @@ def photos_from(folder, max_side=None):
     return images
 
 
+def add_photo_options(parser):
+    """``--photos DIR`` and ``--max-side N`` (see :func:`photos_from`)."""
+    parser.add_argument(
+        "--photos",
+        metavar="DIR",
+        help="the image files of this folder instead of the sample photos",
+    )
+    parser.add_argument(
+        "--max-side",
+        type=int,
+        default=1024,
+        help="with --photos: shrink images to this longer side (0: keep)",
+    )
+
+
 # %% timing --------------------------------------------------------------------
 
 

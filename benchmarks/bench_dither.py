@@ -69,7 +69,7 @@ import sys
 import time
 
 import numpy as np
-from _common import photos_from
+from _common import add_photo_options, photos_from
 from PIL import Image
 from scipy.ndimage import uniform_filter
 from skimage import data
@@ -343,17 +343,7 @@ def main(argv=None):
     parser.add_argument("--no-timing", action="store_true")
     parser.add_argument("--no-quality", action="store_true")
     parser.add_argument("--per-photo", action="store_true")
-    parser.add_argument(
-        "--photos",
-        metavar="DIR",
-        help="the image files of this folder instead of the sample photos",
-    )
-    parser.add_argument(
-        "--max-side",
-        type=int,
-        default=1024,
-        help="with --photos: shrink images to this longer side (0: keep)",
-    )
+    add_photo_options(parser)
     parser.add_argument(
         "--liq-palettes",
         action="store_true",

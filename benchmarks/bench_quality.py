@@ -83,7 +83,7 @@ import time
 import warnings
 
 import numpy as np
-from _common import photos_from
+from _common import add_photo_options, photos_from
 from PIL import Image
 from skimage import data
 from skimage.color import deltaE_ciede2000, rgb2lab
@@ -611,17 +611,7 @@ def main(argv=None):
     )
     parser.add_argument("--no-quality", action="store_true", help="timing only")
     parser.add_argument("--six", action="store_true", help="the six older photos")
-    parser.add_argument(
-        "--photos",
-        metavar="DIR",
-        help="the image files of this folder instead of the sample photos",
-    )
-    parser.add_argument(
-        "--max-side",
-        type=int,
-        default=1024,
-        help="with --photos: shrink images to this longer side (0: keep)",
-    )
+    add_photo_options(parser)
     parser.add_argument("--no-fs", action="store_true", help="no dithered rows")
     parser.add_argument(
         "--light", action="store_true", help="dE and PSNR only, no Pillow rows"
