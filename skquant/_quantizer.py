@@ -399,9 +399,10 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         keeps those (at most 65,536), so no batch is forgotten. The
         ``'opencv'`` backend, which takes no weights, draws its points from
         the whole histogram in proportion to the cells' counts (the first
-        batch: from its pixels, as :meth:`fit`). For adaptive error diffusion above 16
-        colours, each batch's pixels are weighted by how flat the image is
-        around them, as in :meth:`fit` (Dask collections too).
+        batch: from its pixels, as :meth:`fit`). For adaptive error
+        diffusion above 16 colours, each batch's pixels are weighted by how
+        flat the image is around them, as in :meth:`fit` (Dask collections
+        too).
 
         Parameters
         ----------

@@ -117,7 +117,8 @@ def stream_source(before, merged, batch, n_learned):
     saw only the last batch before).
     """
     colours = None
-    if len(merged.codes) < n_learned:
+    # (a histogram by colour, histogram_bins=None, is exact: no need)
+    if merged.grid is not None and len(merged.codes) < n_learned:
         kept = None if before is None else before.colours
         if before is None or kept is not None:
             mine = Histogram.of(*batch(), grid=None)  # by colour: exact
