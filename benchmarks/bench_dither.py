@@ -242,8 +242,6 @@ def quality(images, per_photo, liq_palettes=False):
                 result = func(image, palettes[name])
                 blur.append(refs[name].blur_delta_e(result))
                 noise.append(refs[name].flat_noise(result))
-                if per_photo:
-                    print(f"  {name:<26}{blur[-1]:>9.3f}{noise[-1]:>12.3f}")
             if row == "skquant FS s=1":
                 plain = (blur, noise)
             ratios, worse = "", ""
@@ -261,6 +259,9 @@ def quality(images, per_photo, liq_palettes=False):
                 f"{statistics.median(noise):>12.3f}{ratios:>16}{worse:>8}",
                 flush=True,
             )
+            if per_photo:  # under their row
+                for name, b, n in zip(images, blur, noise, strict=True):
+                    print(f"  {name:<26}{b:>9.3f}{n:>12.3f}")
 
 
 def geometric_ratio(ours, theirs):
