@@ -20,7 +20,7 @@ from skquant._engine._palette import (
     palette_from_points,
     wants_calm,
 )
-from skquant._engine._stream import learn_stream, stream_grid, stream_source
+from skquant._engine._stream import learn_stream, stream_grid
 from skquant._histogram import Grid, Histogram
 from skquant._image import (
     Layout,
@@ -342,17 +342,14 @@ def partial_fit(estimator, X, y=None, sample_weight=None):
     has_transparent = transparent or (
         histogram is not None and previous is not None and previous.has_transparent
     )
-    source = pixels
-    if merged is not None:
-        n_learned = settings.n_colors - int(has_transparent)
-        source = stream_source(histogram, merged, pixels, n_learned)
     fitted = learn_stream(
         merged,
         previous,
         space,
         settings,
         has_transparent,
-        source,
+        pixels,
+        before=histogram,
         warning=estimator._fewer_colors_warning,
     )
     if merged is not None:

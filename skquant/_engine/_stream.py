@@ -82,17 +82,14 @@ def update_stream(
         grid = stream_grid(layout.dtype, layout.n_channels, settings, value_range)
         histogram = Histogram.of(pixels[:0], grid=grid)
     merged = histogram.merge(Histogram.of(pixels, weights, grid=histogram.grid))
-    n_learned = settings.n_colors - int(has_transparent)
-    source = stream_source(
-        None if first else histogram, merged, lambda: (pixels, weights), n_learned
-    )
     fitted = learn_stream(
         merged,
         previous,
         space,
         settings,
         has_transparent,
-        source,
+        lambda: (pixels, weights),
+        before=None if first else histogram,
         warning=warning,
         rgb_order=True,
     )
@@ -137,20 +134,25 @@ def learn_stream(
     space,
     settings,
     has_transparent,
-    get_pixels,
+    get_batch,
     *,
+    before,
     warning,
     rgb_order=False,
 ):
     """The palette of a stream's histogram (None or empty: no colours).
 
-    ``rgb_order``: the histogram (and ``get_pixels()``) hold colours in RGB
-    order rather than the input's (see ``channel_order``).
+    ``get_batch()`` gives the last batch's pixels and weights, ``before`` is
+    the histogram before it (None: it was the first); see
+    :func:`stream_source`. ``rgb_order``: the histogram (and the pixels)
+    hold colours in RGB order rather than the input's (see
+    ``channel_order``).
     """
     n_learned = settings.n_colors - int(has_transparent)
     points = None
     if histogram is not None and len(histogram.codes):
-        points = from_histogram(histogram, settings, n_learned, get_pixels)
+        source = stream_source(before, histogram, get_batch, n_learned)
+        points = from_histogram(histogram, settings, n_learned, source)
         if rgb_order:
             points.points = space.to_rgb(points.points)
     return palette_from_points(
