@@ -22,6 +22,19 @@ the histogram is *exact*: its points are the distinct colours of the data
 (each cell's one colour, not a rounded mean) with their summed weights, so
 clustering it is clustering the data itself. This is tested for every dtype.
 
+Exact colours
+-------------
+A histogram on a grid also carries the exact distinct colours of its data
+and their summed weights (``colours``, a histogram by colour) while they
+are few: at most :func:`max_colours`, a number set by a byte budget
+(:data:`COLOURS_BYTES`), whatever the image size. They are found in the
+pooling pass or a second one that is made only when it can succeed (see
+:func:`skquant._kernels.pool_cells`), merged with the cells, and dropped
+for good (None) once there are more. Graphics (logos, sprites, GIF frames:
+a few thousand colours, a few hundred cells) keep them; photos do not. The
+fit clusters them instead of the cell means where the cells are few for
+the colours to learn (:data:`skquant._engine._learn.EXACT_CELLS_PER_COLOR`).
+
 The same histogram serves the in-memory fit (:func:`pool`), ``partial_fit``
 (:meth:`Histogram.merge` of batch after batch on a grid fixed by the first
 batch or by the dtype's range), ``select_n_colors`` and the Dask fit (one
@@ -39,6 +52,19 @@ MAX_CELLS = 1 << 18
 
 #: Finer grids than this are pooled by sorting codes, not by the kernel.
 MAX_KERNEL_CELLS = 1 << 20
+
+#: Memory for a histogram's exact colours (:attr:`Histogram.colours`): a
+#: histogram by colour costs ``17 + 16 * n_channels`` bytes a colour, so
+#: 1 MiB keeps up to 16,131 RGB colours (the table that counts them in the
+#: pooling takes about as much again per thread, for that time only).
+#: scikit-image's logo holds 2,139 colours, the sample photos 23,775 to
+#: 146,973 (at most 16,131: none of them keeps its colours).
+COLOURS_BYTES = 1 << 20
+
+
+def max_colours(n_channels):
+    """Most exact colours a histogram keeps (:data:`COLOURS_BYTES`)."""
+    return COLOURS_BYTES // (17 + 16 * n_channels)
 
 
 def cells_per_channel(n_channels, bins):
@@ -115,30 +141,43 @@ class Histogram:
         One colour of each cell (the cell's only colour when not mixed).
     mixed : ndarray of shape (n_cells,), bool
     colours : Histogram or None
-        A stream's exact colours (a histogram by colour), kept while it has
-        fewer cells than colours to learn
-        (:func:`skquant._engine._stream.stream_source`); None otherwise.
+        The exact distinct colours of the data (a histogram by colour: its
+        ``first`` rows, ascending, and their ``weights``) while there are at
+        most :func:`max_colours`; None when there are more, and for a
+        histogram by colour (exact itself).
     """
 
-    colours = None
-
-    def __init__(self, grid, codes, weights, sums, first, mixed):
+    def __init__(self, grid, codes, weights, sums, first, mixed, colours=None):
         self.grid = grid
         self.codes, self.weights, self.sums = codes, weights, sums
         self.first, self.mixed = first, mixed
+        self.colours = colours
 
     @classmethod
-    def of(cls, pixels, weights=None, *, grid):
+    def of(cls, pixels, weights=None, *, grid, colours_below=None):
         """Pool ``pixels`` (with optional per-pixel ``weights``) on ``grid``.
 
         ``grid=None`` keys cells by colour: every distinct colour is a cell
         (exact whatever the dtype; ``histogram_bins=None`` in ``partial_fit``).
+        ``colours_below``: look for the exact colours only when there are
+        fewer cells than this (a histogram that is neither kept nor merged,
+        whose fit uses them only then); None: always.
         """
         if grid is None:
             colours, counts = distinct_colors(pixels, weights)
             return cls._by_colour(colours, counts)
-        parts = pool_cells(pixels, weights, grid.lo, grid.inv_width, grid.per_channel)
-        return cls(grid, *parts)
+        *parts, colours = pool_cells(
+            pixels,
+            weights,
+            grid.lo,
+            grid.inv_width,
+            grid.per_channel,
+            max_colours=max_colours(pixels.shape[1]),
+            max_cells=None if colours_below is None else colours_below - 1,
+        )
+        if colours is not None:
+            colours = cls._by_colour(*distinct_colors(*colours))
+        return cls(grid, *parts, colours)
 
     @classmethod
     def _by_colour(cls, colours, weights):
@@ -206,13 +245,19 @@ class Histogram:
         )
         differ = np.any(self.first[in_mine] != other.first[in_theirs], axis=1)
         mixed[np.searchsorted(codes, shared)] |= differ
-        return Histogram(self.grid, codes, weights, sums, first, mixed)
+        colours = None
+        if self.colours is not None and other.colours is not None:
+            colours = self.colours.merge(other.colours)
+            if len(colours.codes) > max_colours(self.sums.shape[1]):
+                colours = None
+        return Histogram(self.grid, codes, weights, sums, first, mixed, colours)
 
 
-def pool(pixels, weights=None, *, bins=64, value_range=None):
-    """The histogram of ``pixels`` on the grid over their range (or ``value_range``)."""
+def pool(pixels, weights=None, *, bins=64, value_range=None, colours_below=None):
+    """The histogram of ``pixels`` on the grid over their range (or
+    ``value_range``); ``colours_below``: see :meth:`Histogram.of`."""
     grid = Grid.for_pixels(pixels, bins=bins, value_range=value_range)
-    return Histogram.of(pixels, weights, grid=grid)
+    return Histogram.of(pixels, weights, grid=grid, colours_below=colours_below)
 
 
 def pool_pixels(pixels, *, bins=64, weights=None):

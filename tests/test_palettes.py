@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from skquant import ColorQuantizer
+from skquant import ColorQuantizer, _histogram
 from tests.conftest import psnr
 
 WEB_SAFE = np.array(
@@ -156,11 +156,15 @@ def test_partial_fit_opencv_learns_from_every_batch(coffee, astronaut):
     )
 
 
-def test_partial_fit_after_its_exact_colours_were_dropped(coffee, astronaut):
+def test_partial_fit_after_its_exact_colours_were_dropped(
+    coffee, astronaut, monkeypatch
+):
     """More colours asked for than the stream has cells, after it stopped
-    keeping exact colours: the cells' colours are the palette."""
+    keeping exact colours (more than its byte budget): the cells' colours
+    are the palette."""
+    monkeypatch.setattr(_histogram, "COLOURS_BYTES", 10 * 65)  # 10 colours
     q = ColorQuantizer(4, random_state=0)
-    q.partial_fit(_narrow(coffee, (200, 30, 30)))  # more cells than 4: none kept
+    q.partial_fit(_narrow(coffee, (200, 30, 30)))
     assert q._histogram.colours is None
     n_cells = len(q._histogram.codes)
     q.set_params(n_colors=n_cells + 8)

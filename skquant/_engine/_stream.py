@@ -4,8 +4,9 @@ Every batch is pooled into a :class:`~skquant._histogram.Histogram` on a grid
 fixed by the first batch (the dtype's range for uint8/uint16 data, the first
 batch's range otherwise; by colour, exact, with ``histogram_bins=None``) and
 merged into the running one (a batch for adaptive dithering weighted by
-its flatness, as in ``fit``); k-means then runs on it from the previous
-palette, so indices stay matched from batch to batch.
+its flatness, as in ``fit``), exact colours included while they are few
+(:attr:`~skquant._histogram.Histogram.colours`); k-means then runs on it
+from the previous palette, so indices stay matched from batch to batch.
 """
 
 import numpy as np
@@ -96,35 +97,17 @@ def update_stream(
     return merged, fitted
 
 
-#: Most exact colours a stream keeps (see :func:`stream_source`).
-STREAM_COLOURS_MAX = 1 << 16
-
-
-def stream_source(before, merged, batch, n_learned):
+def stream_source(before, batch):
     """What a stream's k-means may read beyond its histogram: the
     ``get_pixels`` of :func:`~skquant._engine._learn.from_histogram`.
 
-    While the stream has fewer cells than colours to learn, where k-means
-    needs its exact colours, it keeps them (``merged.colours``, a histogram
-    by colour, at most :data:`STREAM_COLOURS_MAX`) and gives those. Else,
-    after the first batch (``before`` None) the batch is all the data:
+    After the first batch (``before`` None) the batch is all the data:
     ``batch`` itself (a callable giving its pixels and weights, in the
-    histogram's channel order); after a later one None (the cells), as the
-    earlier pixels are gone and the batch alone would forget them (the fit
-    saw only the last batch before).
+    histogram's channel order); after a later one None (the cells, or the
+    exact colours that the histogram carries while they are few,
+    :attr:`~skquant._histogram.Histogram.colours`), as the earlier pixels
+    are gone and the batch alone would forget them.
     """
-    colours = None
-    # (a histogram by colour, histogram_bins=None, is exact: no need)
-    if merged.grid is not None and len(merged.codes) < n_learned:
-        kept = None if before is None else before.colours
-        if before is None or kept is not None:
-            mine = Histogram.of(*batch(), grid=None)  # by colour: exact
-            colours = mine if kept is None else kept.merge(mine)
-            if len(colours.codes) > STREAM_COLOURS_MAX:
-                colours = None
-    merged.colours = colours
-    if colours is not None:  # (the same data for k-means, sorted once)
-        return lambda: (colours.first, colours.weights)
     return batch if before is None else None
 
 
@@ -151,7 +134,7 @@ def learn_stream(
     n_learned = settings.n_colors - int(has_transparent)
     points = None
     if histogram is not None and len(histogram.codes):
-        source = stream_source(before, histogram, get_batch, n_learned)
+        source = stream_source(before, get_batch)
         points = from_histogram(histogram, settings, n_learned, source)
         if rgb_order:
             points.points = space.to_rgb(points.points)

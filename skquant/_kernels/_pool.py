@@ -1,7 +1,9 @@
 """Pooling pixels into the cells of a grid (compiled), weighted or not.
 
 :func:`pool_cells` is the boundary: it checks what it hands to numba and
-returns the occupied cells only. The grid (which cell a value falls in) is
+returns the occupied cells only, and, when asked (``max_colours``), the
+exact distinct colours with their summed weights while they are at most
+``max_colours``. The grid (which cell a value falls in) is
 defined once, in :class:`skquant._histogram.Grid`; the kernels receive it as
 ``lo``, ``inv_width`` and ``per_channel`` and apply
 ``cell = clip(int((value - lo) * inv_width), 0, per_channel - 1)``.
@@ -56,6 +58,70 @@ def _cell_tables(n_codes, offset, lo, inv_width, bins):
         for v in range(n_codes):
             table[j, v] = _cell_of(v + offset, lo[j], inv_width[j], bins)
     return table
+
+
+@kernel
+def _popcount(x):
+    """Set bits of a uint64 (SWAR)."""
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + (
+        (x >> np.uint64(2)) & np.uint64(0x3333333333333333)
+    )
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@kernel
+def _hash_row(pixels, i):
+    """A 64-bit hash of row ``i`` (equal rows, equal hashes; -0.0 as 0.0)."""
+    h = np.uint64(0x9E3779B97F4A7C15)
+    for j in range(pixels.shape[1]):
+        h ^= np.uint64(np.int64(pixels[i, j] * 4096.0))
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(29)
+    return h
+
+
+@kernel
+def _count_colours(pixels, weights, start, stop, slots, totals, state):
+    """Add ``pixels[start:stop]`` to a table of distinct colours.
+
+    ``slots`` (a power of two long, -1 when free, linear probing) holds the
+    index of the first pixel of each colour met, ``totals`` its summed
+    weight. ``state`` is ``(colours found, most colours)``; returns False,
+    leaving the table incomplete, as soon as a colour more than the most
+    would be added. Zero weights add nothing.
+    """
+    mask = np.uint64(slots.shape[0] - 1)
+    d = pixels.shape[1]
+    weighted = weights.shape[0] > 0
+    n, most = state[0], state[1]
+    for i in range(start, stop):
+        w = weights[i] if weighted else 1.0
+        if w == 0.0:
+            continue
+        s = np.int64(_hash_row(pixels, i) & mask)
+        while True:
+            k = slots[s]
+            if k < 0:
+                if n >= most:
+                    state[0] = n
+                    return False
+                slots[s] = i
+                totals[s] = w
+                n += 1
+                break
+            same = True
+            for j in range(d):
+                if pixels[k, j] != pixels[i, j]:
+                    same = False
+                    break
+            if same:
+                totals[s] += w
+                break
+            s = np.int64((np.uint64(s) + np.uint64(1)) & mask)
+    state[0] = n
+    return True
 
 
 @kernel
@@ -151,7 +217,8 @@ def _finish_rgb8(hist, total, bases, bins):
     ``total`` (uint64, no rows when unused) what earlier slabs folded in.
     ``bases[j, b]`` is the smallest value in cell ``b`` of channel ``j``; a
     cell's colour is read from the lowest bit of its mask (its only bit
-    when the cell holds one colour).
+    when the cell holds one colour). The last array returned holds each
+    occupied cell's mask: which of its colours are present.
     """
     n_parts, n_cells = hist.shape[0], hist.shape[1]
     folded = total.shape[0] > 0
@@ -167,6 +234,7 @@ def _finish_rgb8(hist, total, bases, bins):
     sums = np.zeros((m, 3))
     first = np.empty((m, 3))
     mixed = np.empty(m, np.bool_)
+    masks = np.empty(m, np.uint64)
     zero, one = np.uint64(0), np.uint64(1)
     r = 0
     for code in range(n_cells):
@@ -188,6 +256,7 @@ def _finish_rgb8(hist, total, bases, bins):
                 s += np.uint64(hist[part, code, 1 + j])
             sums[r, j] = np.float64(s)
         mixed[r] = (mask & (mask - one)) != zero
+        masks[r] = mask
         bit = 0
         while (mask >> np.uint64(bit)) & one == zero:
             bit += 1
@@ -196,7 +265,62 @@ def _finish_rgb8(hist, total, bases, bins):
         for j in range(3):
             first[r, j] = bases[j, cells[j]] + places[j]
         r += 1
-    return occupied, counts, sums, first, mixed
+    return occupied, counts, sums, first, mixed, masks
+
+
+@kernel
+def _count_rgb8(pixels, start, stop, packed, rows, places, counts):
+    """Count the colours of the mixed cells in uint8 RGB ``pixels[start:stop]``.
+
+    ``rows[code]`` is the row of a mixed cell in ``places`` (-1: not
+    mixed, its count is the cell's); ``places[row, bit]`` is the place of
+    the cell's colour ``bit`` (see :func:`_pool_rgb8`) in ``counts``.
+    """
+    flat = pixels.reshape(-1)
+    t0, t1, t2 = packed[0], packed[1], packed[2]
+    low = np.uint32(63)
+    eight = np.uint32(8)
+    for i in range(start, stop):
+        key = t0[flat[3 * i]] + t1[flat[3 * i + 1]] + t2[flat[3 * i + 2]]
+        row = rows[key >> eight]
+        if row >= 0:
+            counts[places[row, key & low]] += 1
+
+
+@kernel
+def _rgb8_colours(occupied, masks, counts, bases, bins, rows, places):
+    """``(colours, totals)``: the colours of the set bits of ``masks`` (cells
+    ``occupied``), in cell then bit order, with the count of the cells of
+    one colour (0 for the others); fills ``rows`` and ``places`` for
+    :func:`_count_rgb8` (rows in the order of the mixed cells)."""
+    zero, one = np.uint64(0), np.uint64(1)
+    n = 0
+    for r in range(len(masks)):
+        n += np.int64(_popcount(masks[r]))
+    colours = np.empty((n, 3), np.uint8)
+    totals = np.zeros(n)
+    k = 0
+    row = 0
+    for r in range(len(masks)):
+        code = occupied[r]
+        mask = masks[r]
+        mixed = (mask & (mask - one)) != zero
+        cells = (code // (bins * bins), (code // bins) % bins, code % bins)
+        for bit in range(64):
+            if (mask >> np.uint64(bit)) & one == zero:
+                continue
+            offsets = (bit >> 4, (bit >> 2) & 3, bit & 3)
+            for j in range(3):
+                colours[k, j] = bases[j, cells[j]] + offsets[j]
+            if mixed:
+                places[row, bit] = k
+            else:
+                totals[k] = counts[r]
+            k += 1
+        if mixed:
+            rows[code] = row
+            row += 1
+    return colours, totals
 
 
 @kernel
@@ -261,7 +385,9 @@ def _merge_parts(counts, sums, first, mixed):
                     mixed[0, code] = True
 
 
-def pool_cells(pixels, weights, lo, inv_width, per_channel):
+def pool_cells(
+    pixels, weights, lo, inv_width, per_channel, *, max_colours=None, max_cells=None
+):
     """Weighted counts, sums and exactness of the occupied cells of a grid.
 
     Parameters
@@ -274,6 +400,13 @@ def pool_cells(pixels, weights, lo, inv_width, per_channel):
         The grid (see :class:`skquant._histogram.Grid`).
     per_channel : int
         Cells per channel; ``per_channel ** n_channels <= MAX_CELLS``.
+    max_colours : int or None
+        When given, the distinct colours are returned too, while there are
+        at most this many (see ``colours`` below).
+    max_cells : int or None
+        With ``max_colours``: the colours are looked for only when there
+        are at most this many occupied cells (a caller that has no use for
+        them otherwise).
 
     Returns
     -------
@@ -284,6 +417,11 @@ def pool_cells(pixels, weights, lo, inv_width, per_channel):
         A colour of each cell: its only colour when the cell is not mixed.
     mixed : ndarray of shape (n_occupied,), bool
         Whether the cell holds more than one distinct colour.
+    colours : tuple or None
+        Only with ``max_colours``: ``(rows, totals)``, every distinct colour
+        with a positive weight (in ``pixels``' dtype, in no particular order)
+        and its summed weight; None when there are more than ``max_colours``
+        (or more cells than ``max_cells``).
 
     Notes
     -----
@@ -291,6 +429,14 @@ def pool_cells(pixels, weights, lo, inv_width, per_channel):
     they are summed at the end. Integer data without weights give the same
     result whatever the number of threads; float sums may differ in the last
     bits.
+
+    The colours cost nothing more when no cell is mixed (they are the
+    cells'). Otherwise they are counted in a second pass (a hash table of
+    the colours met, per thread), made only when it can succeed: for
+    unweighted uint8 RGB the pooling pass gives the number of distinct
+    colours (its per-cell masks), for other data there must be at most
+    ``max_colours`` occupied cells, and the pass stops at the first colour
+    too many (a photo has met that many within a few thousand pixels).
     """
     pixels = np.asarray(pixels)
     if pixels.ndim != 2 or pixels.dtype.kind not in "iuf":
@@ -329,12 +475,26 @@ def pool_cells(pixels, weights, lo, inv_width, per_channel):
     else:
         offset = 0
         tables = np.empty((n_channels, 0), np.int64)
+    if max_colours is not None:
+        max_colours = int(max_colours)
+        if max_colours < 0:
+            raise ValueError(f"max_colours must be >= 0, got {max_colours}.")
+        max_cells = max_colours if max_cells is None else int(max_cells)
     if pixels.dtype == np.uint8 and n_channels == 3 and len(weights) == 0:
         packed, bases = _rgb8_tables(lo, inv_width, per_channel)
         if packed is not None:
+            pixels = np.ascontiguousarray(pixels)
             result = _pool_cells_rgb8(pixels, packed, bases, per_channel)
             if result is not None:
-                return result
+                *cells, masks = result
+                if max_colours is None:
+                    return tuple(cells)
+                colours = None
+                if len(cells[0]) <= max_cells:
+                    colours = _colours_rgb8(
+                        pixels, cells, masks, packed, bases, max_colours
+                    )
+                return (*cells, colours)
     if pixels.dtype not in _KERNEL_DTYPES:
         # Rare dtypes: float64 holds their values exactly (up to 2**53).
         pixels = pixels.astype(np.float64)
@@ -356,13 +516,85 @@ def pool_cells(pixels, weights, lo, inv_width, per_channel):
     if n_parts > 1:
         _merge_parts(counts, sums, first, mixed)
     occupied = np.flatnonzero(counts[0])
-    return (
+    cells = (
         occupied.astype(np.int64),
         counts[0, occupied],
         sums[0, occupied],
         first[0, occupied].astype(np.float64),
         mixed[0, occupied],
     )
+    if max_colours is None:
+        return cells
+    colours = None
+    if len(occupied) <= min(max_colours, max_cells):
+        colours = _colours(pixels, weights, cells, max_colours)
+    return (*cells, colours)
+
+
+def _colours_rgb8(pixels, cells, masks, packed, bases, max_colours):
+    """:func:`_colours` for unweighted uint8 RGB, with the pooling's masks.
+
+    The masks give the colours and their number: none is counted when
+    there are too many. The colours of cells of one colour need no count;
+    a pass counts those of the mixed cells (a place per pixel from its
+    cell and its bit: a table read instead of a hash table's search).
+    """
+    if np.unpackbits(masks.view(np.uint8)).sum() > max_colours:
+        return None
+    occupied, counts, _, _, mixed = cells
+    per_channel = bases.shape[1]
+    rows = np.full(per_channel**3, -1, np.int32)
+    places = np.zeros((int(mixed.sum()), 64), np.int32)
+    colours, totals = _rgb8_colours(
+        occupied, masks, counts, bases, per_channel, rows, places
+    )
+    if len(places):
+        n_parts = kernel_threads(len(pixels), min_items=MIN_PIXELS_PER_THREAD)
+        found = np.zeros((n_parts, len(colours)), np.int64)
+        packed = packed.astype(np.uint32)
+
+        def task(worker, start, stop):
+            _count_rgb8(pixels, start, stop, packed, rows, places, found[worker])
+
+        run_parallel(task, len(pixels), n_parts, chunk=TASK_CHUNK)
+        totals += found.sum(axis=0)
+    return colours, totals
+
+
+def _colours(pixels, weights, cells, max_colours):
+    """``(rows, totals)`` of the distinct colours of ``pixels``, or None when
+    there are more than ``max_colours`` (see :func:`pool_cells`)."""
+    _, counts, _, first, mixed = cells
+    if not mixed.any():  # each cell is one colour
+        return first.astype(pixels.dtype), counts.copy()
+    n_pixels = len(pixels)
+    n_slots = 1 << max(4, int(2 * max_colours).bit_length())  # load <= 1/2
+    n_parts = kernel_threads(n_pixels, min_items=MIN_PIXELS_PER_THREAD)
+    slots = np.full((n_parts, n_slots), -1, np.int64)
+    totals = np.zeros((n_parts, n_slots))
+    state = np.zeros((n_parts, 2), np.int64)
+    state[:, 1] = max_colours
+    over = np.zeros(1, np.bool_)
+
+    def task(worker, start, stop):
+        if not over[0] and not _count_colours(
+            pixels, weights, start, stop, slots[worker], totals[worker], state[worker]
+        ):
+            over[0] = True
+
+    run_parallel(task, n_pixels, n_parts, chunk=TASK_CHUNK)
+    if over[0]:
+        return None
+    used = slots >= 0
+    rows, row_totals = pixels[slots[used]], totals[used]
+    if n_parts > 1:  # a colour may be in several threads' tables: one table
+        slots, totals, state = slots[0], totals[0], state[0]
+        slots[:], totals[:], state[0] = -1, 0.0, 0
+        if not _count_colours(rows, row_totals, 0, len(rows), slots, totals, state):
+            return None
+        used = slots >= 0
+        rows, row_totals = rows[slots[used]], totals[used]
+    return rows, row_totals
 
 
 def _rgb8_tables(lo, inv_width, per_channel):
@@ -395,7 +627,8 @@ def _rgb8_tables(lo, inv_width, per_channel):
 
 
 def _pool_cells_rgb8(pixels, packed, bases, per_channel):
-    """:func:`pool_cells` for unweighted uint8 RGB on cells of at most 4 values.
+    """:func:`pool_cells` for unweighted uint8 RGB on cells of at most 4 values,
+    with the number of distinct colours last.
 
     None when a pixel falls outside the grid (the general path handles it).
     """
