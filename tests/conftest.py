@@ -33,6 +33,44 @@ def photos(china, flower, astronaut, coffee):
     return [china, flower, astronaut, coffee]
 
 
+@pytest.fixture(scope="session")
+def logo():
+    """scikit-image's logo, RGB: 2,139 colours (flat areas, anti-aliased
+    edges) in 545 cells of the 64-bin histogram."""
+    return np.ascontiguousarray(data.logo()[..., :3])
+
+
+def gif_frame(seed=0, n_flat=150, size=(480, 640), tile=16, noisy=0.2):
+    """A GIF frame from a lossy source: ``n_flat`` flat colours in tiles of
+    ``tile`` pixels (areas following a power law), a share ``noisy`` of the
+    pixels off by one level per channel (3,910 colours in 510 cells)."""
+    rng = np.random.default_rng(seed)
+    colours = rng.integers(1, 255, size=(n_flat, 3))
+    p = 1.0 / np.arange(1, n_flat + 1) ** 0.8
+    h, w = size
+    idx = rng.choice(n_flat, size=(h // tile, w // tile), p=p / p.sum())
+    image = colours[np.repeat(np.repeat(idx, tile, 0), tile, 1)]
+    hit = rng.random((h, w)) < noisy
+    image[hit] += rng.integers(-1, 2, size=(hit.sum(), 3))
+    return image.astype(np.uint8)
+
+
+def sprite(seed=0, n_base=100, per_base=12, size=(480, 640), tile=8):
+    """Pixel art: shades (offsets of up to 3 levels) of 100 base colours in
+    flat tiles, areas following a power law (1,003 colours in 676 cells)."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(8, 248, size=(n_base, 3))
+    offsets = rng.integers(-3, 4, size=(n_base, per_base, 3))
+    offsets[:, 0] = 0
+    colours = np.clip(base[:, None] + offsets, 0, 255).reshape(-1, 3)
+    colours = np.unique(colours.astype(np.uint8), axis=0)
+    p = 1.0 / np.arange(1, len(colours) + 1) ** 0.8
+    p = p[rng.permutation(len(colours))]
+    h, w = size
+    idx = rng.choice(len(colours), size=(h // tile, w // tile), p=p / p.sum())
+    return colours[np.repeat(np.repeat(idx, tile, 0), tile, 1)]
+
+
 def psnr(a, b, data_range=255.0):
     mse = np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2)
     return 10 * np.log10(data_range**2 / mse)

@@ -273,3 +273,122 @@ def test_distinct_colors_of_a_photo():
     np.testing.assert_array_equal(points, ref)
     np.testing.assert_array_equal(counts, ref_counts)
     assert counts.sum() == len(pixels)
+
+
+# %% the exact colours a histogram carries while they are few ------------------------
+
+
+def _unique_oracle(pixels, weights=None):
+    """np.unique's rows and their (weighted) counts, zero weights left out."""
+    colours, inverse = np.unique(pixels, axis=0, return_inverse=True)
+    w = np.ones(len(pixels)) if weights is None else weights
+    totals = np.bincount(inverse.ravel(), weights=w, minlength=len(colours))
+    return colours[totals > 0].astype(np.float64), totals[totals > 0]
+
+
+def _logo():
+    from skimage import data
+
+    return np.ascontiguousarray(data.logo()[..., :3])
+
+
+@pytest.mark.parametrize("case", ["uint8", "weighted", "float32", "rgba", "narrow"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_colours_are_numpy_unique_rows(case, threads):
+    """scikit-image's logo (2,139 colours in 545 mixed and pure cells): on
+    every path (uint8 RGB masks, the hash table for weights, floats and 4
+    channels) the colours and their weights are np.unique's, on one thread
+    or two (500,000 pixels: each thread's table, then one)."""
+    pixels, weights = np.tile(_logo().reshape(-1, 3), (2, 1)), None
+    if case == "weighted":
+        weights = np.random.default_rng(0).integers(0, 4, len(pixels)).astype(float)
+    elif case == "float32":
+        pixels = pixels.astype(np.float32) / 255
+    elif case == "rgba":
+        alpha = np.where(pixels[:, :1] > 128, 255, 200).astype(np.uint8)
+        pixels = np.hstack([pixels, alpha])
+    elif case == "narrow":  # a grid of 4 values a cell over part of the range
+        pixels = pixels[pixels.max(axis=1) < 200]
+    with threadpool_limits(threads):
+        hist = pool(pixels, weights)
+    assert not hist.exact
+    colours, totals = _unique_oracle(pixels, weights)
+    np.testing.assert_array_equal(hist.colours.first, colours)
+    np.testing.assert_array_equal(hist.colours.weights, totals)
+
+
+def test_colours_of_an_exact_histogram_are_its_cells(photos):
+    pixels = (photos[0][::4, ::4].reshape(-1, 3) // 16).astype(np.uint8)
+    hist = pool(pixels)
+    assert hist.exact
+    colours, counts = _unique_oracle(pixels)
+    np.testing.assert_array_equal(hist.colours.first, colours)
+    np.testing.assert_array_equal(hist.colours.weights, counts)
+
+
+def test_photos_keep_no_colours_at_any_size(photos):
+    """A photo holds more colours than the byte budget: none kept, and not
+    counted either (the uint8 masks know it; other data stop early)."""
+    from skquant import _histogram
+
+    for photo in photos:
+        pixels = photo.reshape(-1, 3)
+        assert len(np.unique(pixels, axis=0)) > _histogram.max_colours(3)
+        assert pool(pixels).colours is None
+        assert pool(pixels.astype(np.float32)).colours is None
+        assert pool(np.tile(pixels, (8, 1))).colours is None
+
+
+def test_the_budget_is_bytes_and_merging_drops_colours_beyond_it(monkeypatch):
+    """Colours are dropped once more than COLOURS_BYTES would hold them, in a
+    batch or after merging batches (each within it), and stay dropped."""
+    from skquant import _histogram
+
+    pixels = _logo().reshape(-1, 3)
+    n_colours = len(np.unique(pixels, axis=0))
+    per_colour = 17 + 16 * 3
+    assert _histogram.max_colours(3) == _histogram.COLOURS_BYTES // per_colour
+    assert _histogram.max_colours(4) < _histogram.max_colours(3)
+    monkeypatch.setattr(_histogram, "COLOURS_BYTES", (n_colours - 1) * per_colour)
+    assert pool(pixels).colours is None
+    assert pool(pixels, np.ones(len(pixels))).colours is None  # the hash table
+    grid = Grid.for_pixels(pixels, bins=64)
+    top, bottom = pixels[: len(pixels) // 2], pixels[len(pixels) // 2 :]
+    a, b = Histogram.of(top, grid=grid), Histogram.of(bottom, grid=grid)
+    assert a.colours is not None and b.colours is not None
+    merged = a.merge(b)
+    assert merged.colours is None
+    assert merged.merge(a).colours is None
+    monkeypatch.setattr(_histogram, "COLOURS_BYTES", n_colours * per_colour)
+    np.testing.assert_array_equal(pool(pixels).colours.first, _unique_oracle(pixels)[0])
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_merged_colours_are_pooling_at_once(weighted):
+    pixels = _logo().reshape(-1, 3)
+    weights = None
+    if weighted:
+        weights = np.random.default_rng(1).integers(0, 3, len(pixels)).astype(float)
+    grid = Grid.for_pixels(pixels, bins=64)
+    merged = Histogram.of(pixels[:0], grid=grid)
+    for part in np.array_split(np.arange(len(pixels)), 5):
+        w = None if weights is None else weights[part]
+        merged = merged.merge(Histogram.of(pixels[part], w, grid=grid))
+    at_once = Histogram.of(pixels, weights, grid=grid)
+    np.testing.assert_array_equal(merged.colours.first, at_once.colours.first)
+    np.testing.assert_array_equal(merged.colours.weights, at_once.colours.weights)
+
+
+def test_colours_below_skips_counting_when_the_cells_are_many():
+    pixels = _logo().reshape(-1, 3)
+    n_cells = len(pool(pixels).codes)
+    assert pool(pixels, colours_below=n_cells).colours is None
+    assert pool(pixels, colours_below=n_cells + 1).colours is not None
+    weights = np.ones(len(pixels))
+    assert pool(pixels, weights, colours_below=n_cells).colours is None
+    assert pool(pixels, weights, colours_below=n_cells + 1).colours is not None
+
+
+def test_histogram_by_colour_carries_no_second_copy():
+    pixels = _logo().reshape(-1, 3)
+    assert Histogram.of(pixels, grid=None).colours is None

@@ -559,6 +559,60 @@ def test_dask_fit_learns_the_in_memory_palette(china, flower, case):
     assert on_dask.n_iter_ == in_memory.n_iter_
 
 
+@pytest.mark.parametrize("case", ["rgb", "weighted", "rgba", "float32", "batch"])
+def test_dask_fit_of_a_graphic_clusters_the_in_memory_exact_colours(
+    logo, monkeypatch, case
+):
+    """The logo at K=256 (545 cells: k-means on its 2,139 exact colours):
+    each block's histogram carries its colours, merged, so the Dask fit
+    learns the in-memory palette, on every pooling path (uint8 RGB, the
+    hash table for weights, 4 channels and floats)."""
+    from skquant import _histogram
+
+    image, weights, chunks = logo, None, (120, 170, 3)
+    if case == "weighted":
+        weights = np.random.default_rng(0).integers(0, 4, image.shape[:2]) * 0.5
+    elif case == "rgba":
+        alpha = np.full(image.shape[:2], 255, np.uint8)
+        alpha[:40] = 0
+        image, chunks = np.dstack([image, alpha]), (120, 170, 4)
+    elif case == "float32":
+        image = img_as_float32(image)
+    elif case == "batch":
+        image, chunks = np.stack([image, image[::-1]]), (1, 200, 300, 3)
+    lazy = da.from_array(image, chunks=chunks)
+    lazy_weights = (
+        None if weights is None else da.from_array(weights, chunks=chunks[:2])
+    )
+    params = {"n_colors": 256, "random_state": 0}
+    in_memory = ColorQuantizer(**params).fit(image, sample_weight=weights)
+    on_dask = ColorQuantizer(**params).fit(lazy, sample_weight=lazy_weights)
+    np.testing.assert_array_equal(on_dask.palette_, in_memory.palette_)
+    np.testing.assert_array_equal(on_dask.cluster_centers_, in_memory.cluster_centers_)
+    assert on_dask.n_iter_ == in_memory.n_iter_
+    if case == "rgba":
+        return  # 23 cells a channel: fewer cells than K, exact colours before too
+    with monkeypatch.context() as patch:  # the cells: another palette
+        patch.setattr(_histogram, "COLOURS_BYTES", 0)
+        cells = ColorQuantizer(**params).fit(lazy, sample_weight=lazy_weights)
+    assert not np.array_equal(cells.palette_, on_dask.palette_)
+
+
+def test_dask_partial_fit_of_a_graphic_is_the_in_memory_stream(logo):
+    """Batches of the logo at K=256: both streams carry the same exact
+    colours (merged block by block on Dask) and learn the same palettes."""
+    in_memory = ColorQuantizer(256, random_state=0)
+    on_dask = ColorQuantizer(256, random_state=0)
+    for batch in np.array_split(logo, 3):
+        in_memory.partial_fit(batch)
+        on_dask.partial_fit(da.from_array(batch, chunks=(70, 150, 3)))
+        np.testing.assert_array_equal(on_dask.palette_, in_memory.palette_)
+    kept, kept_on_dask = in_memory._histogram.colours, on_dask._histogram.colours
+    np.testing.assert_array_equal(kept_on_dask.first, kept.first)
+    np.testing.assert_array_equal(kept_on_dask.weights, kept.weights)
+    assert len(kept.codes) == 2139
+
+
 @pytest.mark.parametrize("dtype", ["uint8", "float32"])
 def test_dask_partial_fit_is_the_in_memory_stream(china, flower, dtype):
     frames = [np.ascontiguousarray(p[::2, ::2]) for p in (china, flower)]

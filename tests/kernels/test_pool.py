@@ -132,3 +132,31 @@ def test_uint8_rgb_in_slabs_and_white_to_the_overflow_bound(photos, monkeypatch)
     assert counts.tolist() == [len(white)] and not mixed[0]
     np.testing.assert_array_equal(sums, [[255.0 * len(white)] * 3])
     np.testing.assert_array_equal(first, [[255.0] * 3])
+
+
+def test_boundary_refuses_a_negative_colour_budget(china):
+    pixels = china.reshape(-1, 3)
+    with pytest.raises(ValueError, match="max_colours must be >= 0, got -1"):
+        pool_cells(pixels, None, *grid_args(pixels), max_colours=-1)
+
+
+def test_colours_of_the_uint8_path_match_the_general_path(photos):
+    """The uint8 RGB masks and the hash table find the same colours (a photo
+    squeezed to few colours, with mixed cells), and both stop at the budget."""
+    for photo in photos[:2]:
+        pixels = (photo[::2, ::2].reshape(-1, 3) // 2).astype(np.uint8)
+        args = grid_args(pixels)
+        fast = pool_cells(pixels, None, *args, max_colours=100_000)
+        general = pool_cells(pixels, np.ones(len(pixels)), *args, max_colours=100_000)
+        assert fast[4].any()  # mixed cells
+        for rows, totals in (fast[5], general[5]):
+            order = np.lexsort(rows.T[::-1])
+            colours, counts = np.unique(pixels, axis=0, return_counts=True)
+            np.testing.assert_array_equal(rows[order], colours)
+            np.testing.assert_array_equal(totals[order], counts)
+        n_colours = len(fast[5][0])
+        for weights in (None, np.ones(len(pixels))):
+            assert pool_cells(pixels, weights, *args, max_colours=n_colours)[5]
+            assert (
+                pool_cells(pixels, weights, *args, max_colours=n_colours - 1)[5] is None
+            )
