@@ -133,12 +133,9 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         With the ``'sklearn'`` backend, pixels are pooled into a colour
         histogram with this many cells per channel (for 3 channels; other
         channel counts get the same cell budget) and k-means runs on the cell
-        means weighted by their counts; at most 64. Where there are fewer
-        than 3 cells per colour to learn and the data hold few distinct
-        colours (graphics: at most 16,131 RGB colours, a 1 MiB budget),
-        k-means runs on those colours, counted in the pooling, instead.
-        ``None`` clusters the pixels themselves. ``'opencv'`` takes no
-        weights and clusters the pixel sample instead.
+        means weighted by their counts; at most 64. ``None`` clusters the
+        pixels themselves. ``'opencv'`` takes no weights and clusters the pixel
+        sample instead.
     palette : array-like of shape (n_colors, n_channels), default=None
         Map onto exactly this palette, in the input's units (0-255 for uint8
         images, floats in [0, 1] for float sRGB; a float palette within
