@@ -9,6 +9,23 @@ pattern and hides in texture. The map measures that scale directly: the
 spread of the colour over the ``(2 r + 1) x (2 r + 1)`` window around each
 pixel, the square root of the sum over channels of the variance of the
 values (in units of the full scale), the window cut at the image's border.
+
+Noise or gradient
+-----------------
+A small spread can be noise around a constant colour (a JPEG sky, a wall)
+or a clean gradient. Capping the carried error calms the first, but on
+the second it leaves colours near a palette colour undithered, which
+shows as bands along the gradient. So the map can take two ramps (see
+:func:`ramps`): the *clean* one, and a calmer *noisy* one, blended by how
+much of the window's variance a plane does not explain. Per channel, the
+least-squares plane over the window explains ``Sx^2 / Vx + Sy^2 / Vy``
+of the summed squares (``Sx`` the sum of ``(x - mean x) v``, ``Vx`` the
+sum of ``(x - mean x)^2``; the columns and rows of a rectangular window
+are orthogonal); ``rho`` is the square root of the share left over: about
+0.1-0.2 on a clean ramp (8-bit steps), 0.7-1 on sensor or JPEG noise. The
+noisy ramp's weight is 0 up to ``rho0``, 1 from ``rho1``, linear between;
+windows without any spread (a constant colour, or a shallow gradient
+between its 8-bit steps) take the clean ramp.
 """
 
 import numpy as np
@@ -16,58 +33,106 @@ import numpy as np
 from skquant._kernels._cache import kernel
 
 
-def limit_map(image, y0, y1, norm, radius, flat, textured, low, out):
+def ramps(flat, textured, low, noisy=None, rho=(0.0, 1.0)):
+    """The ``ramps`` argument of the map kernels.
+
+    ``(flat, textured, low)``: the factor is ``low`` where the spread is
+    at most ``flat``, 1 from ``textured``, linear between. ``noisy``: the
+    same for windows whose spread is noise (None: the same ramp, and the
+    plane is not fitted); ``rho``: ``(rho0, rho1)`` (see the module's
+    docstring).
+    """
+    noisy = (flat, textured, low) if noisy is None else noisy
+    values = (flat, textured, low, *noisy, *rho)
+    return tuple(float(v) for v in values)
+
+
+def limit_map(image, y0, y1, norm, radius, ramps, out):
     """:func:`limit_map_rows`, by its 3-channel version for 3 channels (the
     same map, bit for bit). Called from Python: only the kernel used is
     compiled."""
     rows = limit_map_rows3 if image.shape[2] == 3 else limit_map_rows
-    rows(image, y0, y1, norm, radius, flat, textured, low, out)
+    rows(image, y0, y1, norm, radius, ramps, out)
+
+
+@kernel(inline="always")
+def _fits_plane(ramps):
+    """Whether the noisy ramp differs from the clean one."""
+    return not (ramps[3] == ramps[0] and ramps[4] == ramps[1] and ramps[5] == ramps[2])
+
+
+@kernel(inline="always")
+def _inverse_moments(n_rows, n_cols):
+    """``1 / Vx``, ``1 / Vy`` of a window of ``n_rows`` x ``n_cols`` pixels
+    (0 for a single column or row: no slope to fit)."""
+    inv_x = inv_y = 0.0
+    if n_cols > 1:
+        inv_x = 12.0 / (n_rows * n_cols * (n_cols * n_cols - 1.0))
+    if n_rows > 1:
+        inv_y = 12.0 / (n_cols * n_rows * (n_rows * n_rows - 1.0))
+    return inv_x, inv_y
 
 
 @kernel
-def limit_map_rows(image, y0, y1, norm, radius, flat, textured, low, out):
+def limit_map_rows(image, y0, y1, norm, radius, ramps, out):
     """``out[y - y0, x]``: factor of the error limit at ``(y, x)``.
 
     For rows ``y0:y1`` of ``image`` (H, W, C): ``s`` is the spread of the
     colour over the window around the pixel, the values scaled by ``norm``
-    (one factor per channel); the factor is ``low`` where ``s <= flat``, 1
-    where ``s >= textured``, linear in between.
+    (one factor per channel); the factor is the clean ramp of ``ramps``
+    (see :func:`ramps`) at ``s``, blended towards the noisy one by how
+    much of the spread a plane leaves over.
 
-    Per column, the sums over the window's rows of each channel and of its
-    squares are carried from row to row (one row in, one
-    out); along a row, the window's sums are differences of running sums,
-    so that the pixels of a row are independent of each other (vector
-    lanes).
+    Per column, the sums over the window's rows of each channel, of its
+    squares and of ``(y - y0)`` times it are carried from row to row (one
+    row in, one out); along a row, the window's sums are differences of
+    running sums (those of ``x`` times the column sums too), so that the
+    pixels of a row are independent of each other (vector lanes).
     """
     height, width, n_channels = image.shape
+    plane = _fits_plane(ramps)
     col_sum = np.zeros((width, n_channels))
     col_sq = np.zeros((width, n_channels))
+    col_ysum = np.zeros((width, n_channels))
     run_sum = np.zeros((width + 1, n_channels))
     run_sq = np.zeros(width + 1)
+    run_x = np.zeros((width + 1, n_channels))
+    run_y = np.zeros((width + 1, n_channels))
     for yy in range(max(y0 - radius, 0), min(y0 + radius, height)):
-        _add_row(image, yy, norm, 1.0, col_sum, col_sq)
-    sums = np.empty(n_channels)
+        _add_row(image, yy, norm, 1.0, yy - y0, col_sum, col_sq, col_ysum)
     for y in range(y0, y1):
         if y + radius < height:
-            _add_row(image, y + radius, norm, 1.0, col_sum, col_sq)
+            _add_row(image, y + radius, norm, 1.0, y + radius - y0, col_sum, col_sq,
+                     col_ysum)  # fmt: skip
         if y > y0 and y - radius - 1 >= 0:
-            _add_row(image, y - radius - 1, norm, -1.0, col_sum, col_sq)
-        n_rows = min(y + radius + 1, height) - max(y - radius, 0)
+            _add_row(image, y - radius - 1, norm, -1.0, y - radius - 1 - y0, col_sum,
+                     col_sq, col_ysum)  # fmt: skip
+        first, stop = max(y - radius, 0), min(y + radius + 1, height)
+        n_rows = stop - first
+        y_mean = 0.5 * (first + stop - 1) - y0
         for x in range(width):
             sq = 0.0
             for c in range(n_channels):
                 run_sum[x + 1, c] = run_sum[x, c] + col_sum[x, c]
+                run_x[x + 1, c] = run_x[x, c] + x * col_sum[x, c]
+                run_y[x + 1, c] = run_y[x, c] + col_ysum[x, c]
                 sq += col_sq[x, c]
             run_sq[x + 1] = run_sq[x] + sq
         for x in range(width):
             lo, hi = max(x - radius, 0), min(x + radius + 1, width)
-            sum2 = 0.0
-            for c in range(n_channels):
-                sums[c] = run_sum[hi, c] - run_sum[lo, c]
-                sum2 += sums[c] * sums[c]
             n = n_rows * (hi - lo)
+            inv_x, inv_y = _inverse_moments(n_rows, hi - lo)
+            x_mean = 0.5 * (lo + hi - 1)
+            sum2 = 0.0
+            explained = 0.0
+            for c in range(n_channels):
+                a = run_sum[hi, c] - run_sum[lo, c]
+                sum2 += a * a
+                sx = (run_x[hi, c] - run_x[lo, c]) - x_mean * a
+                sy = (run_y[hi, c] - run_y[lo, c]) - y_mean * a
+                explained += sx * sx * inv_x + sy * sy * inv_y
             spread2 = n * (run_sq[hi] - run_sq[lo]) - sum2
-            out[y - y0, x] = _ramp(spread2, 1.0 / n, flat, textured, low)
+            out[y - y0, x] = _factor(spread2, n * explained, 1.0 / n, ramps, plane)
 
 
 @kernel(inline="always")
@@ -79,17 +144,47 @@ def _ramp(spread2, inv_n, flat, textured, low):
     return low + (1.0 - low) * min(max(t, 0.0), 1.0)
 
 
+#: Below this spread (in units of the full scale) a window has none: the
+#: rounding of its sums, not noise.
+_NO_SPREAD = 1e-6
+
+
+@kernel(inline="always")
+def _factor(spread2, explained2, inv_n, ramps, plane):
+    """The map's factor for a window: the clean ramp, blended towards the
+    noisy one by the share of ``spread2`` that the plane (``explained2``, in
+    the same units) leaves over (see the module's docstring)."""
+    if not plane:
+        return _ramp(spread2, inv_n, ramps[0], ramps[1], ramps[2])
+    return _blend(spread2, explained2, inv_n, ramps)
+
+
+@kernel(inline="always")
+def _blend(spread2, explained2, inv_n, ramps):
+    """:func:`_factor` with the plane, without a branch (vector lanes)."""
+    clean = _ramp(spread2, inv_n, ramps[0], ramps[1], ramps[2])
+    noisy = _ramp(spread2, inv_n, ramps[3], ramps[4], ramps[5])
+    spread = np.sqrt(max(spread2, 0.0)) * inv_n
+    rest = max(spread2 - explained2, 0.0) / max(spread2, 1e-300)
+    w = (np.sqrt(rest) - ramps[6]) / (ramps[7] - ramps[6])
+    w = min(max(w, 0.0), 1.0)
+    w = w if spread > _NO_SPREAD else 0.0
+    return clean + w * (noisy - clean)
+
+
 @kernel
-def limit_map_rows3(image, y0, y1, norm, radius, flat, textured, low, out):
+def limit_map_rows3(image, y0, y1, norm, radius, ramps, out):
     """:func:`limit_map_rows` for 3 channels: the same sums in the same
     order (the same map, bit for bit), written out without loops over the
     channels, and the pixels away from the left and right borders (whose
     windows are whole) in a loop of their own that vectorizes."""
     height, width = image.shape[0], image.shape[1]
-    # the sums of each value and of its square over the window's rows,
-    # in the order of the values in a row of the image
+    plane = _fits_plane(ramps)
+    # the sums of each value, of its square and of (y - y0) times it over
+    # the window's rows, in the order of the values in a row of the image
     col_sum = np.zeros(width * 3)
     col_sq = np.zeros(width * 3)
+    col_ysum = np.zeros(width * 3)
     row_norm = np.empty(width * 3)
     for x in range(width):
         row_norm[3 * x], row_norm[3 * x + 1], row_norm[3 * x + 2] = (
@@ -97,69 +192,95 @@ def limit_map_rows3(image, y0, y1, norm, radius, flat, textured, low, out):
             norm[1],
             norm[2],
         )
-    run0 = np.zeros(width + 1)
-    run1 = np.zeros(width + 1)
-    run2 = np.zeros(width + 1)
-    run_sq = np.zeros(width + 1)
+    run = np.zeros((10, width + 1))  # sums 0-2, x-sums 3-5, y-sums 6-8, squares 9
     for yy in range(max(y0 - radius, 0), min(y0 + radius, height)):
-        _add_row3(image, yy, row_norm, col_sum, col_sq, False)
+        _add_row3(image, yy, row_norm, yy - y0, col_sum, col_sq, col_ysum, False)
     inner_lo = min(radius, width)
     inner_hi = max(width - radius - 1, inner_lo)
     for y in range(y0, y1):
         if y + radius < height:
-            _add_row3(image, y + radius, row_norm, col_sum, col_sq, False)
+            _add_row3(image, y + radius, row_norm, y + radius - y0, col_sum, col_sq,
+                      col_ysum, False)  # fmt: skip
         if y > y0 and y - radius - 1 >= 0:
-            _add_row3(image, y - radius - 1, row_norm, col_sum, col_sq, True)
-        n_rows = min(y + radius + 1, height) - max(y - radius, 0)
+            _add_row3(image, y - radius - 1, row_norm, y - radius - 1 - y0, col_sum,
+                      col_sq, col_ysum, True)  # fmt: skip
+        first, stop = max(y - radius, 0), min(y + radius + 1, height)
+        n_rows = stop - first
+        y_mean = 0.5 * (first + stop - 1) - y0
         s0 = s1 = s2 = q = 0.0
+        x0 = x1 = x2 = 0.0
+        t0 = t1 = t2 = 0.0
         for x in range(width):
-            s0 += col_sum[3 * x]
-            s1 += col_sum[3 * x + 1]
-            s2 += col_sum[3 * x + 2]
+            c0, c1, c2 = col_sum[3 * x], col_sum[3 * x + 1], col_sum[3 * x + 2]
+            s0 += c0
+            s1 += c1
+            s2 += c2
+            x0 += x * c0
+            x1 += x * c1
+            x2 += x * c2
+            t0 += col_ysum[3 * x]
+            t1 += col_ysum[3 * x + 1]
+            t2 += col_ysum[3 * x + 2]
             sq = 0.0 + col_sq[3 * x]
             sq += col_sq[3 * x + 1]
             sq += col_sq[3 * x + 2]
             q += sq
-            run0[x + 1], run1[x + 1], run2[x + 1], run_sq[x + 1] = s0, s1, s2, q
+            run[0, x + 1], run[1, x + 1], run[2, x + 1] = s0, s1, s2
+            run[3, x + 1], run[4, x + 1], run[5, x + 1] = x0, x1, x2
+            run[6, x + 1], run[7, x + 1], run[8, x + 1] = t0, t1, t2
+            run[9, x + 1] = q
         row = out[y - y0]
         for x in range(inner_lo):
-            _map_pixel3(run0, run1, run2, run_sq, x, radius, width, n_rows,
-                        flat, textured, low, row)  # fmt: skip
-        n = n_rows * (2 * radius + 1)
+            _map_pixel3(run, x, radius, width, n_rows, y_mean, ramps, plane, row)
+        n_cols = 2 * radius + 1
+        n = n_rows * n_cols
         inv_n = 1.0 / n
-        for x in range(inner_lo, inner_hi):
-            spread2 = _spread3(run0, run1, run2, run_sq, x - radius, x + radius + 1, n)
-            row[x] = _ramp(spread2, inv_n, flat, textured, low)
+        inv_x, inv_y = _inverse_moments(n_rows, n_cols)
+        if plane:
+            for x in range(inner_lo, inner_hi):
+                lo, hi = x - radius, x + radius + 1
+                spread2, explained = _window3(run, lo, hi, n, 0.5 * (lo + hi - 1),
+                                              y_mean, inv_x, inv_y)  # fmt: skip
+                row[x] = _blend(spread2, n * explained, inv_n, ramps)
+        else:
+            for x in range(inner_lo, inner_hi):
+                lo, hi = x - radius, x + radius + 1
+                spread2, _ = _window3(run, lo, hi, n, 0.0, 0.0, 0.0, 0.0)
+                row[x] = _ramp(spread2, inv_n, ramps[0], ramps[1], ramps[2])
         for x in range(inner_hi, width):
-            _map_pixel3(run0, run1, run2, run_sq, x, radius, width, n_rows,
-                        flat, textured, low, row)  # fmt: skip
+            _map_pixel3(run, x, radius, width, n_rows, y_mean, ramps, plane, row)
 
 
 @kernel(inline="always")
-def _map_pixel3(run0, run1, run2, run_sq, x, radius, width, n_rows, flat,
-                textured, low, row):  # fmt: skip
+def _map_pixel3(run, x, radius, width, n_rows, y_mean, ramps, plane, row):
     """One pixel of :func:`limit_map_rows3` with its window cut at the border."""
     lo, hi = max(x - radius, 0), min(x + radius + 1, width)
     n = n_rows * (hi - lo)
-    spread2 = _spread3(run0, run1, run2, run_sq, lo, hi, n)
-    row[x] = _ramp(spread2, 1.0 / n, flat, textured, low)
+    inv_x, inv_y = _inverse_moments(n_rows, hi - lo)
+    spread2, explained = _window3(run, lo, hi, n, 0.5 * (lo + hi - 1), y_mean,
+                                  inv_x, inv_y)  # fmt: skip
+    row[x] = _factor(spread2, n * explained, 1.0 / n, ramps, plane)
 
 
 @kernel(inline="always")
-def _spread3(run0, run1, run2, run_sq, lo, hi, n):
-    """The ``spread2`` of :func:`_ramp` for the window of columns ``lo:hi``
-    (``n`` pixels), from the running sums of :func:`limit_map_rows3`."""
-    a0 = run0[hi] - run0[lo]
-    a1 = run1[hi] - run1[lo]
-    a2 = run2[hi] - run2[lo]
-    sum2 = 0.0 + a0 * a0
-    sum2 += a1 * a1
-    sum2 += a2 * a2
-    return n * (run_sq[hi] - run_sq[lo]) - sum2
+def _window3(run, lo, hi, n, x_mean, y_mean, inv_x, inv_y):
+    """``spread2`` (see :func:`_ramp`) and the share of the summed squares
+    the plane explains, over the window of columns ``lo:hi`` (``n``
+    pixels), from the running sums of :func:`limit_map_rows3`, in the
+    order of :func:`limit_map_rows`."""
+    sum2 = 0.0
+    explained = 0.0
+    for c in range(3):
+        a = run[c, hi] - run[c, lo]
+        sum2 += a * a
+        sx = (run[3 + c, hi] - run[3 + c, lo]) - x_mean * a
+        sy = (run[6 + c, hi] - run[6 + c, lo]) - y_mean * a
+        explained += sx * sx * inv_x + sy * sy * inv_y
+    return n * (run[9, hi] - run[9, lo]) - sum2, explained
 
 
 @kernel
-def _add_row3(image, y, row_norm, col_sum, col_sq, remove):
+def _add_row3(image, y, row_norm, dy, col_sum, col_sq, col_ysum, remove):
     """:func:`_add_row` for 3 channels, a row in or out (``remove``), over
     the row's values in order (``row_norm``: their factors), which
     vectorizes: ``x + (-1.0) * v`` is ``x - v`` exactly."""
@@ -169,22 +290,26 @@ def _add_row3(image, y, row_norm, col_sum, col_sq, remove):
             v = np.float64(values[k]) * row_norm[k]
             col_sum[k] -= v
             col_sq[k] -= v * v
+            col_ysum[k] -= dy * v
     else:
         for k in range(col_sum.shape[0]):
             v = np.float64(values[k]) * row_norm[k]
             col_sum[k] += v
             col_sq[k] += v * v
+            col_ysum[k] += dy * v
 
 
 @kernel
-def _add_row(image, y, norm, sign, col_sum, col_sq):
-    """Add (``sign`` 1) or remove (-1) row ``y`` to the column sums of the
-    values and of their squares."""
+def _add_row(image, y, norm, sign, dy, col_sum, col_sq, col_ysum):
+    """Add (``sign`` 1) or remove (-1) row ``y`` (``dy`` rows below the
+    band's first) to the column sums of the values, of their squares and
+    of ``dy`` times them."""
     for x in range(image.shape[1]):
         for c in range(image.shape[2]):
             v = np.float64(image[y, x, c]) * norm[c]
             col_sum[x, c] += sign * v
             col_sq[x, c] += sign * v * v
+            col_ysum[x, c] += sign * (dy * v)
 
 
 # ---------------------------------------------------------------------------
@@ -267,6 +392,6 @@ def flat_bands(image, y0, y1, norm, out):
     for start in range(y0, y1, FIT_BAND_ROWS):
         stop = min(start + FIT_BAND_ROWS, y1)
         limit_map(
-            image, start, stop, norm, FIT_RADIUS, FIT_FLAT, FIT_TEXTURED, low,
-            out[start - y0 : stop - y0],
+            image, start, stop, norm, FIT_RADIUS,
+            ramps(FIT_FLAT, FIT_TEXTURED, low), out[start - y0 : stop - y0],
         )  # fmt: skip
