@@ -10,6 +10,12 @@ it), and libimagequant's own dithering (pngquant's engine, through the
 ``imagequant`` package from the ``benchmark`` extras; left out without it).
 Each title gives the two measures of ``benchmarks/bench_dither.py`` on the
 whole photo: blurred CIEDE2000 and flat-area noise.
+
+It also makes docs/_static/dither_gradient.png: a clean colour ramp
+dithered onto a palette of six colours along it, plain, by the default
+adaptive diffusion, and with the calmer ramp that the default keeps for
+noisy flat areas applied everywhere (what the plane test of
+:mod:`skquant._kernels._dither_map` avoids: bands at the palette colours).
 """
 
 import sys
@@ -26,6 +32,7 @@ from skquant import ColorQuantizer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "docs" / "_static" / "dither_calm.png"
+GRADIENT = ROOT / "docs" / "_static" / "dither_gradient.png"
 N_COLORS = 64
 #: rows, columns of the crop
 CROP = (slice(100, 175), slice(175, 275))
@@ -63,6 +70,46 @@ def main():
     TARGET.parent.mkdir(exist_ok=True)
     fig.savefig(TARGET, dpi=100, metadata={"Software": None})
     print(f"wrote {TARGET}")
+    gradient_figure()
+
+
+def gradient_figure():
+    """docs/_static/dither_gradient.png (see the module's docstring)."""
+    import numpy as np
+
+    from skquant._kernels import _dither, dither_labels
+
+    t = np.linspace(0.0, 1.0, 480)[None, :, None]
+    start, stop = np.array([40.0, 60.0, 150.0]), np.array([230.0, 200.0, 120.0])
+    ramp = np.repeat(start + t * (stop - start), 48, axis=0).round().astype(np.uint8)
+    palette = (start + np.linspace(0, 1, 6)[:, None] * (stop - start)).round()
+    palette = palette.astype(np.uint8)
+
+    def dithered(adaptive):
+        labels = dither_labels(
+            ramp, palette, method="floyd-steinberg", space="rgb", scale=255.0,
+            adaptive=adaptive,
+        )  # fmt: skip
+        return palette[labels]
+
+    rows = {"plain Floyd-Steinberg": dithered(False), "default": dithered(True)}
+    # the calmer ramp everywhere, without the plane test (illustration only)
+    names = ("ADAPTIVE_FLAT", "ADAPTIVE_TEXTURED", "ADAPTIVE_FLAT_LIMIT")
+    saved = [getattr(_dither, name) for name in names]
+    try:
+        for name in names:
+            setattr(_dither, name, getattr(_dither, name.replace("_", "_NOISY_", 1)))
+        rows["the calmer ramp everywhere: bands"] = dithered(True)
+    finally:
+        for name, value in zip(names, saved, strict=True):
+            setattr(_dither, name, value)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(6.0, 3.6), layout="constrained")
+    for ax, (title, image) in zip(axes, rows.items(), strict=True):
+        ax.imshow(image, interpolation="nearest")
+        ax.set_title(title, fontsize=9)
+        ax.set_axis_off()
+    fig.savefig(GRADIENT, dpi=100, metadata={"Software": None})
+    print(f"wrote {GRADIENT}")
 
 
 if __name__ == "__main__":
