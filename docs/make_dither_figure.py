@@ -16,6 +16,12 @@ dithered onto a palette of six colours along it, plain, by the default
 adaptive diffusion, and with the calmer ramp that the default keeps for
 noisy flat areas applied everywhere (what the plane test of
 :mod:`skquant._kernels._dither_map` avoids: bands at the palette colours).
+
+And docs/_static/dither_photo.png: matplotlib's sample photo
+``grace_hopper.jpg`` (not one of the benchmark's photos) at 16 colours, a
+crop of its blue backdrop (a JPEG-noisy flat area): the original, the
+default of 0.7.3 (the clean ramp everywhere), the default now, and
+libimagequant's dithering, with the whole photo's measures.
 """
 
 import sys
@@ -26,6 +32,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 from skimage import data  # noqa: E402
 
 from skquant import ColorQuantizer  # noqa: E402
@@ -33,6 +40,7 @@ from skquant import ColorQuantizer  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "docs" / "_static" / "dither_calm.png"
 GRADIENT = ROOT / "docs" / "_static" / "dither_gradient.png"
+PHOTO = ROOT / "docs" / "_static" / "dither_photo.png"
 N_COLORS = 64
 #: rows, columns of the crop
 CROP = (slice(100, 175), slice(175, 275))
@@ -71,12 +79,11 @@ def main():
     fig.savefig(TARGET, dpi=100, metadata={"Software": None})
     print(f"wrote {TARGET}")
     gradient_figure()
+    photo_figure(bench_dither)
 
 
 def gradient_figure():
     """docs/_static/dither_gradient.png (see the module's docstring)."""
-    import numpy as np
-
     from skquant._kernels import _dither, dither_labels
 
     t = np.linspace(0.0, 1.0, 480)[None, :, None]
@@ -110,6 +117,48 @@ def gradient_figure():
         ax.set_axis_off()
     fig.savefig(GRADIENT, dpi=100, metadata={"Software": None})
     print(f"wrote {GRADIENT}")
+
+
+def photo_figure(bench_dither):
+    """docs/_static/dither_photo.png (see the module's docstring)."""
+    from matplotlib import cbook
+    from PIL import Image
+
+    from skquant._kernels import _dither
+
+    path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    with Image.open(path) as opened:
+        photo = np.asarray(opened.convert("RGB"))
+    reference = bench_dither.Reference(photo)
+
+    def default():
+        quantizer = ColorQuantizer(16, dither="floyd-steinberg", random_state=0)
+        return quantizer.fit_transform(photo)
+
+    versions = {"original": photo}
+    saved = _dither.ADAPTIVE_NOISY_FLAT_LIMIT
+    try:
+        _dither.ADAPTIVE_NOISY_FLAT_LIMIT = None  # one ramp, as in 0.7.3
+        versions["0.7.3 default"] = default()
+    finally:
+        _dither.ADAPTIVE_NOISY_FLAT_LIMIT = saved
+    versions["default now"] = default()
+    if bench_dither.imagequant is not None:
+        versions["libimagequant (pngquant)"] = bench_dither.liq(photo, 16, 1.0)
+    crop = (slice(20, 120), slice(400, 512))
+    fig, axes = plt.subplots(
+        1, len(versions), figsize=(3.0 * len(versions), 3.2), layout="constrained"
+    )
+    for ax, (title, image) in zip(axes, versions.items(), strict=True):
+        ax.imshow(image[crop], interpolation="nearest")
+        if image is not photo:
+            blur = reference.blur_delta_e(image)
+            noise = reference.flat_noise(image)
+            title += f"\nblurred dE {blur:.2f}, flat noise {noise:.2f}"
+        ax.set_title(title, fontsize=9)
+        ax.set_axis_off()
+    fig.savefig(PHOTO, dpi=100, metadata={"Software": None})
+    print(f"wrote {PHOTO}")
 
 
 if __name__ == "__main__":
