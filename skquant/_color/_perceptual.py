@@ -65,6 +65,10 @@ _PERCEPTUAL_RGB_OFFSET = np.array(
 #: Newton steps of the inverse, and the step of its numerical Jacobian.
 _NEWTON_STEPS = 30
 _JACOBIAN_STEP = 1e-6
+#: Up to this many values (palettes), each Newton step converts the values
+#: and their three moved copies in one call: for small arrays the calls
+#: cost more than the arithmetic (the same values either way).
+_BATCH_ROWS = 4096
 
 
 def procrustes_fit(n_grid=18):
@@ -154,17 +158,20 @@ def perceptual_to_rgb(values, weight=None, start=None):
         ).T
     rgb = np.clip(np.asarray(start, np.float64).reshape(-1, 3), -0.5, 1.5)
     eye = np.eye(3) * _JACOBIAN_STEP
+    n = len(rgb)
     for _ in range(_NEWTON_STEPS):
-        current = rgb_to_perceptual(rgb, w)
+        if n <= _BATCH_ROWS:  # the colours and their moved copies at once
+            both = rgb_to_perceptual(np.concatenate([rgb, *(rgb + e for e in eye)]), w)
+            current, moved = both[:n], np.split(both[n:], 3)
+        else:
+            current, moved = rgb_to_perceptual(rgb, w), None
         residual = target - current
         if np.all(np.abs(residual) < 1e-10):
             break
+        if moved is None:
+            moved = [rgb_to_perceptual(rgb + e, w) for e in eye]
         jacobian = np.stack(
-            [
-                (rgb_to_perceptual(rgb + eye[j], w) - current) / _JACOBIAN_STEP
-                for j in range(3)
-            ],
-            axis=-1,
+            [(moved[j] - current) / _JACOBIAN_STEP for j in range(3)], axis=-1
         )
         # normal equations with a tiny ridge: never singular (the Jacobian's
         # singular values are 53-163 on the sRGB cube)

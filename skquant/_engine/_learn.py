@@ -204,6 +204,9 @@ class Points:
     source : callable or None
         For histogram cells, ``source()`` gives the pixels pooled and their
         weights (``'perceptual'`` palettes are refined on their colours).
+    derived : dict
+        Arrays computed from ``points`` once per fit and shared by its
+        k-means runs (:func:`~skquant._engine._perceptual.derived`).
     """
 
     def __init__(
@@ -214,6 +217,7 @@ class Points:
         self.n_pixels = len(points) if n_pixels is None else n_pixels
         self.groups = groups
         self.source = None
+        self.derived = {}
 
     def describe(self, sample_size):
         """Who holds the colours, for the too-few-colours warning."""
@@ -434,7 +438,10 @@ def learn_palette(
         space = PerceptualFit(space, n_colors)
         if init_work is not None:
             init_work = space.to_working(mapping.from_working(init_work))
-    points_work = space.to_working(points.points).astype(np.float64)
+    if isinstance(space, PerceptualFit):
+        points_work = space.points_work(points)
+    else:
+        points_work = space.to_working(points.points).astype(np.float64)
     keep_order = previous is not None
     common = {"max_iter": settings.max_iter, "tol": settings.tol, "rng": rng}
     if fixed is not None:
@@ -472,7 +479,7 @@ def learn_palette(
     if space.color_space == "perceptual" and refine:
         nearest = None
         if space is not mapping:
-            nearest = space.nearest_mapped(points.points, points.source)
+            nearest = space.nearest_mapped(points)
         centers, labels, inertia = refine_perceptual(
             points_work, points.weights, centers, n_fixed, nearest=nearest
         )

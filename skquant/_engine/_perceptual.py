@@ -68,6 +68,36 @@ def perceptual_runs(space, n_colors, settings, *, fixed, previous, init_work):
     return PERCEPTUAL_RUNS
 
 
+def derived(points, key, make):
+    """``make()``, computed once per :class:`~skquant._engine._learn.Points`.
+
+    The runs and finalists of one fit (:func:`best_perceptual_run`) share
+    ``points``: what they derive from it (sRGB, DIN99o, the points in the
+    fit's and the mapping's space) is kept in ``points.derived`` under
+    ``key`` instead of being recomputed by each (the same arrays, so the
+    same palettes). Callers must not modify what it returns.
+    """
+    memo = points.derived
+    if key not in memo:
+        memo[key] = make()
+    return memo[key]
+
+
+def point_colours(points, mapping):
+    """``(rgb, din)``: ``points`` in sRGB (``[0, 1]``, RGB order) and DIN99o.
+
+    ``mapping``: the :class:`WorkingSpace` of the input (channel order and
+    scale). Once per ``points`` (:func:`derived`).
+    """
+
+    def make():
+        pixels = mapping.to_rgb(np.asarray(points.points))
+        rgb = pixels.astype(np.float64) / full_scale(mapping.dtype)
+        return rgb, rgb_to_din99o(rgb)
+
+    return derived(points, "colours", make)
+
+
 class ObjectivePoints:
     """What :func:`palette_objective` compares palettes on, computed once.
 
@@ -83,8 +113,7 @@ class ObjectivePoints:
         self.space = space
         self.scale = full_scale(space.dtype)
         pixels = np.asarray(points.points)
-        self.rgb = space.to_rgb(pixels).astype(np.float64) / self.scale
-        self.din = rgb_to_din99o(self.rgb)
+        self.rgb, self.din = point_colours(points, space)
         self.mapped = space.to_working(pixels).astype(np.float64)
         weights = points.weights
         self.weights = np.ones(len(pixels)) if weights is None else weights
@@ -202,13 +231,34 @@ class PerceptualFit:
         rgb = perceptual_to_rgb(np.asarray(values, np.float64), self.weight, start)
         return self.mapping.to_rgb(np.clip(rgb, 0.0, 1.0) * self.scale)
 
+    def points_work(self, points):
+        """``to_working(points.points)``, once per ``points`` and weight.
+
+        ``points``: a :class:`~skquant._engine._learn.Points`; its sRGB
+        and DIN99o come from :func:`point_colours` (the same values as
+        :meth:`to_working` computes).
+        """
+
+        def make():
+            rgb, din = point_colours(points, self.mapping)
+            return rgb_to_perceptual(rgb, self.weight, din=din)
+
+        return derived(points, ("work", self.weight), make)
+
     def nearest_mapped(self, points, source=None):
         """``labels(centers)``: nearest centre of ``points`` where pixels are mapped.
 
+        ``points``: a :class:`~skquant._engine._learn.Points` (its
+        ``source`` is used, and its colours are shared through
+        :func:`derived`), or an array of points in the input's units.
         ``source()``: the pixels ``points`` pool (RGB order) and their
         weights, when ``points`` are histogram cells.
         """
-        return MappedNearest.of_points(self, points, source)
+        if not hasattr(points, "derived"):
+            return MappedNearest.of_points(self, points, source)
+        rgb, din = point_colours(points, self.mapping)
+        mapped = derived(points, "mapped", lambda: rgb_to_perceptual(rgb, din=din))
+        return MappedNearest(self, rgb, source=points.source, din=din, mapped=mapped)
 
 
 class MappedNearest:
@@ -217,14 +267,20 @@ class MappedNearest:
     ``rgb`` (sRGB in [0, 1], RGB order) with ``weights``; the nearest colour
     is searched where pixels are mapped (:data:`PERCEPTUAL_WEIGHT`).
     ``source()``: the pixels the colours pool and their weights, or None.
+    ``din`` and ``mapped``: ``rgb`` in DIN99o and where pixels are mapped,
+    when already known (computed otherwise).
     """
 
-    def __init__(self, fit, rgb, weights=None, source=None):
+    def __init__(self, fit, rgb, weights=None, source=None, *, din=None, mapped=None):
         self.fit, self.source = fit, source
         self.rgb = np.ascontiguousarray(rgb, np.float64)
         self.weights = np.ones(len(rgb)) if weights is None else weights.astype(float)
-        self.din = np.ascontiguousarray(rgb_to_din99o(self.rgb))
-        self.mapped = rgb_to_perceptual(rgb, din=self.din)
+        if din is None:
+            din = rgb_to_din99o(self.rgb)
+        self.din = np.ascontiguousarray(din)
+        self.mapped = rgb_to_perceptual(rgb, din=self.din) if mapped is None else mapped
+        self.box = None  # the box of ``mapped`` for assign_labels, once known
+        self.guess = {}  # the labels of the previous centres, by their number
         self.last = {}  # sRGB of the previous centres: Newton's start for the next
 
     @classmethod
@@ -240,10 +296,27 @@ class MappedNearest:
         return self.of_rgb(rgb)
 
     def of_rgb(self, rgb):
-        """Labels of the colours for sRGB centres."""
-        from skquant._kernels import assign_labels
+        """Labels of the colours for sRGB centres.
 
-        return assign_labels(self.mapped, rgb_to_perceptual(np.clip(rgb, 0.0, 1.0)))
+        Searched from the labels of the previous centres as many
+        (:func:`~skquant._kernels._lloyd.nearest_from`: the refinement's
+        centres move little between calls), else from scratch; the same
+        labels either way.
+        """
+        from skquant._kernels import assign_labels
+        from skquant._kernels._box import pixel_box
+        from skquant._kernels._lloyd import nearest_from
+
+        centers = rgb_to_perceptual(np.clip(rgb, 0.0, 1.0))
+        guess = self.guess.get(len(centers))
+        if guess is not None:
+            labels = nearest_from(self.mapped, centers, guess)
+        else:
+            if self.box is None:  # the same for every palette: computed once
+                self.box = pixel_box(self.mapped, "rgb")[:2]
+            labels = assign_labels(self.mapped, centers, box=self.box)
+        self.guess[len(centers)] = labels
+        return labels
 
     def fine(self):
         """The pixels pooled, as distinct 8-bit colours (None: not pooled).
@@ -306,13 +379,17 @@ FINE_MAX_PIXELS = 1 << 21
 
 def _din_jacobian(rgb, step=1e-6):
     """DIN99o at ``rgb`` ``(n, 3)`` and its Jacobian ``(n, 3, 3)`` (numerical)."""
-    base = rgb_to_din99o(rgb)
-    columns = []
+    n = len(rgb)
+    # the colours and their three moved copies in one conversion
+    stacked = np.tile(rgb, (4, 1))
+    steps = np.where(rgb > 0.5, -step, step)
     for j in range(3):
-        h = np.where(rgb[:, j] > 0.5, -step, step)
-        moved = rgb.copy()
-        moved[:, j] += h
-        columns.append((rgb_to_din99o(moved) - base) / h[:, None])
+        stacked[(j + 1) * n : (j + 2) * n, j] += steps[:, j]
+    din = rgb_to_din99o(stacked)
+    base = din[:n]
+    columns = [
+        (din[(j + 1) * n : (j + 2) * n] - base) / steps[:, j, None] for j in range(3)
+    ]
     return base, np.stack(columns, axis=-1)
 
 

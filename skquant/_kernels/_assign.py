@@ -388,7 +388,9 @@ def _take_rows(palette, labels, start, stop, out):
 # %% orchestration ---------------------------------------------------------------
 
 
-def assign_labels(pixels, palette_work, *, space="rgb", scale=1.0, alpha=None):
+def assign_labels(
+    pixels, palette_work, *, space="rgb", scale=1.0, alpha=None, box=None
+):
     """Index of the nearest palette entry for each pixel, in the working space.
 
     Exact: equal to a brute-force search with float64 distances, except that
@@ -411,12 +413,21 @@ def assign_labels(pixels, palette_work, *, space="rgb", scale=1.0, alpha=None):
         working point of ``(r, g, b, a)`` is the colour's working value
         (as above) times the opacity ``o = a / full``, followed by
         ``weight * o``; ``palette_work`` has these four columns.
+    box : (ndarray, ndarray) or None
+        ``(lo, hi)``, each of shape ``(n_channels,)``: the range of the
+        pixels' values in each channel, what
+        :func:`~skquant._kernels._box.pixel_box` ``(pixels, 'rgb')`` gives,
+        for callers that label the same pixels for many palettes (without
+        ``alpha``, in ``'rgb'``). The grid is laid over it; pixels outside
+        it are searched in full, so a wrong box costs time, never
+        exactness. None: computed here.
 
     Returns
     -------
     labels : ndarray of shape (n_pixels,), dtype int32
     """
     pixels, palette = _check_assign(pixels, palette_work, space, scale, alpha)
+    box = _check_box(box, pixels.shape[1], space, alpha)
     n_pixels, n_channels = pixels.shape
     n_colors = palette.shape[0]
     labels = np.zeros(n_pixels, dtype=np.int32)
@@ -424,7 +435,9 @@ def assign_labels(pixels, palette_work, *, space="rgb", scale=1.0, alpha=None):
         return labels
     if n_channels > MAX_GRID_CHANNELS:
         return _assign_brute(pixels, palette, space, scale, labels)
-    kernel, args, kernel_dtype, copy = _labeller(pixels, palette, space, scale, alpha)
+    kernel, args, kernel_dtype, copy = _labeller(
+        pixels, palette, space, scale, alpha, box
+    )
 
     def task(worker, first, stop):
         if copy:
@@ -539,11 +552,39 @@ def _check_assign(pixels, palette_work, space, scale, alpha=None):
     return pixels, np.ascontiguousarray(palette, dtype=np.float64)
 
 
+def _check_box(box, n_channels, space, alpha):
+    """``box`` for :func:`assign_labels` as two float64 arrays, or None.
+
+    Each bound finite, or ``lo = inf`` / ``hi = -inf`` (no finite value in
+    that channel, as :func:`~skquant._kernels._box.pixel_box` gives it);
+    only for ``'rgb'`` without ``alpha``.
+    """
+    if box is None:
+        return None
+    if space != "rgb" or alpha is not None:
+        raise ValueError(
+            f"box is for space='rgb' without alpha, got space={space!r} and "
+            f"alpha={alpha!r}."
+        )
+    lo, hi = (np.asarray(bound, dtype=np.float64) for bound in box)
+    if lo.shape != (n_channels,) or hi.shape != (n_channels,):
+        raise ValueError(
+            f"box must be (lo, hi) of shape ({n_channels},) each, got shapes "
+            f"{lo.shape} and {hi.shape}."
+        )
+    if not (
+        np.all(np.isfinite(lo) | (lo == np.inf))
+        and np.all(np.isfinite(hi) | (hi == -np.inf))
+    ):
+        raise ValueError(f"box bounds must be finite, got lo={lo} and hi={hi}.")
+    return lo.copy(), hi.copy()
+
+
 #: Dtypes of palettes and colours the gathering kernel is compiled for.
 COLOR_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 
 
-def _labeller(pixels, palette, space, scale, alpha=None):
+def _labeller(pixels, palette, space, scale, alpha=None, box=None):
     """The kernel that labels ``pixels`` and its arguments.
 
     Builds what :func:`assign_labels` needs for these pixels and this
@@ -552,7 +593,7 @@ def _labeller(pixels, palette, space, scale, alpha=None):
     ``kernel(block, first, stop, *args, labels)`` labels rows ``first:stop``
     of ``block``, which must have ``kernel_dtype`` and be C-contiguous
     (``copy`` says whether ``pixels`` needs converting first).
-    With ``alpha`` (RGBA pixels), see :func:`assign_labels`.
+    With ``alpha`` (RGBA pixels) and ``box``, see :func:`assign_labels`.
     """
     n_pixels, n_channels = pixels.shape
     n_colors = palette.shape[0]
@@ -566,7 +607,10 @@ def _labeller(pixels, palette, space, scale, alpha=None):
     )
     cells = lut and code == IDENTITY and n_channels == 3 and n_colors <= MAX_CELL_COLORS
     if n_pixels >= MIN_GRID_QUERIES:
-        lo, hi, cone = pixel_box(pixels, space, alpha)
+        if box is None:
+            lo, hi, cone = pixel_box(pixels, space, alpha)
+        else:
+            (lo, hi), cone = box, None
         if cells:
             lo, hi = cell_box()  # grid borders between cells
         # With the table, each distinct colour is searched once: a photo

@@ -210,6 +210,62 @@ def _lloyd(points, weights, centers, labels, max_iter, tol, state, many, guessed
 LLOYD_TABLE_BYTES = 4 << 20
 
 
+def nearest_from(points, centers, labels):
+    """Nearest centre of each point, searched from a guess of it.
+
+    The labels :func:`~skquant._kernels._assign.assign_labels` gives
+    (exact; among equally near centres, the lowest index), found as the
+    steps of :func:`lloyd_kmeans` find them: each point starts from its
+    guessed centre and scans that centre's neighbours by increasing
+    distance, stopping once no other can be nearer (Orchard's method).
+    Faster than a search from scratch when most guesses are right or
+    near, as between the rounds of a refinement whose centres move
+    little; any guess gives the exact labels.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n_points, n_features)
+        Finite.
+    centers : ndarray of shape (n_centers, n_features)
+        Finite.
+    labels : ndarray of shape (n_points,), int
+        The guessed centres, in ``[0, n_centers)`` (not modified).
+
+    Returns
+    -------
+    labels : ndarray of shape (n_points,), int32
+    """
+    points = _checks.finite_points(points)
+    centers = np.ascontiguousarray(
+        _checks.palette_for(centers, points.shape[1], "centers"), dtype=np.float64
+    )
+    (n, _), k = points.shape, centers.shape[0]
+    labels = _checks.labels_for(labels, k).astype(np.int32)  # a copy
+    if labels.shape != (n,):
+        raise ValueError(
+            f"labels has shape {labels.shape}, expected ({n},) for {n} points."
+        )
+    if 2 * 8 * k * k > LLOYD_TABLE_BYTES:  # no (k, k) tables: from scratch
+        return assign_labels(points, centers)
+    order = np.tile(np.arange(k, dtype=np.int64), (k, 1))
+    near_d = np.empty((k, k))
+    upper, lower, moved = np.full(n, np.inf), np.zeros(n), np.zeros(k)
+    _reassign(
+        points,
+        centers,
+        labels,
+        order,
+        near_d,
+        upper,
+        lower,
+        moved,
+        True,
+        groups_for(n, k),
+        True,
+    )  # upper infinite: every point is looked at
+    return labels
+
+
 def lloyd_kmeans(points, weights, init, *, max_iter=300, tol=1e-4, labels=None):
     """Weighted Lloyd k-means from given centres, with exact assignments.
 
