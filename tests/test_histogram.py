@@ -392,3 +392,26 @@ def test_colours_below_skips_counting_when_the_cells_are_many():
 def test_histogram_by_colour_carries_no_second_copy():
     pixels = _logo().reshape(-1, 3)
     assert Histogram.of(pixels, grid=None).colours is None
+
+
+@pytest.mark.parametrize(
+    ("dtype", "n_channels"),
+    [(np.uint8, 1), (np.uint8, 3), (np.uint8, 4), (np.uint16, 3), (np.uint32, 2)],
+)
+def test_distinct_colors_without_weights_counts_runs_of_sorted_codes(dtype, n_channels):
+    """The path without weights (no inverse): the rows and counts of np.unique."""
+    from skquant._histogram import distinct_colors
+
+    rng = np.random.default_rng(n_channels)
+    pixels = rng.integers(0, 5, (3000, n_channels)).astype(dtype)
+    pixels[0] = np.iinfo(dtype).max  # the top bit of the codes
+    points, counts = distinct_colors(pixels)
+    expected, expected_counts = np.unique(pixels, axis=0, return_counts=True)
+    np.testing.assert_array_equal(points, expected)
+    np.testing.assert_array_equal(counts, expected_counts)
+    assert points.dtype == counts.dtype == np.float64
+    weighted, weights = distinct_colors(pixels, np.ones(len(pixels)))
+    np.testing.assert_array_equal(weighted, points)
+    np.testing.assert_array_equal(weights, counts)
+    empty, none = distinct_colors(pixels[:0])
+    assert empty.shape == (0, n_channels) and none.shape == (0,)

@@ -368,3 +368,35 @@ def test_brute_force_chunks_fit_a_byte_budget(monkeypatch):
     check = slice(0, 2000)
     d = ((pixels[check, None, :] - palette[None]) ** 2).sum(axis=-1)
     np.testing.assert_array_equal(labels[check], d.argmin(axis=1))
+
+
+@pytest.mark.parametrize("n_colors", [4, 16, 200])
+def test_a_given_box_gives_the_same_labels(china, n_colors):
+    """``box``: the pixel range known beforehand; a wrong one costs only time."""
+    from skquant._color import rgb_to_perceptual
+    from skquant._kernels._box import pixel_box
+
+    rgb = np.unique(china.reshape(-1, 3), axis=0) / 255.0
+    mapped = rgb_to_perceptual(rgb)
+    rng = np.random.default_rng(n_colors)
+    palette = mapped[rng.choice(len(mapped), n_colors, replace=False)]
+    expected = assign_labels(mapped, palette)
+    box = pixel_box(mapped, "rgb")[:2]
+    np.testing.assert_array_equal(assign_labels(mapped, palette, box=box), expected)
+    middle = mapped.mean(axis=0)
+    narrow = (middle - 1.0, middle + 1.0)  # most pixels outside: searched in full
+    np.testing.assert_array_equal(assign_labels(mapped, palette, box=narrow), expected)
+    empty = (np.full(3, np.inf), np.full(3, -np.inf))
+    np.testing.assert_array_equal(assign_labels(mapped, palette, box=empty), expected)
+
+
+def test_a_bad_box_is_refused():
+    pixels, palette = np.zeros((5, 3)), np.zeros((2, 3))
+    with pytest.raises(ValueError, match="shape"):
+        assign_labels(pixels, palette, box=(np.zeros(2), np.ones(2)))
+    with pytest.raises(ValueError, match="finite"):
+        assign_labels(pixels, palette, box=(np.full(3, np.nan), np.ones(3)))
+    with pytest.raises(ValueError, match="finite"):
+        assign_labels(pixels, palette, box=(np.full(3, -np.inf), np.ones(3)))
+    with pytest.raises(ValueError, match="space='rgb'"):
+        assign_labels(pixels, palette, space="lab", box=(np.zeros(3), np.ones(3)))
