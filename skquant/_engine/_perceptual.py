@@ -279,8 +279,7 @@ class MappedNearest:
             din = rgb_to_din99o(self.rgb)
         self.din = np.ascontiguousarray(din)
         self.mapped = rgb_to_perceptual(rgb, din=self.din) if mapped is None else mapped
-        self.box = None  # the box of ``mapped`` for assign_labels, once known
-        self.guess = {}  # the labels of the previous centres, by their number
+        self.relabel = None  # labels of the colours, from palette to palette
         self.last = {}  # sRGB of the previous centres: Newton's start for the next
 
     @classmethod
@@ -298,25 +297,16 @@ class MappedNearest:
     def of_rgb(self, rgb):
         """Labels of the colours for sRGB centres.
 
-        Searched from the labels of the previous centres as many
-        (:func:`~skquant._kernels._lloyd.nearest_from`: the refinement's
-        centres move little between calls), else from scratch; the same
-        labels either way.
+        Each palette is searched from the labels of the previous one
+        (:class:`~skquant._kernels._lloyd.Relabeller`: the refinement's
+        centres move little between calls); the same labels as a search
+        from scratch.
         """
-        from skquant._kernels import assign_labels
-        from skquant._kernels._box import pixel_box
-        from skquant._kernels._lloyd import nearest_from
+        from skquant._kernels._lloyd import Relabeller
 
-        centers = rgb_to_perceptual(np.clip(rgb, 0.0, 1.0))
-        guess = self.guess.get(len(centers))
-        if guess is not None:
-            labels = nearest_from(self.mapped, centers, guess)
-        else:
-            if self.box is None:  # the same for every palette: computed once
-                self.box = pixel_box(self.mapped, "rgb")[:2]
-            labels = assign_labels(self.mapped, centers, box=self.box)
-        self.guess[len(centers)] = labels
-        return labels
+        if self.relabel is None:
+            self.relabel = Relabeller(self.mapped)
+        return self.relabel(rgb_to_perceptual(np.clip(rgb, 0.0, 1.0)))
 
     def fine(self):
         """The pixels pooled, as distinct 8-bit colours (None: not pooled).

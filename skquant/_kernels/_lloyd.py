@@ -16,6 +16,7 @@ import numpy as np
 
 from skquant._kernels import _checks
 from skquant._kernels._assign import assign_labels
+from skquant._kernels._box import pixel_box
 from skquant._kernels._cache import kernel
 from skquant._kernels._grid import _shell_sort
 from skquant._kernels._lloyd_large import (
@@ -210,60 +211,76 @@ def _lloyd(points, weights, centers, labels, max_iter, tol, state, many, guessed
 LLOYD_TABLE_BYTES = 4 << 20
 
 
-def nearest_from(points, centers, labels):
-    """Nearest centre of each point, searched from a guess of it.
+class Relabeller:
+    """Nearest centres of fixed points, for one set of centres after another.
 
     The labels :func:`~skquant._kernels._assign.assign_labels` gives
     (exact; among equally near centres, the lowest index), found as the
-    steps of :func:`lloyd_kmeans` find them: each point starts from its
-    guessed centre and scans that centre's neighbours by increasing
-    distance, stopping once no other can be nearer (Orchard's method).
-    Faster than a search from scratch when most guesses are right or
-    near, as between the rounds of a refinement whose centres move
-    little; any guess gives the exact labels.
+    steps of :func:`lloyd_kmeans` find them: the first set of centres (and
+    a set of another size) is searched from scratch; each next one from
+    the labels of the previous, with Hamerly's bounds carried over and
+    loosened by how far each centre moved since. A point whose bounds
+    prove its centre still the nearest is not looked at; the others scan
+    their centre's neighbours by increasing distance, stopping once no
+    other can be nearer (Orchard's method). Any sequence of centres gives
+    the exact labels; a sequence whose centres move little between calls
+    (the rounds of a refinement) costs a fraction of searches from
+    scratch.
 
     Parameters
     ----------
     points : ndarray of shape (n_points, n_features)
-        Finite.
-    centers : ndarray of shape (n_centers, n_features)
-        Finite.
-    labels : ndarray of shape (n_points,), int
-        The guessed centres, in ``[0, n_centers)`` (not modified).
+        Finite; checked (and copied to float64 C order if need be) once.
 
-    Returns
-    -------
-    labels : ndarray of shape (n_points,), int32
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skquant._kernels._lloyd import Relabeller
+    >>> nearest = Relabeller(np.array([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0]]))
+    >>> nearest(np.array([[0.0, 0.0], [3.0, 0.0]])).tolist()
+    [0, 0, 1]
+    >>> nearest(np.array([[0.0, 0.0], [1.5, 0.0]])).tolist()
+    [0, 1, 1]
     """
-    points = _checks.finite_points(points)
-    centers = np.ascontiguousarray(
-        _checks.palette_for(centers, points.shape[1], "centers"), dtype=np.float64
-    )
-    (n, _), k = points.shape, centers.shape[0]
-    labels = _checks.labels_for(labels, k).astype(np.int32)  # a copy
-    if labels.shape != (n,):
-        raise ValueError(
-            f"labels has shape {labels.shape}, expected ({n},) for {n} points."
-        )
-    if 2 * 8 * k * k > LLOYD_TABLE_BYTES:  # no (k, k) tables: from scratch
-        return assign_labels(points, centers)
-    order = np.tile(np.arange(k, dtype=np.int64), (k, 1))
-    near_d = np.empty((k, k))
-    upper, lower, moved = np.full(n, np.inf), np.zeros(n), np.zeros(k)
-    _reassign(
-        points,
-        centers,
-        labels,
-        order,
-        near_d,
-        upper,
-        lower,
-        moved,
-        True,
-        groups_for(n, k),
-        True,
-    )  # upper infinite: every point is looked at
-    return labels
+
+    def __init__(self, points):
+        self.points = _checks.finite_points(points)
+        self._box = None  # the points' range, for searches from scratch
+        self._state = None  # centres, labels, bounds and work arrays
+
+    def __call__(self, centers):
+        """Labels (int32, a new array) of the points for ``centers``."""
+        points = self.points
+        centers = np.array(
+            _checks.palette_for(centers, points.shape[1], "centers"),
+            dtype=np.float64,
+            order="C",
+        )  # a copy: the next call measures how far they moved
+        (n, _), k = points.shape, centers.shape[0]
+        state = self._state
+        if state is None or state[0].shape != centers.shape:
+            if self._box is None:
+                self._box = pixel_box(points, "rgb")[:2]
+            labels = assign_labels(points, centers, box=self._box)
+            if 2 * 8 * k * k > LLOYD_TABLE_BYTES:  # no (k, k) tables
+                self._state = None
+                return labels
+            self._state = (
+                centers,
+                labels.copy(),
+                np.full(n, np.inf),  # upper bounds: nothing known yet
+                np.zeros(n),
+                np.tile(np.arange(k, dtype=np.int64), (k, 1)),
+                np.empty((k, k)),
+                groups_for(n, k),
+            )
+            return labels
+        previous, labels, upper, lower, order, near_d, groups = state
+        moved = np.sqrt(((centers - previous) ** 2).sum(axis=1))
+        args = (order, near_d, upper, lower, moved, True, groups, True)
+        _reassign(points, centers, labels, *args)  # ties: the lowest index
+        self._state = (centers, *state[1:])
+        return labels.copy()
 
 
 def lloyd_kmeans(points, weights, init, *, max_iter=300, tol=1e-4, labels=None):

@@ -4,7 +4,7 @@ The runs and finalists of one fit derive the same arrays from the same
 points (sRGB, DIN99o, the points in the fit's and the mapping's space):
 :func:`~skquant._engine._perceptual.derived` computes them once. The
 refinement relabels its colours from the previous labels
-(:func:`~skquant._kernels._lloyd.nearest_from`), and small colour
+(:class:`~skquant._kernels._lloyd.Relabeller`), and small colour
 conversions are batched. Each shortcut must give the very values of the
 computation it replaces, so that palettes stay bit-identical.
 """

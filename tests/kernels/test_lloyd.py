@@ -249,60 +249,60 @@ def test_thousands_of_centres_match_the_grid_search_steps(astronaut):
     np.testing.assert_allclose(centers, ref, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("n_centers", [1, 2, 16, 64])
-@pytest.mark.parametrize("guess", ["random", "zeros", "right"])
-def test_nearest_from_matches_assign_labels(coffee, n_centers, guess):
-    """From any guess, the labels of a search from scratch (ties: lowest)."""
+@pytest.mark.parametrize("n_centers", [1, 2, 16, 64, 600])
+def test_relabeller_matches_assign_labels_for_any_sequence(coffee, n_centers):
+    """Centres that move a little, jump, change number: labels from scratch."""
     from skquant._kernels import assign_labels
-    from skquant._kernels._lloyd import nearest_from
+    from skquant._kernels._lloyd import Relabeller
 
     points, _, _ = pool_pixels(coffee.reshape(-1, 3), bins=32)
     rng = np.random.default_rng(n_centers)
     centers = points[rng.choice(len(points), n_centers, replace=False)]
     centers = centers + rng.normal(scale=2.0, size=centers.shape)
-    expected = assign_labels(points, centers)
-    start = {
-        "random": rng.integers(0, n_centers, len(points)),
-        "zeros": np.zeros(len(points), np.int64),
-        "right": expected,
-    }[guess]
-    before = start.copy()
-    labels = nearest_from(points, centers, start)
-    assert labels.dtype == np.int32
-    np.testing.assert_array_equal(labels, expected)
-    np.testing.assert_array_equal(start, before)  # the guess is not modified
-    check_nearest(labels, points, centers)
+    relabel = Relabeller(points)
+    sequence = [centers]
+    for scale in (0.5, 0.1, 0.0, 30.0, 0.2):  # small moves, none, a jump
+        sequence.append(sequence[-1] + rng.normal(scale=scale, size=centers.shape))
+    moved = sequence[-1].copy()
+    moved[0] = moved[-1]  # one centre onto another: ties
+    sequence += [moved, moved[: max(1, n_centers // 2)], moved]
+    previous = None
+    for step in sequence:
+        labels = relabel(step)
+        assert labels.dtype == np.int32
+        np.testing.assert_array_equal(labels, assign_labels(points, step))
+        check_nearest(labels, points, step)
+        if previous is not None:
+            assert labels is not previous  # a new array each time
+        previous = labels
 
 
-def test_nearest_from_ties_go_to_the_lowest_index():
+def test_relabeller_ties_go_to_the_lowest_index():
     """Duplicate centres and points half-way: the lowest index, as from scratch."""
     from skquant._kernels import assign_labels
-    from skquant._kernels._lloyd import nearest_from
+    from skquant._kernels._lloyd import Relabeller
 
     points = np.array([[0.0, 0, 0], [1, 0, 0], [2, 0, 0], [0.5, 0, 0]])
-    centers = np.array([[2.0, 0, 0], [0, 0, 0], [0, 0, 0], [1, 0, 0]])
-    for guess in ([2, 2, 2, 2], [3, 0, 1, 2], [0, 0, 0, 0]):
-        labels = nearest_from(points, centers, np.array(guess))
-        np.testing.assert_array_equal(labels, [1, 3, 0, 1])
-    np.testing.assert_array_equal(assign_labels(points, centers), [1, 3, 0, 1])
+    first = np.array([[2.0, 0, 0], [1, 0, 0], [0, 0, 0], [0, 0, 0]])
+    tied = np.array([[2.0, 0, 0], [0, 0, 0], [0, 0, 0], [1, 0, 0]])
+    relabel = Relabeller(points)
+    relabel(first)
+    np.testing.assert_array_equal(relabel(tied), [1, 3, 0, 1])
+    np.testing.assert_array_equal(assign_labels(points, tied), [1, 3, 0, 1])
 
 
-def test_nearest_from_refuses_what_would_read_outside_its_arrays():
-    """Labels beyond the centres, other shapes, non-finite values: refused."""
-    from skquant._kernels._lloyd import nearest_from
+def test_relabeller_refuses_what_would_read_outside_its_arrays():
+    """Other channel counts, non-finite points or centres: refused."""
+    from skquant._kernels._lloyd import Relabeller
 
-    points, centers = np.zeros((5, 3)), np.zeros((2, 3))
-    with pytest.raises(ValueError, match="must lie in"):
-        nearest_from(points, centers, np.array([0, 1, 2, 0, 0]))
-    with pytest.raises(ValueError, match="must lie in"):
-        nearest_from(points, centers, np.array([0, -1, 0, 0, 0]))
-    with pytest.raises(ValueError, match="expected"):
-        nearest_from(points, centers, np.zeros(4, np.int64))
-    with pytest.raises(TypeError, match="integers"):
-        nearest_from(points, centers, np.zeros(5))
-    with pytest.raises(ValueError):
-        nearest_from(points, np.zeros((2, 2)), np.zeros(5, np.int64))
     with pytest.raises(ValueError, match="finite"):
-        nearest_from(np.full((5, 3), np.nan), centers, np.zeros(5, np.int64))
+        Relabeller(np.full((5, 3), np.nan))
+    relabel = Relabeller(np.zeros((5, 3)))
+    relabel(np.zeros((2, 3)))
     with pytest.raises(ValueError):
-        nearest_from(points, np.full((2, 3), np.inf), np.zeros(5, np.int64))
+        relabel(np.zeros((2, 2)))
+    with pytest.raises(ValueError):
+        relabel(np.full((2, 3), np.inf))
+    with pytest.raises(ValueError):
+        relabel(np.zeros((0, 3)))
+    np.testing.assert_array_equal(relabel(np.ones((2, 3))), np.zeros(5))
