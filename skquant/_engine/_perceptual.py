@@ -11,7 +11,11 @@ the distinct colours of the pixels (not the histogram's cells the k-means
 runs on), towards the lowest ``log(mean DIN99o distance) + log(MSE)``;
 below 64 colours, on the cells, followed by :func:`swap_search` (a centre
 moved from where it is needed least to where most, when that lowers the
-same objective).
+same objective). The runs and finalists of one fit share what they
+derive from its points (:func:`derived`), and the refinement labels each
+palette from the previous one's labels
+(:class:`~skquant._kernels._lloyd.Relabeller`): the same palettes, at
+about two thirds of the time.
 """
 
 import numpy as np
@@ -75,9 +79,13 @@ def derived(points, key, make):
     ``points``: what they derive from it (sRGB, DIN99o, the points in the
     fit's and the mapping's space) is kept in ``points.derived`` under
     ``key`` instead of being recomputed by each (the same arrays, so the
-    same palettes). Callers must not modify what it returns.
+    same palettes), and forgotten if ``points.points`` is replaced.
+    Callers must not modify what it returns.
     """
     memo = points.derived
+    if memo.get("of") is not points.points:  # new points: nothing derived yet
+        memo.clear()
+        memo["of"] = points.points
     if key not in memo:
         memo[key] = make()
     return memo[key]

@@ -10,6 +10,8 @@ move little, so each point starts from its previous centre ``a`` (at
 distance ``ra``): another centre ``c`` can only beat the best one so far (at
 ``rb``) if ``|c - a| < ra + rb``, so scanning ``a``'s neighbours by
 increasing distance stops after a handful (Orchard's method). Exact.
+:class:`Relabeller` does the same for a sequence of centres given from
+outside (the rounds of the ``'perceptual'`` refinement).
 """
 
 import numpy as np

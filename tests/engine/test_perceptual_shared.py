@@ -108,3 +108,13 @@ def test_batched_newton_steps_give_the_same_inverse(monkeypatch, weight):
     monkeypatch.setattr(colour, "_BATCH_ROWS", 0)
     np.testing.assert_array_equal(perceptual_to_rgb(values, weight), batched)
     np.testing.assert_allclose(batched, rgb, atol=1e-9)
+
+
+def test_derived_arrays_follow_the_points_they_come_from():
+    points = _learn.Points(np.zeros((3, 3)), None, True)
+    first = _perceptual.derived(points, "x", lambda: np.ones(1))
+    assert _perceptual.derived(points, "x", lambda: np.zeros(1)) is first
+    points.points = np.ones((3, 3))  # replaced: derived again
+    np.testing.assert_array_equal(
+        _perceptual.derived(points, "x", lambda: np.zeros(1)), [0.0]
+    )
