@@ -64,20 +64,8 @@ def main():
     }
     if bench_dither.imagequant is not None:
         versions["libimagequant (pngquant)"] = bench_dither.liq(photo, N_COLORS, 1.0)
-    fig, axes = plt.subplots(
-        1, len(versions), figsize=(3.4 * len(versions), 3.0), layout="constrained"
-    )
-    for ax, (title, image) in zip(axes, versions.items(), strict=True):
-        ax.imshow(image[CROP], interpolation="nearest")
-        if image is not photo:
-            blur = reference.blur_delta_e(image)
-            noise = reference.flat_noise(image)
-            title += f"\nblurred dE {blur:.2f}, flat noise {noise:.2f}"
-        ax.set_title(title, fontsize=9)
-        ax.set_axis_off()
     TARGET.parent.mkdir(exist_ok=True)
-    fig.savefig(TARGET, dpi=100, metadata={"Software": None})
-    print(f"wrote {TARGET}")
+    crops(versions, reference, CROP, (3.4, 3.0), TARGET)
     gradient_figure()
     photo_figure(bench_dither)
 
@@ -146,19 +134,26 @@ def photo_figure(bench_dither):
     if bench_dither.imagequant is not None:
         versions["libimagequant (pngquant)"] = bench_dither.liq(photo, 16, 1.0)
     crop = (slice(20, 120), slice(400, 512))
+    crops(versions, reference, crop, (3.0, 3.2), PHOTO)
+
+
+def crops(versions, reference, crop, panel_size, target):
+    """One row of enlarged crops of ``versions`` (``{title: image}``, the
+    original first), each titled with the whole image's two measures."""
+    width, height = panel_size
     fig, axes = plt.subplots(
-        1, len(versions), figsize=(3.0 * len(versions), 3.2), layout="constrained"
+        1, len(versions), figsize=(width * len(versions), height), layout="constrained"
     )
-    for ax, (title, image) in zip(axes, versions.items(), strict=True):
+    for i, (ax, (title, image)) in enumerate(zip(axes, versions.items(), strict=True)):
         ax.imshow(image[crop], interpolation="nearest")
-        if image is not photo:
+        if i > 0:
             blur = reference.blur_delta_e(image)
             noise = reference.flat_noise(image)
             title += f"\nblurred dE {blur:.2f}, flat noise {noise:.2f}"
         ax.set_title(title, fontsize=9)
         ax.set_axis_off()
-    fig.savefig(PHOTO, dpi=100, metadata={"Software": None})
-    print(f"wrote {PHOTO}")
+    fig.savefig(target, dpi=100, metadata={"Software": None})
+    print(f"wrote {target}")
 
 
 if __name__ == "__main__":
