@@ -93,7 +93,7 @@ def limit_map_rows(image, y0, y1, norm, radius, ramps, out):
     plane = _fits_plane(ramps)
     col_sum = np.zeros((width, n_channels))
     col_sq = np.zeros((width, n_channels))
-    col_ysum = np.zeros((width, n_channels))
+    col_ysum = np.zeros((width if plane else 0, n_channels))  # no plane: unused
     run_sum = np.zeros((width + 1, n_channels))
     run_sq = np.zeros(width + 1)
     run_x = np.zeros((width + 1, n_channels))
@@ -114,8 +114,9 @@ def limit_map_rows(image, y0, y1, norm, radius, ramps, out):
             sq = 0.0
             for c in range(n_channels):
                 run_sum[x + 1, c] = run_sum[x, c] + col_sum[x, c]
-                run_x[x + 1, c] = run_x[x, c] + x * col_sum[x, c]
-                run_y[x + 1, c] = run_y[x, c] + col_ysum[x, c]
+                if plane:
+                    run_x[x + 1, c] = run_x[x, c] + x * col_sum[x, c]
+                    run_y[x + 1, c] = run_y[x, c] + col_ysum[x, c]
                 sq += col_sq[x, c]
             run_sq[x + 1] = run_sq[x] + sq
         for x in range(width):
@@ -184,7 +185,7 @@ def limit_map_rows3(image, y0, y1, norm, radius, ramps, out):
     # the window's rows, in the order of the values in a row of the image
     col_sum = np.zeros(width * 3)
     col_sq = np.zeros(width * 3)
-    col_ysum = np.zeros(width * 3)
+    col_ysum = np.zeros(width * 3 if plane else 0)  # no plane: not summed
     row_norm = np.empty(width * 3)
     for x in range(width):
         row_norm[3 * x], row_norm[3 * x + 1], row_norm[3 * x + 2] = (
@@ -207,28 +208,10 @@ def limit_map_rows3(image, y0, y1, norm, radius, ramps, out):
         first, stop = max(y - radius, 0), min(y + radius + 1, height)
         n_rows = stop - first
         y_mean = 0.5 * (first + stop - 1) - y0
-        s0 = s1 = s2 = q = 0.0
-        x0 = x1 = x2 = 0.0
-        t0 = t1 = t2 = 0.0
-        for x in range(width):
-            c0, c1, c2 = col_sum[3 * x], col_sum[3 * x + 1], col_sum[3 * x + 2]
-            s0 += c0
-            s1 += c1
-            s2 += c2
-            x0 += x * c0
-            x1 += x * c1
-            x2 += x * c2
-            t0 += col_ysum[3 * x]
-            t1 += col_ysum[3 * x + 1]
-            t2 += col_ysum[3 * x + 2]
-            sq = 0.0 + col_sq[3 * x]
-            sq += col_sq[3 * x + 1]
-            sq += col_sq[3 * x + 2]
-            q += sq
-            run[0, x + 1], run[1, x + 1], run[2, x + 1] = s0, s1, s2
-            run[3, x + 1], run[4, x + 1], run[5, x + 1] = x0, x1, x2
-            run[6, x + 1], run[7, x + 1], run[8, x + 1] = t0, t1, t2
-            run[9, x + 1] = q
+        if not plane:
+            _running_sums3(col_sum, col_sq, width, run)
+        else:
+            _running_sums3_plane(col_sum, col_sq, col_ysum, width, run)
         row = out[y - y0]
         for x in range(inner_lo):
             _map_pixel3(run, x, radius, width, n_rows, y_mean, ramps, plane, row)
@@ -249,6 +232,52 @@ def limit_map_rows3(image, y0, y1, norm, radius, ramps, out):
                 row[x] = _ramp(spread2, inv_n, ramps[0], ramps[1], ramps[2])
         for x in range(inner_hi, width):
             _map_pixel3(run, x, radius, width, n_rows, y_mean, ramps, plane, row)
+
+
+@kernel(inline="always")
+def _running_sums3(col_sum, col_sq, width, run):
+    """Running sums along a row of the column sums (``run`` rows 0-2) and
+    of the column sums of squares (row 9) of :func:`limit_map_rows3`."""
+    s0 = s1 = s2 = q = 0.0
+    for x in range(width):
+        s0 += col_sum[3 * x]
+        s1 += col_sum[3 * x + 1]
+        s2 += col_sum[3 * x + 2]
+        sq = 0.0 + col_sq[3 * x]
+        sq += col_sq[3 * x + 1]
+        sq += col_sq[3 * x + 2]
+        q += sq
+        run[0, x + 1], run[1, x + 1], run[2, x + 1] = s0, s1, s2
+        run[9, x + 1] = q
+
+
+@kernel(inline="always")
+def _running_sums3_plane(col_sum, col_sq, col_ysum, width, run):
+    """:func:`_running_sums3`, and those of ``x`` times the column sums
+    (rows 3-5) and of the column sums of ``(y - y0)`` times the values
+    (rows 6-8), for the plane."""
+    s0 = s1 = s2 = q = 0.0
+    x0 = x1 = x2 = 0.0
+    t0 = t1 = t2 = 0.0
+    for x in range(width):
+        c0, c1, c2 = col_sum[3 * x], col_sum[3 * x + 1], col_sum[3 * x + 2]
+        s0 += c0
+        s1 += c1
+        s2 += c2
+        x0 += x * c0
+        x1 += x * c1
+        x2 += x * c2
+        t0 += col_ysum[3 * x]
+        t1 += col_ysum[3 * x + 1]
+        t2 += col_ysum[3 * x + 2]
+        sq = 0.0 + col_sq[3 * x]
+        sq += col_sq[3 * x + 1]
+        sq += col_sq[3 * x + 2]
+        q += sq
+        run[0, x + 1], run[1, x + 1], run[2, x + 1] = s0, s1, s2
+        run[3, x + 1], run[4, x + 1], run[5, x + 1] = x0, x1, x2
+        run[6, x + 1], run[7, x + 1], run[8, x + 1] = t0, t1, t2
+        run[9, x + 1] = q
 
 
 @kernel(inline="always")
@@ -285,6 +314,13 @@ def _add_row3(image, y, row_norm, dy, col_sum, col_sq, col_ysum, remove):
     the row's values in order (``row_norm``: their factors), which
     vectorizes: ``x + (-1.0) * v`` is ``x - v`` exactly."""
     values = image[y].reshape(col_sum.shape[0])
+    if col_ysum.shape[0] == 0:  # no plane
+        sign = -1.0 if remove else 1.0
+        for k in range(col_sum.shape[0]):
+            v = np.float64(values[k]) * row_norm[k]
+            col_sum[k] += sign * v
+            col_sq[k] += sign * (v * v)
+        return
     if remove:
         for k in range(col_sum.shape[0]):
             v = np.float64(values[k]) * row_norm[k]
@@ -309,7 +345,8 @@ def _add_row(image, y, norm, sign, dy, col_sum, col_sq, col_ysum):
             v = np.float64(image[y, x, c]) * norm[c]
             col_sum[x, c] += sign * v
             col_sq[x, c] += sign * v * v
-            col_ysum[x, c] += sign * (dy * v)
+            if col_ysum.shape[0] > 0:  # the plane's sums
+                col_ysum[x, c] += sign * (dy * v)
 
 
 # ---------------------------------------------------------------------------
