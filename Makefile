@@ -25,8 +25,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 
+# the suite on up to 4 worker processes (pytest-xdist): most of its time is
+# the first compile of each kernel, one core each
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[benchmark]"

@@ -73,21 +73,42 @@ def test_same_labels_with_strength_and_adaptive(palettes, space):
         np.testing.assert_array_equal(fast, general)
 
 
-@pytest.mark.parametrize("space", ["rgb", "oklab"])
-def test_same_labels_for_other_input_types(palettes, space):
+# Each (dtype, space) pair compiles both kernels anew: 'rgb' runs every
+# input type, 'oklab' float32 in the fast suite and all with -m slow.
+INPUT_TYPES = ("uint16", "float64", "float32", "not sRGB")
+
+
+@pytest.mark.parametrize(
+    ("space", "kinds"),
+    [
+        pytest.param("rgb", INPUT_TYPES, id="rgb"),
+        pytest.param("oklab", ("float32",), id="oklab"),
+        pytest.param("oklab", INPUT_TYPES, marks=pytest.mark.slow, id="oklab-all"),
+    ],
+)
+def test_same_labels_for_other_input_types(palettes, space, kinds):
     image, palette = palettes["coffee", 16]
     image = image[:200, :300]
-    cases = [
-        (image.astype(np.uint16) * 257, palette.astype(np.uint16) * 257, 65535.0),
-        (image / 255.0, palette / 255.0, 1.0),
-        (image.astype(np.float32) / 255, palette.astype(np.float32) / 255, 1.0),
-        (image / 255.0, palette / 255.0, None),  # not sRGB: input units
-    ]
-    for im, pal, scale in cases:
+    cases = {
+        "uint16": (
+            image.astype(np.uint16) * 257,
+            palette.astype(np.uint16) * 257,
+            65535.0,
+        ),
+        "float64": (image / 255.0, palette / 255.0, 1.0),
+        "float32": (
+            image.astype(np.float32) / 255,
+            palette.astype(np.float32) / 255,
+            1.0,
+        ),
+        "not sRGB": (image / 255.0, palette / 255.0, None),  # input units
+    }
+    for kind in kinds:
+        im, pal, scale = cases[kind]
         if scale is None and space != "rgb":
             continue
         fast, general = both(im, pal, space, scale)
-        np.testing.assert_array_equal(fast, general)
+        np.testing.assert_array_equal(fast, general, err_msg=kind)
 
 
 @pytest.mark.parametrize("width", [1, 2, 3])
