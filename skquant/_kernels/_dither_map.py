@@ -96,8 +96,8 @@ def limit_map_rows(image, y0, y1, norm, radius, ramps, out):
     col_ysum = np.zeros((width if plane else 0, n_channels))  # no plane: unused
     run_sum = np.zeros((width + 1, n_channels))
     run_sq = np.zeros(width + 1)
-    run_x = np.zeros((width + 1, n_channels))
-    run_y = np.zeros((width + 1, n_channels))
+    run_x = np.zeros((width + 1 if plane else 0, n_channels))  # no plane: unused
+    run_y = np.zeros((width + 1 if plane else 0, n_channels))
     for yy in range(max(y0 - radius, 0), min(y0 + radius, height)):
         _add_row(image, yy, norm, 1.0, yy - y0, col_sum, col_sq, col_ysum)
     for y in range(y0, y1):
@@ -129,9 +129,10 @@ def limit_map_rows(image, y0, y1, norm, radius, ramps, out):
             for c in range(n_channels):
                 a = run_sum[hi, c] - run_sum[lo, c]
                 sum2 += a * a
-                sx = (run_x[hi, c] - run_x[lo, c]) - x_mean * a
-                sy = (run_y[hi, c] - run_y[lo, c]) - y_mean * a
-                explained += sx * sx * inv_x + sy * sy * inv_y
+                if plane:
+                    sx = (run_x[hi, c] - run_x[lo, c]) - x_mean * a
+                    sy = (run_y[hi, c] - run_y[lo, c]) - y_mean * a
+                    explained += sx * sx * inv_x + sy * sy * inv_y
             spread2 = n * (run_sq[hi] - run_sq[lo]) - sum2
             out[y - y0, x] = _factor(spread2, n * explained, 1.0 / n, ramps, plane)
 
@@ -253,31 +254,22 @@ def _running_sums3(col_sum, col_sq, width, run):
 
 @kernel(inline="always")
 def _running_sums3_plane(col_sum, col_sq, col_ysum, width, run):
-    """:func:`_running_sums3`, and those of ``x`` times the column sums
-    (rows 3-5) and of the column sums of ``(y - y0)`` times the values
-    (rows 6-8), for the plane."""
-    s0 = s1 = s2 = q = 0.0
+    """:func:`_running_sums3`, then the running sums of ``x`` times the
+    column sums (rows 3-5) and of the column sums of ``(y - y0)`` times the
+    values (rows 6-8), for the plane (in one pass with the others: 1 %
+    faster, within noise)."""
+    _running_sums3(col_sum, col_sq, width, run)
     x0 = x1 = x2 = 0.0
     t0 = t1 = t2 = 0.0
     for x in range(width):
-        c0, c1, c2 = col_sum[3 * x], col_sum[3 * x + 1], col_sum[3 * x + 2]
-        s0 += c0
-        s1 += c1
-        s2 += c2
-        x0 += x * c0
-        x1 += x * c1
-        x2 += x * c2
+        x0 += x * col_sum[3 * x]
+        x1 += x * col_sum[3 * x + 1]
+        x2 += x * col_sum[3 * x + 2]
         t0 += col_ysum[3 * x]
         t1 += col_ysum[3 * x + 1]
         t2 += col_ysum[3 * x + 2]
-        sq = 0.0 + col_sq[3 * x]
-        sq += col_sq[3 * x + 1]
-        sq += col_sq[3 * x + 2]
-        q += sq
-        run[0, x + 1], run[1, x + 1], run[2, x + 1] = s0, s1, s2
         run[3, x + 1], run[4, x + 1], run[5, x + 1] = x0, x1, x2
         run[6, x + 1], run[7, x + 1], run[8, x + 1] = t0, t1, t2
-        run[9, x + 1] = q
 
 
 @kernel(inline="always")
