@@ -197,7 +197,11 @@ def test_perceptual_fit_space_round_trip_and_mapping(coffee):
 
 
 def test_refinement_labels_are_the_mapping_nearest(coffee):
-    from skquant._engine._perceptual import PerceptualFit, refine_perceptual
+    from skquant._engine._perceptual import (
+        MappedNearest,
+        PerceptualFit,
+        refine_perceptual,
+    )
     from skquant._engine._space import WorkingSpace
 
     colours, counts = np.unique(
@@ -207,7 +211,7 @@ def test_refinement_labels_are_the_mapping_nearest(coffee):
     fit = PerceptualFit(space, 12)
     points = fit.to_working(colours)
     start = points[np.random.RandomState(0).choice(len(points), 12, replace=False)]
-    nearest = fit.nearest_mapped(colours)
+    nearest = MappedNearest.of_points(fit, colours)
     centers, labels, _ = refine_perceptual(
         points, counts.astype(float), start, n_fixed=1, nearest=nearest
     )

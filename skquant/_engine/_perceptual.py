@@ -253,17 +253,14 @@ class PerceptualFit:
 
         return derived(points, ("work", self.weight), make)
 
-    def nearest_mapped(self, points, source=None):
+    def nearest_mapped(self, points):
         """``labels(centers)``: nearest centre of ``points`` where pixels are mapped.
 
-        ``points``: a :class:`~skquant._engine._learn.Points` (its
-        ``source`` is used, and its colours are shared through
-        :func:`derived`), or an array of points in the input's units.
-        ``source()``: the pixels ``points`` pool (RGB order) and their
-        weights, when ``points`` are histogram cells.
+        ``points``: a :class:`~skquant._engine._learn.Points`; its
+        ``source`` (the pixels histogram cells pool) is used, and its
+        colours are shared through :func:`derived`. For a bare array of
+        colours: :meth:`MappedNearest.of_points`.
         """
-        if not hasattr(points, "derived"):
-            return MappedNearest.of_points(self, points, source)
         rgb, din = point_colours(points, self.mapping)
         mapped = derived(points, "mapped", lambda: rgb_to_perceptual(rgb, din=din))
         return MappedNearest(self, rgb, source=points.source, din=din, mapped=mapped)
