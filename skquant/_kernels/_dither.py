@@ -556,8 +556,11 @@ def _run(
         band_rows, warmup = ORDERED_BAND_ROWS, 0
     n_bands = -(-height // band_rows)
     n_threads = min(kernel_threads(height * width), n_bands)
+    # (a band is at most the image: a one-row panorama must not get buffers
+    # of band_rows of its width)
+    buffer_rows = min(band_rows, height)
     if colors is not None:
-        buffers = [np.empty((band_rows, width), np.int32) for _ in range(n_threads)]
+        buffers = [np.empty((buffer_rows, width), np.int32) for _ in range(n_threads)]
     adaptive = flat_limit is not None and taps[0].shape[0] > 0 and strength > 0.0
     if adaptive:
         # The dither map of each band (warm-up rows included), per thread.
@@ -565,7 +568,7 @@ def _run(
             norm = np.full(n_channels, 1.0 / scale)
         else:
             norm = _range_norm(valid_lo, valid_hi)
-        shape = (band_rows + warmup, width)
+        shape = (min(band_rows + warmup, height), width)
         maps = [np.empty(shape, np.float32) for _ in range(n_threads)]
         noisy = None
         if noisy_flat_limit is not None:

@@ -112,3 +112,16 @@ def test_transform_builds_no_label_array(china):
     ).fit(china)
     q.transform(rgb)
     assert traced_peak(q.transform, rgb) < 1.5 * rgb.nbytes
+
+
+def test_dithering_a_panorama_row_allocates_by_its_rows(china):
+    # The per-thread label buffers and dither maps were band_rows (256) rows
+    # of the image's width whatever its height: 2.1 kB a column for a strip
+    # one row high (760x a uint8 row). What is left is per-column working
+    # state: the carried error (48 bytes a column) and the map's running
+    # sums (about 180 bytes a column).
+    strip = np.ascontiguousarray(np.tile(china.reshape(-1, 3), (2, 1))[None])
+    q = ColorQuantizer(16, dither="floyd-steinberg", random_state=0).fit(china)
+    q.transform(strip)  # compiled outside the measurement
+    width = strip.shape[1]
+    assert traced_peak(q.transform, strip) < 300 * width
