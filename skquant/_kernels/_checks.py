@@ -137,16 +137,23 @@ def finite_points(points, name="points"):
     return points
 
 
+#: The dtypes the dithering kernels are compiled for (see kernel_image).
+IMAGE_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
+
+
 def kernel_image(image):
     """``image`` (H, W, C) as the dithering kernels take it: C-contiguous,
-    of a dtype numba reads (float64 otherwise), and as a read-only view.
-    numba compiles a kernel apart for read-only and for writable arrays
-    (each variant of the Floyd-Steinberg kernel costs 5-20 s), and images
-    arrive both ways (Pillow's reach NumPy read-only): a view of one kind
-    needs one compiled kernel. The caller's array is not changed."""
+    of one of IMAGE_DTYPES (float16 as float32, any other dtype as float64:
+    the same values), and as a read-only view. numba compiles a kernel
+    apart for each dtype, and for read-only and writable arrays (each
+    variant of the Floyd-Steinberg kernel costs 5-20 s; float16 it cannot
+    read at all), and images arrive both ways (Pillow's reach NumPy
+    read-only): a view of one kind needs one compiled kernel. The caller's
+    array is not changed."""
     image = np.ascontiguousarray(image)
-    if image.dtype.kind not in "uif":
-        image = image.astype(np.float64)
+    if image.dtype not in IMAGE_DTYPES:
+        half = image.dtype == np.float16
+        image = image.astype(np.float32 if half else np.float64)
     view = image.view()
     view.flags.writeable = False
     return view

@@ -269,6 +269,26 @@ def test_dtypes(fitted, space, dtypes, method):
             assert np.mean(labels == reference) > 0.99, name
 
 
+@pytest.mark.parametrize("method", ["floyd-steinberg", "bayer"])
+def test_other_dtypes_dither_as_their_values(fitted, method):
+    """float16 (which numba cannot read: it raised NotImplementedError) and
+    integer dtypes without a kernel of their own dither as the same values
+    in a kernel dtype: float32 for float16, float64 otherwise."""
+    image, palette = fitted[3, "rgb"]
+    half = (image / 255).astype(np.float16)
+    labels = dither_labels(half, palette / 255, method=method, space="rgb", scale=1.0)
+    expected = dither_labels(
+        half.astype(np.float32), palette / 255, method=method, space="rgb", scale=1.0
+    )
+    np.testing.assert_array_equal(labels, expected)
+    wide = image.astype(np.int32)
+    labels = dither_labels(wide, palette, method=method, space="rgb", scale=255.0)
+    expected = dither_labels(
+        image.astype(np.float64), palette, method=method, space="rgb", scale=255.0
+    )
+    np.testing.assert_array_equal(labels, expected)
+
+
 def test_float_rgb_out_of_range_is_dithered_as_given():
     """'rgb' values that cannot be sRGB in [0, scale] diffuse in their units."""
     rng = np.random.default_rng(0)
