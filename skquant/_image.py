@@ -30,7 +30,8 @@ The float data contract
   ``astype(np.float32)``) is refused with a ``ValueError`` that says to divide
   by 255 or pass uint8.
 - Dithering diffuses in linear light when the data is sRGB (3 channels, and
-  for floats every value in [0, 1]); other data is diffused in its own units.
+  for floats every value in [0, 1]); other data is diffused in its own units
+  (3-channel floats that look like 0-255 colours get a ``UserWarning``).
 - Colours given by the user (``palette``, ``fixed_colors``, ``init``) are in
   the data's units and obey the same rule; a float array within [0, 1] for
   uint8/uint16 data is refused (it would map nearly every pixel to black).
@@ -286,6 +287,32 @@ def check_unit_range(layout, *, why):
         f"{low:g} to {high:g}. For 0-255 floats divide by 255 (X / 255) or pass "
         "uint8 data (X.astype(np.uint8)); for other data use color_space='rgb', "
         "which takes values as they are."
+    )
+
+
+def warn_dither_units(layout):
+    """Warn when 3-channel float data dithered in 'rgb' looks like 0-255 sRGB.
+
+    Dithering diffuses in linear light only data that is sRGB (floats in
+    [0, 1]); 0-255 floats would be diffused in their own (gamma) units, a
+    different picture from the same image as uint8 or divided by 255.
+    Non-colour data in that range is dithered as asked: hence a warning.
+    """
+    if layout.kind == "pixels" or layout.value_range is None:
+        return  # pixel arrays are not dithered
+    if layout.dtype.kind != "f" or layout.n_channels != 3:
+        return
+    low, high = layout.value_range
+    top = 255.0 * (1.0 + FLOAT_SLACK)
+    if not (low >= -FLOAT_SLACK * 255.0 and 1.0 + FLOAT_SLACK < high <= top):
+        return
+    warn(
+        f"X holds float values from {low:g} to {high:g}: dithering diffuses "
+        "the error in linear light only for sRGB floats in [0, 1], so these "
+        "are dithered in their own units. For 0-255 sRGB colours divide by 255 "
+        "(X / 255) or pass uint8 data (X.astype(np.uint8)); for other data "
+        "this warning can be ignored.",
+        UserWarning,
     )
 
 

@@ -124,9 +124,35 @@ def test_rgba_floats_in_perceptual_spaces_are_unit_range(photo):
 
 def test_rgb_takes_floats_as_given(photo):
     floats = photo.astype(np.float32)
-    out = quantize(floats, 8, dither="floyd-steinberg")
+    # undithered: the same palette in other units, nothing to say
+    out = quantize(floats, 8)
     assert out.dtype == np.float32 and out.max() > 1
     assert peak_signal_noise_ratio(photo, out, data_range=255) > 20
+    # dithered: 0-255 floats diffuse in their own units, not in linear light
+    # as the same photo does as uint8 or divided by 255: said, and done
+    with pytest.warns(UserWarning, match=r"from 0 to 2\d\d: dithering diffuses"):
+        out = quantize(floats, 8, dither="floyd-steinberg")
+    assert out.dtype == np.float32 and out.max() > 1
+    assert peak_signal_noise_ratio(photo, out, data_range=255) > 20
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda photo: photo / 255.0,  # sRGB floats: linear light
+        lambda photo: photo,  # uint8: linear light
+        lambda photo: photo.astype(np.float32).reshape(-1, 3),  # pixels: no dither
+        lambda photo: photo * 4.0 - 500.0,  # other data
+        lambda photo: photo[..., :1] * 1.0,  # one channel: not colour
+    ],
+    ids=["unit", "uint8", "pixels", "signed", "grey"],
+)
+def test_dithering_warns_only_for_0_255_colour_floats(photo, make):
+    X = make(photo)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        q = ColorQuantizer(8, dither="floyd-steinberg", random_state=0).fit(X)
+        q.transform(X)
 
 
 @pytest.mark.parametrize("name", ["palette", "fixed_colors", "init"])

@@ -23,6 +23,7 @@ from skquant._image import (
     check_unit_range,
     full_scale,
     to_dtype,
+    warn_dither_units,
 )
 
 #: Pixels per piece when summing squared errors or restoring clear pixels.
@@ -257,6 +258,11 @@ class FittedPalette:
             self.space.to_rgb(pixels), self.palette_work, **self.kernel_args()
         )
 
+    def warn_units(self, layout):
+        """Before dithering ``layout``: 'rgb' 0-255 floats get a warning."""
+        if self.space.color_space == "rgb" and not self.space.alpha:
+            warn_dither_units(layout)
+
     def layout_labels(self, layout):
         """Flat labels of every block of ``layout``, dithered where asked.
 
@@ -266,6 +272,7 @@ class FittedPalette:
         """
         if self.dither is None:
             return [self.labels(b) for b in layout.blocks()]
+        self.warn_units(layout)
         from skquant._kernels import dither_labels
 
         dtype = self.space.dtype
@@ -303,6 +310,7 @@ class FittedPalette:
         if self.dither is None:
             results = [self.map_block(b, palette) for b in layout.blocks()]
         else:
+            self.warn_units(layout)
             results = [self.dither_array(a, palette) for a in layout.arrays]
         return layout.restore(results, per_pixel_shape=(layout.n_channels,))
 
