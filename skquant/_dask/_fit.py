@@ -20,7 +20,7 @@ from skquant._engine._palette import (
     palette_from_points,
     wants_calm,
 )
-from skquant._engine._stream import learn_stream, stream_grid
+from skquant._engine._stream import fitted_colours, learn_stream, start_stream
 from skquant._histogram import Grid, Histogram
 from skquant._image import (
     Layout,
@@ -47,7 +47,8 @@ def fit(estimator, X, y=None, sample_weight=None):
     :func:`sample_pixels`), where ``sample_size`` is the estimator's
     ``sample_size`` when it is an int and :data:`DASK_SAMPLE_SIZE`
     (1,000,000) otherwise, and the estimator's own ``fit`` runs on them (as
-    a one-row image ``(1, n_samples, C)`` when ``X`` holds images). With a
+    a one-row image ``(1, n_samples, C)`` when ``X`` holds images), the
+    weights of its palette colours scaled to stand for every pixel. With a
     given ``palette`` a single pixel is read.
 
     Parameters
@@ -84,10 +85,23 @@ def fit(estimator, X, y=None, sample_weight=None):
     pixels, weights = _fit_sample(estimator, X, sample_weight)
     if calm is not False:  # the sample's weights hold the flatness already
         sample = check_input(estimator, pixels, reset=True)
-        return estimator._fit(sample, weights, flat_weighted=True)
-    if weights is None:
-        return estimator.fit(pixels)
-    return estimator.fit(pixels, sample_weight=weights)
+        estimator._fit(sample, weights, flat_weighted=True)
+    elif weights is None:
+        estimator.fit(pixels)
+    else:
+        estimator.fit(pixels, sample_weight=weights)
+    return _standing_for_all(estimator, n_pixels, pixels.shape[-2])
+
+
+def _standing_for_all(estimator, n_pixels, n_sampled):
+    """A fit on a uniform sample of ``n_sampled`` of ``n_pixels`` pixels,
+    its palette colours' weights (``FittedPalette.weights``, what
+    ``partial_fit`` continues from) scaled to stand for all of them:
+    ``n_pixels / n_sampled`` times the sample's."""
+    weights = estimator._fitted.weights
+    if weights is not None and np.isfinite(n_pixels) and 0 < n_sampled < n_pixels:
+        estimator._fitted.weights = weights * (n_pixels / n_sampled)
+    return estimator
 
 
 def _calm_weights(X, settings, sample_weight):
@@ -295,9 +309,10 @@ def partial_fit(estimator, X, y=None, sample_weight=None):
 
     Every block is pooled on the stream's grid (from this first batch's range
     when the stream starts) and the histograms are merged into the
-    estimator's running one, as the in-memory ``partial_fit`` does with the
-    whole array: the same histogram and palette. With a given ``palette``
-    one pixel is read.
+    estimator's running one (after a fit, into the fit's weighted palette
+    colours: :func:`~skquant._engine._stream.start_stream`), as the
+    in-memory ``partial_fit`` does with the whole array: the same histogram
+    and palette. With a given ``palette`` one pixel is read.
 
     Parameters
     ----------
@@ -324,23 +339,30 @@ def partial_fit(estimator, X, y=None, sample_weight=None):
     if histogram is not None:
         check_dtype_compatible(estimator._fitted.space.dtype, layout.dtype)
     space = working_space(settings, layout)
+    previous = estimator._previous()
+    started = []  # start_stream's (histogram, continued), once the grid is known
 
     def grid_for(lo, hi):
         if histogram is not None:
             return histogram.grid
-        return stream_grid(X.dtype, layout.n_channels, settings, (lo, hi))
+        started.append(start_stream(previous, space, settings, (lo, hi)))
+        return started[0][0].grid
 
     calm = _calm_weights(X, settings, sample_weight)
     if calm is not False:  # as the in-memory stream weighs each batch
         sample_weight = calm
     batch, transparent, pixels = _pool_blocks(X, layout, space, sample_weight, grid_for)
-    if histogram is None or batch is None:
-        merged = batch if histogram is None else histogram
+    before = histogram
+    if histogram is None:
+        if not started and fitted_colours(previous, space) is not None:
+            started.append(start_stream(previous, space, settings, None))
+        before = started[0][0] if started and started[0][1] else None
+    if before is None or batch is None:
+        merged = batch if before is None else before
     else:
-        merged = histogram.merge(batch)
-    previous = estimator._previous()
+        merged = before.merge(batch)
     has_transparent = transparent or (
-        histogram is not None and previous is not None and previous.has_transparent
+        before is not None and previous is not None and previous.has_transparent
     )
     fitted = learn_stream(
         merged,
@@ -349,7 +371,7 @@ def partial_fit(estimator, X, y=None, sample_weight=None):
         settings,
         has_transparent,
         pixels,
-        before=histogram,
+        before=before,
         warning=estimator._fewer_colors_warning,
     )
     if merged is not None:

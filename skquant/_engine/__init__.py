@@ -16,16 +16,16 @@ FittedPalette
     ``palette`` (input units and dtype), ``centers``, ``palette_work``
     (working space), ``space`` (a WorkingSpace: ``color_space``, ``alpha``,
     ``channel_order``, ``dtype``, ``n_channels``), ``dither``,
-    ``has_transparent``, ``n_iter``,
-    ``inertia``; ``label(image)`` gives palette indices, ``map(image)`` the
-    mapped (and, if fitted with ``dither``, dithered) image in the input's
-    shape and dtype.
+    ``has_transparent``, ``n_iter``, ``inertia``, ``weights`` (the
+    pixels' weight each colour stood for); ``label(image)`` gives palette
+    indices, ``map(image)`` the mapped (and, if fitted with ``dither``,
+    dithered) image in the input's shape and dtype.
 check_params(params, n_channels) -> Settings; PARAMETERS
     Every parameter, its default and its check (shared with ColorQuantizer).
 fit_palette(layout, settings, sample_weight=None, *, previous=None)
     The fit on a validated layout (``skquant._image.read_input``).
 learn_palette(points, *, n_colors, space, settings, rng, ...)
-    k-means on pooled points -> (palette, centers, n_iter, inertia).
+    k-means on pooled points -> (palette, centers, n_iter, inertia, weights).
 fit_points(pixels, weights, settings, n_learned, rng) -> Points
     Sample and pool pixels into what k-means runs on.
 FewerColorsWarning

@@ -368,7 +368,7 @@ def learn_palette(
     runs=None,
     refine=True,
 ):
-    """k-means on ``points`` -> ``(palette, centers, n_iter, inertia)``.
+    """k-means on ``points`` -> ``(palette, centers, n_iter, inertia, weights)``.
 
     Parameters
     ----------
@@ -403,6 +403,9 @@ def learn_palette(
     centers : ndarray of shape (n_colors_, n_channels), float64, input units
     n_iter : int
     inertia : float
+    weights : ndarray of shape (n_colors_,), float64
+        The summed weight of the points k-means assigned to each colour (in
+        ``points.weights``' units; 1 a point without weights).
     """
     from skquant._kmeans import lloyd_with_fixed, run_kmeans
 
@@ -495,7 +498,7 @@ def learn_palette(
     if fixed is not None:
         centers[:n_fixed] = fixed
     palette = _make_distinct(to_dtype(centers, space.dtype), points.points, n_fixed)
-    return palette, centers, n_iter, inertia
+    return palette, centers, n_iter, inertia, counts[order].astype(np.float64)
 
 
 def _coarse_start(points, points_work, n_colors, settings, rng):
@@ -587,7 +590,20 @@ def _keep_distinct(points, n_colors, space, fixed, settings, warning):
             f"exactly those colours (n_colors_={len(colours)}).",
             warning,
         )
-    return colours, colours.astype(np.float64), 0, 0.0
+    return colours, colours.astype(np.float64), 0, 0.0, _colour_weights(points, colours)
+
+
+def _colour_weights(points, colours):
+    """The weight of each of ``colours``: its point's (exact points), or for
+    a point that fixed colours left out, its nearest colour's."""
+    index = {c: i for i, c in enumerate(map(tuple, colours.tolist()))}
+    rows = to_dtype(points.points, colours.dtype).tolist()
+    labels = np.array([index.get(tuple(row), -1) for row in rows], np.intp)
+    for i in np.flatnonzero(labels < 0):
+        gaps = colours.astype(np.float64) - points.points[i]
+        labels[i] = np.argmin(np.einsum("ij,ij->i", gaps, gaps))
+    weights = np.ones(len(rows)) if points.weights is None else points.weights
+    return np.bincount(labels, weights=weights, minlength=len(colours)).astype(float)
 
 
 def _make_distinct(palette, points, n_fixed):

@@ -162,6 +162,14 @@ class FittedPalette:
         Whether the last entry is the fully transparent one (not learnt).
     n_iter, inertia
         What k-means reported.
+    weights : ndarray of shape (n_colors,) or None
+        The summed weight (pixel counts, or ``sample_weight``) of the pixels
+        k-means assigned to each learnt colour, in index order; 0 for the
+        transparent entry (its pixels are not clustered). A sampled fit's
+        are scaled to the weight of all the pixels. ``partial_fit`` after a
+        fit starts its histogram from these weighted colours
+        (:func:`skquant._engine._stream.start_stream`). None for a given
+        ``palette``.
 
     Attributes
     ----------
@@ -182,6 +190,7 @@ class FittedPalette:
         has_transparent=False,
         n_iter=0,
         inertia=0.0,
+        weights=None,
     ):
         self.palette = palette
         self.centers = np.asarray(centers, dtype=np.float64)
@@ -192,6 +201,7 @@ class FittedPalette:
         self.keep_transparent_rgb = bool(keep_transparent_rgb)
         self.has_transparent = bool(has_transparent)
         self.n_iter, self.inertia = int(n_iter), float(inertia)
+        self.weights = None if weights is None else np.asarray(weights, np.float64)
         self.palette_work = space.to_working(palette)
 
     @property
@@ -441,7 +451,7 @@ def fit_palette(
         # input's order, which the working space expects
         points = fit_points(space.to_rgb(pixels), weights, settings, n_learned, rng)
         points.points = space.to_rgb(points.points)
-    return palette_from_points(
+    fitted = palette_from_points(
         points,
         settings,
         space,
@@ -450,6 +460,11 @@ def fit_palette(
         previous=previous,
         warning=warning,
     )
+    if points is not None and points.sampled is not None and fitted.weights.any():
+        # a sample's weights stand for all the pixels'
+        total = len(pixels) if weights is None else float(weights.sum())
+        fitted.weights *= total / fitted.weights.sum()
+    return fitted
 
 
 #: A fit for adaptive dithering at K colours spreads a share min(1,
@@ -592,13 +607,14 @@ def palette_from_points(
         # nothing visible, or room for the transparent entry only
         palette = to_dtype(np.zeros((0, space.n_channels)), space.dtype)
         centers, n_iter, inertia = np.zeros((0, space.n_channels)), 0, 0.0
+        weights = np.zeros(0)
     else:
         start = None
         if previous is not None and previous.space.signature() == space.signature():
             start = previous.learnt_centers()
             if len(start) != n_learned:
                 start = None
-        palette, centers, n_iter, inertia = learn_palette(
+        palette, centers, n_iter, inertia, weights = learn_palette(
             points,
             n_colors=n_learned,
             space=space,
@@ -615,6 +631,7 @@ def palette_from_points(
             [palette, np.zeros((1, space.n_channels), palette.dtype)]
         )
         centers = np.concatenate([centers, np.zeros((1, space.n_channels))])
+        weights = np.append(weights, 0.0)
     return FittedPalette(
         palette,
         centers,
@@ -626,4 +643,5 @@ def palette_from_points(
         has_transparent=has_transparent,
         n_iter=n_iter,
         inertia=inertia,
+        weights=weights,
     )

@@ -188,7 +188,7 @@ def best_perceptual_run(
     common = {"n_colors": n_colors, "space": space, "settings": settings}
     scored, n_iter = [], 0
     for _ in range(runs):
-        _, centers, iterations, _ = learn(
+        _, centers, iterations, *_ = learn(
             points, rng=rng, warning=warning, runs=1, refine=False, **common
         )
         n_iter += iterations
@@ -197,7 +197,7 @@ def best_perceptual_run(
     finalists = PERCEPTUAL_FINALISTS if n_colors < FINE_MIN_COLORS else 1
     best = None
     for _, _, centers in scored[:finalists]:
-        palette, centers, iterations, inertia = learn(
+        palette, centers, iterations, inertia, weights = learn(
             points,
             rng=rng,
             warning=warning,
@@ -210,8 +210,8 @@ def best_perceptual_run(
         if finalists > 1:  # the palette as transform maps to it
             score = palette_objective(target, palette.astype(np.float64))
         if best is None or score < best[0]:
-            best = (score, palette, centers, inertia)
-    return best[1], best[2], n_iter, best[3]
+            best = (score, palette, centers, inertia, weights)
+    return best[1], best[2], n_iter, best[3], best[4]
 
 
 class PerceptualFit:

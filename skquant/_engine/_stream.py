@@ -7,6 +7,8 @@ merged into the running one (a batch for adaptive dithering weighted by
 its flatness, as in ``fit``), exact colours included while they are few
 (:attr:`~skquant._histogram.Histogram.colours`); k-means then runs on it
 from the previous palette, so indices stay matched from batch to batch.
+A stream that follows a fit starts from what the fit learned: its palette
+colours, each weighted by the pixels assigned to it (:func:`start_stream`).
 """
 
 import numpy as np
@@ -41,6 +43,51 @@ def stream_grid(dtype, n_channels, settings, value_range):
     return Grid(*value_range, bins=settings.histogram_bins, integer=dtype.kind in "iu")
 
 
+def fitted_colours(previous, space):
+    """(colours, weights) a stream after a fit starts from, or None.
+
+    The learnt colours of ``previous`` (in RGB order, the transparent entry
+    left out) and the weight k-means assigned to each
+    (:attr:`~skquant._engine._palette.FittedPalette.weights`), when it has
+    them and its data are in the units of ``space`` (the rule of a warm
+    start: same channel count, dtype, colour space, alpha rule and channel
+    order); None otherwise (a given palette, other data, no fit).
+    """
+    weights = getattr(previous, "weights", None)  # None from older pickles
+    if weights is None or previous.space.signature() != space.signature():
+        return None
+    n_learnt = len(previous.learnt_centers())
+    colours, weights = previous.palette[:n_learnt], weights[:n_learnt]
+    keep = weights > 0
+    if not keep.any():
+        return None
+    return previous.space.to_rgb(colours)[keep], weights[keep]
+
+
+def start_stream(previous, space, settings, value_range):
+    """The histogram a stream starts from, and whether it holds a fit.
+
+    After ``fit`` (:func:`fitted_colours` of ``previous``), its palette
+    colours weighted by the pixels each stood for, so that the fitted data
+    keeps its weight against the batches that follow (as scikit-learn's
+    ``MiniBatchKMeans`` keeps its centres' counts); otherwise an empty one.
+    Its grid is :func:`stream_grid`'s over ``value_range`` (the first
+    batch's, None when it has none) widened to the fitted colours.
+    """
+    seed = fitted_colours(previous, space)
+    if seed is not None and space.dtype not in IMAGE_INT_SCALE:
+        lo, hi = column_range(np.ascontiguousarray(seed[0]))
+        if value_range is not None:
+            lo = np.minimum(lo, value_range[0])
+            hi = np.maximum(hi, value_range[1])
+        value_range = (lo, hi)
+    grid = stream_grid(space.dtype, space.n_channels, settings, value_range)
+    if seed is None:
+        empty = np.zeros((0, space.n_channels), space.dtype)
+        return Histogram.of(empty, grid=grid), False
+    return Histogram.of(*seed, grid=grid), True
+
+
 def update_stream(
     histogram,
     previous,
@@ -72,16 +119,16 @@ def update_stream(
     pixels, weights, transparent = visible_pixels(layout.pixels(), weights, space)
     # pooled in RGB order, as fit does (same cells, same seeds as RGB data)
     pixels = space.to_rgb(pixels)
-    has_transparent = transparent or (
-        histogram is not None and previous is not None and previous.has_transparent
-    )
     first = histogram is None
+    continued = not first
     if first:
         value_range = None
         if layout.dtype not in IMAGE_INT_SCALE and len(pixels):
             value_range = column_range(pixels)
-        grid = stream_grid(layout.dtype, layout.n_channels, settings, value_range)
-        histogram = Histogram.of(pixels[:0], grid=grid)
+        histogram, continued = start_stream(previous, space, settings, value_range)
+    has_transparent = transparent or (
+        continued and previous is not None and previous.has_transparent
+    )
     merged = histogram.merge(Histogram.of(pixels, weights, grid=histogram.grid))
     fitted = learn_stream(
         merged,
@@ -90,7 +137,7 @@ def update_stream(
         settings,
         has_transparent,
         lambda: (pixels, weights),
-        before=None if first else histogram,
+        before=histogram if continued else None,
         warning=warning,
         rgb_order=True,
     )

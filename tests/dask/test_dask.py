@@ -629,6 +629,50 @@ def test_dask_partial_fit_is_the_in_memory_stream(china, flower, dtype):
     )
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+def test_dask_partial_fit_after_fit_continues_the_fit(china, flower, dtype):
+    """The Dask stream after a fit starts from the fit's weighted palette,
+    as the in-memory one does: the same histogram and palette."""
+    first, frame = (np.ascontiguousarray(p[::2, ::2]) for p in (china, flower))
+    if dtype == "float32":
+        first, frame = img_as_float32(first), img_as_float32(frame)
+    in_memory = ColorQuantizer(12, random_state=0).fit(first)
+    on_dask = ColorQuantizer(12, random_state=0).fit(first)
+    in_memory.partial_fit(frame)
+    on_dask.partial_fit(da.from_array(frame, chunks=(60, 80, 3)))
+    np.testing.assert_array_equal(on_dask.palette_, in_memory.palette_)
+    np.testing.assert_array_equal(
+        on_dask._histogram.weights, in_memory._histogram.weights
+    )
+    assert on_dask._histogram.weights.sum() == 2 * frame[..., 0].size
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_dask_sampled_fit_weights_stand_for_every_pixel(china, weighted):
+    """A fit on a sample drawn block by block: its colours' weights (what
+    partial_fit continues from) are scaled to all the pixels."""
+    n_pixels = china.shape[0] * china.shape[1]
+    weights = np.random.default_rng(0).uniform(0.5, 1.5, china.shape[:2])
+    q = ColorQuantizer(16, sample_size=20_000, random_state=0)
+    lazy = da.from_array(china, chunks=(200, 320, 3))
+    _dask.fit(q, lazy, sample_weight=weights if weighted else None)
+    total = weights.sum() if weighted else n_pixels
+    np.testing.assert_allclose(q._fitted.weights.sum(), total, rtol=0.02)
+
+
+def test_dask_partial_fit_of_a_clear_batch_after_fit_keeps_the_fit(china):
+    """A fully transparent batch after an RGBA fit: the fit's colours stay."""
+    rgba = np.dstack([china[::4, ::4], np.full(china[::4, ::4].shape[:2], 255)])
+    rgba = rgba.astype(np.uint8)
+    clear = np.zeros_like(rgba)
+    in_memory = ColorQuantizer(8, random_state=0).fit(rgba).partial_fit(clear)
+    on_dask = ColorQuantizer(8, random_state=0).fit(rgba)
+    on_dask.partial_fit(da.from_array(clear, chunks=(40, 80, 4)))
+    np.testing.assert_array_equal(on_dask.palette_, in_memory.palette_)
+    assert in_memory.n_colors_ == 8 and (in_memory.palette_[-1] == 0).all()
+    assert in_memory.palette_[:-1, 3].min() == 255
+
+
 @pytest.mark.parametrize("backend", ["sklearn", "opencv"])
 def test_dask_partial_fit_keeps_earlier_batches_as_in_memory(
     coffee, astronaut, backend
