@@ -81,7 +81,8 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         only. ``None`` (or ``'none'``, as on the command line) maps every
         pixel to its nearest colour. Data is diffused in linear light when
         it is sRGB (3 channels of uint8, uint16, or floats in [0, 1]), in its
-        own units otherwise.
+        own units otherwise (3-channel floats up to 255, which look like
+        0-255 colours, get a ``UserWarning`` saying so).
     dither_strength : float, default=1.0
         From 0 to 1, as pngquant's ``--floyd=0.5``: the fraction of each
         pixel's error that error diffusion passes on (for ``'bayer'``, the
