@@ -467,10 +467,33 @@ def fit_palette(
     return fitted
 
 
-#: A fit for adaptive dithering at K colours spreads a share min(1,
-#: CALM_FIT_COLORS / K) of the pixels' weight evenly and the rest by how flat
-#: the image is around each pixel (see :func:`calm_weights`).
+#: A fit for adaptive dithering at K colours spreads a share
+#: ``even_share(K) = min(CALM_EVEN_SHARE, CALM_FIT_COLORS / K)`` of the
+#: pixels' weight evenly and the rest by how flat the image is around each
+#: pixel (see :func:`calm_weights`): a half up to 32 colours, a quarter at 64.
+#: Measured with ``bench_dither.py``'s measures on three photo sets (the
+#: seven sample photos, four from documentation folders, four more): against
+#: the share min(1, 16 / K) of 0.8.0, which left K <= 16 unweighted, blurred
+#: CIEDE2000 over plain Floyd-Steinberg's at K=16 went from +0.8 / -0.7 /
+#: 0.0 % to -3.3 / -1.0 / -3.6 % (geometric means photo by photo, k-means
+#: seed 0; seeds 1 and 2: -6.1 to -3.8 % against -1.2 to +1.3 %), at K=8
+#: from +0.6 / -2.7 / +0.1 % to -1.4 / -3.2 / -8.9 %, at K=24 from -1.8 /
+#: +0.9 / -1.0 % to -2.7 / -4.3 / -5.1 %. The flat-area noise of the median
+#: photo against libimagequant's: K=16 -24 / +12 / -15 % to -12 / -1 / -17 %
+#: (seeds 1-2: -21 / +6 to +9 / -21 to -24 %, against -23 to -24 / +13 /
+#: -14 to -20 %), K=8 +2 / +7 / -17 % to -10 / +3 / -14 %, K=24 -17 / -18 /
+#: -7 % to -16 / -14 / -11 %. A share of sqrt(4 / K) (0.71 at K=8, 0.35 at
+#: K=32) was noisier at K=8 on every set and at K=32 on two of three. Below
+#: CALM_MIN_COLORS the fit is not weighted: at K=4 a half share was noisier
+#: on every set (+3 / +47 / -1 % against -1 / +30 / -9 %).
 CALM_FIT_COLORS = 16
+CALM_EVEN_SHARE = 0.5
+CALM_MIN_COLORS = 8
+
+
+def even_share(n_colors):
+    """The share of a fit's weight spread evenly at ``n_colors`` colours."""
+    return min(CALM_EVEN_SHARE, CALM_FIT_COLORS / n_colors)
 
 
 def calm_weights(layout, weights, settings):
@@ -483,10 +506,11 @@ def calm_weights(layout, weights, settings):
     flatness ``f`` of a pixel is 1 where the colour barely varies over the
     7 x 7 window around it, down to 0.05 in texture
     (:func:`skquant._kernels.flat_weights`); its weight is
-    ``s + (1 - s) f / mean(f)`` with ``s = CALM_FIT_COLORS / n_colors`` (a
-    share ``s`` of the weight spread evenly: with few colours, texture keeps
-    most of its share; :func:`calm_from_flat`). Pixel arrays ``(n, C)`` have
-    no neighbours (``f`` = 1). Otherwise ``weights`` is returned unchanged.
+    ``s + (1 - s) f / mean(f)`` with ``s = even_share(n_colors)`` (a share
+    ``s`` of the weight spread evenly, a half up to 32 colours: with few
+    colours, texture keeps much of its share; :func:`calm_from_flat`).
+    Pixel arrays ``(n, C)`` have no neighbours (``f`` = 1). Otherwise
+    ``weights`` is returned unchanged.
     The Dask fits compute the same weights block by block
     (:mod:`skquant._dask._fit`).
     """
@@ -510,22 +534,22 @@ def calm_weights(layout, weights, settings):
 def wants_calm(settings):
     """Whether a fit with ``settings`` weighs pixels by flatness: adaptive
     error diffusion (``dither_adaptive`` and an error-diffusion ``dither``
-    at a strength above 0) at more than ``CALM_FIT_COLORS`` colours."""
+    at a strength above 0) at ``CALM_MIN_COLORS`` colours or more."""
     method = settings.dither_method
     return not (
         method is None
         or method == "bayer"  # ordered: no error diffusion to adapt
         or not settings.dither_adaptive
         or settings.dither_strength == 0
-        or settings.n_colors <= CALM_FIT_COLORS
+        or settings.n_colors < CALM_MIN_COLORS
     )
 
 
 def calm_from_flat(flat, mean, n_colors):
-    """``s + (1 - s) flat / mean`` with ``s = CALM_FIT_COLORS / n_colors``
+    """``s + (1 - s) flat / mean`` with ``s = even_share(n_colors)``
     (``flat`` a NumPy or Dask array, ``mean`` the mean flatness of all the
     pixels); a NumPy ``flat`` is overwritten."""
-    even = CALM_FIT_COLORS / n_colors
+    even = even_share(n_colors)
     flat *= (1.0 - even) / mean
     flat += even
     return flat
