@@ -20,7 +20,8 @@ noisy flat areas applied everywhere (what the plane test of
 And docs/_static/dither_photo.png: matplotlib's sample photo
 ``grace_hopper.jpg`` (not one of the benchmark's photos) at 16 colours, a
 crop of its blue backdrop (a JPEG-noisy flat area): the original, the
-default of 0.7.3 (the clean ramp everywhere), the default now, and
+default of 0.8.0 (the same diffusion onto the undithered palette), the
+default now (onto a palette fitted with flat areas weighted), and
 libimagequant's dithering, with the whole photo's measures.
 """
 
@@ -112,25 +113,20 @@ def photo_figure(bench_dither):
     from matplotlib import cbook
     from PIL import Image
 
-    from skquant._kernels import _dither
-
     path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
     with Image.open(path) as opened:
         photo = np.asarray(opened.convert("RGB"))
     reference = bench_dither.Reference(photo)
 
-    def default():
-        quantizer = ColorQuantizer(16, dither="floyd-steinberg", random_state=0)
-        return quantizer.fit_transform(photo)
-
     versions = {"original": photo}
-    saved = _dither.ADAPTIVE_NOISY_FLAT_LIMIT
-    try:
-        _dither.ADAPTIVE_NOISY_FLAT_LIMIT = None  # one ramp, as in 0.7.3
-        versions["0.7.3 default"] = default()
-    finally:
-        _dither.ADAPTIVE_NOISY_FLAT_LIMIT = saved
-    versions["default now"] = default()
+    # 0.8.0's default at K=16: the same diffusion onto the undithered palette
+    undithered = ColorQuantizer(16, random_state=0).fit(photo).palette_
+    versions["0.8.0 default"] = ColorQuantizer(
+        palette=undithered, dither="floyd-steinberg"
+    ).fit_transform(photo)
+    versions["default now"] = ColorQuantizer(
+        16, dither="floyd-steinberg", random_state=0
+    ).fit_transform(photo)
     if bench_dither.imagequant is not None:
         versions["libimagequant (pngquant)"] = bench_dither.liq(photo, 16, 1.0)
     crop = (slice(20, 120), slice(400, 512))

@@ -99,12 +99,12 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         and 15 % (K=64) lower than plain Floyd-Steinberg, blurred CIEDE2000
         0.8 % and 1.8 % higher (see the dithering guide); with a few palette
         colours far apart, a ramp's bright end can come out slightly light.
-        Above 16 colours, ``fit`` then also weighs pixels by how flat the
+        From 8 colours up, ``fit`` then also weighs pixels by how flat the
         image is around them, so that flat areas get palette colours near
         their own (at K=64: 27 % less flat-area noise than plain
         Floyd-Steinberg, and 3 % lower blurred CIEDE2000, geometric means
-        over seven photos); ``partial_fit`` and fits on Dask arrays do the
-        same.
+        over seven photos; at K=16, 3 % lower); ``partial_fit`` and fits on
+        Dask arrays do the same.
         ``False`` gives plain error diffusion and the undithered palette
         (the default before 0.6). Ignored without error diffusion
         (``None``, ``'bayer'``).
@@ -403,7 +403,7 @@ class ColorQuantizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         ``'opencv'`` backend, which takes no weights, draws its points from
         the whole histogram in proportion to the cells' counts (the first
         batch: from its pixels, as :meth:`fit`). For adaptive error
-        diffusion above 16 colours, each batch's pixels are weighted by how
+        diffusion from 8 colours up, each batch's pixels are weighted by how
         flat the image is around them, as in :meth:`fit` (Dask collections
         too).
 
