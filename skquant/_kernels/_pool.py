@@ -288,6 +288,104 @@ def _count_rgb8(pixels, start, stop, packed, rows, places, counts):
 
 
 @kernel
+def _pool_rgb8_weighted(pixels, weights, start, stop, packed, hist, masks):
+    """Weighted uint8 RGB ``pixels[start:stop]``: float sums, colour masks.
+
+    :func:`_pool_rgb8` with float64 sums: ``hist[code]`` is ``(count,
+    sum0, sum1, sum2)`` (summed as :func:`_add` does, in pixel order) and
+    ``masks[code]`` the cell's 64-bit mask of colours. Zero weights add
+    nothing (no count, no colour, no flag). Returns the OR of the flags of
+    the values outside the grid's range met (0: none).
+    """
+    flat = pixels.reshape(-1)
+    t0, t1, t2 = packed[0], packed[1], packed[2]
+    one = np.uint64(1)
+    eight = np.uint32(8)
+    low = np.uint32(63)
+    flags = np.uint32(0)
+    for i in range(start, stop):
+        w = weights[i]
+        if w == 0.0:
+            continue
+        v0, v1, v2 = flat[3 * i], flat[3 * i + 1], flat[3 * i + 2]
+        key = t0[v0] + t1[v1] + t2[v2]
+        code = key >> eight
+        row = hist[code]
+        row[0] += w
+        row[1] += w * v0
+        row[2] += w * v1
+        row[3] += w * v2
+        masks[code] |= one << np.uint64(key & low)
+        flags |= key
+    return flags & np.uint32(192)
+
+
+@kernel
+def _finish_rgb8_weighted(hist, masks, bases, bins):
+    """:func:`_finish_rgb8` for :func:`_pool_rgb8_weighted`'s parts: their
+    sums added in part order (the general path's :func:`_merge_parts`)."""
+    n_parts, n_cells = hist.shape[0], hist.shape[1]
+    zero, one = np.uint64(0), np.uint64(1)
+    m = 0
+    for code in range(n_cells):
+        mask = zero
+        for part in range(n_parts):
+            mask |= masks[part, code]
+        if mask != zero:
+            m += 1
+    occupied = np.empty(m, np.int64)
+    counts = np.empty(m)
+    sums = np.empty((m, 3))
+    first = np.empty((m, 3))
+    mixed = np.empty(m, np.bool_)
+    cell_masks = np.empty(m, np.uint64)
+    r = 0
+    for code in range(n_cells):
+        mask = zero
+        for part in range(n_parts):
+            mask |= masks[part, code]
+        if mask == zero:
+            continue
+        occupied[r] = code
+        for j in range(4):
+            s = 0.0
+            for part in range(n_parts):
+                s += hist[part, code, j]
+            if j == 0:
+                counts[r] = s
+            else:
+                sums[r, j - 1] = s
+        mixed[r] = (mask & (mask - one)) != zero
+        cell_masks[r] = mask
+        bit = 0
+        while (mask >> np.uint64(bit)) & one == zero:
+            bit += 1
+        cells = (code // (bins * bins), (code // bins) % bins, code % bins)
+        places = (bit >> 4, (bit >> 2) & 3, bit & 3)
+        for j in range(3):
+            first[r, j] = bases[j, cells[j]] + places[j]
+        r += 1
+    return occupied, counts, sums, first, mixed, cell_masks
+
+
+@kernel
+def _count_rgb8_weighted(pixels, weights, start, stop, packed, rows, places, totals):
+    """:func:`_count_rgb8` summing ``weights`` (zero weights add nothing)."""
+    flat = pixels.reshape(-1)
+    t0, t1, t2 = packed[0], packed[1], packed[2]
+    low = np.uint32(63)
+    eight = np.uint32(8)
+    for i in range(start, stop):
+        w = weights[i]
+        if w == 0.0:
+            continue
+        key = t0[flat[3 * i]] + t1[flat[3 * i + 1]] + t2[flat[3 * i + 2]]
+        row = rows[key >> eight]
+        if row >= 0:
+            totals[places[row, key & low]] += w
+
+
+@kernel
 def _rgb8_colours(occupied, masks, counts, bases, bins, rows, places):
     """``(colours, totals)``: the colours of the set bits of ``masks`` (cells
     ``occupied``), in cell then bit order, with the count of the cells of
@@ -428,14 +526,19 @@ def pool_cells(
     The pixels are split between threads, each filling its own histogram;
     they are summed at the end. Integer data without weights give the same
     result whatever the number of threads; float sums may differ in the last
-    bits.
+    bits. Weighted uint8 RGB (cells of at most 4 values per channel, every
+    pixel of nonzero weight within the grid's range) takes the packed
+    tables of the unweighted path with float64 sums: the general kernel's
+    cells, colours and weights, its sums in the same order (the same bits
+    on one thread), 6-9 times faster.
 
     The colours cost nothing more when no cell is mixed (they are the
     cells'). Otherwise the colours of the mixed cells are counted in a
     second pass, made only when it can succeed. Unweighted uint8 RGB: the
     pooling pass already knows which colours each cell holds (a 64-bit
     mask), so their number; the pass reads each pixel's place in a table
-    (as fast as the pooling: 12 MP in about 25 ms). Other data: there must
+    (as fast as the pooling: 12 MP in about 25 ms; weighted uint8 RGB the
+    same way). Other data: there must
     be at most ``max_colours`` occupied cells, and a hash table per thread
     counts the colours, stopping at the first one too many (a photo meets
     that many within a few percent of its pixels).
@@ -482,11 +585,16 @@ def pool_cells(
         if max_colours < 0:
             raise ValueError(f"max_colours must be >= 0, got {max_colours}.")
         max_cells = max_colours if max_cells is None else int(max_cells)
-    if pixels.dtype == np.uint8 and n_channels == 3 and len(weights) == 0:
+    if pixels.dtype == np.uint8 and n_channels == 3:
         packed, bases = _rgb8_tables(lo, inv_width, per_channel)
         if packed is not None:
             pixels = np.ascontiguousarray(pixels)
-            result = _pool_cells_rgb8(pixels, packed, bases, per_channel)
+            if len(weights):
+                result = _pool_cells_rgb8_weighted(
+                    pixels, weights, packed, bases, per_channel
+                )
+            else:
+                result = _pool_cells_rgb8(pixels, packed, bases, per_channel)
             if result is not None:
                 *cells, masks = result
                 if max_colours is None:
@@ -494,7 +602,7 @@ def pool_cells(
                 colours = None
                 if len(cells[0]) <= max_cells:
                     colours = _colours_rgb8(
-                        pixels, cells, masks, packed, bases, max_colours
+                        pixels, weights, cells, masks, packed, bases, max_colours
                     )
                 return (*cells, colours)
     if pixels.dtype not in _KERNEL_DTYPES:
@@ -533,13 +641,14 @@ def pool_cells(
     return (*cells, colours)
 
 
-def _colours_rgb8(pixels, cells, masks, packed, bases, max_colours):
-    """:func:`_colours` for unweighted uint8 RGB, with the pooling's masks.
+def _colours_rgb8(pixels, weights, cells, masks, packed, bases, max_colours):
+    """:func:`_colours` for uint8 RGB, with the pooling's masks.
 
     The masks give the colours and their number: none is counted when
     there are too many. The colours of cells of one colour need no count;
     a pass counts those of the mixed cells (a place per pixel from its
-    cell and its bit: a table read instead of a hash table's search).
+    cell and its bit: a table read instead of a hash table's search),
+    summing ``weights`` when there are some (length 0: none).
     """
     if np.unpackbits(masks.view(np.uint8)).sum() > max_colours:
         return None
@@ -552,14 +661,21 @@ def _colours_rgb8(pixels, cells, masks, packed, bases, max_colours):
     )
     if len(places):
         n_parts = kernel_threads(len(pixels), min_items=MIN_PIXELS_PER_THREAD)
-        found = np.zeros((n_parts, len(colours)), np.int64)
+        weighted = len(weights) > 0
+        found = np.zeros((n_parts, len(colours)), np.float64 if weighted else np.int64)
         packed = packed.astype(np.uint32)
 
         def task(worker, start, stop):
-            _count_rgb8(pixels, start, stop, packed, rows, places, found[worker])
+            if weighted:
+                _count_rgb8_weighted(
+                    pixels, weights, start, stop, packed, rows, places, found[worker]
+                )
+            else:
+                _count_rgb8(pixels, start, stop, packed, rows, places, found[worker])
 
         run_parallel(task, len(pixels), n_parts, chunk=TASK_CHUNK)
-        totals += found.sum(axis=0)
+        for part in found:  # in part order, as the general path's tables
+            totals += part
     return colours, totals
 
 
@@ -659,3 +775,31 @@ def _pool_cells_rgb8(pixels, packed, bases, per_channel):
         if len(total):
             _fold_rgb8(hist, total)
     return _finish_rgb8(hist, total, bases, per_channel)
+
+
+def _pool_cells_rgb8_weighted(pixels, weights, packed, bases, per_channel):
+    """:func:`_pool_cells_rgb8` with ``weights``: float64 sums (no slabs:
+    they cannot overflow), added pixel by pixel and part by part in the
+    general path's order.
+
+    None when a pixel of nonzero weight falls outside the grid.
+    """
+    n_pixels = len(pixels)
+    n_cells = per_channel**3
+    min_items = max(MIN_PIXELS_PER_THREAD, 8 * n_cells)
+    n_parts = kernel_threads(n_pixels, min_items=min_items)
+    n_parts = max(1, min(n_parts, MAX_PARTIAL_BYTES // (40 * n_cells)))
+    hist = np.zeros((n_parts, n_cells, 4))
+    masks = np.zeros((n_parts, n_cells), np.uint64)
+    outside = np.zeros(n_parts, np.uint32)
+    packed = packed.astype(np.uint32)  # codes below 2**26
+
+    def task(worker, start, stop):
+        outside[worker] |= _pool_rgb8_weighted(
+            pixels, weights, start, stop, packed, hist[worker], masks[worker]
+        )
+
+    run_parallel(task, n_pixels, n_parts, chunk=TASK_CHUNK)
+    if outside.any():
+        return None
+    return _finish_rgb8_weighted(hist, masks, bases, per_channel)
