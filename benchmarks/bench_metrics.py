@@ -41,6 +41,19 @@ Run: ``python benchmarks/bench_metrics.py [--quick] [--repeats 3]
 [--cases k16 k256 k16fs float32] [--image china|mosaic|noise]``
 (``--quick``: 3 MP; one scikit-image pass takes about 20 s on 12 MP on a
 quiet machine).
+
+``--dtypes`` measures instead what the image's dtype costs: each case's
+photo as uint8, as float32 and as float64 (``photo / 255``, as
+``skimage.img_as_float`` gives it), each quantized by its own
+``ColorQuantizer`` (the float ones give float palettes), and
+``mean_delta_e`` timed on all three, interleaved (uint8, float32, float64
+in every round, each also with its memo paused for good), all threads:
+median seconds, the medians of the per-round ratios ``f32/u8`` and
+``f64/u8``, the share of pixels each memo found, ``memo x`` (seconds
+without the memo over seconds with it), and
+the largest relative difference of the float means from
+scikit-image's (on float64 Lab of the same values). ``--megapixels 6``
+or ``12`` sizes the image (default 12; ``--quick`` 3).
 """
 
 import argparse
@@ -145,6 +158,84 @@ CASES = {
 }
 
 
+def dtype_cases(photo, keys):
+    """``[(case, [(dtype name, true, test)...])]``: each case's photo as
+    uint8, float32 and float64, each quantized by its own quantizer."""
+    cases = []
+    for key in keys:
+        name, k, dither = CASES[key]
+        images = []
+        for dtype in (np.uint8, np.float32, np.float64):
+            image = photo if dtype == np.uint8 else (photo / 255.0).astype(dtype)
+            quantizer = ColorQuantizer(k, dither=dither, random_state=0)
+            images.append((np.dtype(dtype).name, image, quantizer.fit_transform(image)))
+        cases.append((name, images))
+    return cases
+
+
+def skimage_float_mean(true, test):
+    """scikit-image's mean CIEDE2000 of float images (float64 Lab)."""
+    return skimage_mean(true, test, 1.0)[0]
+
+
+def _ratio(num, den):
+    """Median of the per-round ratios."""
+    return median([a / b for a, b in zip(num, den, strict=True)])
+
+
+def dtype_table(photo, keys, repeats):
+    """Rows of ``--dtypes``: seconds per dtype, ratios to uint8, memo hits,
+    accuracy of the float means."""
+    rows = []
+    for name, images in dtype_cases(photo, keys):
+        seconds = {dtype: [] for dtype, _, _ in images}
+        plain = {dtype: [] for dtype, _, _ in images}
+        for _, true, test in images:  # warm up (compiles each dtype)
+            mean_delta_e(true[:256], test[:256])
+        for _ in range(repeats):  # interleaved: the same load on each
+            for dtype, true, test in images:
+                run = functools.partial(mean_delta_e, true, test)
+                seconds[dtype].append(timed(run)[0])
+                plain[dtype].append(without_memo(functools.partial(timed, run))[0])
+        hits, errors = [], []
+        for dtype, true, test in images:
+            scale = 255 if dtype == "uint8" else 1.0
+            hits.append(f"{memo_hits(true, test, scale):.0%}")
+            if dtype != "uint8":
+                ours = mean_delta_e(true, test)
+                reference = skimage_float_mean(true, test)
+                errors.append(f"{abs(ours - reference) / reference:.1e}")
+
+        rows.append(
+            [
+                name,
+                *(f"{median(seconds[d]):.3f}" for d in ("uint8", "float32", "float64")),
+                f"{_ratio(seconds['float32'], seconds['uint8']):.2f}x",
+                f"{_ratio(seconds['float64'], seconds['uint8']):.2f}x",
+                " / ".join(hits),
+                " / ".join(
+                    f"{_ratio(plain[d], seconds[d]):.2f}x"
+                    for d in ("uint8", "float32", "float64")
+                ),
+                " / ".join(errors),
+            ]
+        )
+    return format_table(
+        [
+            "case",
+            "uint8",
+            "float32",
+            "float64",
+            "f32/u8",
+            "f64/u8",
+            "memo hits u8/f32/f64",
+            "memo x u8/f32/f64",
+            "rel. diff f32/f64",
+        ],
+        rows,
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 MP photo")
@@ -155,9 +246,14 @@ def main():
     parser.add_argument(
         "--image", choices=["china", "mosaic", "noise"], default="china"
     )
+    parser.add_argument("--megapixels", type=int, choices=[3, 6, 12], default=12)
+    parser.add_argument(
+        "--dtypes", action="store_true", help="uint8 / float32 / float64 times"
+    )
     args = parser.parse_args()
 
-    width, height = (2000, 1500) if args.quick else (4000, 3000)
+    megapixels = 3 if args.quick else args.megapixels
+    width, height = {3: (2000, 1500), 6: (3000, 2000), 12: (4000, 3000)}[megapixels]
     if args.image == "china":
         photo = photo_12mp(width, height)
     elif args.image == "mosaic":
@@ -166,6 +262,16 @@ def main():
         rng = np.random.default_rng(0)
         photo = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
     megapixels = photo.shape[0] * photo.shape[1] / 1e6
+    if args.dtypes:
+        keys = [key for key in args.cases if key != "float32"]
+        table = dtype_table(photo, keys, args.repeats)
+        print(
+            f"mean_delta_e by dtype on a {megapixels:.1f} MP {args.image} image "
+            f"(seconds, all threads; medians of {args.repeats}; {os.cpu_count()} "
+            "CPUs, load average %.1f %.1f %.1f)" % os.getloadavg()
+        )
+        print(table)
+        return
     start = time.perf_counter()
     mean_delta_e(photo[:64, :64], photo[:64, :64] // 2)
     mean_delta_e(photo[:64, :64] / 255.0, photo[:64, :64] / 510.0)

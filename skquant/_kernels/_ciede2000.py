@@ -34,7 +34,10 @@ converted by NumPy (:func:`skquant._color.rgb_to_lab`).
 (:class:`skquant._kernels._pair_memo.PairMemo`): only the pairs it has
 not met are converted and compared, in the same kernels, so the sum does
 not change (a chunk's sum is taken by :func:`_chunk_total` whether the
-memo ran or not).
+memo ran or not). Float pairs go through a memo of their own, keyed by
+their values' bits, read as float64 rows (a float32 chunk is widened
+into the thread's buffers first): the pairs it has not met are gathered
+and converted by :func:`_lab_floats`, as without the memo.
 """
 
 import math
@@ -56,7 +59,13 @@ from skquant._kernels._colorspace import (
     _SRGB_SLOPE,
     LAB,
 )
-from skquant._kernels._pair_memo import PairMemo, memo_probe, memo_store
+from skquant._kernels._pair_memo import (
+    PairMemo,
+    float_memo_probe,
+    float_memo_store,
+    memo_probe,
+    memo_store,
+)
 
 _TWO_PI = 2.0 * math.pi
 _POW25_7 = 25.0**7
@@ -526,14 +535,23 @@ class _Scratch:
     """Arrays of one thread for chunks of up to ``size`` pixels: the CIELAB
     of both images, the differences, the float32 roots' guesses, the keys
     and rows of the memo's chunks; with ``memo``, the thread's
-    :class:`PairMemo` (else None)."""
+    :class:`PairMemo` (else None). ``floats``: for float rows, whose
+    memo's entries take 64 bytes (1 MiB), with its buffers: both images'
+    rows as float64 (24 bytes a pixel each) and the rows to convert (48
+    bytes a pixel), 2.5 MiB a thread in all for chunks of :data:`CHUNK`."""
 
-    def __init__(self, size, memo=False):
+    def __init__(self, size, memo=False, floats=False):
+        rows = size if memo and floats else 0
+        self.true64 = np.empty((rows, 3))
+        self.test64 = np.empty((rows, 3))
+        self.pixels = np.empty((2 * rows, 3))
         self.lab = np.empty((3, 2 * size))
+        #: -1 - j: "row j's difference is values[j]" (:func:`_chunk_total`)
+        self.indices = -np.arange(1.0, size + 1.0 if floats else 1.0)
         self.out = np.empty(size)
         self.values = np.empty(size)
         self.rows = np.empty(size + 1, np.intp)
-        self.keys = np.empty(size if memo else 0, np.int64)
+        self.keys = np.empty(size if memo and not floats else 0, np.int64)
         self.slots = np.empty(size if memo else 0, np.int32)
         self.t32 = np.empty((3, 2 * size), np.float32)
         self.y32 = np.empty((3, 2 * size), np.float32)
@@ -543,7 +561,7 @@ class _Scratch:
             self.t32.view(np.int32),
             self.y32.view(np.int32),
         )
-        self.memo = PairMemo() if memo else None
+        self.memo = PairMemo(floats) if memo else None
 
 
 def delta_e_rows(lab1, lab2):
@@ -573,6 +591,17 @@ def _chunk_lab(true, test, begin, end, inv_scale, lab, roots):
         _numpy_lab(true, test, begin, end, inv_scale, lab)
 
 
+def _float64_rows(pixels, begin, end, buffer):
+    """Rows ``[begin, end)`` of ``pixels`` (first 3 channels) as contiguous
+    float64: a view where they are, else widened into ``buffer``."""
+    rows = pixels[begin:end, :3]
+    if rows.dtype == np.float64 and rows.flags.c_contiguous:
+        return rows
+    buffer = buffer[: end - begin]
+    buffer[...] = rows
+    return buffer
+
+
 def _numpy_lab(true, test, begin, end, inv_scale, lab):
     """CIELAB of rows ``[begin, end)`` of ``true`` and then ``test`` by
     NumPy: absurd ranges (a tiny scale), where the SIMD guesses of the
@@ -595,8 +624,8 @@ def ciede2000_sum(true, test, *, scale, keep=None, stats=None):
         Pixels to count; ``None`` counts every pixel.
     stats : dict, default=None
         If given, receives ``"memo_pixels"``, the pixels that went through
-        the memo of 8-bit pairs, and ``"memo_hits"``, those of them whose
-        difference was not computed (for benchmarks).
+        the memo of 8-bit or float pairs, and ``"memo_hits"``, those of them
+        whose difference was not computed (for benchmarks and tests).
 
     Returns
     -------
@@ -646,6 +675,10 @@ def ciede2000_sum(true, test, *, scale, keep=None, stats=None):
         and n_pixels >= chunk
         and float(np.max(table)) < 1e20
     )
+    # float pairs repeat as much, and cost more to convert: a memo of their
+    # own, keyed by the bits of their values as float64
+    floats = true.dtype.kind == "f" and test.dtype.kind == "f"
+    memo = memo or (floats and n_pixels >= chunk)
     if table is not None:  # flat codes, 3 a pixel
         if true.shape[1] != 3:
             true = np.ascontiguousarray(true[:, :3])
@@ -701,16 +734,74 @@ def ciede2000_sum(true, test, *, scale, keep=None, stats=None):
 
     def floats_chunk(mine, begin, end):
         """Sum and count of the float rows ``[begin, end)``."""
-        out = mine.out[: end - begin]
+        if memo and mine.memo.ready():
+            return memo_chunk(mine, begin, end)
+        n = end - begin
         _chunk_lab(true, test, begin, end, inv_scale, mine.lab, mine.roots)
-        _delta_e_lab(mine.lab, end - begin, out)
-        if keep is not None:
-            out = out[keep[begin:end]]
-        return np.sum(out), out.size
+        _delta_e_lab(mine.lab, n, mine.values)
+        mine.out[:n] = mine.indices[:n]  # every row its own difference
+        return total(mine, n, n, begin)
+
+    def memo_chunk(mine, begin, end):
+        """Sum and count of the float rows ``[begin, end)``, through the
+        thread's memo."""
+        n = end - begin
+        true64 = _float64_rows(true, begin, end, mine.true64)
+        test64 = _float64_rows(test, begin, end, mine.test64)
+        true_bits, test_bits = true64.view(np.int64), test64.view(np.int64)
+        thread_memo = mine.memo
+        table_memo, memo_values = thread_memo.memo, thread_memo.memo_values
+        m = float_memo_probe(
+            true64,
+            test64,
+            true_bits,
+            test_bits,
+            table_memo,
+            memo_values,
+            thread_memo.shift,
+            mine.slots,
+            mine.out,
+            mine.rows,
+            mine.pixels,
+        )
+        pixels = mine.pixels[: 2 * m]
+        if not _lab_floats(pixels, inv_scale, mine.lab, *mine.roots):
+            mine.lab[:, : 2 * m] = _color.rgb_to_lab(pixels * inv_scale).T
+        _delta_e_lab(mine.lab, m, mine.values)
+        thread_memo.count(n, m)
+        float_memo_store(
+            true_bits,
+            test_bits,
+            table_memo,
+            memo_values,
+            mine.slots,
+            mine.rows,
+            mine.values,
+            m,
+        )
+        return total(mine, m, n, begin)
+
+    def total(mine, m, n, begin):
+        """Sum and count of a chunk of float rows (:func:`_chunk_total`: the
+        same sum whether the memo ran or not)."""
+        return _chunk_total(
+            False,
+            no_memo,
+            no_memo.view(np.float64),
+            mine.keys,
+            mine.slots,
+            mine.rows,
+            mine.values,
+            m,
+            mine.out,
+            n,
+            no_keep if keep is None else keep,
+            begin,
+        )
 
     def task(worker, start, stop):
         if worker not in scratch:
-            scratch[worker] = _Scratch(min(chunk, n_pixels), memo)
+            scratch[worker] = _Scratch(min(chunk, n_pixels), memo, table is None)
         mine = scratch[worker]
         run = codes_chunk if table is not None else floats_chunk
         for begin in range(start, stop, chunk):

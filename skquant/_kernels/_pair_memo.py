@@ -1,4 +1,4 @@
-"""A memo of the CIEDE2000 differences of 8-bit pixel pairs, per thread.
+"""A memo of the CIEDE2000 differences of pixel pairs, per thread.
 
 Pixel pairs (true colour, test colour) repeat: in flat areas, between
 neighbours, and everywhere in a quantized image, whose test colours are
@@ -23,6 +23,17 @@ compiler does not vectorize; two arrays would take two cache lines an
 entry.) On one thread of a loaded machine, keys, lookups, list and
 stores took about 10 ns a pixel; the scalar lookup they replaced took 15
 to 19 ns on its own.
+
+Float pairs (their rows as float64, any float image) go through a memo of
+their own, keyed by the exact bits of the 6 values (:func:`float_memo_probe`,
+:func:`float_memo_store`): an entry is a cache line of 8 words, the 6 keys,
+the difference and a mark that the entry is filled, so that a hit is a pair
+of the same bits, whose difference is the same arithmetic's. Float images
+are as repetitive as 8-bit ones (``img_as_float`` of a photo holds the same
+256 values a channel; a quantized image, its palette's colours), and a
+miss costs more: fifth roots instead of a table for the sRGB curve. A miss
+also gathers the pair's values into the rows to convert, so that the
+conversion runs only on them.
 """
 
 import numpy as np
@@ -31,6 +42,18 @@ from skquant._kernels._cache import kernel
 
 #: Entries of each thread's memo of 8-bit pairs: 16 bytes each, 1 MiB.
 MEMO_BITS = 16
+#: Entries of each thread's memo of float pairs: 64 bytes each, 1 MiB.
+FLOAT_MEMO_BITS = 14
+#: Words (int64) of an entry of the float memo: the true colour's 3 values'
+#: bits, the test colour's, the difference, and 1 once filled.
+FLOAT_WORDS = 8
+#: The hash of a float pair: each value's 64 bits folded to 32, times its
+#: own odd constant, summed, mixed, the top bits.
+_HASH_FLOAT = tuple(
+    np.uint32(k)
+    for k in (0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1, 0xD3A2646B)
+)
+_HASH_MIX = np.uint32(0x2C1B3C6D)
 #: The hash of a pair: the top bits of (true * _HASH_TRUE) ^ (test *
 #: _HASH_TEST) in 32 bits, the colours as 24-bit integers.
 _HASH_TRUE = np.uint32(0x9E3779B1)
@@ -42,8 +65,15 @@ _HASH_TEST = np.uint32(0x85EBCA77)
 #: dithered flat area, finds nothing the first time.)
 MEMO_MIN_HITS = 0.2
 MEMO_PAUSE = 16
+#: The float memo doubles its pause after each try that finds few pairs
+#: again, up to this many times (16 -> 256 chunks): a chunk through the
+#: float memo that finds nothing costs more than one without it (its
+#: lookups of 64-byte entries miss the cache), so a long stretch of noise
+#: is tried less often.
+FLOAT_PAUSE_DOUBLINGS = 4
 
 _inline = kernel(inline="always", error_model="numpy", boundscheck=False)
+_block_kernel = kernel(error_model="numpy", boundscheck=False)
 
 
 @_inline
@@ -92,21 +122,122 @@ def memo_store(memo, memo_values, keys, slots, rows, values, m):
         memo_values[slot + 1] = values[i]
 
 
+@_inline
+def _fold(word):
+    """32 bits of a float's 64: the high word (sign, exponent, the top of the
+    mantissa) exclusive-or the low one."""
+    return np.uint32(word ^ (word >> 32))
+
+
+@_inline
+def _same_floats(true_bits, test_bits, j, k):
+    """Whether rows ``j`` and ``k`` hold the same pair (bit for bit)."""
+    return (
+        (true_bits[j, 0] == true_bits[k, 0])
+        & (true_bits[j, 1] == true_bits[k, 1])
+        & (true_bits[j, 2] == true_bits[k, 2])
+        & (test_bits[j, 0] == test_bits[k, 0])
+        & (test_bits[j, 1] == test_bits[k, 1])
+        & (test_bits[j, 2] == test_bits[k, 2])
+    )
+
+
+@_block_kernel
+def float_memo_probe(
+    true, test, true_bits, test_bits, memo, memo_values, shift, slots, out, rows, pixels
+):
+    """Look the float pairs of rows ``true[j, :3]``, ``test[j, :3]`` (float64,
+    and the same memory as int64 in ``true_bits``, ``test_bits``) up in
+    ``memo`` and gather those it has not met; returns how many (``m``).
+
+    Entry ``s`` of ``memo`` is ``memo[8 s: 8 s + 8]`` (:data:`FLOAT_WORDS`).
+    ``out[j]`` receives the difference found or ``-1 - i``, the index ``i``
+    of the pair among those to compute, which ``rows[:m]`` lists (a miss
+    that repeats the row before it shares that row's index); their true
+    colours go to ``pixels[:m]`` and their test colours to ``pixels[m:2
+    m]``. ``slots`` receives the rows' entries (for
+    :func:`float_memo_store`). A difference that is not a number is never
+    found (it is computed again).
+    """
+    n = true.shape[0]
+    flat_true, flat_test = true_bits.reshape(-1), test_bits.reshape(-1)
+    for j in range(n):  # flat: the compiler sees the stride of 3
+        mixed = np.uint32(
+            np.uint32(_fold(flat_true[3 * j]) * _HASH_FLOAT[0])
+            + np.uint32(_fold(flat_true[3 * j + 1]) * _HASH_FLOAT[1])
+            + np.uint32(_fold(flat_true[3 * j + 2]) * _HASH_FLOAT[2])
+            + np.uint32(_fold(flat_test[3 * j]) * _HASH_FLOAT[3])
+            + np.uint32(_fold(flat_test[3 * j + 1]) * _HASH_FLOAT[4])
+            + np.uint32(_fold(flat_test[3 * j + 2]) * _HASH_FLOAT[5])
+        )
+        mixed = np.uint32((mixed ^ (mixed >> np.uint32(15))) * _HASH_MIX)
+        slots[j] = np.int32(mixed >> shift) * np.int32(FLOAT_WORDS)
+    for j in range(n):
+        slot = slots[j]
+        value = memo_values[slot + 6]
+        found = (  # no branch: hits and misses alternate
+            (memo[slot + 7] == 1)
+            & (memo[slot] == true_bits[j, 0])
+            & (memo[slot + 1] == true_bits[j, 1])
+            & (memo[slot + 2] == true_bits[j, 2])
+            & (memo[slot + 3] == test_bits[j, 0])
+            & (memo[slot + 4] == test_bits[j, 1])
+            & (memo[slot + 5] == test_bits[j, 2])
+            & (value >= 0.0)
+        )
+        out[j] = value if found else -1.0
+    m = 0
+    for j in range(n):
+        value = out[j]
+        rows[m] = j  # a pair that is not new leaves its place to the next
+        repeat = _same_floats(true_bits, test_bits, j, max(j - 1, 0)) & (j > 0)
+        m += np.intp(value < 0.0) & np.intp(not repeat)
+        out[j] = value if value >= 0.0 else -np.float64(m)
+    for i in range(m):
+        j = rows[i]
+        for c in range(3):
+            pixels[i, c] = true[j, c]
+            pixels[m + i, c] = test[j, c]
+    return m
+
+
+@_block_kernel
+def float_memo_store(true_bits, test_bits, memo, memo_values, slots, rows, values, m):
+    """Store the differences ``values[:m]`` of the new float pairs (at
+    ``rows[:m]``, see :func:`float_memo_probe`) in ``memo``."""
+    for i in range(m):
+        j = rows[i]
+        slot = slots[j]
+        for c in range(3):
+            memo[slot + c] = true_bits[j, c]
+            memo[slot + 3 + c] = test_bits[j, c]
+        memo_values[slot + 6] = values[i]
+        memo[slot + 7] = 1
+
+
 class PairMemo:
     """One thread's memo: the table (``memo`` and its view ``memo_values``)
-    and the pauses.
+    and the pauses; 8-bit pairs (2 words an entry) or, with ``floats``,
+    float pairs (:data:`FLOAT_WORDS`, aligned on 64 bytes: an entry is a
+    cache line).
 
     Attributes ``hits`` and ``pixels`` count the pixels that went through
     the memo and those of them that were found.
     """
 
-    def __init__(self):
-        bits = MEMO_BITS
-        self.memo = np.full(2 << bits, -1, np.int64)  # no key is negative
+    def __init__(self, floats=False):
+        bits = FLOAT_MEMO_BITS if floats else MEMO_BITS
+        words = FLOAT_WORDS if floats else 2
+        # no 8-bit key is negative; no float entry is filled (word 7 is 1)
+        table = np.full((words << bits) + words, -1, np.int64)
+        skip = (-table.ctypes.data // 8) % words
+        self.memo = table[skip : skip + (words << bits)]
         self.memo_values = self.memo.view(np.float64)
         self.shift = np.uint32(32 - bits)
         self.pause = 0  # chunks left to compute without the memo
         self.strikes = 0  # chunks in a row with few hits
+        self.max_doublings = FLOAT_PAUSE_DOUBLINGS if floats else 0
+        self.doublings = 0  # of the next pause
         self.hits = self.pixels = 0
 
     def ready(self):
@@ -123,4 +254,8 @@ class PairMemo:
         self.pixels += n_pixels
         few = n_new > (1.0 - MEMO_MIN_HITS) * n_pixels
         self.strikes = self.strikes + 1 if few else 0
-        self.pause = MEMO_PAUSE if self.strikes > 1 else 0
+        self.pause = MEMO_PAUSE << self.doublings if self.strikes > 1 else 0
+        if self.strikes > 1:
+            self.doublings = min(self.doublings + 1, self.max_doublings)
+        elif not few:
+            self.doublings = 0
