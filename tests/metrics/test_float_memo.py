@@ -66,6 +66,8 @@ def test_float_memo_finds_pairs_and_keeps_the_value(quantized_floats, monkeypatc
             assert_allclose(total, expected[0], rtol=1e-12)
             assert stats["memo_pixels"] > 0.5 * true.shape[0]
             assert stats["memo_hits"] > 0.2 * stats["memo_pixels"]
+            # the values of the pairs not found: photo / 255 and a palette
+            assert stats["curve_hits"] > 0.75 * stats["curve_values"]
             with threadpool_limits(1):
                 one = ciede2000_sum(true, test, scale=1.0, **options)
             assert_allclose(one[0], expected[0], rtol=1e-12)
@@ -126,6 +128,12 @@ def test_float_memo_pauses_on_noise_and_comes_back(monkeypatch):
     # two chunks of noise, then a pause of 16: the flat area, every chunk
     assert stats["memo_pixels"] == 2 * CHUNK + runs.size
     assert stats["memo_hits"] > 0.5 * runs.size
+    # the memo of the sRGB curve: the values of two chunks of noise (both
+    # images: 6 a pixel), then paused for 16 chunks; in the flat area, the
+    # values of the pairs not found (a value is found from the next chunk
+    # on: those of the first flat chunk are all decoded)
+    noise_values = 6 * 2 * CHUNK
+    assert noise_values < stats["curve_values"] < noise_values + 6 * runs.size
 
 
 def test_float_memo_pauses_longer_after_each_poor_try(monkeypatch):
