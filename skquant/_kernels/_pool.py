@@ -229,12 +229,7 @@ def _finish_rgb8(hist, total, bases, bins):
             seen = seen or hist[part, code, 0] != 0
         if seen:
             m += 1
-    occupied = np.empty(m, np.int64)
-    counts = np.empty(m)
-    sums = np.zeros((m, 3))
-    first = np.empty((m, 3))
-    mixed = np.empty(m, np.bool_)
-    masks = np.empty(m, np.uint64)
+    occupied, counts, sums, first, mixed, masks = _cell_arrays(m)
     zero, one = np.uint64(0), np.uint64(1)
     r = 0
     for code in range(n_cells):
@@ -257,15 +252,37 @@ def _finish_rgb8(hist, total, bases, bins):
             sums[r, j] = np.float64(s)
         mixed[r] = (mask & (mask - one)) != zero
         masks[r] = mask
-        bit = 0
-        while (mask >> np.uint64(bit)) & one == zero:
-            bit += 1
-        cells = (code // (bins * bins), (code // bins) % bins, code % bins)
-        places = (bit >> 4, (bit >> 2) & 3, bit & 3)
-        for j in range(3):
-            first[r, j] = bases[j, cells[j]] + places[j]
+        _lowest_colour(mask, code, bins, bases, first[r])
         r += 1
     return occupied, counts, sums, first, mixed, masks
+
+
+@kernel(inline="always")
+def _cell_arrays(m):
+    """The arrays :func:`_finish_rgb8` returns, for ``m`` occupied cells."""
+    return (
+        np.empty(m, np.int64),
+        np.empty(m),
+        np.zeros((m, 3)),
+        np.empty((m, 3)),
+        np.empty(m, np.bool_),
+        np.empty(m, np.uint64),
+    )
+
+
+@kernel(inline="always")
+def _lowest_colour(mask, code, bins, bases, out):
+    """``out`` (3,): the colour of the lowest set bit of cell ``code``'s
+    ``mask`` (its only colour when the cell holds one; see
+    :func:`_pool_rgb8`)."""
+    one = np.uint64(1)
+    bit = 0
+    while (mask >> np.uint64(bit)) & one == np.uint64(0):
+        bit += 1
+    cells = (code // (bins * bins), (code // bins) % bins, code % bins)
+    places = (bit >> 4, (bit >> 2) & 3, bit & 3)
+    for j in range(3):
+        out[j] = bases[j, cells[j]] + places[j]
 
 
 @kernel
@@ -333,12 +350,7 @@ def _finish_rgb8_weighted(hist, masks, bases, bins):
             mask |= masks[part, code]
         if mask != zero:
             m += 1
-    occupied = np.empty(m, np.int64)
-    counts = np.empty(m)
-    sums = np.empty((m, 3))
-    first = np.empty((m, 3))
-    mixed = np.empty(m, np.bool_)
-    cell_masks = np.empty(m, np.uint64)
+    occupied, counts, sums, first, mixed, cell_masks = _cell_arrays(m)
     r = 0
     for code in range(n_cells):
         mask = zero
@@ -357,13 +369,7 @@ def _finish_rgb8_weighted(hist, masks, bases, bins):
                 sums[r, j - 1] = s
         mixed[r] = (mask & (mask - one)) != zero
         cell_masks[r] = mask
-        bit = 0
-        while (mask >> np.uint64(bit)) & one == zero:
-            bit += 1
-        cells = (code // (bins * bins), (code // bins) % bins, code % bins)
-        places = (bit >> 4, (bit >> 2) & 3, bit & 3)
-        for j in range(3):
-            first[r, j] = bases[j, cells[j]] + places[j]
+        _lowest_colour(mask, code, bins, bases, first[r])
         r += 1
     return occupied, counts, sums, first, mixed, cell_masks
 
