@@ -581,7 +581,7 @@ def _check_box(box, n_channels, space, alpha):
 
 
 #: Dtypes of palettes and colours the gathering kernel is compiled for.
-COLOR_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
+COLOR_DTYPES = _checks.IMAGE_DTYPES
 
 
 def _labeller(pixels, palette, space, scale, alpha=None, box=None):

@@ -137,7 +137,8 @@ def finite_points(points, name="points"):
     return points
 
 
-#: The dtypes the dithering kernels are compiled for (see kernel_image).
+#: The dtypes the kernels are compiled for (images: see kernel_image; pixels
+#: to pool, colours to map): others are converted first.
 IMAGE_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 
 

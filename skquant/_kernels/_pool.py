@@ -12,13 +12,14 @@ defined once, in :class:`skquant._histogram.Grid`; the kernels receive it as
 import numpy as np
 
 from skquant._kernels._cache import kernel
+from skquant._kernels._checks import IMAGE_DTYPES
 from skquant._kernels._runner import TASK_CHUNK, kernel_threads, run_parallel
 
 #: Integer dtypes whose values go through a per-channel cell table.
 _TABLE_DTYPES = (np.uint8, np.uint16, np.int8, np.int16)
 
 #: Kernel dtypes; others are cast to float64.
-_KERNEL_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
+_KERNEL_DTYPES = IMAGE_DTYPES
 
 #: Pixels below which pooling runs on one thread.
 MIN_PIXELS_PER_THREAD = 1 << 17
