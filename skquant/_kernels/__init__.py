@@ -18,6 +18,8 @@ Layout (one concept per module):
 - ``_pool``: pooling pixels into a colour histogram;
 - ``_ciede2000``: CIEDE2000 sums for :mod:`skquant.metrics`, and of CIELAB
   pairs (``delta_e_rows``, scikit-image's ``deltaE_ciede2000`` without it).
+- ``_lab_chunks`` (sRGB pixels to CIELAB) and ``_pair_memo`` (pairs already
+  met): the conversions and memos of ``_ciede2000``.
 """
 
 import importlib

@@ -8,27 +8,26 @@ conversion (:mod:`skquant._kernels._colorspace`). The difference follows
 scikit-image's ``deltaE_ciede2000`` (kL = kC = kH = 1) in float64, to about
 1e-12.
 
-Small kernels, each a few loops that the compiler turns into SIMD code
-with no call to a transcendental function: :func:`_codes_lab` (8- and
-16-bit codes, decoded by a table, after the memo below),
-:func:`_lab_floats` (floats, the sRGB curve by fifth roots),
-:func:`_delta_e_lab` and :func:`_chunk_total`. Python chains them per
-chunk: a kernel that called the others would have numba optimize their
-code again inside it (a cold first call took 9 s of CPU; now 2.4 s for
-uint8 images, 1.3 s more for floats). Both images' pixels of a chunk are
-converted in one row (``lab[:, :m]``, then ``lab[:, m:2 m]``): one
-inlined conversion, not one per image in a loop, which the compiler
-vectorized a third slower. The CIELAB cube roots start from a
-float32 guess made of the exponent bits and take Newton steps; the
-CIEDE2000 of a pair (:func:`_lane`) takes no arc tangent, no cosine and no
-exponential in libm: the mean hue's cosine and sine come from the sum of
-the two unit hue vectors, the hue difference from their chord, T by
-multiple-angle formulas, and the hue rotation term from a short series
-(:func:`_atan_small`, :func:`_exp_neg`, :func:`_sin_small`); greys (no hue)
-zero the hue terms. (Nearly) opposite hues, where the mean hue is
-undefined, take :func:`delta_e`, the literal transcription of the formula,
-kept as the reference. Values beyond float32 (a tiny ``scale``) are
-converted by NumPy (:func:`skquant._color.rgb_to_lab`).
+Small kernels, each a few loops that the compiler turns into SIMD code with
+no call to a transcendental function: the conversions to CIELAB of
+:mod:`skquant._kernels._lab_chunks` (``_codes_lab``: 8- and 16-bit codes,
+decoded by a table, after the memo below; ``_lab_floats``: floats, the sRGB
+curve by fifth roots), then :func:`_delta_e_lab` and :func:`_chunk_total`.
+Python chains them per chunk: a kernel that called the others would have
+numba optimize their code again inside it (a cold first call took 9 s of
+CPU; now 2.4 s for uint8 images, 1.3 s more for floats). Both images' pixels
+of a chunk are converted in one row (``lab[:, :m]``, then
+``lab[:, m:2 m]``): one inlined conversion, not one per image in a loop,
+which the compiler vectorized a third slower. The CIEDE2000 of a pair (:func:`_lane`)
+takes no arc tangent, no cosine and no exponential in libm: the mean hue's
+cosine and sine come from the sum of the two unit hue vectors, the hue
+difference from their chord, T by multiple-angle formulas, and the hue
+rotation term from a short series (:func:`_atan_small`, :func:`_exp_neg`,
+:func:`_sin_small`); greys (no hue) zero the hue terms. (Nearly) opposite
+hues, where the mean hue is undefined, take :func:`delta_e`, the literal
+transcription of the formula, kept as the reference. Values beyond float32
+(a tiny ``scale``) are converted by NumPy
+(:func:`skquant._color.rgb_to_lab`).
 
 8-bit pairs go through a memo per thread first
 (:class:`skquant._kernels._pair_memo.PairMemo`): only the pairs it has
@@ -37,10 +36,10 @@ not change (a chunk's sum is taken by :func:`_chunk_total` whether the
 memo ran or not). Float pairs go through a memo of their own, keyed by
 their values' bits, read as float64 rows (a float32 chunk is widened
 into the thread's buffers first): the pairs it has not met are gathered
-and converted by :func:`_lab_floats_known`, which looks the sRGB curve
+and converted by ``_lab_floats_known``, which looks the sRGB curve
 of each value up in a second memo (a quantized float image holds few
 values a channel) and decodes only the values it has not met, by
-:func:`_decode_floats`: the same values as :func:`_lab_floats`, bit for
+``_decode_floats``: the same values as ``_lab_floats``, bit for
 bit, at less than half its cost on a quantized photo (the fifth roots
 were most of it).
 """
@@ -52,24 +51,17 @@ import numpy as np
 from skquant import _color
 from skquant._kernels import _pair_memo
 from skquant._kernels._cache import kernel
-from skquant._kernels._colorspace import (
-    _LAB_EPSILON,
-    _LAB_F_OFFSET,
-    _LAB_L_OFFSET,
-    _LAB_SLOPE,
-    _M1,
-    _M2,
-    _SRGB_GAMMA,
-    _SRGB_KNEE,
-    _SRGB_OFFSET,
-    _SRGB_SLOPE,
-    LAB,
+from skquant._kernels._lab_chunks import (
+    _CURVE_BITS,
+    _CURVE_PAUSE,
+    _codes_lab,
+    _lab_floats,
+    _lab_floats_known,
 )
 from skquant._kernels._pair_memo import (
     PairMemo,
     float_memo_probe,
     float_memo_store,
-    memo_probe,
     memo_store,
 )
 
@@ -89,28 +81,6 @@ _PER_25_DEGREES = 1.0 / math.radians(25.0)
 _TAN_PI_8 = math.tan(math.pi / 8)
 _QUARTER_PI = math.pi / 4
 
-# linear sRGB -> X/Xn, Y/Yn, Z/Zn, and f(X/Xn), ... -> L* + 16, a*, b*
-(_X0, _X1, _X2), (_Y0, _Y1, _Y2), (_Z0, _Z1, _Z2) = (
-    tuple(float(v) for v in row) for row in _M1[LAB]
-)
-(_L0, _L1, _L2), (_A0, _A1, _A2), (_B0, _B1, _B2) = (
-    tuple(float(v) for v in row) for row in _M2[LAB]
-)
-#: This minus the float32 bits of x divided by 3: the bits of about
-#: x ** (-1 / 3) (within 3.5%); beyond _F32_MAX, NumPy converts instead.
-_RCBRT_MAGIC = 0x54A23000
-_F32_MAX = 1e30
-_F32_THIRD, _F32_4_THIRDS = np.float32(1.0 / 3.0), np.float32(4.0 / 3.0)
-#: The same for fifth roots (within 3.4%): the sRGB curve's x ** 2.4 is
-#: x ** 2 times the square of a fifth root (checked: _SRGB_GAMMA is 2.4).
-_ROOT5_MAGIC = 851980000
-if _SRGB_GAMMA != 2.4:  # the decoding below takes fifth roots
-    raise ImportError(
-        f"_decode_floats needs an sRGB exponent of 2.4, not {_SRGB_GAMMA}"
-    )
-_PER_SRGB_SCALE = 1.0 / (1.0 + _SRGB_OFFSET)
-_PER_SRGB_SLOPE = 1.0 / _SRGB_SLOPE
-_F32_4, _F32_6 = np.float32(4.0), np.float32(6.0)
 
 #: Pixels per task of the parallel runner: the kernels' arrays of a chunk
 #: (CIELAB of both images, differences, guesses: 68 bytes a pixel) stay in a
@@ -347,153 +317,6 @@ def _delta_e_lab(lab, n, out):
             )
 
 
-@_inline
-def _root5_step(y, base):
-    """One Halley step towards the fifth root of ``base`` (float64)."""
-    y5 = y * y
-    y5 = y5 * y5 * y
-    return y * (4.0 * y5 + 6.0 * base) / (6.0 * y5 + 4.0 * base)
-
-
-@_inline
-def _decode_floats(pixels, inv_scale, lin, t32, y32, bits, guess):
-    """Linear light of float sRGB rows (scaled by ``inv_scale``) into
-    ``lin[:, :n]``, as :func:`srgb_decode` gives it: ((x + 0.055) / 1.055)
-    ** 2.4 as its square times the square of its fifth root (a float32
-    exponent-bits guess, one Halley step in float32, two in float64: 3.4% ->
-    7e-5 -> 8e-13 -> 1e-15). False if a value is beyond float32."""
-    n = pixels.shape[0]
-    huge = False
-    for c in range(3):
-        for j in range(n):
-            base = (abs(pixels[j, c] * inv_scale) + _SRGB_OFFSET) * _PER_SRGB_SCALE
-            lin[c, j] = base
-            huge |= base > _F32_MAX
-            t32[c, j] = np.float32(base)
-    for c in range(3):
-        for j in range(n):
-            guess[c, j] = bits[c, j] // 5 + _ROOT5_MAGIC
-    for c in range(3):
-        for j in range(n):
-            y, base = y32[c, j], t32[c, j]
-            y5 = y * y
-            y5 = y5 * y5 * y
-            y32[c, j] = (
-                y * (_F32_4 * y5 + _F32_6 * base) / (_F32_6 * y5 + _F32_4 * base)
-            )
-    for c in range(3):
-        for j in range(n):
-            base = lin[c, j]
-            y = _root5_step(_root5_step(np.float64(y32[c, j]), base), base)
-            value = pixels[j, c] * inv_scale
-            mag = abs(value)
-            out = mag * _PER_SRGB_SLOPE if mag <= _SRGB_KNEE else base * base * y * y
-            lin[c, j] = out if value >= 0.0 else -out
-    return not huge
-
-
-@_inline
-def _lab_from_linear(lab, n, t32, y32, bits, guess):
-    """CIELAB of the linear sRGB in ``lab[:, :n]``, in place; False if a value
-    is beyond float32 (then ``lab`` is garbage)."""
-    for j in range(n):
-        red, green, blue = lab[0, j], lab[1, j], lab[2, j]
-        lab[0, j] = _X0 * red + _X1 * green + _X2 * blue
-        lab[1, j] = _Y0 * red + _Y1 * green + _Y2 * blue
-        lab[2, j] = _Z0 * red + _Z1 * green + _Z2 * blue
-    # f(t) = t ** (1 / 3) = t * r * r, r = t ** (-1 / 3) from a guess of the
-    # float32 exponent bits (within 3.5%) and Newton steps, which need no
-    # division: two in float32, two in float64 (3.5% -> 2e-3 -> 1e-5 ->
-    # 3e-10 -> 1e-16), or the linear segment
-    huge = False
-    for c in range(3):
-        for j in range(n):
-            value = lab[c, j]
-            huge |= value > _F32_MAX
-            t32[c, j] = np.float32(max(value, _LAB_EPSILON))
-    for c in range(3):
-        for j in range(n):
-            guess[c, j] = _RCBRT_MAGIC - bits[c, j] // 3
-    for c in range(3):
-        for j in range(n):
-            y, third = y32[c, j], t32[c, j] * _F32_THIRD
-            y = y * (_F32_4_THIRDS - third * (y * y * y))
-            y32[c, j] = y * (_F32_4_THIRDS - third * (y * y * y))
-    for c in range(3):
-        for j in range(n):
-            value = lab[c, j]
-            y, third = np.float64(y32[c, j]), value * (1.0 / 3.0)
-            y = y * (4.0 / 3.0 - third * (y * y * y))
-            y = y * (4.0 / 3.0 - third * (y * y * y))
-            linear = _LAB_SLOPE * value + _LAB_F_OFFSET
-            lab[c, j] = value * y * y if value > _LAB_EPSILON else linear
-    for j in range(n):
-        f0, f1, f2 = lab[0, j], lab[1, j], lab[2, j]
-        lab[0, j] = _L0 * f0 + _L1 * f1 + _L2 * f2 - _LAB_L_OFFSET
-        lab[1, j] = _A0 * f0 + _A1 * f1 + _A2 * f2
-        lab[2, j] = _B0 * f0 + _B1 * f1 + _B2 * f2
-    return not huge
-
-
-@_block_kernel
-def _codes_lab(
-    true,
-    test,
-    start,
-    stop,
-    table,
-    use_memo,
-    memo,
-    memo_values,
-    shift,
-    keys,
-    slots,
-    out,
-    rows,
-    lab,
-    t32,
-    y32,
-    bits,
-    guess,
-):
-    """CIELAB of the pairs of integer sRGB rows ``[start, stop)`` (``true``
-    and ``test`` flat, 3 codes a pixel, decoded by ``table``) that need a
-    difference, into ``lab[:, :m]`` and ``lab[:, m:2 m]``; returns how many
-    (``m``),
-    or -1 if a value is beyond float32 (only without the memo).
-
-    ``out[j]`` receives, for row ``start + j``, the difference the memo
-    found (with ``use_memo``: :func:`memo_probe`) or ``-1 - i``, the index
-    ``i`` of its pair among those to compute, which ``rows[:m]`` lists (a
-    miss that repeats the pixel before it shares that pixel's index).
-    """
-    n = stop - start
-    m = 0
-    if use_memo:
-        memo_probe(true, test, start, stop, memo, memo_values, shift, out, keys, slots)
-        previous = np.int64(-1)
-        for j in range(n):  # no branch: hits and misses alternate
-            key, value = keys[j], out[j]
-            rows[m] = j  # a pixel that is not new leaves its place to the next
-            m += np.intp(value < 0.0) & np.intp(key != previous)
-            out[j] = value if value >= 0.0 else -np.float64(m)
-            previous = key
-    else:
-        m = n
-        for j in range(n):
-            rows[j] = j
-            out[j] = -np.float64(j + 1)
-    for i in range(m):  # both sides in one row: one inlined conversion
-        p = 3 * (start + rows[i])
-        lab[0, i] = table[np.intp(true[p])]
-        lab[1, i] = table[np.intp(true[p + 1])]
-        lab[2, i] = table[np.intp(true[p + 2])]
-        lab[0, m + i] = table[np.intp(test[p])]
-        lab[1, m + i] = table[np.intp(test[p + 1])]
-        lab[2, m + i] = table[np.intp(test[p + 2])]
-    return m if _lab_from_linear(lab, 2 * m, t32, y32, bits, guess) else -1
-
-
 @_block_kernel
 def _chunk_total(
     use_memo, memo, memo_values, keys, slots, rows, values, m, out, n, keep, begin
@@ -526,81 +349,6 @@ def _chunk_total(
     sum1 += out[tail + 1] if tail + 1 < n else 0.0
     sum2 += out[tail + 2] if tail + 2 < n else 0.0
     return (sum0 + sum1) + (sum2 + sum3), count
-
-
-@_block_kernel
-def _lab_floats(pixels, inv_scale, lab, t32, y32, bits, guess):
-    """CIELAB of float64 sRGB rows ``(n, 3)`` times ``inv_scale`` into
-    ``lab[:, :n]``; False if a value is beyond float32."""
-    if not _decode_floats(pixels, inv_scale, lab, t32, y32, bits, guess):
-        return False
-    return _lab_from_linear(lab, pixels.shape[0], t32, y32, bits, guess)
-
-
-#: Entries of each thread's memo of the sRGB curve of float values (16
-#: bytes each, 128 KiB): a quantized float image holds few values a
-#: channel (on photo / 255 quantized to 16 or 256 colours, 82% to 95% of
-#: the values were found; 75% to 94% with 4096 entries, 86% to 96% with
-#: 16384).
-_CURVE_BITS = 13
-#: Chunks converted without that memo after two in a row where it found
-#: less than a fifth of the values (float noise).
-_CURVE_PAUSE = 16
-_CURVE_HASH = np.uint32(0x9E3779B1)
-
-
-@_block_kernel
-def _lab_floats_known(
-    pixels,
-    pixel_bits,
-    inv_scale,
-    lab,
-    t32,
-    y32,
-    bits,
-    guess,
-    known,
-    curve,
-    shift,
-    todo,
-    lin,
-    where,
-):
-    """:func:`_lab_floats` with the sRGB curve of each value looked up
-    first in a direct-mapped memo: ``known[s]``, the bits of a value
-    (float64), ``curve[s]``, its linear light (from :func:`_decode_floats`,
-    so the same values), ``s`` the top ``32 - shift`` bits of a hash. The
-    values not found are decoded together (in ``todo``, 3 a row, into
-    ``lin``; ``where`` lists them) and stored.
-    Returns how many, or -1 if a value is beyond float32."""
-    n = pixels.shape[0]
-    flat = pixels.reshape(-1)
-    flat_bits = pixel_bits.reshape(-1)
-    k = 0
-    for c in range(3):
-        for j in range(n):
-            word = pixel_bits[j, c]
-            slot = np.uint32(np.uint32(word ^ (word >> 32)) * _CURVE_HASH) >> shift
-            lab[c, j] = curve[slot]
-            where[k] = 3 * j + c
-            k += np.intp(known[slot] != word)
-    rows = (k + 2) // 3
-    todo_flat = todo.reshape(-1)
-    for i in range(k):
-        todo_flat[i] = flat[where[i]]
-    for i in range(k, 3 * rows):
-        todo_flat[i] = 0.0
-    if not _decode_floats(todo[:rows], inv_scale, lin, t32, y32, bits, guess):
-        return -1
-    for i in range(k):
-        t = where[i]
-        value = lin[i % 3, i // 3]
-        lab[t % 3, t // 3] = value
-        word = flat_bits[t]
-        slot = np.uint32(np.uint32(word ^ (word >> 32)) * _CURVE_HASH) >> shift
-        known[slot] = word
-        curve[slot] = value
-    return k if _lab_from_linear(lab, n, t32, y32, bits, guess) else -1
 
 
 class _Scratch:
