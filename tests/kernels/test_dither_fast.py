@@ -173,3 +173,30 @@ def test_full_scan_gives_the_grid_labels_and_the_lowest_index_of_ties(
     np.testing.assert_array_equal(labels[16], labels[0])
     assert labels[16].max() < len(base)
     assert len(np.unique(labels[16])) == len(base)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "scale", "palette_top"),
+    [
+        ("uint8", 255.0, 255),  # in range by the dtype: only the palette read
+        ("uint8", 255.0, 256),  # a palette beyond the scale
+        ("uint16", 65535.0, 65535),
+        ("uint16", 255.0, 255),  # the dtype holds more than the scale
+        ("uint16", 1000.0, 1000),
+        ("float32", 1.0, 1),
+    ],
+)
+def test_srgb_test_reads_the_image_only_where_its_dtype_can_exceed_the_scale(
+    china, dtype, scale, palette_top
+):
+    """``_is_srgb`` skips the image's minimum and maximum for unsigned
+    integers that cannot exceed ``scale``, with the answer of reading them."""
+    image = china.astype(dtype) if dtype != "float32" else china / np.float32(255)
+    if dtype == "uint16" and scale < 65535:
+        image = image * np.uint16(4)  # values up to 1020: beyond either scale
+    palette = np.array([[0, 0, 0], [palette_top] * 3], dtype=np.float64)
+    flat = image.reshape(-1, 3)
+    slack = 1e-6 * scale
+    lo, hi = min(flat.min(), palette.min()), max(flat.max(), palette.max())
+    expected = bool(lo >= -slack and hi <= scale + slack)
+    assert _dither._is_srgb(image, palette, scale) is expected
