@@ -1,0 +1,425 @@
+"""Four lanes of float64 and int64 in one machine vector, for compiled kernels.
+
+numba compiles scalar code; its loops run in vector lanes only when LLVM
+can prove them independent, which a pixel loop whose every step waits for
+the previous one (error diffusion) never is. Four such loops side by side,
+one per lane (four bands of rows of an image), are independent: written
+with the types here they become AVX2 instructions that advance all four at
+once, with the same arithmetic, lane by lane, as the scalar code.
+
+Types (numba types, LLVM vectors in the machine code):
+
+- :data:`f4`: four float64; ``+ - * /`` lane by lane, IEEE-rounded as
+  the scalar operations (no fused multiply-add: LLVM does not contract
+  without fast-math), so a lane gives the scalar code's bits;
+- :data:`i4`: four int64; ``+ - *``;
+- :data:`m4`: four booleans, the result of comparing two ``f4`` or two
+  ``i4`` (``<``, ``<=``, ``>``, ``>=``, ``==``); ``&``, ``|`` and ``~``.
+
+Functions (compiled code only): :func:`splat` (a scalar in every lane),
+:func:`lane` and :func:`with_lane` (read or replace one lane),
+:func:`select` (lane by lane ``a if m else b``), :func:`no_lane`, :func:`vmin`,
+:func:`vmax`, :func:`vsqrt`, :func:`any_lane`, :func:`to_i4` (truncation),
+:func:`to_f4`, :func:`load`, :func:`store` (four consecutive float64 of a
+contiguous array) and :func:`gather` (one element of a contiguous array
+per lane, at ``index * stride + offset``).
+
+Nothing here checks bounds: the callers' Python side checks shapes, dtypes
+and index ranges before their kernel runs (see :mod:`skquant._kernels._checks`).
+"""
+
+import operator
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic, models, overload, register_model
+
+#: Lanes of a vector.
+LANES = 4
+
+
+class _Vector(types.Type):
+    def __init__(self, name):
+        super().__init__(name=name)
+
+
+#: Four float64.
+f4 = _Vector("f4")
+#: Four int64.
+i4 = _Vector("i4")
+#: Four booleans.
+m4 = _Vector("m4")
+
+_F = ir.VectorType(ir.DoubleType(), LANES)
+_I = ir.VectorType(ir.IntType(64), LANES)
+_M = ir.VectorType(ir.IntType(1), LANES)
+_LLVM = {f4: _F, i4: _I, m4: _M}
+
+
+@register_model(_Vector)
+class _VectorModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, _LLVM[fe_type])
+
+
+def _i32(value):
+    return ir.Constant(ir.IntType(32), value)
+
+
+def _broadcast(builder, value, vector_type):
+    undef = ir.Constant(vector_type, ir.Undefined)
+    one = builder.insert_element(undef, value, _i32(0))
+    zeros = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
+    return builder.shuffle_vector(one, undef, zeros)
+
+
+@intrinsic
+def splat(typingctx, x):
+    """``x`` in every lane: ``f4`` for a float, ``i4`` for an integer."""
+    if isinstance(x, types.Float):
+        vector, scalar = f4, types.float64
+    elif isinstance(x, types.Integer):
+        vector, scalar = i4, types.int64
+    else:
+        return None
+
+    def codegen(context, builder, sig, args):
+        value = context.cast(builder, args[0], sig.args[0], scalar)
+        return _broadcast(builder, value, _LLVM[vector])
+
+    return vector(x), codegen
+
+
+_SCALAR = {f4: types.float64, i4: types.int64, m4: types.boolean}
+
+
+@intrinsic
+def lane(typingctx, v, index):
+    """Lane ``index`` of ``v`` as a scalar."""
+    if v not in _SCALAR or not isinstance(index, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        at = context.cast(builder, args[1], sig.args[1], types.int64)
+        return builder.extract_element(args[0], at)
+
+    return _SCALAR[v](v, index), codegen
+
+
+@intrinsic
+def with_lane(typingctx, v, index, x):
+    """``v`` with lane ``index`` replaced by ``x``."""
+    if v not in (f4, i4) or not isinstance(index, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        at = context.cast(builder, args[1], sig.args[1], types.int64)
+        value = context.cast(builder, args[2], sig.args[2], _SCALAR[v])
+        return builder.insert_element(args[0], value, at)
+
+    return v(v, index, x), codegen
+
+
+def _binary(vector, instruction):
+    @intrinsic
+    def op(typingctx, a, b):
+        if a != vector or b != vector:
+            return None
+
+        def codegen(context, builder, sig, args):
+            return getattr(builder, instruction)(args[0], args[1])
+
+        return vector(a, b), codegen
+
+    return op
+
+
+def _overload_binary(python_op, ops):
+    """``python_op`` on two vectors of a type in ``ops`` (type -> intrinsic)."""
+
+    @overload(python_op)
+    def _typed(a, b):
+        if a == b and a in ops:
+            op = ops[a]
+            return lambda a, b: op(a, b)
+        return None
+
+
+_overload_binary(operator.add, {f4: _binary(f4, "fadd"), i4: _binary(i4, "add")})
+_overload_binary(operator.sub, {f4: _binary(f4, "fsub"), i4: _binary(i4, "sub")})
+_overload_binary(operator.mul, {f4: _binary(f4, "fmul"), i4: _binary(i4, "mul")})
+_overload_binary(operator.truediv, {f4: _binary(f4, "fdiv")})
+_overload_binary(operator.and_, {m4: _binary(m4, "and_")})
+_overload_binary(operator.or_, {m4: _binary(m4, "or_")})
+
+
+def _comparison(predicate):
+    @intrinsic
+    def op(typingctx, a, b):
+        if a != b or a not in (f4, i4):
+            return None
+
+        def codegen(context, builder, sig, args):
+            if sig.args[0] == f4:  # ordered: false where either is NaN
+                return builder.fcmp_ordered(predicate, args[0], args[1])
+            return builder.icmp_signed(predicate, args[0], args[1])
+
+        return m4(a, b), codegen
+
+    return op
+
+
+for _op, _predicate in (
+    (operator.lt, "<"),
+    (operator.le, "<="),
+    (operator.gt, ">"),
+    (operator.ge, ">="),
+    (operator.eq, "=="),
+):
+    _overload_binary(_op, {f4: _comparison(_predicate), i4: _comparison(_predicate)})
+
+
+@intrinsic
+def _invert(typingctx, m):
+    if m != m4:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.xor(args[0], ir.Constant(_M, [1] * LANES))
+
+    return m4(m), codegen
+
+
+@overload(operator.invert)
+def _invert_typed(m):
+    if m == m4:
+        return lambda m: _invert(m)
+    return None
+
+
+@intrinsic
+def select(typingctx, m, a, b):
+    """Lane by lane, ``a`` where ``m`` is true, else ``b``."""
+    if m != m4 or a != b or a not in (f4, i4):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.select(args[0], args[1], args[2])
+
+    return a(m, a, b), codegen
+
+
+@intrinsic
+def any_lane(typingctx, m):
+    """Whether any lane of ``m`` is true."""
+    if m != m4:
+        return None
+
+    def codegen(context, builder, sig, args):
+        bits = builder.bitcast(args[0], ir.IntType(LANES))
+        return builder.icmp_unsigned("!=", bits, ir.Constant(ir.IntType(LANES), 0))
+
+    return types.boolean(m), codegen
+
+
+@intrinsic
+def no_lane(typingctx):
+    """An ``m4`` with every lane false."""
+
+    def codegen(context, builder, sig, args):
+        return ir.Constant(_M, [0] * LANES)
+
+    return m4(), codegen
+
+
+@intrinsic
+def to_i4(typingctx, v):
+    """Each lane of a ``f4`` truncated to an integer (as ``np.int64(x)``)."""
+    if v != f4:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.fptosi(args[0], _I)
+
+    return i4(v), codegen
+
+
+@intrinsic
+def to_f4(typingctx, v):
+    """Each lane of an ``i4`` as a float64."""
+    if v != i4:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.sitofp(args[0], _F)
+
+    return f4(v), codegen
+
+
+@intrinsic
+def vsqrt(typingctx, v):
+    """Square root of each lane (correctly rounded, as ``math.sqrt``)."""
+    if v != f4:
+        return None
+
+    def codegen(context, builder, sig, args):
+        sqrt = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(_F, [_F]), f"llvm.sqrt.v{LANES}f64"
+        )
+        return builder.call(sqrt, [args[0]])
+
+    return f4(v), codegen
+
+
+def _extremum(predicate):
+    @intrinsic
+    def op(typingctx, a, b):
+        if a != b or a not in (f4, i4):
+            return None
+
+        def codegen(context, builder, sig, args):
+            if sig.args[0] == f4:
+                beyond = builder.fcmp_ordered(predicate, args[1], args[0])
+            else:
+                beyond = builder.icmp_signed(predicate, args[1], args[0])
+            return builder.select(beyond, args[1], args[0])
+
+        return a(a, b), codegen
+
+    return op
+
+
+#: Lane by lane ``min(a, b)``: ``b`` where it is below ``a``, else ``a``.
+vmin = _extremum("<")
+#: Lane by lane ``max(a, b)``: ``b`` where it is above ``a``, else ``a``.
+vmax = _extremum(">")
+
+
+def _data(context, builder, array_type, array):
+    return cgutils.create_struct_proxy(array_type)(context, builder, value=array).data
+
+
+def _float64_array(array):
+    return (
+        isinstance(array, types.Array)
+        and array.dtype == types.float64
+        and array.is_c_contig
+    )
+
+
+@intrinsic
+def load(typingctx, array, index):
+    """``array.flat[index : index + 4]`` of a C-contiguous float64 array."""
+    if not _float64_array(array) or not isinstance(index, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        at = context.cast(builder, args[1], sig.args[1], types.int64)
+        pointer = builder.gep(_data(context, builder, sig.args[0], args[0]), [at])
+        return builder.load(builder.bitcast(pointer, _F.as_pointer()), align=8)
+
+    return f4(array, index), codegen
+
+
+@intrinsic
+def store(typingctx, array, index, v):
+    """``array.flat[index : index + 4] = v`` (C-contiguous float64 array)."""
+    if not _float64_array(array) or not isinstance(index, types.Integer) or v != f4:
+        return None
+
+    def codegen(context, builder, sig, args):
+        at = context.cast(builder, args[1], sig.args[1], types.int64)
+        pointer = builder.gep(_data(context, builder, sig.args[0], args[0]), [at])
+        builder.store(args[2], builder.bitcast(pointer, _F.as_pointer()), align=8)
+        return context.get_dummy_value()
+
+    return types.none(array, index, v), codegen
+
+
+@intrinsic
+def gather(typingctx, array, index, stride, offset, as_float):
+    """``array.flat[index * stride + offset]`` for each lane of the ``i4``
+    ``index``, as an ``f4`` (``as_float`` True: the element converted as
+    ``np.float64(x)``) or an ``i4`` (False: as ``np.int64(x)``, floats
+    truncated). ``array`` is C-contiguous, of any real dtype."""
+    if not (
+        isinstance(array, types.Array)
+        and array.is_c_contig
+        and isinstance(array.dtype, (types.Integer, types.Float))
+        and index == i4
+        and isinstance(as_float, types.BooleanLiteral)
+    ):
+        return None
+    vector, scalar = (
+        (f4, types.float64) if as_float.literal_value else (i4, types.int64)
+    )
+
+    def codegen(context, builder, sig, args):
+        data = _data(context, builder, sig.args[0], args[0])
+        step = context.cast(builder, args[2], sig.args[2], types.int64)
+        first = context.cast(builder, args[3], sig.args[3], types.int64)
+        out = ir.Constant(_LLVM[vector], ir.Undefined)
+        for k in range(LANES):
+            at = builder.extract_element(args[1], _i32(k))
+            at = builder.add(builder.mul(at, step), first)
+            value = builder.load(builder.gep(data, [at]))
+            value = context.cast(builder, value, sig.args[0].dtype, scalar)
+            out = builder.insert_element(out, value, _i32(k))
+        return out
+
+    return vector(array, index, stride, offset, as_float), codegen
+
+
+@intrinsic
+def cubic_rows(typingctx, table, first, count, t):
+    """The piecewise cubic of ``table`` (float64, ``(n, 4)``, C-contiguous,
+    coefficients highest first) on rows ``first .. first + count - 1``, at
+    ``t`` (``f4``, segments of width 1 from 0), as
+    :func:`skquant._kernels._fastconv._cubic` evaluates it: row
+    ``first + min(int(t), count - 1)``, ``f = t - min(int(t), count - 1)``,
+    ``((c0 f + c1) f + c2) f + c3``. A lane below 0 (or NaN) reads row
+    ``first``: its value is not the cubic's, for the caller to discard.
+    One intrinsic rather than compiled code made of the other functions
+    here: numba types and inlines it at no cost (a converter built of
+    those took 10-30 s more to compile)."""
+    if not (
+        _float64_array(table)
+        and table.ndim == 2
+        and isinstance(first, types.Integer)
+        and isinstance(count, types.Integer)
+        and t == f4
+    ):
+        return None
+
+    def codegen(context, builder, sig, args):
+        data = _data(context, builder, sig.args[0], args[0])
+        first = context.cast(builder, args[1], sig.args[1], types.int64)
+        count = context.cast(builder, args[2], sig.args[2], types.int64)
+        t = args[3]
+        one = ir.Constant(ir.IntType(64), 1)
+        last = _broadcast(
+            builder, builder.sitofp(builder.sub(count, one), ir.DoubleType()), _F
+        )
+        zero = ir.Constant(_F, [0.0] * LANES)
+        inside = builder.select(builder.fcmp_ordered(">", t, zero), t, zero)
+        inside = builder.select(builder.fcmp_ordered("<", inside, last), inside, last)
+        k = builder.fptosi(inside, _I)
+        f = builder.fsub(t, builder.sitofp(k, _F))
+        row = builder.add(k, _broadcast(builder, first, _I))
+        four = ir.Constant(ir.IntType(64), 4)
+        coefficients = []
+        for c in range(4):
+            out = ir.Constant(_F, ir.Undefined)
+            for lane_k in range(LANES):
+                at = builder.extract_element(row, _i32(lane_k))
+                at = builder.add(builder.mul(at, four), ir.Constant(ir.IntType(64), c))
+                value = builder.load(builder.gep(data, [at]))
+                out = builder.insert_element(out, value, _i32(lane_k))
+            coefficients.append(out)
+        c0, c1, c2, c3 = coefficients
+        value = builder.fadd(builder.fmul(c0, f), c1)
+        value = builder.fadd(builder.fmul(value, f), c2)
+        return builder.fadd(builder.fmul(value, f), c3)
+
+    return f4(table, first, count, t), codegen
