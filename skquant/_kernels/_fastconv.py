@@ -48,6 +48,7 @@ from skquant._kernels._colorspace import (
     _PERCEPTUAL_M,
     _PERCEPTUAL_W,
     _SRGB_LINEAR_KNEE,
+    _SRGB_SLOPE,
     DIN99O,
     IDENTITY,
     LAB,
@@ -57,6 +58,17 @@ from skquant._kernels._colorspace import (
     cbrt,
     lab_to_din99o,
     srgb_encode,
+)
+from skquant._kernels._lanes import (
+    LANES,
+    any_lane,
+    cubic_rows,
+    lane,
+    no_lane,
+    select,
+    splat,
+    vsqrt,
+    with_lane,
 )
 
 #: Largest difference from the exact conversion, relative to the range of
@@ -276,7 +288,173 @@ def _fast_to_work_any(r, g, b, space, tables):
     return r, g, b
 
 
+# ---------------------------------------------------------------------------
+# Four colours at once (see skquant._kernels._lanes)
+# ---------------------------------------------------------------------------
+# The same arithmetic as the scalar converters above, lane by lane, on the
+# tables' common path only. Each returns the working-space value and a mask
+# of the lanes off that path (beyond a table's range, or on the exact
+# fall-backs), which :func:`fast_to_work4` converts again one by one with
+# :func:`fast_to_work`: every lane gets the scalar converter's bits.
+
+
+@kernel(inline="always")
+def _encode4(x, tables):
+    """:func:`fast_encode` of each lane, and the lanes beyond 1 (exact code)."""
+    low = cubic_rows(tables, _ENC_LOW[0], _ENC_LOW[1], x * splat(_ENC_LOW_SCALE))
+    high = cubic_rows(
+        tables,
+        _ENC_HIGH[0],
+        _ENC_HIGH[1],
+        (x - splat(_ENC_SPLIT)) * splat(_ENC_HIGH_SCALE),
+    )
+    value = select(x < splat(_ENC_SPLIT), low, high)
+    linear = x <= splat(_SRGB_LINEAR_KNEE)
+    # (|x| <= the knee: the linear segment; beyond -knee or 1, or NaN: off)
+    off = ~((x >= splat(-_SRGB_LINEAR_KNEE)) & (x <= splat(1.0)))
+    return select(linear, x * splat(_SRGB_SLOPE), value), off
+
+
+@kernel(inline="always")
+def _cbrt4(t, tables):
+    """:func:`fast_cbrt` of each lane, and the lanes off its tables."""
+    low = cubic_rows(
+        tables,
+        _CBRT_LOW[0],
+        _CBRT_LOW[1],
+        (t - splat(_CBRT_LO)) * splat(_CBRT_LOW_SCALE),
+    )
+    high = cubic_rows(
+        tables,
+        _CBRT_HIGH[0],
+        _CBRT_HIGH[1],
+        (t - splat(_CBRT_SPLIT)) * splat(_CBRT_HIGH_SCALE),
+    )
+    off = ~((t >= splat(_CBRT_LO)) & (t <= splat(_CBRT_HI)))
+    return select(t < splat(_CBRT_SPLIT), low, high), off
+
+
+@kernel(inline="always")
+def _lab_f4(t, tables):
+    root, off = _cbrt4(t, tables)
+    linear = t <= splat(_LAB_EPSILON)
+    value = select(linear, splat(_LAB_SLOPE) * t + splat(_LAB_F_OFFSET), root)
+    return value, off & ~linear
+
+
+@kernel(inline="always")
+def _times4(m, x0, x1, x2):
+    """:func:`_times` on vectors."""
+    return (
+        splat(m[0, 0]) * x0 + splat(m[0, 1]) * x1 + splat(m[0, 2]) * x2,
+        splat(m[1, 0]) * x0 + splat(m[1, 1]) * x1 + splat(m[1, 2]) * x2,
+        splat(m[2, 0]) * x0 + splat(m[2, 1]) * x1 + splat(m[2, 2]) * x2,
+    )
+
+
+@kernel(inline="always")
+def _fast_rgb4(r, g, b, tables):
+    e0, off0 = _encode4(r, tables)
+    e1, off1 = _encode4(g, tables)
+    e2, off2 = _encode4(b, tables)
+    return e0, e1, e2, off0 | off1 | off2
+
+
+@kernel(inline="always")
+def _fast_lab4(r, g, b, tables):
+    t0, t1, t2 = _times4(_M1[LAB], r, g, b)
+    f0, off0 = _lab_f4(t0, tables)
+    f1, off1 = _lab_f4(t1, tables)
+    f2, off2 = _lab_f4(t2, tables)
+    w0, w1, w2 = _times4(_M2[LAB], f0, f1, f2)
+    return w0 - splat(_LAB_L_OFFSET), w1, w2, off0 | off1 | off2
+
+
+@kernel(inline="always")
+def _fast_oklab4(r, g, b, tables):
+    t0, t1, t2 = _times4(_M1[OKLAB], r, g, b)
+    c0, off0 = _cbrt4(t0, tables)
+    c1, off1 = _cbrt4(t1, tables)
+    c2, off2 = _cbrt4(t2, tables)
+    w0, w1, w2 = _times4(_M2[OKLAB], c0, c1, c2)
+    return w0, w1, w2, off0 | off1 | off2
+
+
+@kernel(inline="always")
+def _fast_din99o4(r, g, b, tables):
+    light, a, bb, off = _fast_lab4(r, g, b, tables)
+    e = splat(_DIN99O_D00) * a + splat(_DIN99O_D01) * bb
+    f = splat(_DIN99O_D10) * a + splat(_DIN99O_D11) * bb
+    chroma = vsqrt(e * e + f * f)
+    inside = (light >= splat(0.0)) & (light <= splat(_L_MAX)) & (chroma < splat(_G_MAX))
+    ratio = cubic_rows(tables, _DIN_C[0], _DIN_C[1], chroma * splat(_DIN_C_SCALE))
+    w0 = cubic_rows(tables, _DIN_L[0], _DIN_L[1], light * splat(_DIN_L_SCALE))
+    return w0, e * ratio, f * ratio, off | ~inside
+
+
+@kernel(inline="always")
+def _fast_perceptual4(r, g, b, tables):
+    d0, d1, d2, off_d = _fast_din99o4(r, g, b, tables)
+    e0, e1, e2, off_e = _fast_rgb4(r, g, b, tables)
+    s0, s1, s2 = _times4(_PERCEPTUAL_MT, e0, e1, e2)
+    w = splat(_PERCEPTUAL_W)
+    c = _PERCEPTUAL_C
+    w0 = s0 + splat(c[0]) + w * d0
+    w1 = s1 + splat(c[1]) + w * d1
+    w2 = s2 + splat(c[2]) + w * d2
+    return w0, w1, w2, off_d | off_e
+
+
+@kernel(inline="always")
+def _fast_identity4(r, g, b, tables):
+    return r, g, b, no_lane()
+
+
+_FAST_CONVERTERS4 = {
+    RGB: _fast_rgb4,
+    LAB: _fast_lab4,
+    OKLAB: _fast_oklab4,
+    DIN99O: _fast_din99o4,
+    PERCEPTUAL: _fast_perceptual4,
+    IDENTITY: _fast_identity4,
+}
+
+
+def fast_to_work4(r, g, b, space, tables):
+    """:func:`fast_to_work` of four colours (``f4`` channels): the same bits
+    in every lane. Compiled code only, ``space`` a literal
+    :class:`~skquant._kernels._colorspace.SpaceCode`."""
+    raise TypeError("fast_to_work4 is called from compiled kernels only.")
+
+
+@overload(fast_to_work4, prefer_literal=True, inline="always")
+def _fast_to_work4_typed(r, g, b, space, tables):
+    if not isinstance(space, types.IntegerLiteral):
+        return None
+    convert = _FAST_CONVERTERS4[space.literal_value]
+
+    def convert_lanes(r, g, b, space, tables):
+        w0, w1, w2, off = convert(r, g, b, tables)
+        if any_lane(off):  # rare: those lanes by the scalar code
+            return _scalar_lanes(r, g, b, off, w0, w1, w2, space, tables)
+        return w0, w1, w2
+
+    return convert_lanes
+
+
 @kernel
+def _scalar_lanes(r, g, b, off, w0, w1, w2, space, tables):
+    """``w*`` with the lanes ``off`` converted by :func:`fast_to_work`."""
+    for k in range(LANES):
+        if lane(off, k):
+            x0, x1, x2 = fast_to_work(lane(r, k), lane(g, k), lane(b, k), space, tables)
+            w0 = with_lane(w0, k, x0)
+            w1 = with_lane(w1, k, x1)
+            w2 = with_lane(w2, k, x2)
+    return w0, w1, w2
+
+
+@kernel(inline="always")
 def _fast_rows(lin, space, tables):
     out = np.empty(lin.shape)
     for i in range(lin.shape[0]):
