@@ -14,7 +14,9 @@ Layout (one concept per module):
 - ``_grid``: the one candidate-grid nearest-colour search;
 - ``_assign``: labels and colours of pixels (transform, predict);
 - ``_lloyd``, ``_seeding``: k-means on pooled colours;
-- ``_diffusion`` (kernel) and ``_dither`` (set-up): dithering;
+- ``_diffusion`` (kernels) and ``_dither`` (set-up): dithering;
+  ``_diffusion_lanes``: Floyd-Steinberg on four bands of rows at once, in
+  the vector lanes of ``_lanes``;
 - ``_pool``: pooling pixels into a colour histogram;
 - ``_ciede2000``: CIEDE2000 sums for :mod:`skquant.metrics`, and of CIELAB
   pairs (``delta_e_rows``, scikit-image's ``deltaE_ciede2000`` without it).

@@ -23,7 +23,10 @@ nearest colour is the Euclidean nearest.
 
 Error diffusion scans rows in serpentine order (left to right, then right to
 left, mirroring the kernel), in fixed bands of rows that run on several
-threads (see :data:`WARMUP_ROWS`). Ordered dithering ('bayer') mixes two
+threads (see :data:`WARMUP_ROWS`). Floyd-Steinberg on 8- and 16-bit colour
+images dithers up to four bands at once, one per vector lane
+(:mod:`skquant._kernels._diffusion_lanes`, :func:`_lane_groups`), with
+the labels the scalar kernel gives each band. Ordered dithering ('bayer') mixes two
 palette colours per pixel with an 8 x 8 Bayer matrix (see
 :func:`dither_labels`); its pixels are independent.
 
@@ -55,9 +58,11 @@ from skquant._kernels._diffusion import (
     _dither_rows,
     _fs_rows,
 )
+from skquant._kernels._diffusion_lanes import _fs_lanes
 from skquant._kernels._dither_map import limit_map, ramps
 from skquant._kernels._fastconv import TABLES as FAST_TABLES
 from skquant._kernels._grid import grid_for
+from skquant._kernels._lanes import LANES
 from skquant._kernels._runner import kernel_threads, run_parallel
 
 __all__ = ["DITHER_METHODS", "dither_labels", "dither_map", "nearest_labels"]
@@ -475,13 +480,16 @@ def _run(
     flat_limit=None,
     noisy_flat_limit=None,
     fast=True,
+    lanes=True,
 ):
     """Set up the kernel arguments for validated input and run it.
 
     Returns the labels, or with ``colors`` the image of ``colors[labels]``
     (written band by band: no label array for the whole image).
     ``fast=False`` runs Floyd-Steinberg on 3 channels with the general
-    kernel instead of its written-out version (the same labels: tests).
+    kernel instead of its written-out version, ``lanes=False`` with the
+    written-out version one band at a time instead of several bands in
+    vector lanes (:func:`_lane_groups`; the same labels: tests).
     """
     height, width, n_channels = image.shape
     if colors is None:
@@ -605,5 +613,105 @@ def _run(
                 flat = out[y0:y1].reshape(n, colors.shape[1])
                 _take_rows(colors, rows.reshape(n), 0, n, flat)
 
-    run_parallel(task, height, n_threads, chunk=band_rows)
+    groups = _lane_groups(n_bands, n_threads)
+    # Vector lanes for 8- and 16-bit images (read through the decoding table;
+    # floats would be decoded lane by lane, and compile a kernel each).
+    lanes = lanes and rows_kernel is _fs_rows and lut.shape[0] > 0
+    if not (lanes and max(map(len, groups)) > 1):
+        run_parallel(task, height, n_threads, chunk=band_rows)
+        return labels if colors is None else out
+
+    # Several bands at once, one per vector lane (see _lane_groups).
+    if colors is not None:
+        lane_buffers = [
+            np.empty((LANES * buffer_rows, width), np.int32) for _ in range(n_threads)
+        ]
+    no_maps = np.zeros((0, 0, 0), np.float32)
+    if adaptive:
+        lane_maps = [np.empty((LANES, *shape), np.float32) for _ in range(n_threads)]
+
+    def lane_task(worker, first, stop):
+        for group in groups[first:stop]:
+            if len(group) == 1:  # one band: the scalar kernel costs less
+                y0 = group[0] * band_rows
+                task(worker, y0, min(y0 + band_rows, height))
+                continue
+            spans = np.zeros((LANES, 4), np.int64)
+            band_maps = lane_maps[worker] if adaptive else no_maps
+            for k, band in enumerate(group):
+                y0 = band * band_rows
+                y1 = min(y0 + band_rows, height)
+                first_row = max(y0 - warmup, 0)
+                spans[k] = first_row, y0, y1, y0 if colors is None else k * buffer_rows
+                if adaptive:
+                    limit_map(
+                        image,
+                        first_row,
+                        y1,
+                        norm,
+                        ADAPTIVE_RADIUS,
+                        map_ramps,
+                        band_maps[k, : y1 - first_row],
+                    )
+            rows = labels if colors is None else lane_buffers[worker]
+            _check_lanes(image, spans, rows, band_maps)
+            _fs_lanes(image, spans, rows, *args, band_maps)
+            if colors is not None:
+                for k in range(len(group)):
+                    first_row, y0, y1, out_row = spans[k]
+                    n = (y1 - y0) * width
+                    flat = out[y0:y1].reshape(n, colors.shape[1])
+                    _take_rows(
+                        colors, rows[out_row : out_row + y1 - y0].reshape(n), 0, n, flat
+                    )
+
+    run_parallel(lane_task, len(groups), n_threads, chunk=1)
     return labels if colors is None else out
+
+
+def _lane_groups(n_bands, n_threads):
+    """Bands ``0 .. n_bands - 1`` in groups of at most :data:`LANES`
+    consecutive bands, that many groups for each thread.
+
+    Floyd-Steinberg dithers the bands of a group at once, one per vector
+    lane (:func:`skquant._kernels._diffusion_lanes._fs_lanes`): a group
+    takes about as long as one band, so the groups are as many as they
+    need to be, rounded up to a multiple of the threads (12 bands on 2
+    threads: 4 groups of 3, where 3 groups of 4 would leave one thread
+    idle for a third of the time). Each band's labels are the same in any
+    grouping.
+    """
+    per_round = LANES * n_threads
+    n_groups = n_threads * -(-n_bands // per_round)
+    size = -(-n_bands // n_groups)
+    return [tuple(range(b, min(b + size, n_bands))) for b in range(0, n_bands, size)]
+
+
+def _check_lanes(image, spans, rows, maps):
+    """Check what :func:`_fs_lanes` is handed: its rows and columns within
+    the image, the label rows and the adaptive maps (a kernel must not
+    read or write out of bounds)."""
+    height, width = image.shape[:2]
+    first_row, y_write, y1, out_row = spans.T
+    active = y1 > first_row
+    ok = (
+        image.flags.c_contiguous
+        and rows.shape[1] == width
+        and bool(np.all((0 <= first_row) & (first_row <= y_write) & (y_write <= y1)))
+        and bool(np.all(y1 <= height))
+        and bool(
+            np.all(out_row >= 0) and np.all(out_row + y1 - y_write <= rows.shape[0])
+        )
+        and len(set((first_row[active] % 2).tolist())) <= 1
+        and (first_row[0] % 2 == first_row[active][0] % 2 if active.any() else True)
+        and (
+            maps.shape[0] == 0
+            or (
+                maps.shape[0] == LANES
+                and maps.shape[2] == width
+                and bool(np.all(y1 - first_row <= maps.shape[1]))
+            )
+        )
+    )
+    if not ok:
+        raise ValueError(f"inconsistent bands for the vector kernel: {spans.tolist()}")

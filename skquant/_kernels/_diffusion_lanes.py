@@ -1,0 +1,260 @@
+"""Floyd-Steinberg on four bands of rows at once, one band per vector lane.
+
+Compiled code only. Error diffusion is a chain: each pixel waits for the
+error of the one before, so one band runs on one core at the speed of that
+chain's scalar code (:func:`skquant._kernels._diffusion._fs_rows`). Bands
+are independent (see :data:`~skquant._kernels._diffusion.WARMUP_ROWS`):
+:func:`_fs_lanes` advances four of them in step, pixel ``x`` of row ``r``
+of each band in the four lanes of the vectors of :mod:`skquant._kernels._lanes`.
+Every lane does the arithmetic of ``_fs_rows`` in the same order, so each
+band gets the labels that ``_fs_rows`` gives it, bit for bit (the tests
+check it); the four cost about as much as one band in ``_fs_rows``.
+
+Where the lanes cannot share one instruction, they are taken one by one
+with the scalar code: a colour off the tables of the conversion (see
+:func:`~skquant._kernels._fastconv.fast_to_work4`), a step where a lane's
+colour is outside the search grid, a float image (decoded with ``pow``).
+"""
+
+import numpy as np
+
+from skquant._kernels._cache import kernel
+from skquant._kernels._colorspace import srgb_decode
+from skquant._kernels._diffusion import (
+    _BELOW_OWN,
+    _FS_AHEAD,
+    _FS_BEHIND,
+    _FS_BELOW,
+    _FS_DIAGONAL,
+)
+from skquant._kernels._fastconv import fast_to_work4
+from skquant._kernels._grid import nearest3
+from skquant._kernels._lanes import (
+    LANES,
+    any_lane,
+    gather,
+    lane,
+    load,
+    select,
+    splat,
+    store,
+    to_i4,
+    vmax,
+    vmin,
+    vsqrt,
+    with_lane,
+)
+
+
+@kernel
+def _channel(flat, at, c, lut, decode, inv_scale):
+    """Channel ``c`` of the pixels ``at`` (``i4``, indices of pixels in the
+    flat image) in diffusion units, as ``_fs_rows`` reads them."""
+    if lut.shape[0] > 0:
+        return gather(lut, gather(flat, at, 3, c, False), 1, 0, True)
+    value = gather(flat, at, 3, c, True)
+    if decode:
+        for k in range(LANES):
+            value = with_lane(value, k, srgb_decode(lane(value, k) * inv_scale))
+    return value
+
+
+@kernel
+def _fs_lanes(
+    image, spans, labels, pixel, space, grid, strength, tables, full_scan_max, maps
+):
+    """:func:`~skquant._kernels._diffusion._fs_rows` on four bands at once.
+
+    ``spans`` (int64, ``(4, 4)``) holds each lane's ``(first_row, y_write,
+    y1, out_row)``: the first three as ``_fs_rows``'s ``span`` (a lane with
+    ``y1 == first_row`` is idle; every ``first_row`` has the same parity, so
+    that rows run in the same direction in every lane). Lane ``k`` writes
+    the labels of row ``y`` to ``labels[out_row + y - y_write]`` and reads
+    its adaptive limits (when ``maps`` is not empty) from
+    ``maps[k, y - first_row]``. ``pixel``, ``space``,
+    ``grid``, ``strength``, ``tables`` and ``full_scan_max`` are
+    ``_fs_rows``'s. The caller checks the shapes (:func:`check_lanes`).
+    """
+    lut, decode, inv_scale, valid_lo, valid_hi, carry_lo, carry_hi = pixel[:7]
+    palette_lin, error_limit2, error_limit = pixel[7], pixel[8], pixel[9]
+    width = image.shape[1]
+    flat = image.reshape(-1)
+    map_flat = maps.reshape(-1)
+    use_map = maps.shape[0] > 0
+    palette_work, grid_lo, grid_scale, n_grid = grid[0], grid[1], grid[2], grid[3]
+    grid_start, grid_cand, grid_lower, long_list = grid[4], grid[5], grid[6], grid[7]
+    n_colors = palette_work.shape[0]
+    full_scan = n_colors <= full_scan_max
+    last_candidate = grid_cand.shape[0] - 1
+    lin = palette_lin.reshape(-1)
+    work = palette_work.reshape(-1)
+
+    # Each lane's first row, last row (as an offset from its first) and
+    # where its adaptive limits start in map_flat; idle lanes read row 0.
+    first4 = splat(0)
+    last4 = splat(0)
+    map4 = splat(0)
+    n_steps = 0
+    for k in range(LANES):
+        n_rows = spans[k, 2] - spans[k, 0]
+        if n_rows > 0:
+            first4 = with_lane(first4, k, spans[k, 0])
+            last4 = with_lane(last4, k, n_rows - 1)
+        map4 = with_lane(map4, k, k * maps.shape[1] * width)
+        n_steps = max(n_steps, n_rows)
+
+    zero = splat(0.0)
+    lo0, lo1, lo2 = splat(valid_lo[0]), splat(valid_lo[1]), splat(valid_lo[2])
+    hi0, hi1, hi2 = splat(valid_hi[0]), splat(valid_hi[1]), splat(valid_hi[2])
+    clo0, clo1, clo2 = splat(carry_lo[0]), splat(carry_lo[1]), splat(carry_lo[2])
+    chi0, chi1, chi2 = splat(carry_hi[0]), splat(carry_hi[1]), splat(carry_hi[2])
+    ahead, behind = splat(_FS_AHEAD), splat(_FS_BEHIND)
+    below, diagonal = splat(_FS_BELOW), splat(_FS_DIAGONAL)
+    gl0, gl1, gl2 = splat(grid_lo[0]), splat(grid_lo[1]), splat(grid_lo[2])
+    gs0, gs1, gs2 = splat(grid_scale[0]), splat(grid_scale[1]), splat(grid_scale[2])
+    cells, cells_f = splat(n_grid), splat(np.float64(n_grid))
+    # Error carried into the row being scanned, and into the next one:
+    # position x, channel c of lane k at [12 x + 4 c + k].
+    err_here = np.zeros(4 * 3 * width)
+    err_below = np.zeros(4 * 3 * width)
+    j = splat(0)
+    for r in range(n_steps):
+        forward = (spans[0, 0] + r) % 2 == 0
+        row4 = select(last4 < splat(r), last4, splat(r))
+        pixels4 = (first4 + row4) * splat(width)
+        limits4 = map4 + row4 * splat(width)
+        a0 = a1 = a2 = b0 = b1 = b2 = c0 = c1 = c2 = zero
+        for i in range(width):
+            x = i if forward else width - 1 - i
+            at = pixels4 + splat(x)
+            u0 = _channel(flat, at, 0, lut, decode, inv_scale)
+            u1 = _channel(flat, at, 1, lut, decode, inv_scale)
+            u2 = _channel(flat, at, 2, lut, decode, inv_scale)
+            s0, s1, s2 = u0, u1, u2  # the pixel's own value
+            t0, t1, t2 = (
+                load(err_here, 12 * x),
+                load(err_here, 12 * x + 4),
+                load(err_here, 12 * x + 8),
+            )
+            if i > 0:
+                t0, t1, t2 = t0 + a0, t1 + a1, t2 + a2
+            u0 = vmin(vmax(u0 + t0, clo0), chi0)
+            u1 = vmin(vmax(u1 + t1, clo1), chi1)
+            u2 = vmin(vmax(u2 + t2, clo2), chi2)
+            w0, w1, w2 = fast_to_work4(
+                vmin(vmax(u0, lo0), hi0),
+                vmin(vmax(u1, lo1), hi1),
+                vmin(vmax(u2, lo2), hi2),
+                space,
+                tables,
+            )
+            if full_scan:
+                d0, d1, d2 = (
+                    w0 - splat(work[0]),
+                    w1 - splat(work[1]),
+                    w2 - splat(work[2]),
+                )
+                best = d0 * d0 + d1 * d1 + d2 * d2
+                j = splat(0)
+                for p in range(1, n_colors):
+                    d0 = w0 - splat(work[3 * p])
+                    d1 = w1 - splat(work[3 * p + 1])
+                    d2 = w2 - splat(work[3 * p + 2])
+                    dist = d0 * d0 + d1 * d1 + d2 * d2
+                    better = dist < best
+                    best = select(better, dist, best)
+                    j = select(better, splat(p), j)
+            else:
+                g0, g1, g2 = (w0 - gl0) * gs0, (w1 - gl1) * gs1, (w2 - gl2) * gs2
+                outside = ~(
+                    (g0 >= zero)
+                    & (g0 < cells_f)
+                    & (g1 >= zero)
+                    & (g1 < cells_f)
+                    & (g2 >= zero)
+                    & (g2 < cells_f)
+                )
+                if any_lane(outside):  # rare: lane by lane
+                    for k in range(LANES):
+                        found = nearest3(
+                            lane(w0, k), lane(w1, k), lane(w2, k), lane(j, k), grid
+                        )
+                        j = with_lane(j, k, found)
+                else:
+                    # The grid's search (nearest3) in every lane: the hint,
+                    # then each lane's list of its cell, lanes past their
+                    # list's end (or its bound) left as they are.
+                    cell = (to_i4(g0) * cells + to_i4(g1)) * cells + to_i4(g2)
+                    start = gather(grid_start, cell, 1, 0, False)
+                    length = gather(grid_start, cell, 1, 1, False) - start
+                    sorted_list = length > splat(long_list)
+                    d0 = w0 - gather(work, j, 3, 0, True)
+                    d1 = w1 - gather(work, j, 3, 1, True)
+                    d2 = w2 - gather(work, j, 3, 2, True)
+                    best = d0 * d0 + d1 * d1 + d2 * d2
+                    longest = 0
+                    for k in range(LANES):
+                        longest = max(longest, lane(length, k))
+                    done = length < splat(1)
+                    for s in range(longest):
+                        k4 = start + splat(s)
+                        k4 = select(
+                            k4 > splat(last_candidate), splat(last_candidate), k4
+                        )
+                        done = done | ~(splat(s) < length)
+                        lower = gather(grid_lower, k4, 1, 0, True)
+                        done = done | (sorted_list & (lower > best))
+                        entry = gather(grid_cand, k4, 1, 0, False)
+                        d0 = w0 - gather(work, entry, 3, 0, True)
+                        d1 = w1 - gather(work, entry, 3, 1, True)
+                        d2 = w2 - gather(work, entry, 3, 2, True)
+                        dist = d0 * d0 + d1 * d1 + d2 * d2
+                        better = ~done & (
+                            (dist < best) | ((dist == best) & (entry < j))
+                        )
+                        best = select(better, dist, best)
+                        j = select(better, entry, j)
+            for k in range(LANES):
+                y = spans[k, 0] + r
+                if y < spans[k, 2] and y >= spans[k, 1]:
+                    labels[spans[k, 3] + y - spans[k, 1], x] = lane(j, k)
+            p0 = gather(lin, j, 3, 0, True)
+            p1 = gather(lin, j, 3, 1, True)
+            p2 = gather(lin, j, 3, 2, True)
+            e0, e1, e2 = u0 - p0, u1 - p1, u2 - p2
+            size2 = e0 * e0 + e1 * e1 + e2 * e2
+            gain = splat(strength)
+            if use_map:  # as in _fs_rows
+                own0, own1, own2 = s0 - p0, s1 - p1, s2 - p2
+                own = zero + own0 * own0
+                own = own + own1 * own1
+                own = own + own2 * own2
+                above = size2 > own * splat(_BELOW_OWN)
+                if any_lane(above):
+                    share = gather(map_flat, limits4 + splat(x), 1, 0, True)
+                    cap = vsqrt(own) + share * gather(error_limit, j, 1, 0, True)
+                    limit2 = cap * cap
+                    over = above & (size2 > limit2)
+                    gain = select(over, gain * vsqrt(limit2 / size2), gain)
+            else:
+                limit2 = gather(error_limit2, j, 1, 0, True)
+                gain = select(size2 > limit2, gain * vsqrt(limit2 / size2), gain)
+            e0, e1, e2 = gain * e0, gain * e1, gain * e2
+            a0, a1, a2 = ahead * e0, ahead * e1, ahead * e2
+            if i > 0:
+                # The previous position of the row below is complete.
+                p = 12 * (x - 1 if forward else x + 1)
+                store(err_below, p, b0 + behind * e0)
+                store(err_below, p + 4, b1 + behind * e1)
+                store(err_below, p + 8, b2 + behind * e2)
+            b0, b1, b2 = c0 + below * e0, c1 + below * e1, c2 + below * e2
+            c0, c1, c2 = (
+                zero + diagonal * e0,
+                zero + diagonal * e1,
+                zero + diagonal * e2,
+            )
+        last = 12 * (width - 1 if forward else 0)
+        store(err_below, last, b0)
+        store(err_below, last + 4, b1)
+        store(err_below, last + 8, b2)
+        err_here, err_below = err_below, err_here

@@ -1,0 +1,294 @@
+"""Floyd-Steinberg in vector lanes gives each band the scalar kernel's labels.
+
+:func:`skquant._kernels._diffusion_lanes._fs_lanes` dithers four bands of
+rows at once, one per lane of the vectors of :mod:`skquant._kernels._lanes`.
+The oracle is the scalar kernel (``_run(..., lanes=False)``), bit for bit:
+on photos with black, white and saturated patches (the conversions' and
+the grid's fall-backs), in every working space, plain and adaptive, with
+bands grouped by one and two threads. The vector operations themselves are
+checked against NumPy, and the table conversions against the scalar ones.
+"""
+
+import numba
+import numpy as np
+import pytest
+
+from skquant import ColorQuantizer
+from skquant._kernels import _dither
+from skquant._kernels._colorspace import SPACE_CODES
+from skquant._kernels._dither import _NOT_ORDERED, _adapt, _kernel_taps
+from skquant._kernels._fastconv import TABLES, fast_to_work, fast_to_work4
+from skquant._kernels._lanes import (
+    LANES,
+    any_lane,
+    cubic_rows,
+    gather,
+    lane,
+    load,
+    select,
+    splat,
+    store,
+    to_f4,
+    to_i4,
+    vmax,
+    vmin,
+    vsqrt,
+    with_lane,
+)
+
+FS = _kernel_taps("floyd-steinberg")
+
+
+def labels(image, palette, space, *, lanes, scale=255.0, **options):
+    image, palette = _dither._check_args(
+        image, palette, "floyd-steinberg", space, scale
+    )
+    args = (image, palette, space, scale, FS, _NOT_ORDERED)
+    return _dither._run(*args, lanes=lanes, **options)
+
+
+def with_threads(n, func):
+    previous = numba.get_num_threads()
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    try:
+        return func()
+    finally:
+        numba.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def photo(china, coffee):
+    """China above coffee (827 rows: 7 bands, the last one short), with a
+    strip of black, white, a grey ramp and saturated colours at the left."""
+    width = min(china.shape[1], coffee.shape[1])
+    image = np.concatenate([china[:, :width], coffee[:, :width]]).copy()
+    strip = image[:, :24]
+    strip[:100] = 0
+    strip[100:200] = 255
+    strip[200:300] = np.linspace(0, 255, 100).astype(np.uint8)[:, None, None]
+    strip[300:400] = (255, 0, 0)
+    strip[400:500] = (0, 0, 255)
+    return image
+
+
+@pytest.fixture(scope="module")
+def palettes(photo):
+    return {
+        k: ColorQuantizer(k, random_state=0).fit(photo[::3, ::3]).palette_
+        for k in (2, 16, 64, 256)
+    }
+
+
+@pytest.mark.parametrize("space", ["rgb", "lab", "oklab", "din99o", "perceptual"])
+@pytest.mark.parametrize("n_colors", [16, 256])
+def test_same_labels_as_the_scalar_kernel(photo, palettes, space, n_colors):
+    palette = palettes[n_colors]
+    scalar = labels(photo, palette, space, lanes=False)
+    for threads in (1, 2):  # four bands a group, and two
+        vector = with_threads(
+            threads, lambda: labels(photo, palette, space, lanes=True)
+        )
+        np.testing.assert_array_equal(vector, scalar, err_msg=f"{threads} threads")
+
+
+@pytest.mark.parametrize("space", ["rgb", "din99o"])
+@pytest.mark.parametrize("n_colors", [2, 64])
+def test_same_labels_with_strength_and_adaptive(photo, palettes, space, n_colors):
+    palette = palettes[n_colors]
+    for options in (_adapt(True, 1.0), _adapt(False, 0.5), _adapt(True, 0.3)):
+        scalar = labels(photo, palette, space, lanes=False, **options)
+        vector = with_threads(
+            1,
+            lambda options=options: labels(
+                photo, palette, space, lanes=True, **options
+            ),
+        )
+        np.testing.assert_array_equal(vector, scalar, err_msg=str(options))
+
+
+def test_same_labels_for_16_bit_images_and_any_width(photo, palettes):
+    palette = palettes[16].astype(np.uint16) * 257
+    for width in (1, 2, 37):
+        image = np.ascontiguousarray(photo[:, :width]).astype(np.uint16) * 257
+        scalar = labels(image, palette, "rgb", lanes=False, scale=65535.0)
+        vector = with_threads(
+            1,
+            lambda image=image: labels(
+                image, palette, "rgb", lanes=True, scale=65535.0
+            ),
+        )
+        np.testing.assert_array_equal(vector, scalar, err_msg=f"width {width}")
+
+
+def test_mapped_colours_are_the_palette_at_the_labels(photo, palettes):
+    """dither_map, written band by band from the lanes' buffers."""
+    palette = palettes[16]
+    expected = palette[
+        _dither.dither_labels(
+            photo,
+            palette,
+            method="floyd-steinberg",
+            space="lab",
+            scale=255.0,
+            adaptive=True,
+        )
+    ]
+    for threads in (1, 2):
+        mapped = with_threads(
+            threads,
+            lambda: _dither.dither_map(
+                photo,
+                palette,
+                palette,
+                method="floyd-steinberg",
+                space="lab",
+                scale=255.0,
+                adaptive=True,
+            ),
+        )
+        np.testing.assert_array_equal(mapped, expected)
+
+
+def test_lane_groups_cover_each_band_once_in_order():
+    for n_bands in range(1, 40):
+        for n_threads in (1, 2, 3, 8):
+            groups = _dither._lane_groups(n_bands, n_threads)
+            flat = [band for group in groups for band in group]
+            assert flat == list(range(n_bands))
+            assert all(1 <= len(group) <= LANES for group in groups)
+            # No more rounds (groups per thread) than the lanes need.
+            rounds = -(-len(groups) // n_threads)
+            assert rounds == -(-n_bands // (LANES * n_threads))
+
+
+def test_inconsistent_bands_are_refused_before_the_kernel():
+    image = np.zeros((300, 10, 3), np.uint8)
+    rows = np.zeros((300, 10), np.int32)
+    maps = np.zeros((0, 0, 0), np.float32)
+    good = np.array([[0, 0, 128, 0], [112, 128, 256, 128], [0, 0, 0, 0], [0, 0, 0, 0]])
+    _dither._check_lanes(image, good, rows, maps)
+    bad = {
+        "beyond the image": [[0, 0, 301, 0]],
+        "rows of another parity": [[0, 0, 128, 0], [113, 128, 256, 128]],
+        "labels too short": [[0, 0, 128, 200]],
+        "write before the first row": [[20, 10, 128, 0]],
+        "negative": [[-2, 0, 128, 0]],
+    }
+    for name, spans in bad.items():
+        spans = np.array(spans + [[0, 0, 0, 0]] * (LANES - len(spans)))
+        with pytest.raises(ValueError, match="inconsistent bands"):
+            _dither._check_lanes(image, spans, rows, maps)
+            pytest.fail(name)
+    with pytest.raises(ValueError, match="inconsistent bands"):  # maps too short
+        _dither._check_lanes(image, good, rows, np.zeros((LANES, 100, 10), np.float32))
+
+
+# ---------------------------------------------------------------------------
+# The vector operations
+# ---------------------------------------------------------------------------
+
+
+@numba.njit
+def _ops(a, b, table, index, coefficients, t):
+    out = np.empty((12, LANES))
+    va, vb = load(a, 0), load(b, 0)
+    results = (
+        va + vb,
+        va - vb,
+        va * vb,
+        va / vb,
+        vmin(va, vb),
+        vmax(va, vb),
+        vsqrt(va),
+        select(va < vb, va, vb),
+        select(va == vb, splat(1.0), splat(0.0)),
+        to_f4(to_i4(va)),
+        gather(table, to_i4(load(index, 0)), 2, 1, True),
+        cubic_rows(coefficients, 1, 3, load(t, 0)),
+    )
+    for r in range(12):
+        store(out[r], 0, results[r])
+    flags = np.zeros(3, np.bool_)
+    flags[0] = any_lane(va > splat(1e300))
+    flags[1] = any_lane(va <= vb)
+    flags[2] = lane(with_lane(to_i4(vb), 2, 7) + splat(1), 2) == 8
+    return out, flags
+
+
+def test_vector_operations_are_numpys_lane_by_lane():
+    a = np.array([1.5, -0.0, np.nan, 4.0])
+    b = np.array([2.0, 0.0, 1.0, -3.25])
+    table = np.arange(20, dtype=np.uint16).reshape(10, 2) * 3
+    index = np.array([0.0, 9.0, 4.0, 2.0])
+    coefficients = np.arange(24.0).reshape(6, 4) / 7
+    t = np.array([-0.5, 0.25, 2.75, 9.0])
+    with np.errstate(invalid="ignore"):
+        out, flags = _ops(a, b, table, index, coefficients, t)
+        expected = [
+            a + b,
+            a - b,
+            a * b,
+            a / b,
+            np.where(b < a, b, a),
+            np.where(b > a, b, a),
+            np.sqrt(a),
+            np.where(a < b, a, b),
+            (a == b).astype(float),
+        ]
+    for r, want in enumerate(expected):
+        np.testing.assert_array_equal(out[r], want, err_msg=f"operation {r}")
+    np.testing.assert_array_equal(out[9][[0, 1, 3]], np.trunc(a)[[0, 1, 3]])
+    np.testing.assert_array_equal(out[10], table[index.astype(int), 1])
+    # cubic_rows: rows 1..3, as _fastconv._cubic (a lane below 0 reads row 1).
+    rows = 1 + np.minimum(np.maximum(t, 0).astype(int), 2)
+    f = t - (rows - 1)
+    c = coefficients[rows]
+    want = ((c[:, 0] * f + c[:, 1]) * f + c[:, 2]) * f + c[:, 3]
+    np.testing.assert_array_equal(out[11], want)
+    np.testing.assert_array_equal(flags, [False, True, True])
+
+
+@numba.njit
+def _convert_both(lin, space, tables):
+    vector = np.empty_like(lin)
+    scalar = np.empty_like(lin)
+    for i in range(0, lin.shape[0], LANES):
+        r, g, b = splat(0.0), splat(0.0), splat(0.0)
+        for k in range(LANES):
+            r = with_lane(r, k, lin[i + k, 0])
+            g = with_lane(g, k, lin[i + k, 1])
+            b = with_lane(b, k, lin[i + k, 2])
+        w0, w1, w2 = fast_to_work4(r, g, b, space, tables)
+        for k in range(LANES):
+            vector[i + k] = lane(w0, k), lane(w1, k), lane(w2, k)
+            scalar[i + k] = fast_to_work(
+                lin[i + k, 0], lin[i + k, 1], lin[i + k, 2], space, tables
+            )
+    return vector, scalar
+
+
+@pytest.mark.parametrize(
+    "space",
+    [
+        "rgb",
+        "oklab",
+        pytest.param("lab", marks=pytest.mark.slow),
+        pytest.param("din99o", marks=pytest.mark.slow),
+        pytest.param("perceptual", marks=pytest.mark.slow),
+    ],
+)
+def test_vector_conversions_are_the_scalar_ones_bit_for_bit(space):
+    """On and off the tables: dark colours (cube roots below the tables),
+    the linear segments, the edges of the cube, beyond them."""
+    rng = np.random.default_rng(0)
+    n = 1 << 14
+    lin = np.concatenate(
+        [
+            rng.random((n, 3)),
+            rng.random((n, 3)) ** 6,  # very dark
+            rng.choice([0.0, 1e-4, 0.0031308, 1 / 32, 1.0], (n, 3)),
+            rng.uniform(-0.2, 1.2, (n, 3)),  # beyond the cube (exact code)
+        ]
+    )
+    vector, scalar = _convert_both(lin, SPACE_CODES[space], TABLES)
+    np.testing.assert_array_equal(vector, scalar)
