@@ -61,17 +61,32 @@ def _channel(flat, at, c, lut, decode, inv_scale):
 
 @kernel
 def _fs_lanes(
-    image, spans, labels, pixel, space, grid, strength, tables, full_scan_max, maps
+    image,
+    spans,
+    steps,
+    carry,
+    labels,
+    pixel,
+    space,
+    grid,
+    strength,
+    tables,
+    full_scan_max,
+    maps,
 ):
     """:func:`~skquant._kernels._diffusion._fs_rows` on four bands at once.
 
     ``spans`` (int64, ``(4, 4)``) holds each lane's ``(first_row, y_write,
-    y1, out_row)``: the first three as ``_fs_rows``'s ``span`` (a lane with
+    y1, offset)``: the first three as ``_fs_rows``'s ``span`` (a lane with
     ``y1 == first_row`` is idle; every ``first_row`` has the same parity, so
-    that rows run in the same direction in every lane). Lane ``k`` writes
-    the labels of row ``y`` to ``labels[out_row + y - y_write]`` and reads
-    its adaptive limits (when ``maps`` is not empty) from
-    ``maps[k, y - first_row]``. ``pixel``, ``space``,
+    that rows run in the same direction in every lane). This call runs the
+    rows ``first_row + r`` for ``r`` in ``range(*steps)``; lane ``k`` writes
+    the labels of row ``y`` (from ``y_write`` on) to ``labels[y + offset]``
+    and reads its adaptive limits (when ``maps`` is not empty) from
+    ``maps[k, y - first_row]``. ``carry`` (float64, ``(2, 12 * width)``,
+    zeros before the first row) holds the error carried from one row to the
+    next between calls: a band can run in several calls, each writing a
+    few rows of labels. ``pixel``, ``space``,
     ``grid``, ``strength``, ``tables`` and ``full_scan_max`` are
     ``_fs_rows``'s. The caller checks the shapes (:func:`check_lanes`).
     """
@@ -113,13 +128,12 @@ def _fs_lanes(
     gl0, gl1, gl2 = splat(grid_lo[0]), splat(grid_lo[1]), splat(grid_lo[2])
     gs0, gs1, gs2 = splat(grid_scale[0]), splat(grid_scale[1]), splat(grid_scale[2])
     cells, cells_f = splat(n_grid), splat(np.float64(n_grid))
-    # Error carried into the row being scanned, and into the next one:
-    # position x, channel c of lane k at [12 x + 4 c + k].
-    err_here = np.zeros(4 * 3 * width)
-    err_below = np.zeros(4 * 3 * width)
     j = splat(0)
-    for r in range(n_steps):
+    for r in range(steps[0], min(steps[1], n_steps)):
         forward = (spans[0, 0] + r) % 2 == 0
+        # Error carried into this row, and into the next one: position x,
+        # channel c of lane k at [12 x + 4 c + k].
+        err_here, err_below = carry[r % 2], carry[(r + 1) % 2]
         row4 = select(last4 < splat(r), last4, splat(r))
         pixels4 = (first4 + row4) * splat(width)
         limits4 = map4 + row4 * splat(width)
@@ -197,6 +211,8 @@ def _fs_lanes(
                         longest = max(longest, lane(length, k))
                     done = length < splat(1)
                     for s in range(longest):
+                        if not any_lane(~done):
+                            break
                         k4 = start + splat(s)
                         k4 = select(
                             k4 > splat(last_candidate), splat(last_candidate), k4
@@ -217,7 +233,7 @@ def _fs_lanes(
             for k in range(LANES):
                 y = spans[k, 0] + r
                 if y < spans[k, 2] and y >= spans[k, 1]:
-                    labels[spans[k, 3] + y - spans[k, 1], x] = lane(j, k)
+                    labels[y + spans[k, 3], x] = lane(j, k)
             p0 = gather(lin, j, 3, 0, True)
             p1 = gather(lin, j, 3, 1, True)
             p2 = gather(lin, j, 3, 2, True)
@@ -257,4 +273,3 @@ def _fs_lanes(
         store(err_below, last, b0)
         store(err_below, last + 4, b1)
         store(err_below, last + 8, b2)
-        err_here, err_below = err_below, err_here

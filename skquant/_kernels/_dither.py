@@ -621,14 +621,17 @@ def _run(
         run_parallel(task, height, n_threads, chunk=band_rows)
         return labels if colors is None else out
 
-    # Several bands at once, one per vector lane (see _lane_groups).
+    # Several bands at once, one per vector lane (see _lane_groups). For
+    # colours, the labels of `chunk` rows of each lane at a time: the
+    # buffer is no larger than the scalar kernel's band of rows.
+    chunk = max(buffer_rows // LANES, 1)
     if colors is not None:
         lane_buffers = [
-            np.empty((LANES * buffer_rows, width), np.int32) for _ in range(n_threads)
+            np.empty((LANES * chunk, width), np.int32) for _ in range(n_threads)
         ]
     no_maps = np.zeros((0, 0, 0), np.float32)
     if adaptive:
-        lane_maps = [np.empty((LANES, *shape), np.float32) for _ in range(n_threads)]
+        lane_maps = [np.zeros((LANES, *shape), np.float32) for _ in range(n_threads)]
 
     def lane_task(worker, first, stop):
         for group in groups[first:stop]:
@@ -642,7 +645,7 @@ def _run(
                 y0 = band * band_rows
                 y1 = min(y0 + band_rows, height)
                 first_row = max(y0 - warmup, 0)
-                spans[k] = first_row, y0, y1, y0 if colors is None else k * buffer_rows
+                spans[k, :3] = first_row, y0, y1
                 if adaptive:
                     limit_map(
                         image,
@@ -653,17 +656,30 @@ def _run(
                         map_ramps,
                         band_maps[k, : y1 - first_row],
                     )
-            rows = labels if colors is None else lane_buffers[worker]
-            _check_lanes(image, spans, rows, band_maps)
-            _fs_lanes(image, spans, rows, *args, band_maps)
-            if colors is not None:
-                for k in range(len(group)):
-                    first_row, y0, y1, out_row = spans[k]
-                    n = (y1 - y0) * width
-                    flat = out[y0:y1].reshape(n, colors.shape[1])
-                    _take_rows(
-                        colors, rows[out_row : out_row + y1 - y0].reshape(n), 0, n, flat
-                    )
+            n_rows = int((spans[:, 2] - spans[:, 0]).max())
+            carry = np.zeros((2, 3 * LANES * width))
+            step = n_rows if colors is None else chunk
+            for r0 in range(0, n_rows, step):
+                steps = (r0, min(r0 + step, n_rows))
+                if colors is None:
+                    rows = labels
+                else:
+                    rows = lane_buffers[worker]
+                    # lane k's row first_row + r at k * chunk + r - r0
+                    spans[:, 3] = np.arange(LANES) * chunk - spans[:, 0] - r0
+                _check_lanes(image, spans, steps, carry, rows, band_maps)
+                _fs_lanes(image, spans, steps, carry, rows, *args, band_maps)
+                if colors is not None:
+                    for k in range(len(group)):
+                        first_row, y0, y1, offset = spans[k]
+                        lo = max(y0, first_row + steps[0])
+                        hi = min(y1, first_row + steps[1])
+                        if lo >= hi:
+                            continue
+                        n = (hi - lo) * width
+                        flat = out[lo:hi].reshape(n, colors.shape[1])
+                        written = rows[lo + offset : hi + offset].reshape(n)
+                        _take_rows(colors, written, 0, n, flat)
 
     run_parallel(lane_task, len(groups), n_threads, chunk=1)
     return labels if colors is None else out
@@ -687,23 +703,30 @@ def _lane_groups(n_bands, n_threads):
     return [tuple(range(b, min(b + size, n_bands))) for b in range(0, n_bands, size)]
 
 
-def _check_lanes(image, spans, rows, maps):
-    """Check what :func:`_fs_lanes` is handed: its rows and columns within
-    the image, the label rows and the adaptive maps (a kernel must not
-    read or write out of bounds)."""
+def _check_lanes(image, spans, steps, carry, rows, maps):
+    """Check what :func:`_fs_lanes` is handed: its rows within the image,
+    the labels it writes within ``rows``, the carried error and the
+    adaptive maps (a kernel must not read or write out of bounds)."""
     height, width = image.shape[:2]
-    first_row, y_write, y1, out_row = spans.T
+    first_row, y_write, y1, offset = (np.asarray(c) for c in spans.T)
     active = y1 > first_row
+    lo = np.maximum(y_write, first_row + steps[0])
+    hi = np.minimum(y1, first_row + steps[1])
+    writes = active & (hi > lo)
     ok = (
-        image.flags.c_contiguous
+        spans.shape == (LANES, 4)
+        and image.flags.c_contiguous
         and rows.shape[1] == width
+        and 0 <= steps[0] <= steps[1]
+        and carry.shape == (2, 3 * LANES * width)
+        and carry.dtype == np.float64
+        and carry.flags.c_contiguous
         and bool(np.all((0 <= first_row) & (first_row <= y_write) & (y_write <= y1)))
         and bool(np.all(y1 <= height))
-        and bool(
-            np.all(out_row >= 0) and np.all(out_row + y1 - y_write <= rows.shape[0])
-        )
+        and bool(np.all(lo[writes] + offset[writes] >= 0))
+        and bool(np.all(hi[writes] + offset[writes] <= rows.shape[0]))
+        and (not active.any() or active[0])
         and len(set((first_row[active] % 2).tolist())) <= 1
-        and (first_row[0] % 2 == first_row[active][0] % 2 if active.any() else True)
         and (
             maps.shape[0] == 0
             or (

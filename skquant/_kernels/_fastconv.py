@@ -298,7 +298,7 @@ def _fast_to_work_any(r, g, b, space, tables):
 # :func:`fast_to_work`: every lane gets the scalar converter's bits.
 
 
-@kernel(inline="always")
+@kernel
 def _encode4(x, tables):
     """:func:`fast_encode` of each lane, and the lanes beyond 1 (exact code)."""
     low = cubic_rows(tables, _ENC_LOW[0], _ENC_LOW[1], x * splat(_ENC_LOW_SCALE))
@@ -315,7 +315,7 @@ def _encode4(x, tables):
     return select(linear, x * splat(_SRGB_SLOPE), value), off
 
 
-@kernel(inline="always")
+@kernel
 def _cbrt4(t, tables):
     """:func:`fast_cbrt` of each lane, and the lanes off its tables."""
     low = cubic_rows(
@@ -334,7 +334,7 @@ def _cbrt4(t, tables):
     return select(t < splat(_CBRT_SPLIT), low, high), off
 
 
-@kernel(inline="always")
+@kernel
 def _lab_f4(t, tables):
     root, off = _cbrt4(t, tables)
     linear = t <= splat(_LAB_EPSILON)
@@ -342,7 +342,7 @@ def _lab_f4(t, tables):
     return value, off & ~linear
 
 
-@kernel(inline="always")
+@kernel
 def _times4(m, x0, x1, x2):
     """:func:`_times` on vectors."""
     return (
@@ -352,7 +352,7 @@ def _times4(m, x0, x1, x2):
     )
 
 
-@kernel(inline="always")
+@kernel
 def _fast_rgb4(r, g, b, tables):
     e0, off0 = _encode4(r, tables)
     e1, off1 = _encode4(g, tables)
@@ -360,7 +360,7 @@ def _fast_rgb4(r, g, b, tables):
     return e0, e1, e2, off0 | off1 | off2
 
 
-@kernel(inline="always")
+@kernel
 def _fast_lab4(r, g, b, tables):
     t0, t1, t2 = _times4(_M1[LAB], r, g, b)
     f0, off0 = _lab_f4(t0, tables)
@@ -370,7 +370,7 @@ def _fast_lab4(r, g, b, tables):
     return w0 - splat(_LAB_L_OFFSET), w1, w2, off0 | off1 | off2
 
 
-@kernel(inline="always")
+@kernel
 def _fast_oklab4(r, g, b, tables):
     t0, t1, t2 = _times4(_M1[OKLAB], r, g, b)
     c0, off0 = _cbrt4(t0, tables)
@@ -380,7 +380,7 @@ def _fast_oklab4(r, g, b, tables):
     return w0, w1, w2, off0 | off1 | off2
 
 
-@kernel(inline="always")
+@kernel
 def _fast_din99o4(r, g, b, tables):
     light, a, bb, off = _fast_lab4(r, g, b, tables)
     e = splat(_DIN99O_D00) * a + splat(_DIN99O_D01) * bb
@@ -392,7 +392,7 @@ def _fast_din99o4(r, g, b, tables):
     return w0, e * ratio, f * ratio, off | ~inside
 
 
-@kernel(inline="always")
+@kernel
 def _fast_perceptual4(r, g, b, tables):
     d0, d1, d2, off_d = _fast_din99o4(r, g, b, tables)
     e0, e1, e2, off_e = _fast_rgb4(r, g, b, tables)
@@ -405,7 +405,7 @@ def _fast_perceptual4(r, g, b, tables):
     return w0, w1, w2, off_d | off_e
 
 
-@kernel(inline="always")
+@kernel
 def _fast_identity4(r, g, b, tables):
     return r, g, b, no_lane()
 
@@ -454,7 +454,7 @@ def _scalar_lanes(r, g, b, off, w0, w1, w2, space, tables):
     return w0, w1, w2
 
 
-@kernel(inline="always")
+@kernel
 def _fast_rows(lin, space, tables):
     out = np.empty(lin.shape)
     for i in range(lin.shape[0]):

@@ -164,23 +164,34 @@ def test_lane_groups_cover_each_band_once_in_order():
 def test_inconsistent_bands_are_refused_before_the_kernel():
     image = np.zeros((300, 10, 3), np.uint8)
     rows = np.zeros((300, 10), np.int32)
+    carry = np.zeros((2, 3 * LANES * 10))
     maps = np.zeros((0, 0, 0), np.float32)
-    good = np.array([[0, 0, 128, 0], [112, 128, 256, 128], [0, 0, 0, 0], [0, 0, 0, 0]])
-    _dither._check_lanes(image, good, rows, maps)
+    steps = (0, 144)
+    good = np.array([[0, 0, 128, 0], [112, 128, 256, 0], [0, 0, 0, 0], [0, 0, 0, 0]])
+    _dither._check_lanes(image, good, steps, carry, rows, maps)
     bad = {
         "beyond the image": [[0, 0, 301, 0]],
-        "rows of another parity": [[0, 0, 128, 0], [113, 128, 256, 128]],
-        "labels too short": [[0, 0, 128, 200]],
+        "rows of another parity": [[0, 0, 128, 0], [113, 128, 256, 0]],
+        "labels beyond the buffer": [[0, 0, 128, 200]],
+        "labels before the buffer": [[0, 0, 128, -1]],
         "write before the first row": [[20, 10, 128, 0]],
         "negative": [[-2, 0, 128, 0]],
+        "first lane idle": [[0, 0, 0, 0], [0, 0, 128, 0]],
     }
     for name, spans in bad.items():
         spans = np.array(spans + [[0, 0, 0, 0]] * (LANES - len(spans)))
         with pytest.raises(ValueError, match="inconsistent bands"):
-            _dither._check_lanes(image, spans, rows, maps)
+            _dither._check_lanes(image, spans, steps, carry, rows, maps)
             pytest.fail(name)
-    with pytest.raises(ValueError, match="inconsistent bands"):  # maps too short
-        _dither._check_lanes(image, good, rows, np.zeros((LANES, 100, 10), np.float32))
+    others = {
+        "maps too short": (steps, carry, np.zeros((LANES, 100, 10), np.float32)),
+        "carry of another width": (steps, np.zeros((2, 3 * LANES * 9)), maps),
+        "steps backwards": ((5, 2), carry, maps),
+    }
+    for name, (steps_, carry_, maps_) in others.items():
+        with pytest.raises(ValueError, match="inconsistent bands"):
+            _dither._check_lanes(image, good, steps_, carry_, rows, maps_)
+            pytest.fail(name)
 
 
 # ---------------------------------------------------------------------------
