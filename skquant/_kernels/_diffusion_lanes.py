@@ -10,6 +10,10 @@ Every lane does the arithmetic of ``_fs_rows`` in the same order, so each
 band gets the labels that ``_fs_rows`` gives it, bit for bit (the tests
 check it); the four cost about as much as one band in ``_fs_rows``.
 
+:func:`lane_groups` plans which bands run together and :func:`check_lanes`
+checks, in Python, what the kernel is handed; everything else here is
+compiled code.
+
 Where the lanes cannot share one instruction, they are taken one by one
 with the scalar code: a colour off the tables of the conversion (see
 :func:`~skquant._kernels._fastconv.fast_to_work4`), a step where a lane's
@@ -273,3 +277,58 @@ def _fs_lanes(
         store(err_below, last, b0)
         store(err_below, last + 4, b1)
         store(err_below, last + 8, b2)
+
+
+def lane_groups(n_bands, n_threads):
+    """Bands ``0 .. n_bands - 1`` in groups of at most :data:`LANES`
+    consecutive bands, that many groups for each thread.
+
+    Floyd-Steinberg dithers the bands of a group at once, one per vector
+    lane (:func:`_fs_lanes`): a group
+    takes about as long as one band, so the groups are as many as they
+    need to be, rounded up to a multiple of the threads (12 bands on 2
+    threads: 4 groups of 3, where 3 groups of 4 would leave one thread
+    idle for a third of the time). Each band's labels are the same in any
+    grouping.
+    """
+    per_round = LANES * n_threads
+    n_groups = n_threads * -(-n_bands // per_round)
+    size = -(-n_bands // n_groups)
+    return [tuple(range(b, min(b + size, n_bands))) for b in range(0, n_bands, size)]
+
+
+def check_lanes(image, spans, steps, carry, rows, maps):
+    """Check what :func:`_fs_lanes` is handed: its rows within the image,
+    the labels it writes within ``rows``, the carried error and the
+    adaptive maps (a kernel must not read or write out of bounds)."""
+    height, width = image.shape[:2]
+    first_row, y_write, y1, offset = (np.asarray(c) for c in spans.T)
+    active = y1 > first_row
+    lo = np.maximum(y_write, first_row + steps[0])
+    hi = np.minimum(y1, first_row + steps[1])
+    writes = active & (hi > lo)
+    ok = (
+        spans.shape == (LANES, 4)
+        and image.flags.c_contiguous
+        and rows.shape[1] == width
+        and 0 <= steps[0] <= steps[1]
+        and carry.shape == (2, 3 * LANES * width)
+        and carry.dtype == np.float64
+        and carry.flags.c_contiguous
+        and bool(np.all((0 <= first_row) & (first_row <= y_write) & (y_write <= y1)))
+        and bool(np.all(y1 <= height))
+        and bool(np.all(lo[writes] + offset[writes] >= 0))
+        and bool(np.all(hi[writes] + offset[writes] <= rows.shape[0]))
+        and (not active.any() or active[0])
+        and len(set((first_row[active] % 2).tolist())) <= 1
+        and (
+            maps.shape[0] == 0
+            or (
+                maps.shape[0] == LANES
+                and maps.shape[2] == width
+                and bool(np.all(y1 - first_row <= maps.shape[1]))
+            )
+        )
+    )
+    if not ok:
+        raise ValueError(f"inconsistent bands for the vector kernel: {spans.tolist()}")

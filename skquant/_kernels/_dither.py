@@ -25,7 +25,7 @@ Error diffusion scans rows in serpentine order (left to right, then right to
 left, mirroring the kernel), in fixed bands of rows that run on several
 threads (see :data:`WARMUP_ROWS`). Floyd-Steinberg on 8- and 16-bit colour
 images dithers up to four bands at once, one per vector lane
-(:mod:`skquant._kernels._diffusion_lanes`, :func:`_lane_groups`), with
+(:mod:`skquant._kernels._diffusion_lanes`), with
 the labels the scalar kernel gives each band. Ordered dithering ('bayer') mixes two
 palette colours per pixel with an 8 x 8 Bayer matrix (see
 :func:`dither_labels`); its pixels are independent.
@@ -58,7 +58,7 @@ from skquant._kernels._diffusion import (
     _dither_rows,
     _fs_rows,
 )
-from skquant._kernels._diffusion_lanes import _fs_lanes
+from skquant._kernels._diffusion_lanes import _fs_lanes, check_lanes, lane_groups
 from skquant._kernels._dither_map import limit_map, ramps
 from skquant._kernels._fastconv import TABLES as FAST_TABLES
 from skquant._kernels._grid import grid_for
@@ -489,7 +489,7 @@ def _run(
     ``fast=False`` runs Floyd-Steinberg on 3 channels with the general
     kernel instead of its written-out version, ``lanes=False`` with the
     written-out version one band at a time instead of several bands in
-    vector lanes (:func:`_lane_groups`; the same labels: tests).
+    vector lanes (the same labels: tests).
     """
     height, width, n_channels = image.shape
     if colors is None:
@@ -613,7 +613,7 @@ def _run(
                 flat = out[y0:y1].reshape(n, colors.shape[1])
                 _take_rows(colors, rows.reshape(n), 0, n, flat)
 
-    groups = _lane_groups(n_bands, n_threads)
+    groups = lane_groups(n_bands, n_threads)
     # Vector lanes for 8- and 16-bit images (read through the decoding table;
     # floats would be decoded lane by lane, and compile a kernel each).
     lanes = lanes and rows_kernel is _fs_rows and lut.shape[0] > 0
@@ -621,7 +621,7 @@ def _run(
         run_parallel(task, height, n_threads, chunk=band_rows)
         return labels if colors is None else out
 
-    # Several bands at once, one per vector lane (see _lane_groups). For
+    # Several bands at once, one per vector lane (see lane_groups). For
     # colours, the labels of `chunk` rows of each lane at a time: the
     # buffer is no larger than the scalar kernel's band of rows.
     chunk = max(buffer_rows // LANES, 1)
@@ -667,7 +667,7 @@ def _run(
                     rows = lane_buffers[worker]
                     # lane k's row first_row + r at k * chunk + r - r0
                     spans[:, 3] = np.arange(LANES) * chunk - spans[:, 0] - r0
-                _check_lanes(image, spans, steps, carry, rows, band_maps)
+                check_lanes(image, spans, steps, carry, rows, band_maps)
                 _fs_lanes(image, spans, steps, carry, rows, *args, band_maps)
                 if colors is not None:
                     for k in range(len(group)):
@@ -683,58 +683,3 @@ def _run(
 
     run_parallel(lane_task, len(groups), n_threads, chunk=1)
     return labels if colors is None else out
-
-
-def _lane_groups(n_bands, n_threads):
-    """Bands ``0 .. n_bands - 1`` in groups of at most :data:`LANES`
-    consecutive bands, that many groups for each thread.
-
-    Floyd-Steinberg dithers the bands of a group at once, one per vector
-    lane (:func:`skquant._kernels._diffusion_lanes._fs_lanes`): a group
-    takes about as long as one band, so the groups are as many as they
-    need to be, rounded up to a multiple of the threads (12 bands on 2
-    threads: 4 groups of 3, where 3 groups of 4 would leave one thread
-    idle for a third of the time). Each band's labels are the same in any
-    grouping.
-    """
-    per_round = LANES * n_threads
-    n_groups = n_threads * -(-n_bands // per_round)
-    size = -(-n_bands // n_groups)
-    return [tuple(range(b, min(b + size, n_bands))) for b in range(0, n_bands, size)]
-
-
-def _check_lanes(image, spans, steps, carry, rows, maps):
-    """Check what :func:`_fs_lanes` is handed: its rows within the image,
-    the labels it writes within ``rows``, the carried error and the
-    adaptive maps (a kernel must not read or write out of bounds)."""
-    height, width = image.shape[:2]
-    first_row, y_write, y1, offset = (np.asarray(c) for c in spans.T)
-    active = y1 > first_row
-    lo = np.maximum(y_write, first_row + steps[0])
-    hi = np.minimum(y1, first_row + steps[1])
-    writes = active & (hi > lo)
-    ok = (
-        spans.shape == (LANES, 4)
-        and image.flags.c_contiguous
-        and rows.shape[1] == width
-        and 0 <= steps[0] <= steps[1]
-        and carry.shape == (2, 3 * LANES * width)
-        and carry.dtype == np.float64
-        and carry.flags.c_contiguous
-        and bool(np.all((0 <= first_row) & (first_row <= y_write) & (y_write <= y1)))
-        and bool(np.all(y1 <= height))
-        and bool(np.all(lo[writes] + offset[writes] >= 0))
-        and bool(np.all(hi[writes] + offset[writes] <= rows.shape[0]))
-        and (not active.any() or active[0])
-        and len(set((first_row[active] % 2).tolist())) <= 1
-        and (
-            maps.shape[0] == 0
-            or (
-                maps.shape[0] == LANES
-                and maps.shape[2] == width
-                and bool(np.all(y1 - first_row <= maps.shape[1]))
-            )
-        )
-    )
-    if not ok:
-        raise ValueError(f"inconsistent bands for the vector kernel: {spans.tolist()}")

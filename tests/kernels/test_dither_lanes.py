@@ -16,6 +16,7 @@ import pytest
 from skquant import ColorQuantizer
 from skquant._kernels import _dither
 from skquant._kernels._colorspace import SPACE_CODES
+from skquant._kernels._diffusion_lanes import check_lanes, lane_groups
 from skquant._kernels._dither import _NOT_ORDERED, _adapt, _kernel_taps
 from skquant._kernels._fastconv import TABLES, fast_to_work, fast_to_work4
 from skquant._kernels._lanes import (
@@ -152,7 +153,7 @@ def test_mapped_colours_are_the_palette_at_the_labels(photo, palettes):
 def test_lane_groups_cover_each_band_once_in_order():
     for n_bands in range(1, 40):
         for n_threads in (1, 2, 3, 8):
-            groups = _dither._lane_groups(n_bands, n_threads)
+            groups = lane_groups(n_bands, n_threads)
             flat = [band for group in groups for band in group]
             assert flat == list(range(n_bands))
             assert all(1 <= len(group) <= LANES for group in groups)
@@ -168,7 +169,7 @@ def test_inconsistent_bands_are_refused_before_the_kernel():
     maps = np.zeros((0, 0, 0), np.float32)
     steps = (0, 144)
     good = np.array([[0, 0, 128, 0], [112, 128, 256, 0], [0, 0, 0, 0], [0, 0, 0, 0]])
-    _dither._check_lanes(image, good, steps, carry, rows, maps)
+    check_lanes(image, good, steps, carry, rows, maps)
     bad = {
         "beyond the image": [[0, 0, 301, 0]],
         "rows of another parity": [[0, 0, 128, 0], [113, 128, 256, 0]],
@@ -181,7 +182,7 @@ def test_inconsistent_bands_are_refused_before_the_kernel():
     for name, spans in bad.items():
         spans = np.array(spans + [[0, 0, 0, 0]] * (LANES - len(spans)))
         with pytest.raises(ValueError, match="inconsistent bands"):
-            _dither._check_lanes(image, spans, steps, carry, rows, maps)
+            check_lanes(image, spans, steps, carry, rows, maps)
             pytest.fail(name)
     others = {
         "maps too short": (steps, carry, np.zeros((LANES, 100, 10), np.float32)),
@@ -190,7 +191,7 @@ def test_inconsistent_bands_are_refused_before_the_kernel():
     }
     for name, (steps_, carry_, maps_) in others.items():
         with pytest.raises(ValueError, match="inconsistent bands"):
-            _dither._check_lanes(image, good, steps_, carry_, rows, maps_)
+            check_lanes(image, good, steps_, carry_, rows, maps_)
             pytest.fail(name)
 
 
