@@ -46,6 +46,7 @@ from skquant._kernels._lanes import (
     vmax,
     vmin,
     vsqrt,
+    vtrunc,
     with_lane,
 )
 
@@ -131,7 +132,7 @@ def _fs_lanes(
     below, diagonal = splat(_FS_BELOW), splat(_FS_DIAGONAL)
     gl0, gl1, gl2 = splat(grid_lo[0]), splat(grid_lo[1]), splat(grid_lo[2])
     gs0, gs1, gs2 = splat(grid_scale[0]), splat(grid_scale[1]), splat(grid_scale[2])
-    cells, cells_f = splat(n_grid), splat(np.float64(n_grid))
+    cells_f = splat(np.float64(n_grid))
     j = splat(0)
     for r in range(steps[0], min(steps[1], n_steps)):
         forward = (spans[0, 0] + r) % 2 == 0
@@ -202,7 +203,10 @@ def _fs_lanes(
                     # The grid's search (nearest3) in every lane: the hint,
                     # then each lane's list of its cell, lanes past their
                     # list's end (or its bound) left as they are.
-                    cell = (to_i4(g0) * cells + to_i4(g1)) * cells + to_i4(g2)
+                    # (in float64, exact below 2**53: AVX2 has no packed int64 product)
+                    cell = to_i4(
+                        (vtrunc(g0) * cells_f + vtrunc(g1)) * cells_f + vtrunc(g2)
+                    )
                     start = gather(grid_start, cell, 1, 0, False)
                     length = gather(grid_start, cell, 1, 1, False) - start
                     sorted_list = length > splat(long_list)

@@ -62,6 +62,7 @@ from skquant._kernels._colorspace import (
 from skquant._kernels._lanes import (
     LANES,
     any_lane,
+    cubic_either,
     cubic_rows,
     lane,
     no_lane,
@@ -301,14 +302,14 @@ def _fast_to_work_any(r, g, b, space, tables):
 @kernel
 def _encode4(x, tables):
     """:func:`fast_encode` of each lane, and the lanes beyond 1 (exact code)."""
-    low = cubic_rows(tables, _ENC_LOW[0], _ENC_LOW[1], x * splat(_ENC_LOW_SCALE))
-    high = cubic_rows(
+    value = cubic_either(
         tables,
-        _ENC_HIGH[0],
-        _ENC_HIGH[1],
+        _ENC_LOW,
+        x * splat(_ENC_LOW_SCALE),
+        _ENC_HIGH,
         (x - splat(_ENC_SPLIT)) * splat(_ENC_HIGH_SCALE),
+        x < splat(_ENC_SPLIT),
     )
-    value = select(x < splat(_ENC_SPLIT), low, high)
     linear = x <= splat(_SRGB_LINEAR_KNEE)
     # (|x| <= the knee: the linear segment; beyond -knee or 1, or NaN: off)
     off = ~((x >= splat(-_SRGB_LINEAR_KNEE)) & (x <= splat(1.0)))
@@ -318,20 +319,16 @@ def _encode4(x, tables):
 @kernel
 def _cbrt4(t, tables):
     """:func:`fast_cbrt` of each lane, and the lanes off its tables."""
-    low = cubic_rows(
+    root = cubic_either(
         tables,
-        _CBRT_LOW[0],
-        _CBRT_LOW[1],
+        _CBRT_LOW,
         (t - splat(_CBRT_LO)) * splat(_CBRT_LOW_SCALE),
-    )
-    high = cubic_rows(
-        tables,
-        _CBRT_HIGH[0],
-        _CBRT_HIGH[1],
+        _CBRT_HIGH,
         (t - splat(_CBRT_SPLIT)) * splat(_CBRT_HIGH_SCALE),
+        t < splat(_CBRT_SPLIT),
     )
     off = ~((t >= splat(_CBRT_LO)) & (t <= splat(_CBRT_HI)))
-    return select(t < splat(_CBRT_SPLIT), low, high), off
+    return root, off
 
 
 @kernel
@@ -387,8 +384,8 @@ def _fast_din99o4(r, g, b, tables):
     f = splat(_DIN99O_D10) * a + splat(_DIN99O_D11) * bb
     chroma = vsqrt(e * e + f * f)
     inside = (light >= splat(0.0)) & (light <= splat(_L_MAX)) & (chroma < splat(_G_MAX))
-    ratio = cubic_rows(tables, _DIN_C[0], _DIN_C[1], chroma * splat(_DIN_C_SCALE))
-    w0 = cubic_rows(tables, _DIN_L[0], _DIN_L[1], light * splat(_DIN_L_SCALE))
+    ratio = cubic_rows(tables, _DIN_C, chroma * splat(_DIN_C_SCALE))
+    w0 = cubic_rows(tables, _DIN_L, light * splat(_DIN_L_SCALE))
     return w0, e * ratio, f * ratio, off | ~inside
 
 

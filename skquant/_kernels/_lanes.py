@@ -19,8 +19,8 @@ Types (numba types, LLVM vectors in the machine code):
 Functions (compiled code only): :func:`splat` (a scalar in every lane),
 :func:`lane` and :func:`with_lane` (read or replace one lane),
 :func:`select` (lane by lane ``a if m else b``), :func:`no_lane`, :func:`vmin`,
-:func:`vmax`, :func:`vsqrt`, :func:`any_lane`, :func:`to_i4` (truncation),
-:func:`to_f4`, :func:`load`, :func:`store` (four consecutive float64 of a
+:func:`vmax`, :func:`vsqrt`, :func:`vtrunc`, :func:`any_lane`, :func:`to_i4`
+(truncation), :func:`to_f4`, :func:`load`, :func:`store` (four consecutive float64 of a
 contiguous array) and :func:`gather` (one element of a contiguous array
 per lane, at ``index * stride + offset``).
 
@@ -233,26 +233,52 @@ def no_lane(typingctx):
     return m4(), codegen
 
 
+_I32 = ir.VectorType(ir.IntType(32), LANES)
+
+
+def _truncate(builder, v):
+    """``fptosi`` through four int32 (one ``vcvttpd2dq``: AVX2 has no
+    packed conversion to int64, which LLVM does lane by lane)."""
+    return builder.sext(builder.fptosi(v, _I32), _I)
+
+
 @intrinsic
 def to_i4(typingctx, v):
-    """Each lane of a ``f4`` truncated to an integer (as ``np.int64(x)``)."""
+    """Each lane of a ``f4`` truncated to an integer (as ``np.int64(x)``),
+    for lanes within the int32 range (indices; beyond, undefined)."""
     if v != f4:
         return None
 
     def codegen(context, builder, sig, args):
-        return builder.fptosi(args[0], _I)
+        return _truncate(builder, args[0])
 
     return i4(v), codegen
 
 
 @intrinsic
 def to_f4(typingctx, v):
-    """Each lane of an ``i4`` as a float64."""
+    """Each lane of an ``i4`` as a float64, for lanes within the int32
+    range (one packed conversion, as :func:`to_i4`)."""
     if v != i4:
         return None
 
     def codegen(context, builder, sig, args):
-        return builder.sitofp(args[0], _F)
+        return builder.sitofp(builder.trunc(args[0], _I32), _F)
+
+    return f4(v), codegen
+
+
+@intrinsic
+def vtrunc(typingctx, v):
+    """Each lane of a ``f4`` rounded towards zero, as a float64."""
+    if v != f4:
+        return None
+
+    def codegen(context, builder, sig, args):
+        trunc = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(_F, [_F]), f"llvm.trunc.v{LANES}f64"
+        )
+        return builder.call(trunc, [args[0]])
 
     return f4(v), codegen
 
@@ -371,10 +397,74 @@ def gather(typingctx, array, index, stride, offset, as_float):
     return vector(array, index, stride, offset, as_float), codegen
 
 
+def _segment(context, builder, part, part_type, t):
+    """Row ``first + k`` and ``f = t - k`` for ``k = min(int(t), count - 1)``
+    (``t`` clamped to ``[0, count - 1]`` first), ``part`` the tuple
+    ``(first, count)``."""
+    first, count = (
+        context.cast(builder, builder.extract_value(part, i), part_type[i], types.int64)
+        for i in range(2)
+    )
+    one = ir.Constant(ir.IntType(64), 1)
+    last = _broadcast(
+        builder, builder.sitofp(builder.sub(count, one), ir.DoubleType()), _F
+    )
+    zero = ir.Constant(_F, [0.0] * LANES)
+    inside = builder.select(builder.fcmp_ordered(">", t, zero), t, zero)
+    inside = builder.select(builder.fcmp_ordered("<", inside, last), inside, last)
+    k = builder.fptosi(inside, _I32)  # (see _truncate)
+    f = builder.fsub(t, builder.sitofp(k, _F))
+    return builder.add(builder.sext(k, _I), _broadcast(builder, first, _I)), f
+
+
+def _rows(builder, data, row):
+    """The four columns of the rows ``row`` (``i4``) of a C-contiguous
+    ``(n, 4)`` float64 table at ``data``: one 32-byte load per lane, then
+    a 4 x 4 transpose (shuffles) rather than sixteen scalar loads."""
+    loaded = []
+    for k in range(LANES):
+        at = builder.mul(builder.extract_element(row, _i32(k)), _i64(4))
+        pointer = builder.bitcast(builder.gep(data, [at]), _F.as_pointer())
+        loaded.append(builder.load(pointer, align=8))
+
+    def shuffle(a, b, order):
+        mask = ir.Constant(ir.VectorType(ir.IntType(32), LANES), order)
+        return builder.shuffle_vector(a, b, mask)
+
+    r0, r1, r2, r3 = loaded
+    even01, odd01 = shuffle(r0, r1, [0, 4, 2, 6]), shuffle(r0, r1, [1, 5, 3, 7])
+    even23, odd23 = shuffle(r2, r3, [0, 4, 2, 6]), shuffle(r2, r3, [1, 5, 3, 7])
+    return (
+        shuffle(even01, even23, [0, 1, 4, 5]),
+        shuffle(odd01, odd23, [0, 1, 4, 5]),
+        shuffle(even01, even23, [2, 3, 6, 7]),
+        shuffle(odd01, odd23, [2, 3, 6, 7]),
+    )
+
+
+def _i64(value):
+    return ir.Constant(ir.IntType(64), value)
+
+
+def _horner(builder, data, row, f):
+    c0, c1, c2, c3 = _rows(builder, data, row)
+    value = builder.fadd(builder.fmul(c0, f), c1)
+    value = builder.fadd(builder.fmul(value, f), c2)
+    return builder.fadd(builder.fmul(value, f), c3)
+
+
+def _part(part):
+    return (
+        isinstance(part, types.UniTuple)
+        and part.count == 2
+        and isinstance(part.dtype, types.Integer)
+    )
+
+
 @intrinsic
-def cubic_rows(typingctx, table, first, count, t):
+def cubic_rows(typingctx, table, part, t):
     """The piecewise cubic of ``table`` (float64, ``(n, 4)``, C-contiguous,
-    coefficients highest first) on rows ``first .. first + count - 1``, at
+    coefficients highest first) on rows ``part = (first, count)``, at
     ``t`` (``f4``, segments of width 1 from 0), as
     :func:`skquant._kernels._fastconv._cubic` evaluates it: row
     ``first + min(int(t), count - 1)``, ``f = t - min(int(t), count - 1)``,
@@ -383,43 +473,39 @@ def cubic_rows(typingctx, table, first, count, t):
     One intrinsic rather than compiled code made of the other functions
     here: numba types and inlines it at no cost (a converter built of
     those took 10-30 s more to compile)."""
+    if not (_float64_array(table) and table.ndim == 2 and _part(part) and t == f4):
+        return None
+
+    def codegen(context, builder, sig, args):
+        data = _data(context, builder, sig.args[0], args[0])
+        row, f = _segment(context, builder, args[1], sig.args[1], args[2])
+        return _horner(builder, data, row, f)
+
+    return f4(table, part, t), codegen
+
+
+@intrinsic
+def cubic_either(typingctx, table, low, t_low, high, t_high, use_low):
+    """:func:`cubic_rows` on rows ``low`` at ``t_low`` where ``use_low``,
+    else on rows ``high`` at ``t_high``, evaluating one cubic per lane
+    (a function tabulated on two ranges, as sRGB's encoding)."""
     if not (
         _float64_array(table)
         and table.ndim == 2
-        and isinstance(first, types.Integer)
-        and isinstance(count, types.Integer)
-        and t == f4
+        and _part(low)
+        and _part(high)
+        and t_low == f4
+        and t_high == f4
+        and use_low == m4
     ):
         return None
 
     def codegen(context, builder, sig, args):
         data = _data(context, builder, sig.args[0], args[0])
-        first = context.cast(builder, args[1], sig.args[1], types.int64)
-        count = context.cast(builder, args[2], sig.args[2], types.int64)
-        t = args[3]
-        one = ir.Constant(ir.IntType(64), 1)
-        last = _broadcast(
-            builder, builder.sitofp(builder.sub(count, one), ir.DoubleType()), _F
-        )
-        zero = ir.Constant(_F, [0.0] * LANES)
-        inside = builder.select(builder.fcmp_ordered(">", t, zero), t, zero)
-        inside = builder.select(builder.fcmp_ordered("<", inside, last), inside, last)
-        k = builder.fptosi(inside, _I)
-        f = builder.fsub(t, builder.sitofp(k, _F))
-        row = builder.add(k, _broadcast(builder, first, _I))
-        four = ir.Constant(ir.IntType(64), 4)
-        coefficients = []
-        for c in range(4):
-            out = ir.Constant(_F, ir.Undefined)
-            for lane_k in range(LANES):
-                at = builder.extract_element(row, _i32(lane_k))
-                at = builder.add(builder.mul(at, four), ir.Constant(ir.IntType(64), c))
-                value = builder.load(builder.gep(data, [at]))
-                out = builder.insert_element(out, value, _i32(lane_k))
-            coefficients.append(out)
-        c0, c1, c2, c3 = coefficients
-        value = builder.fadd(builder.fmul(c0, f), c1)
-        value = builder.fadd(builder.fmul(value, f), c2)
-        return builder.fadd(builder.fmul(value, f), c3)
+        row_low, f_low = _segment(context, builder, args[1], sig.args[1], args[2])
+        row_high, f_high = _segment(context, builder, args[3], sig.args[3], args[4])
+        row = builder.select(args[5], row_low, row_high)
+        f = builder.select(args[5], f_low, f_high)
+        return _horner(builder, data, row, f)
 
-    return f4(table, first, count, t), codegen
+    return f4(table, low, t_low, high, t_high, use_low), codegen

@@ -22,6 +22,7 @@ from skquant._kernels._fastconv import TABLES, fast_to_work, fast_to_work4
 from skquant._kernels._lanes import (
     LANES,
     any_lane,
+    cubic_either,
     cubic_rows,
     gather,
     lane,
@@ -34,6 +35,7 @@ from skquant._kernels._lanes import (
     vmax,
     vmin,
     vsqrt,
+    vtrunc,
     with_lane,
 )
 
@@ -202,7 +204,7 @@ def test_inconsistent_bands_are_refused_before_the_kernel():
 
 @numba.njit
 def _ops(a, b, table, index, coefficients, t):
-    out = np.empty((12, LANES))
+    out = np.empty((14, LANES))
     va, vb = load(a, 0), load(b, 0)
     results = (
         va + vb,
@@ -216,9 +218,11 @@ def _ops(a, b, table, index, coefficients, t):
         select(va == vb, splat(1.0), splat(0.0)),
         to_f4(to_i4(va)),
         gather(table, to_i4(load(index, 0)), 2, 1, True),
-        cubic_rows(coefficients, 1, 3, load(t, 0)),
+        cubic_rows(coefficients, (1, 3), load(t, 0)),
+        cubic_either(coefficients, (1, 3), load(t, 0), (3, 3), va, va < vb),
+        vtrunc(va),
     )
-    for r in range(12):
+    for r in range(14):
         store(out[r], 0, results[r])
     flags = np.zeros(3, np.bool_)
     flags[0] = any_lane(va > splat(1e300))
@@ -257,6 +261,13 @@ def test_vector_operations_are_numpys_lane_by_lane():
     c = coefficients[rows]
     want = ((c[:, 0] * f + c[:, 1]) * f + c[:, 2]) * f + c[:, 3]
     np.testing.assert_array_equal(out[11], want)
+    # cubic_either: rows 1..3 at t where a < b, else rows 3..5 at a.
+    high = 3 + np.minimum(np.maximum(np.nan_to_num(a, nan=-1.0), 0).astype(int), 2)
+    f_high = a - (high - 3)
+    c = coefficients[high]
+    other = ((c[:, 0] * f_high + c[:, 1]) * f_high + c[:, 2]) * f_high + c[:, 3]
+    np.testing.assert_array_equal(out[12], np.where(a < b, want, other))
+    np.testing.assert_array_equal(out[13], np.trunc(a))
     np.testing.assert_array_equal(flags, [False, True, True])
 
 
