@@ -39,6 +39,7 @@ from skquant._kernels._lanes import (
     gather,
     lane,
     load,
+    rows4,
     select,
     splat,
     store,
@@ -106,8 +107,16 @@ def _fs_lanes(
     n_colors = palette_work.shape[0]
     full_scan = n_colors <= full_scan_max
     last_candidate = grid_cand.shape[0] - 1
-    lin = palette_lin.reshape(-1)
     work = palette_work.reshape(-1)
+    # Rows of four float64, read one load per lane (rows4): the working
+    # colours, and the linear ones with the error limit of each colour.
+    work4 = np.zeros((n_colors, 4))
+    lin4 = np.empty((n_colors, 4))
+    for p in range(n_colors):
+        for c in range(3):
+            work4[p, c] = palette_work[p, c]
+            lin4[p, c] = palette_lin[p, c]
+        lin4[p, 3] = error_limit[p] if use_map else error_limit2[p]
 
     # Each lane's first row, last row (as an offset from its first) and
     # where its adaptive limits start in map_flat; idle lanes read row 0.
@@ -210,9 +219,8 @@ def _fs_lanes(
                     start = gather(grid_start, cell, 1, 0, False)
                     length = gather(grid_start, cell, 1, 1, False) - start
                     sorted_list = length > splat(long_list)
-                    d0 = w0 - gather(work, j, 3, 0, True)
-                    d1 = w1 - gather(work, j, 3, 1, True)
-                    d2 = w2 - gather(work, j, 3, 2, True)
+                    q0, q1, q2, _ = rows4(work4, j)
+                    d0, d1, d2 = w0 - q0, w1 - q1, w2 - q2
                     best = d0 * d0 + d1 * d1 + d2 * d2
                     longest = 0
                     for k in range(LANES):
@@ -229,9 +237,8 @@ def _fs_lanes(
                         lower = gather(grid_lower, k4, 1, 0, True)
                         done = done | (sorted_list & (lower > best))
                         entry = gather(grid_cand, k4, 1, 0, False)
-                        d0 = w0 - gather(work, entry, 3, 0, True)
-                        d1 = w1 - gather(work, entry, 3, 1, True)
-                        d2 = w2 - gather(work, entry, 3, 2, True)
+                        q0, q1, q2, _ = rows4(work4, entry)
+                        d0, d1, d2 = w0 - q0, w1 - q1, w2 - q2
                         dist = d0 * d0 + d1 * d1 + d2 * d2
                         better = ~done & (
                             (dist < best) | ((dist == best) & (entry < j))
@@ -242,9 +249,7 @@ def _fs_lanes(
                 y = spans[k, 0] + r
                 if y < spans[k, 2] and y >= spans[k, 1]:
                     labels[y + spans[k, 3], x] = lane(j, k)
-            p0 = gather(lin, j, 3, 0, True)
-            p1 = gather(lin, j, 3, 1, True)
-            p2 = gather(lin, j, 3, 2, True)
+            p0, p1, p2, colour_limit = rows4(lin4, j)
             e0, e1, e2 = u0 - p0, u1 - p1, u2 - p2
             size2 = e0 * e0 + e1 * e1 + e2 * e2
             gain = splat(strength)
@@ -256,13 +261,17 @@ def _fs_lanes(
                 above = size2 > own * splat(_BELOW_OWN)
                 if any_lane(above):
                     share = gather(map_flat, limits4 + splat(x), 1, 0, True)
-                    cap = vsqrt(own) + share * gather(error_limit, j, 1, 0, True)
+                    cap = vsqrt(own) + share * colour_limit
                     limit2 = cap * cap
                     over = above & (size2 > limit2)
                     gain = select(over, gain * vsqrt(limit2 / size2), gain)
             else:
-                limit2 = gather(error_limit2, j, 1, 0, True)
-                gain = select(size2 > limit2, gain * vsqrt(limit2 / size2), gain)
+                # (a branch, rarely taken: the division and the square root
+                # stay off the chain from one pixel to the next)
+                over = size2 > colour_limit
+                if any_lane(over):
+                    cut = gain * vsqrt(colour_limit / size2)
+                    gain = select(over, cut, gain)
             e0, e1, e2 = gain * e0, gain * e1, gain * e2
             a0, a1, a2 = ahead * e0, ahead * e1, ahead * e2
             if i > 0:

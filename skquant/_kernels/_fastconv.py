@@ -61,6 +61,7 @@ from skquant._kernels._colorspace import (
 )
 from skquant._kernels._lanes import (
     LANES,
+    address,
     any_lane,
     cubic_either,
     cubic_rows,
@@ -299,7 +300,7 @@ def _fast_to_work_any(r, g, b, space, tables):
 # :func:`fast_to_work`: every lane gets the scalar converter's bits.
 
 
-@kernel
+@kernel(inline="always")
 def _encode4(x, tables):
     """:func:`fast_encode` of each lane, and the lanes beyond 1 (exact code)."""
     value = cubic_either(
@@ -316,7 +317,7 @@ def _encode4(x, tables):
     return select(linear, x * splat(_SRGB_SLOPE), value), off
 
 
-@kernel
+@kernel(inline="always")
 def _cbrt4(t, tables):
     """:func:`fast_cbrt` of each lane, and the lanes off its tables."""
     root = cubic_either(
@@ -331,7 +332,7 @@ def _cbrt4(t, tables):
     return root, off
 
 
-@kernel
+@kernel(inline="always")
 def _lab_f4(t, tables):
     root, off = _cbrt4(t, tables)
     linear = t <= splat(_LAB_EPSILON)
@@ -339,7 +340,7 @@ def _lab_f4(t, tables):
     return value, off & ~linear
 
 
-@kernel
+@kernel(inline="always")
 def _times4(m, x0, x1, x2):
     """:func:`_times` on vectors."""
     return (
@@ -349,7 +350,7 @@ def _times4(m, x0, x1, x2):
     )
 
 
-@kernel
+@kernel(inline="always")
 def _fast_rgb4(r, g, b, tables):
     e0, off0 = _encode4(r, tables)
     e1, off1 = _encode4(g, tables)
@@ -357,7 +358,7 @@ def _fast_rgb4(r, g, b, tables):
     return e0, e1, e2, off0 | off1 | off2
 
 
-@kernel
+@kernel(inline="always")
 def _fast_lab4(r, g, b, tables):
     t0, t1, t2 = _times4(_M1[LAB], r, g, b)
     f0, off0 = _lab_f4(t0, tables)
@@ -367,7 +368,7 @@ def _fast_lab4(r, g, b, tables):
     return w0 - splat(_LAB_L_OFFSET), w1, w2, off0 | off1 | off2
 
 
-@kernel
+@kernel(inline="always")
 def _fast_oklab4(r, g, b, tables):
     t0, t1, t2 = _times4(_M1[OKLAB], r, g, b)
     c0, off0 = _cbrt4(t0, tables)
@@ -377,7 +378,7 @@ def _fast_oklab4(r, g, b, tables):
     return w0, w1, w2, off0 | off1 | off2
 
 
-@kernel
+@kernel(inline="always")
 def _fast_din99o4(r, g, b, tables):
     light, a, bb, off = _fast_lab4(r, g, b, tables)
     e = splat(_DIN99O_D00) * a + splat(_DIN99O_D01) * bb
@@ -389,7 +390,7 @@ def _fast_din99o4(r, g, b, tables):
     return w0, e * ratio, f * ratio, off | ~inside
 
 
-@kernel
+@kernel(inline="always")
 def _fast_perceptual4(r, g, b, tables):
     d0, d1, d2, off_d = _fast_din99o4(r, g, b, tables)
     e0, e1, e2, off_e = _fast_rgb4(r, g, b, tables)
@@ -402,17 +403,48 @@ def _fast_perceptual4(r, g, b, tables):
     return w0, w1, w2, off_d | off_e
 
 
-@kernel
+@kernel(inline="always")
 def _fast_identity4(r, g, b, tables):
     return r, g, b, no_lane()
 
 
+# One compiled function per space, called from the pixel loop; the parts
+# above are inlined into it. (Parts compiled apart and called from one
+# another cost a call, and a reference count of ``tables``, each: din99o
+# and 'perceptual' made seven to eleven calls per pixel.)
+
+
+@kernel
+def _rgb4_apart(r, g, b, tables):
+    return _fast_rgb4(r, g, b, tables)
+
+
+@kernel
+def _lab4_apart(r, g, b, tables):
+    return _fast_lab4(r, g, b, tables)
+
+
+@kernel
+def _oklab4_apart(r, g, b, tables):
+    return _fast_oklab4(r, g, b, tables)
+
+
+@kernel
+def _din99o4_apart(r, g, b, tables):
+    return _fast_din99o4(r, g, b, tables)
+
+
+@kernel
+def _perceptual4_apart(r, g, b, tables):
+    return _fast_perceptual4(r, g, b, tables)
+
+
 _FAST_CONVERTERS4 = {
-    RGB: _fast_rgb4,
-    LAB: _fast_lab4,
-    OKLAB: _fast_oklab4,
-    DIN99O: _fast_din99o4,
-    PERCEPTUAL: _fast_perceptual4,
+    RGB: _rgb4_apart,
+    LAB: _lab4_apart,
+    OKLAB: _oklab4_apart,
+    DIN99O: _din99o4_apart,
+    PERCEPTUAL: _perceptual4_apart,
     IDENTITY: _fast_identity4,
 }
 
@@ -431,7 +463,7 @@ def _fast_to_work4_typed(r, g, b, space, tables):
     convert = _FAST_CONVERTERS4[space.literal_value]
 
     def convert_lanes(r, g, b, space, tables):
-        w0, w1, w2, off = convert(r, g, b, tables)
+        w0, w1, w2, off = convert(r, g, b, address(tables))
         if any_lane(off):  # rare: those lanes by the scalar code
             return _scalar_lanes(r, g, b, off, w0, w1, w2, space, tables)
         return w0, w1, w2

@@ -21,8 +21,9 @@ Functions (compiled code only): :func:`splat` (a scalar in every lane),
 :func:`select` (lane by lane ``a if m else b``), :func:`no_lane`, :func:`vmin`,
 :func:`vmax`, :func:`vsqrt`, :func:`vtrunc`, :func:`any_lane`, :func:`to_i4`
 (truncation), :func:`to_f4`, :func:`load`, :func:`store` (four consecutive float64 of a
-contiguous array) and :func:`gather` (one element of a contiguous array
-per lane, at ``index * stride + offset``).
+contiguous array), :func:`gather` (one element of a contiguous array
+per lane, at ``index * stride + offset``) and :func:`rows4` (a row of four
+float64 per lane).
 
 Nothing here checks bounds: the callers' Python side checks shapes, dtypes
 and index ranges before their kernel runs (see :mod:`skquant._kernels._checks`).
@@ -334,6 +335,35 @@ def _float64_array(array):
     )
 
 
+def _table(table):
+    """A ``(n, 4)`` float64 table: the C-contiguous array, or the address
+    of its data (:func:`address`)."""
+    return (_float64_array(table) and table.ndim == 2) or table == types.int64
+
+
+def _table_data(context, builder, table_type, table):
+    if table_type == types.int64:
+        return builder.inttoptr(table, ir.DoubleType().as_pointer())
+    return _data(context, builder, table_type, table)
+
+
+@intrinsic
+def address(typingctx, array):
+    """The address of the data of a C-contiguous float64 array, as an
+    int64: what the table functions here take in place of the array
+    where a call to compiled code apart would otherwise count a reference
+    to it (two atomic operations, per call, on the pixel loop). The caller
+    keeps the array alive."""
+    if not _float64_array(array):
+        return None
+
+    def codegen(context, builder, sig, args):
+        data = _data(context, builder, sig.args[0], args[0])
+        return builder.ptrtoint(data, ir.IntType(64))
+
+    return types.int64(array), codegen
+
+
 @intrinsic
 def load(typingctx, array, index):
     """``array.flat[index : index + 4]`` of a C-contiguous float64 array."""
@@ -462,6 +492,22 @@ def _part(part):
 
 
 @intrinsic
+def rows4(typingctx, table, row):
+    """The four columns (``f4`` each) of the rows ``row`` (``i4``) of a
+    C-contiguous float64 table of shape ``(n, 4)``: one 32-byte load per
+    lane, where :func:`gather` takes four per column."""
+    if not (_table(table) and row == i4):
+        return None
+
+    def codegen(context, builder, sig, args):
+        data = _table_data(context, builder, sig.args[0], args[0])
+        columns = _rows(builder, data, args[1])
+        return context.make_tuple(builder, sig.return_type, columns)
+
+    return types.UniTuple(f4, LANES)(table, row), codegen
+
+
+@intrinsic
 def cubic_rows(typingctx, table, part, t):
     """The piecewise cubic of ``table`` (float64, ``(n, 4)``, C-contiguous,
     coefficients highest first) on rows ``part = (first, count)``, at
@@ -473,11 +519,11 @@ def cubic_rows(typingctx, table, part, t):
     One intrinsic rather than compiled code made of the other functions
     here: numba types and inlines it at no cost (a converter built of
     those took 10-30 s more to compile)."""
-    if not (_float64_array(table) and table.ndim == 2 and _part(part) and t == f4):
+    if not (_table(table) and _part(part) and t == f4):
         return None
 
     def codegen(context, builder, sig, args):
-        data = _data(context, builder, sig.args[0], args[0])
+        data = _table_data(context, builder, sig.args[0], args[0])
         row, f = _segment(context, builder, args[1], sig.args[1], args[2])
         return _horner(builder, data, row, f)
 
@@ -490,8 +536,7 @@ def cubic_either(typingctx, table, low, t_low, high, t_high, use_low):
     else on rows ``high`` at ``t_high``, evaluating one cubic per lane
     (a function tabulated on two ranges, as sRGB's encoding)."""
     if not (
-        _float64_array(table)
-        and table.ndim == 2
+        _table(table)
         and _part(low)
         and _part(high)
         and t_low == f4
@@ -501,7 +546,7 @@ def cubic_either(typingctx, table, low, t_low, high, t_high, use_low):
         return None
 
     def codegen(context, builder, sig, args):
-        data = _data(context, builder, sig.args[0], args[0])
+        data = _table_data(context, builder, sig.args[0], args[0])
         row_low, f_low = _segment(context, builder, args[1], sig.args[1], args[2])
         row_high, f_high = _segment(context, builder, args[3], sig.args[3], args[4])
         row = builder.select(args[5], row_low, row_high)
