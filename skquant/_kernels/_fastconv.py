@@ -411,7 +411,9 @@ def _fast_identity4(r, g, b, tables):
 # One compiled function per space, called from the pixel loop; the parts
 # above are inlined into it. (Parts compiled apart and called from one
 # another cost a call, and a reference count of ``tables``, each: din99o
-# and 'perceptual' made seven to eleven calls per pixel.)
+# and 'perceptual' made seven to eleven calls per pixel.) Written out one
+# by one: functions made by a factory would share one name in numba's
+# on-disk cache.
 
 
 @kernel

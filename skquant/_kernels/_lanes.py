@@ -269,34 +269,29 @@ def to_f4(typingctx, v):
     return f4(v), codegen
 
 
-@intrinsic
-def vtrunc(typingctx, v):
-    """Each lane of a ``f4`` rounded towards zero, as a float64."""
-    if v != f4:
-        return None
+def _unary(name):
+    """The LLVM intrinsic ``llvm.<name>`` on each lane of a ``f4``."""
 
-    def codegen(context, builder, sig, args):
-        trunc = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(_F, [_F]), f"llvm.trunc.v{LANES}f64"
-        )
-        return builder.call(trunc, [args[0]])
+    @intrinsic
+    def op(typingctx, v):
+        if v != f4:
+            return None
 
-    return f4(v), codegen
+        def codegen(context, builder, sig, args):
+            function = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(_F, [_F]), f"llvm.{name}.v{LANES}f64"
+            )
+            return builder.call(function, [args[0]])
+
+        return f4(v), codegen
+
+    return op
 
 
-@intrinsic
-def vsqrt(typingctx, v):
-    """Square root of each lane (correctly rounded, as ``math.sqrt``)."""
-    if v != f4:
-        return None
-
-    def codegen(context, builder, sig, args):
-        sqrt = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(_F, [_F]), f"llvm.sqrt.v{LANES}f64"
-        )
-        return builder.call(sqrt, [args[0]])
-
-    return f4(v), codegen
+#: Each lane of a ``f4`` rounded towards zero, as a float64.
+vtrunc = _unary("trunc")
+#: Square root of each lane (correctly rounded, as ``math.sqrt``).
+vsqrt = _unary("sqrt")
 
 
 def _extremum(predicate):
