@@ -211,8 +211,9 @@ def _fs_lanes(
                 else:
                     # The grid's search (nearest3) in every lane: the hint,
                     # then each lane's list of its cell, lanes past their
-                    # list's end (or its bound) left as they are.
-                    # (in float64, exact below 2**53: AVX2 has no packed int64 product)
+                    # list's end left as they are. (The cell index in
+                    # float64, exact below 2**53: AVX2 has no packed int64
+                    # product.)
                     cell = to_i4(
                         (vtrunc(g0) * cells_f + vtrunc(g1)) * cells_f + vtrunc(g2)
                     )
@@ -264,7 +265,7 @@ def _fs_lanes(
                     gain = select(over, gain * vsqrt(limit2 / size2), gain)
             else:
                 # (a branch, rarely taken: the division and the square root
-                # stay off the chain from one pixel to the next)
+                # only where a lane needs them)
                 over = size2 > colour_limit
                 if any_lane(over):
                     cut = gain * vsqrt(colour_limit / size2)
