@@ -292,20 +292,26 @@ def _fs_lanes(
 
 def lane_groups(n_bands, n_threads):
     """Bands ``0 .. n_bands - 1`` in groups of at most :data:`LANES`
-    consecutive bands, that many groups for each thread.
+    consecutive bands.
 
     Floyd-Steinberg dithers the bands of a group at once, one per vector
-    lane (:func:`_fs_lanes`): a group
-    takes about as long as one band, so the groups are as many as they
-    need to be, rounded up to a multiple of the threads (12 bands on 2
-    threads: 4 groups of 3, where 3 groups of 4 would leave one thread
-    idle for a third of the time). Each band's labels are the same in any
-    grouping.
+    lane (:func:`_fs_lanes`), and a group takes about as long as one band.
+    So the groups are as few as the lanes allow, and at least one per
+    thread when there are bands enough; their sizes differ by one at most
+    (9 bands on 8 threads: one group of 2 and seven of 1, not five of 2).
+    The threads take the groups' pieces in turn (see
+    :func:`~skquant._kernels._runner.run_chains`): 12 bands on 2 threads,
+    3 groups of 4, take one and a half groups' time. Each band's labels
+    are the same in any grouping.
     """
-    per_round = LANES * n_threads
-    n_groups = n_threads * -(-n_bands // per_round)
-    size = -(-n_bands // n_groups)
-    return [tuple(range(b, min(b + size, n_bands))) for b in range(0, n_bands, size)]
+    n_groups = min(n_bands, max(-(-n_bands // LANES), n_threads))
+    size, extra = divmod(n_bands, n_groups)
+    groups, band = [], 0
+    for g in range(n_groups):
+        stop = band + size + (g < extra)
+        groups.append(tuple(range(band, stop)))
+        band = stop
+    return groups
 
 
 def check_lanes(image, spans, steps, carry, rows, maps):

@@ -63,7 +63,7 @@ from skquant._kernels._dither_map import limit_map, ramps
 from skquant._kernels._fastconv import TABLES as FAST_TABLES
 from skquant._kernels._grid import grid_for
 from skquant._kernels._lanes import LANES
-from skquant._kernels._runner import kernel_threads, run_parallel
+from skquant._kernels._runner import kernel_threads, run_chains, run_parallel
 
 __all__ = ["DITHER_METHODS", "dither_labels", "dither_map", "nearest_labels"]
 
@@ -129,6 +129,16 @@ ERROR_LIMIT = 2.5
 #: How far beyond the valid range (in units of its width) the pixel plus its
 #: carried error may go before it is clamped (see dither_labels).
 CARRY_MARGIN = 0.5
+
+#: Rows of each lane that Floyd-Steinberg's vector lanes run in one call: the
+#: piece of work the threads take in turn (see :func:`run_chains`). About
+#: 10 ms at 4000 pixels wide, so the threads end within that of each other.
+LANE_PIECE_ROWS = 16
+
+#: Bytes that the lane groups started and not finished may hold between
+#: their pieces (the carried error, the adaptive limits): at least one
+#: group more than the threads are open at once, more while they fit.
+LANE_STATE_BYTES = 64 << 20
 
 # ---------------------------------------------------------------------------
 # Orchestration
@@ -621,65 +631,77 @@ def _run(
         run_parallel(task, height, n_threads, chunk=band_rows)
         return labels if colors is None else out
 
-    # Several bands at once, one per vector lane (see lane_groups). For
-    # colours, the labels of `chunk` rows of each lane at a time: the
-    # buffer is no larger than the scalar kernel's band of rows.
-    chunk = max(buffer_rows // LANES, 1)
+    # Several bands at once, one per vector lane (see lane_groups). Each
+    # group runs as a chain of pieces of `piece` rows (the carried error
+    # joins them), and the threads take the pieces of all groups in turn
+    # (run_chains): they finish together even when the OS slows one down.
+    # For colours, each piece's labels go to a per-thread buffer, no larger
+    # than the scalar kernel's band of rows, and straight to colours.
+    piece = max(min(buffer_rows // LANES, LANE_PIECE_ROWS), 1)
     if colors is not None:
         lane_buffers = [
-            np.empty((LANES * chunk, width), np.int32) for _ in range(n_threads)
+            np.empty((LANES * piece, width), np.int32) for _ in range(n_threads)
         ]
     no_maps = np.zeros((0, 0, 0), np.float32)
+    spans, n_rows = [], []
+    for group in groups:
+        span = np.zeros((LANES, 4), np.int64)
+        for k, band in enumerate(group):
+            y0 = band * band_rows
+            y1 = min(y0 + band_rows, height)
+            span[k, :3] = max(y0 - warmup, 0), y0, y1
+        spans.append(span)
+        n_rows.append(int((span[:, 2] - span[:, 0]).max()))
+    lengths = [1 if len(g) == 1 else -(-n // piece) for g, n in zip(groups, n_rows)]
+    # What an open group holds between its pieces: the carried error, and
+    # for the adaptive mode the limits of its bands.
+    state = [None] * len(groups)
+    held = 2 * 3 * LANES * width * 8
     if adaptive:
-        lane_maps = [np.zeros((LANES, *shape), np.float32) for _ in range(n_threads)]
+        held += LANES * shape[0] * width * 4
+    max_open = max(n_threads + 1, LANE_STATE_BYTES // held)
 
-    def lane_task(worker, first, stop):
-        for group in groups[first:stop]:
-            if len(group) == 1:  # one band: the scalar kernel costs less
-                y0 = group[0] * band_rows
-                task(worker, y0, min(y0 + band_rows, height))
-                continue
-            spans = np.zeros((LANES, 4), np.int64)
-            band_maps = lane_maps[worker] if adaptive else no_maps
-            for k, band in enumerate(group):
-                y0 = band * band_rows
-                y1 = min(y0 + band_rows, height)
-                first_row = max(y0 - warmup, 0)
-                spans[k, :3] = first_row, y0, y1
-                if adaptive:
+    def lane_piece(worker, g, r):
+        group = groups[g]
+        if len(group) == 1:  # one band: the scalar kernel costs less
+            y0 = group[0] * band_rows
+            task(worker, y0, min(y0 + band_rows, height))
+            return
+        spans_g = spans[g]
+        if r == 0:
+            band_maps = no_maps
+            if adaptive:
+                band_maps = np.zeros((LANES, *shape), np.float32)
+                for k in range(len(group)):
+                    first_row, _, y1, _ = spans_g[k]
+                    out_k = band_maps[k, : y1 - first_row]
                     limit_map(
-                        image,
-                        first_row,
-                        y1,
-                        norm,
-                        ADAPTIVE_RADIUS,
-                        map_ramps,
-                        band_maps[k, : y1 - first_row],
+                        image, first_row, y1, norm, ADAPTIVE_RADIUS, map_ramps, out_k
                     )
-            n_rows = int((spans[:, 2] - spans[:, 0]).max())
-            carry = np.zeros((2, 3 * LANES * width))
-            step = n_rows if colors is None else chunk
-            for r0 in range(0, n_rows, step):
-                steps = (r0, min(r0 + step, n_rows))
-                if colors is None:
-                    rows = labels
-                else:
-                    rows = lane_buffers[worker]
-                    # lane k's row first_row + r at k * chunk + r - r0
-                    spans[:, 3] = np.arange(LANES) * chunk - spans[:, 0] - r0
-                check_lanes(image, spans, steps, carry, rows, band_maps)
-                _fs_lanes(image, spans, steps, carry, rows, *args, band_maps)
-                if colors is not None:
-                    for k in range(len(group)):
-                        first_row, y0, y1, offset = spans[k]
-                        lo = max(y0, first_row + steps[0])
-                        hi = min(y1, first_row + steps[1])
-                        if lo >= hi:
-                            continue
-                        n = (hi - lo) * width
-                        flat = out[lo:hi].reshape(n, colors.shape[1])
-                        written = rows[lo + offset : hi + offset].reshape(n)
-                        _take_rows(colors, written, 0, n, flat)
+            state[g] = (np.zeros((2, 3 * LANES * width)), band_maps)
+        carry, band_maps = state[g]
+        steps = (r * piece, min((r + 1) * piece, n_rows[g]))
+        if colors is None:
+            rows = labels
+        else:
+            rows = lane_buffers[worker]
+            # lane k's row first_row + i at k * piece + i - steps[0]
+            spans_g[:, 3] = np.arange(LANES) * piece - spans_g[:, 0] - steps[0]
+        check_lanes(image, spans_g, steps, carry, rows, band_maps)
+        _fs_lanes(image, spans_g, steps, carry, rows, *args, band_maps)
+        if steps[1] == n_rows[g]:
+            state[g] = None  # the group is done: free its state
+        if colors is not None:
+            for k in range(len(group)):
+                first_row, y0, y1, offset = spans_g[k]
+                lo = max(y0, first_row + steps[0])
+                hi = min(y1, first_row + steps[1])
+                if lo >= hi:
+                    continue
+                n = (hi - lo) * width
+                flat = out[lo:hi].reshape(n, colors.shape[1])
+                written = rows[lo + offset : hi + offset].reshape(n)
+                _take_rows(colors, written, 0, n, flat)
 
-    run_parallel(lane_task, len(groups), n_threads, chunk=1)
+    run_chains(lane_piece, lengths, n_threads, max_open=max_open)
     return labels if colors is None else out
