@@ -39,7 +39,7 @@ from skquant._kernels._lanes import (
     gather,
     lane,
     load,
-    rows4,
+    rows4_at,
     select,
     splat,
     store,
@@ -78,6 +78,7 @@ def _fs_lanes(
     strength,
     tables,
     full_scan_max,
+    offsets,
     maps,
 ):
     """:func:`~skquant._kernels._diffusion._fs_rows` on four bands at once.
@@ -94,7 +95,8 @@ def _fs_lanes(
     next between calls: a band can run in several calls, each writing a
     few rows of labels. ``pixel``, ``space``,
     ``grid``, ``strength``, ``tables`` and ``full_scan_max`` are
-    ``_fs_rows``'s. The caller checks the shapes (:func:`check_lanes`).
+    ``_fs_rows``'s; ``offsets`` is ``grid``'s lists as :func:`lane_offsets`
+    gives them. The caller checks the shapes (:func:`check_lanes`).
     """
     lut, decode, inv_scale, valid_lo, valid_hi, carry_lo, carry_hi = pixel[:7]
     palette_lin, error_limit2, error_limit = pixel[7], pixel[8], pixel[9]
@@ -103,10 +105,10 @@ def _fs_lanes(
     map_flat = maps.reshape(-1)
     use_map = maps.shape[0] > 0
     palette_work, grid_lo, grid_scale, n_grid = grid[0], grid[1], grid[2], grid[3]
-    grid_start, grid_cand = grid[4], grid[5]
+    grid_start = grid[4]
     n_colors = palette_work.shape[0]
     full_scan = n_colors <= full_scan_max
-    last_candidate = grid_cand.shape[0] - 1
+    n_offsets = offsets.shape[0]
     work = palette_work.reshape(-1)
     # Rows of four float64, read one load per lane (rows4): the working
     # colours, and the linear ones with the error limit of each colour.
@@ -142,7 +144,9 @@ def _fs_lanes(
     gl0, gl1, gl2 = splat(grid_lo[0]), splat(grid_lo[1]), splat(grid_lo[2])
     gs0, gs1, gs2 = splat(grid_scale[0]), splat(grid_scale[1]), splat(grid_scale[2])
     cells_f = splat(np.float64(n_grid))
-    j = splat(0)
+    # The colour chosen in each lane, as the offset of its row in work4 and
+    # lin4 (four times its index: see rows4_at).
+    j4 = splat(0)
     for r in range(steps[0], min(steps[1], n_steps)):
         forward = (spans[0, 0] + r) % 2 == 0
         # Error carried into this row, and into the next one: position x,
@@ -183,7 +187,7 @@ def _fs_lanes(
                     w2 - splat(work[2]),
                 )
                 best = d0 * d0 + d1 * d1 + d2 * d2
-                j = splat(0)
+                j4 = splat(0)
                 for p in range(1, n_colors):
                     d0 = w0 - splat(work[3 * p])
                     d1 = w1 - splat(work[3 * p + 1])
@@ -191,7 +195,7 @@ def _fs_lanes(
                     dist = d0 * d0 + d1 * d1 + d2 * d2
                     better = dist < best
                     best = select(better, dist, best)
-                    j = select(better, splat(p), j)
+                    j4 = select(better, splat(4 * p), j4)
             else:
                 g0, g1, g2 = (w0 - gl0) * gs0, (w1 - gl1) * gs1, (w2 - gl2) * gs2
                 outside = ~(
@@ -202,52 +206,60 @@ def _fs_lanes(
                     & (g2 >= zero)
                     & (g2 < cells_f)
                 )
-                if any_lane(outside):  # rare: lane by lane
-                    for k in range(LANES):
-                        found = nearest3(
-                            lane(w0, k), lane(w1, k), lane(w2, k), lane(j, k), grid
-                        )
-                        j = with_lane(j, k, found)
-                else:
-                    # The grid's search (nearest3) in every lane: the hint,
-                    # then each lane's list of its cell, lanes past their
-                    # list's end left as they are. (The cell index in
-                    # float64, exact below 2**53: AVX2 has no packed int64
-                    # product.)
+                longest = top = 0
+                start = length = splat(0)
+                if not any_lane(outside):
+                    # (The cell index in float64, exact below 2**53: AVX2
+                    # has no packed int64 product.)
                     cell = to_i4(
                         (vtrunc(g0) * cells_f + vtrunc(g1)) * cells_f + vtrunc(g2)
                     )
                     start = gather(grid_start, cell, 1, 0, False)
                     length = gather(grid_start, cell, 1, 1, False) - start
-                    q0, q1, q2, _ = rows4(work4, j)
-                    d0, d1, d2 = w0 - q0, w1 - q1, w2 - q2
-                    best = d0 * d0 + d1 * d1 + d2 * d2
-                    longest = 0
                     for k in range(LANES):
                         longest = max(longest, lane(length, k))
-                    # Every slot of each lane's list, without nearest3's
-                    # early stop on the lower bounds: here it saved almost
-                    # no slot (the lanes wait for the longest list) and
-                    # cost a fifth of each one. The same answer.
-                    for s in range(longest):
-                        k4 = start + splat(s)
-                        k4 = select(
-                            k4 > splat(last_candidate), splat(last_candidate), k4
+                        top = max(top, lane(start, k))
+                # Each lane reads `longest` slots from its list's start. Past
+                # the end of a shorter list it reads the next lists' entries:
+                # palette colours all the same, which cannot be nearer than
+                # the nearest its own list holds (a list holds every colour
+                # that can be nearest in its cell, ties included), and an as
+                # near one wins only by a lower index, as in nearest3. The
+                # same answer, without a mask per slot; `offsets` is padded
+                # so that no read goes past its end (checked here: else, and
+                # outside the grid or for an empty list, lane by lane).
+                if (
+                    any_lane(outside)
+                    or top + longest > n_offsets
+                    or any_lane(length < splat(1))
+                ):
+                    for k in range(LANES):  # rare: lane by lane
+                        hint = lane(j4, k) >> 2
+                        found = nearest3(
+                            lane(w0, k), lane(w1, k), lane(w2, k), hint, grid
                         )
-                        entry = gather(grid_cand, k4, 1, 0, False)
-                        q0, q1, q2, _ = rows4(work4, entry)
+                        j4 = with_lane(j4, k, 4 * found)
+                else:
+                    # The grid's search (nearest3) in every lane: the hint,
+                    # then the slots, without nearest3's early stop on the
+                    # lower bounds: here it saved almost no slot (the lanes
+                    # wait for the longest list) and cost a fifth of each.
+                    q0, q1, q2, _ = rows4_at(work4, j4)
+                    d0, d1, d2 = w0 - q0, w1 - q1, w2 - q2
+                    best = d0 * d0 + d1 * d1 + d2 * d2
+                    for s in range(longest):
+                        entry = gather(offsets, start, 1, s, False)
+                        q0, q1, q2, _ = rows4_at(work4, entry)
                         d0, d1, d2 = w0 - q0, w1 - q1, w2 - q2
                         dist = d0 * d0 + d1 * d1 + d2 * d2
-                        better = (splat(s) < length) & (
-                            (dist < best) | ((dist == best) & (entry < j))
-                        )
+                        better = (dist < best) | ((dist == best) & (entry < j4))
                         best = select(better, dist, best)
-                        j = select(better, entry, j)
+                        j4 = select(better, entry, j4)
             for k in range(LANES):
                 y = spans[k, 0] + r
                 if y < spans[k, 2] and y >= spans[k, 1]:
-                    labels[y + spans[k, 3], x] = lane(j, k)
-            p0, p1, p2, colour_limit = rows4(lin4, j)
+                    labels[y + spans[k, 3], x] = lane(j4, k) >> 2
+            p0, p1, p2, colour_limit = rows4_at(lin4, j4)
             e0, e1, e2 = u0 - p0, u1 - p1, u2 - p2
             size2 = e0 * e0 + e1 * e1 + e2 * e2
             gain = splat(strength)
@@ -312,6 +324,21 @@ def lane_groups(n_bands, n_threads):
         groups.append(tuple(range(band, stop)))
         band = stop
     return groups
+
+
+def lane_offsets(grid):
+    """The candidate lists of ``grid`` (:func:`~skquant._kernels._grid.grid_for`)
+    as :func:`_fs_lanes` reads them: each entry as the offset of its row in
+    a table of four columns (four times the entry), and after the last list
+    as many zeros as the longest list holds, so that reading that many slots
+    from any list's start stays within the array. Read-only, as the grid's
+    arrays (one compiled type)."""
+    start, cand = grid[4], grid[5]
+    longest = int(np.diff(start).max()) if start.shape[0] > 1 else 0
+    offsets = np.zeros(cand.shape[0] + longest, np.int32)
+    np.multiply(cand, 4, out=offsets[: cand.shape[0]])
+    offsets.flags.writeable = False
+    return offsets
 
 
 def check_lanes(image, spans, steps, carry, rows, maps):

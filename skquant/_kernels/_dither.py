@@ -58,7 +58,12 @@ from skquant._kernels._diffusion import (
     _dither_rows,
     _fs_rows,
 )
-from skquant._kernels._diffusion_lanes import _fs_lanes, check_lanes, lane_groups
+from skquant._kernels._diffusion_lanes import (
+    _fs_lanes,
+    check_lanes,
+    lane_groups,
+    lane_offsets,
+)
 from skquant._kernels._dither_map import limit_map, ramps
 from skquant._kernels._fastconv import TABLES as FAST_TABLES
 from skquant._kernels._grid import grid_for
@@ -643,6 +648,7 @@ def _run(
             np.empty((LANES * piece, width), np.int32) for _ in range(n_threads)
         ]
     no_maps = np.zeros((0, 0, 0), np.float32)
+    lane_args = (*args, lane_offsets(grid))
     spans, n_rows = [], []
     for group in groups:
         span = np.zeros((LANES, 4), np.int64)
@@ -652,7 +658,10 @@ def _run(
             span[k, :3] = max(y0 - warmup, 0), y0, y1
         spans.append(span)
         n_rows.append(int((span[:, 2] - span[:, 0]).max()))
-    lengths = [1 if len(g) == 1 else -(-n // piece) for g, n in zip(groups, n_rows)]
+    lengths = [
+        1 if len(g) == 1 else -(-n // piece)
+        for g, n in zip(groups, n_rows, strict=True)
+    ]
     # What an open group holds between its pieces: the carried error, and
     # for the adaptive mode the limits of its bands.
     state = [None] * len(groups)
@@ -688,7 +697,7 @@ def _run(
             # lane k's row first_row + i at k * piece + i - steps[0]
             spans_g[:, 3] = np.arange(LANES) * piece - spans_g[:, 0] - steps[0]
         check_lanes(image, spans_g, steps, carry, rows, band_maps)
-        _fs_lanes(image, spans_g, steps, carry, rows, *args, band_maps)
+        _fs_lanes(image, spans_g, steps, carry, rows, *lane_args, band_maps)
         if steps[1] == n_rows[g]:
             state[g] = None  # the group is done: free its state
         if colors is not None:

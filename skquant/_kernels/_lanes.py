@@ -22,8 +22,8 @@ Functions (compiled code only): :func:`splat` (a scalar in every lane),
 :func:`vmax`, :func:`vsqrt`, :func:`vtrunc`, :func:`any_lane`, :func:`to_i4`
 (truncation), :func:`to_f4`, :func:`load`, :func:`store` (four consecutive float64 of a
 contiguous array), :func:`gather` (one element of a contiguous array
-per lane, at ``index * stride + offset``) and :func:`rows4` (a row of four
-float64 per lane).
+per lane, at ``index * stride + offset``), :func:`rows4` and
+:func:`rows4_at` (a row of four float64 per lane, by index or by offset).
 
 Nothing here checks bounds: the callers' Python side checks shapes, dtypes
 and index ranges before their kernel runs (see :mod:`skquant._kernels._checks`).
@@ -442,13 +442,16 @@ def _segment(context, builder, part, part_type, t):
     return builder.add(builder.sext(k, _I), _broadcast(builder, first, _I)), f
 
 
-def _rows(builder, data, row):
+def _rows(builder, data, row, scale=4):
     """The four columns of the rows ``row`` (``i4``) of a C-contiguous
     ``(n, 4)`` float64 table at ``data``: one 32-byte load per lane, then
-    a 4 x 4 transpose (shuffles) rather than sixteen scalar loads."""
+    a 4 x 4 transpose (shuffles) rather than sixteen scalar loads.
+    (``scale=1``: ``row`` holds the rows' offsets, four times their index.)"""
     loaded = []
     for k in range(LANES):
-        at = builder.mul(builder.extract_element(row, _i32(k)), _i64(4))
+        at = builder.extract_element(row, _i32(k))
+        if scale != 1:
+            at = builder.mul(at, _i64(scale))
         pointer = builder.bitcast(builder.gep(data, [at]), _F.as_pointer())
         loaded.append(builder.load(pointer, align=8))
 
@@ -500,6 +503,22 @@ def rows4(typingctx, table, row):
         return context.make_tuple(builder, sig.return_type, columns)
 
     return types.UniTuple(f4, LANES)(table, row), codegen
+
+
+@intrinsic
+def rows4_at(typingctx, table, at):
+    """:func:`rows4` of the rows that start at ``at`` (``i4``, offsets in
+    elements: four times the rows' indices), which spares a multiplication
+    per lane where the offsets are stored."""
+    if not (_table(table) and at == i4):
+        return None
+
+    def codegen(context, builder, sig, args):
+        data = _table_data(context, builder, sig.args[0], args[0])
+        columns = _rows(builder, data, args[1], scale=1)
+        return context.make_tuple(builder, sig.return_type, columns)
+
+    return types.UniTuple(f4, LANES)(table, at), codegen
 
 
 @intrinsic

@@ -16,9 +16,10 @@ import pytest
 from skquant import ColorQuantizer
 from skquant._kernels import _dither
 from skquant._kernels._colorspace import SPACE_CODES
-from skquant._kernels._diffusion_lanes import check_lanes, lane_groups
+from skquant._kernels._diffusion_lanes import check_lanes, lane_groups, lane_offsets
 from skquant._kernels._dither import _NOT_ORDERED, _adapt, _kernel_taps
 from skquant._kernels._fastconv import TABLES, fast_to_work, fast_to_work4
+from skquant._kernels._grid import grid_for
 from skquant._kernels._lanes import (
     LANES,
     any_lane,
@@ -27,6 +28,8 @@ from skquant._kernels._lanes import (
     gather,
     lane,
     load,
+    rows4,
+    rows4_at,
     select,
     splat,
     store,
@@ -107,6 +110,48 @@ def test_same_labels_with_strength_and_adaptive(photo, palettes, space, n_colors
             ),
         )
         np.testing.assert_array_equal(vector, scalar, err_msg=str(options))
+
+
+@pytest.mark.parametrize("space", ["rgb", "lab"])
+def test_same_labels_with_repeated_palette_colours(photo, palettes, space):
+    """Exact ties everywhere: the lowest index wins in every lane, as in the
+    scalar kernel, though the lanes also read past the end of their lists."""
+    base = palettes[64]
+    palette = np.concatenate([base[40:], base, base[::3]])
+    scalar = labels(photo, palette, space, lanes=False)
+    vector = with_threads(1, lambda: labels(photo, palette, space, lanes=True))
+    np.testing.assert_array_equal(vector, scalar)
+    assert scalar.max() < len(base)  # (the first of each colour)
+
+
+def test_lane_offsets_are_the_lists_rows_padded_by_the_longest(palettes):
+    palette = _dither._color.to_working(palettes[256] / 255.0, "lab")
+    grid = grid_for(palette, np.zeros(3), np.full(3, 100.0), 1 << 22, hinted=True)
+    start, cand = grid[4], grid[5]
+    offsets = lane_offsets(grid)
+    longest = np.diff(start).max()
+    assert longest > 1
+    np.testing.assert_array_equal(offsets[: len(cand)], 4 * cand)
+    np.testing.assert_array_equal(offsets[len(cand) :], np.zeros(longest))
+    assert not offsets.flags.writeable
+
+
+@pytest.mark.parametrize("kept", [None, 0])
+def test_unpadded_lists_are_searched_lane_by_lane(photo, palettes, monkeypatch, kept):
+    """Where reading the longest list from a lane's start would pass the end
+    of the offsets, the kernel searches lane by lane (never out of bounds):
+    offsets without their padding, or none at all (every step)."""
+    palette = palettes[256]
+    scalar = labels(photo, palette, "oklab", lanes=False)
+
+    def unpadded(grid):
+        offsets = (4 * grid[5][:kept]).astype(np.int32)
+        offsets.flags.writeable = False
+        return offsets
+
+    monkeypatch.setattr(_dither, "lane_offsets", unpadded)
+    vector = with_threads(1, lambda: labels(photo, palette, "oklab", lanes=True))
+    np.testing.assert_array_equal(vector, scalar)
 
 
 def test_same_labels_for_16_bit_images_and_any_width(photo, palettes):
@@ -271,6 +316,26 @@ def test_vector_operations_are_numpys_lane_by_lane():
     np.testing.assert_array_equal(out[12], np.where(a < b, want, other))
     np.testing.assert_array_equal(out[13], np.trunc(a))
     np.testing.assert_array_equal(flags, [False, True, True])
+
+
+@numba.njit
+def _rows_both(table, rows):
+    at = splat(0)
+    for k in range(LANES):
+        at = with_lane(at, k, rows[k])
+    out = np.zeros((2, 4, LANES))
+    for which, columns in enumerate((rows4(table, at), rows4_at(table, at * splat(4)))):
+        for c in range(4):
+            store(out[which, c], 0, columns[c])
+    return out
+
+
+def test_rows_of_a_table_by_index_and_by_offset():
+    table = np.arange(24.0).reshape(6, 4) / 7
+    rows = np.array([5, 0, 3, 3])
+    out = _rows_both(table, rows)
+    np.testing.assert_array_equal(out[0], table[rows].T)
+    np.testing.assert_array_equal(out[1], table[rows].T)
 
 
 @numba.njit
