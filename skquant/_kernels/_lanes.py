@@ -422,24 +422,27 @@ def gather(typingctx, array, index, stride, offset, as_float):
     return vector(array, index, stride, offset, as_float), codegen
 
 
-def _segment(context, builder, part, part_type, t):
-    """Row ``first + k`` and ``f = t - k`` for ``k = min(int(t), count - 1)``
-    (``t`` clamped to ``[0, count - 1]`` first), ``part`` the tuple
-    ``(first, count)``."""
+def _part_bounds(context, builder, part, part_type):
+    """``first`` (int64) and ``count - 1`` (float64) of ``part``, the tuple
+    ``(first, count)``, as vectors."""
     first, count = (
         context.cast(builder, builder.extract_value(part, i), part_type[i], types.int64)
         for i in range(2)
     )
     one = ir.Constant(ir.IntType(64), 1)
-    last = _broadcast(
-        builder, builder.sitofp(builder.sub(count, one), ir.DoubleType()), _F
-    )
+    last = builder.sitofp(builder.sub(count, one), ir.DoubleType())
+    return _broadcast(builder, first, _I), _broadcast(builder, last, _F)
+
+
+def _segment(builder, first, last, t):
+    """Row ``first + k`` and ``f = t - k`` for ``k = min(int(t), last)``
+    (``t`` clamped to ``[0, last]`` first), lane by lane."""
     zero = ir.Constant(_F, [0.0] * LANES)
     inside = builder.select(builder.fcmp_ordered(">", t, zero), t, zero)
     inside = builder.select(builder.fcmp_ordered("<", inside, last), inside, last)
     k = builder.fptosi(inside, _I32)  # (see _truncate)
     f = builder.fsub(t, builder.sitofp(k, _F))
-    return builder.add(builder.sext(k, _I), _broadcast(builder, first, _I)), f
+    return builder.add(builder.sext(k, _I), first), f
 
 
 def _rows(builder, data, row, scale=4):
@@ -538,7 +541,8 @@ def cubic_rows(typingctx, table, part, t):
 
     def codegen(context, builder, sig, args):
         data = _table_data(context, builder, sig.args[0], args[0])
-        row, f = _segment(context, builder, args[1], sig.args[1], args[2])
+        first, last = _part_bounds(context, builder, args[1], sig.args[1])
+        row, f = _segment(builder, first, last, args[2])
         return _horner(builder, data, row, f)
 
     return f4(table, part, t), codegen
@@ -561,10 +565,15 @@ def cubic_either(typingctx, table, low, t_low, high, t_high, use_low):
 
     def codegen(context, builder, sig, args):
         data = _table_data(context, builder, sig.args[0], args[0])
-        row_low, f_low = _segment(context, builder, args[1], sig.args[1], args[2])
-        row_high, f_high = _segment(context, builder, args[3], sig.args[3], args[4])
-        row = builder.select(args[5], row_low, row_high)
-        f = builder.select(args[5], f_low, f_high)
+        first_low, last_low = _part_bounds(context, builder, args[1], sig.args[1])
+        first_high, last_high = _part_bounds(context, builder, args[3], sig.args[3])
+        # Each lane's range first, then one segment (the same bits as
+        # the segment of that range: the arithmetic is lane by lane).
+        use = args[5]
+        first = builder.select(use, first_low, first_high)
+        last = builder.select(use, last_low, last_high)
+        t = builder.select(use, args[2], args[4])
+        row, f = _segment(builder, first, last, t)
         return _horner(builder, data, row, f)
 
     return f4(table, low, t_low, high, t_high, use_low), codegen
