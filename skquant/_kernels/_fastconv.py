@@ -4,8 +4,9 @@ Each pixel of error diffusion waits for the conversion of the previous one
 (its error depends on the colour chosen), and the powers, cube roots and
 logarithms of :mod:`skquant._kernels._colorspace` are most of that wait.
 Here each of those functions is a piecewise cubic on a fixed range: one
-multiplication gives the segment, four coefficients and three
-multiply-adds its value, a few times faster. Outside its range (and on the
+multiplication gives the segment, four coefficients and a few products
+its value (``(c0 f + c1) f^2 + (c2 f + c3)``: its two halves at once), a
+few times faster. Outside its range (and on the
 linear segments of sRGB and CIELAB) a function falls back to the exact
 code, so any input is converted.
 
@@ -93,10 +94,14 @@ def _cubics(func, lo, hi, n):
 @kernel(inline="always")
 def _cubic(tables, part, t):
     """Value at ``t`` (segments of width 1 from 0) of the table of cubics
-    ``part`` (``(first row, number of rows)``) of ``tables``."""
+    ``part`` (``(first row, number of rows)``) of ``tables``: its two
+    halves at once (Estrin's scheme), where Horner's rule waits for each
+    product; the vector lanes (``_lanes.cubic_rows``) do the same."""
     i = part[0] + min(np.int64(t), part[1] - 1)
     f = t - (i - part[0])
-    return ((tables[i, 0] * f + tables[i, 1]) * f + tables[i, 2]) * f + tables[i, 3]
+    high = tables[i, 0] * f + tables[i, 1]
+    low = tables[i, 2] * f + tables[i, 3]
+    return high * (f * f) + low
 
 
 def _encoded(x):

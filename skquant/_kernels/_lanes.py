@@ -477,11 +477,13 @@ def _i64(value):
     return ir.Constant(ir.IntType(64), value)
 
 
-def _horner(builder, data, row, f):
+def _cubic_at(builder, data, row, f):
+    # (c0 f + c1) f^2 + (c2 f + c3): two products at once, where Horner's
+    # rule waits for each (the pixel loop of error diffusion waits for it)
     c0, c1, c2, c3 = _rows(builder, data, row)
-    value = builder.fadd(builder.fmul(c0, f), c1)
-    value = builder.fadd(builder.fmul(value, f), c2)
-    return builder.fadd(builder.fmul(value, f), c3)
+    high = builder.fadd(builder.fmul(c0, f), c1)
+    low = builder.fadd(builder.fmul(c2, f), c3)
+    return builder.fadd(builder.fmul(high, builder.fmul(f, f)), low)
 
 
 def _part(part):
@@ -531,7 +533,7 @@ def cubic_rows(typingctx, table, part, t):
     ``t`` (``f4``, segments of width 1 from 0), as
     :func:`skquant._kernels._fastconv._cubic` evaluates it: row
     ``first + min(int(t), count - 1)``, ``f = t - min(int(t), count - 1)``,
-    ``((c0 f + c1) f + c2) f + c3``. A lane below 0 (or NaN) reads row
+    ``(c0 f + c1) (f f) + (c2 f + c3)``. A lane below 0 (or NaN) reads row
     ``first``: its value is not the cubic's, for the caller to discard.
     One intrinsic rather than compiled code made of the other functions
     here: numba types and inlines it at no cost (a converter built of
@@ -543,7 +545,7 @@ def cubic_rows(typingctx, table, part, t):
         data = _table_data(context, builder, sig.args[0], args[0])
         first, last = _part_bounds(context, builder, args[1], sig.args[1])
         row, f = _segment(builder, first, last, args[2])
-        return _horner(builder, data, row, f)
+        return _cubic_at(builder, data, row, f)
 
     return f4(table, part, t), codegen
 
@@ -574,6 +576,6 @@ def cubic_either(typingctx, table, low, t_low, high, t_high, use_low):
         last = builder.select(use, last_low, last_high)
         t = builder.select(use, args[2], args[4])
         row, f = _segment(builder, first, last, t)
-        return _horner(builder, data, row, f)
+        return _cubic_at(builder, data, row, f)
 
     return f4(table, low, t_low, high, t_high, use_low), codegen

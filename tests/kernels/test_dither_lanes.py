@@ -306,13 +306,15 @@ def test_vector_operations_are_numpys_lane_by_lane():
     rows = 1 + np.minimum(np.maximum(t, 0).astype(int), 2)
     f = t - (rows - 1)
     c = coefficients[rows]
-    want = ((c[:, 0] * f + c[:, 1]) * f + c[:, 2]) * f + c[:, 3]
+    want = (c[:, 0] * f + c[:, 1]) * (f * f) + (c[:, 2] * f + c[:, 3])
     np.testing.assert_array_equal(out[11], want)
     # cubic_either: rows 1..3 at t where a < b, else rows 3..5 at a.
     high = 3 + np.minimum(np.maximum(np.nan_to_num(a, nan=-1.0), 0).astype(int), 2)
     f_high = a - (high - 3)
     c = coefficients[high]
-    other = ((c[:, 0] * f_high + c[:, 1]) * f_high + c[:, 2]) * f_high + c[:, 3]
+    other = (c[:, 0] * f_high + c[:, 1]) * (f_high * f_high) + (
+        c[:, 2] * f_high + c[:, 3]
+    )
     np.testing.assert_array_equal(out[12], np.where(a < b, want, other))
     np.testing.assert_array_equal(out[13], np.trunc(a))
     np.testing.assert_array_equal(flags, [False, True, True])
