@@ -4,8 +4,8 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/bench_seams.py
 
-Floyd-Steinberg runs in fixed bands of rows
-(:data:`~skquant._kernels._diffusion.DIFFUSION_BAND_ROWS`), each of which first
+Floyd-Steinberg runs in fixed bands of rows (at most
+:data:`~skquant._kernels._diffusion.DIFFUSION_BAND_ROWS`), each of which first
 re-runs a few rows above it, unwritten
 (:data:`~skquant._kernels._diffusion.WARMUP_ROWS`), so that its first row
 gets about the carried error of one sequential pass. On the seven photos of
@@ -72,7 +72,8 @@ def main():
     far = []
     try:
         for image in photos().values():
-            seams = np.arange(band, image.shape[0], band)
+            rows_per_band = _dither.diffusion_band_rows(image.shape[0])
+            seams = np.arange(rows_per_band, image.shape[0], rows_per_band)
             if len(seams) == 0:
                 continue
             rows = np.concatenate([np.arange(s - 4, s + 4) for s in seams])
@@ -94,14 +95,14 @@ def main():
                         )
                         changed[warmup].append((banded != single)[rows].mean())
                         if warmup == kept:
-                            mid = slice(band + 40, band + 60)
+                            mid = slice(rows_per_band + 40, rows_per_band + 60)
                             far.append((banded != single)[mid].mean())
             print(".", end="", file=sys.stderr, flush=True)
     finally:
         _dither.DIFFUSION_BAND_ROWS = band
         _dither.WARMUP_ROWS = kept
     print(file=sys.stderr)
-    print(f"bands of {band} rows; rows within 4 of a seam; banded / one pass")
+    print(f"bands of {band} rows at most; rows within 4 of a seam; banded / one pass")
     print(f"{'warm-up':>8}{'blur':>8}{'noise':>8}{'changed':>9}")
     for warmup in WARMUPS:
         pairs = np.array(ratios[warmup])

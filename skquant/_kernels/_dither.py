@@ -481,6 +481,18 @@ def _is_floyd_steinberg(taps):
     return all(np.array_equal(a, b) for a, b in zip(taps, fs, strict=True))
 
 
+def diffusion_band_rows(height):
+    """Rows per band of error diffusion for an image ``height`` rows high:
+    as many bands as :data:`DIFFUSION_BAND_ROWS` makes, of about equal
+    height, so that the vector lanes do not wait long on a short last
+    band (1080 rows: 9 bands of 120, not 8 of 128 and one of 56). An even
+    number, so that every band starts on a row of the same direction (see
+    :func:`~skquant._kernels._diffusion_lanes.check_lanes`). A function of
+    the height alone: the labels do not depend on the number of threads."""
+    n_bands = max(-(-height // DIFFUSION_BAND_ROWS), 1)
+    return 2 * max(-(-height // (2 * n_bands)), 1)
+
+
 def _run(
     image,
     palette,
@@ -578,7 +590,7 @@ def _run(
         # Error diffusion runs down each band of rows in order; a band first
         # re-runs the WARMUP_ROWS rows above it so that its first row gets
         # the carried error it would have had in one sequential pass.
-        band_rows, warmup = DIFFUSION_BAND_ROWS, WARMUP_ROWS
+        band_rows, warmup = diffusion_band_rows(height), WARMUP_ROWS
     else:
         band_rows, warmup = ORDERED_BAND_ROWS, 0
     n_bands = -(-height // band_rows)

@@ -422,7 +422,7 @@ def test_bands_leave_no_seam(china, monkeypatch):
     banded = dither_labels(
         image, palette, method="floyd-steinberg", space="lab", scale=255.0
     )
-    seam = _dither.DIFFUSION_BAND_ROWS
+    seam = _dither.diffusion_band_rows(image.shape[0])
     monkeypatch.setattr(_dither, "DIFFUSION_BAND_ROWS", 1 << 20)
     single = dither_labels(
         image, palette, method="floyd-steinberg", space="lab", scale=255.0

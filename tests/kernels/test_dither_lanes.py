@@ -64,7 +64,7 @@ def with_threads(n, func):
 
 @pytest.fixture(scope="module")
 def photo(china, coffee):
-    """China above coffee (827 rows: 7 bands, the last one short), with a
+    """China above coffee (827 rows: 7 bands, the last one 6 rows short), with a
     strip of black, white, a grey ramp and saturated colours at the left."""
     width = min(china.shape[1], coffee.shape[1])
     image = np.concatenate([china[:, :width], coffee[:, :width]]).copy()
