@@ -32,9 +32,9 @@ DIFFUSION_BAND_ROWS = 128
 #: error pattern forgets its start within a few rows, and the bands leave no
 #: visible seam. ``benchmarks/bench_seams.py`` (7 photos, K = 16 and 64,
 #: plain and adaptive; rows within 4 of a seam over one pass): 8 rows give
-#: a blurred CIEDE2000 1.003 and a flat-area noise 1.001 times one pass's,
-#: and change as many labels there as anywhere in a band (19 %); 16 rows
-#: gave 1.004 and 1.004 and cost 6 % more of Floyd-Steinberg's time.
+#: a blurred CIEDE2000 1.004 and a flat-area noise 1.003 times one pass's,
+#: and change as many labels there as anywhere in a band (19 %, 20 %);
+#: 16 rows gave 1.004 and 1.012 and cost 6 % more of Floyd-Steinberg's time.
 WARMUP_ROWS = 8
 
 # Ordered modes of the kernel.
