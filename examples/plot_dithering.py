@@ -94,7 +94,7 @@ for ax, (title, image) in zip(axes.flat, versions.items(), strict=True):
 # banding for less noise. ``dither_adaptive`` (on by default; ``False`` is
 # plain error diffusion) lets each pixel pass on
 # its own error but only part of the error carried into it, less where the
-# photo is flat (over a 7 x 7 window) than where it has texture, so that
+# photo is flat (over a 6 x 6 window) than where it has texture, so that
 # flat areas keep fewer dots of distant palette colours. The crop is the saucer of
 # ``coffee`` at 16 colours; the numbers are the noise on its flat areas (the
 # high-frequency part of the CIELAB error, as ``benchmarks/bench_dither.py``

@@ -109,8 +109,8 @@ def _calm_weights(X, settings, sample_weight):
 
     ``sample_weight`` times ``s + (1 - s) f / mean(f)``
     (:func:`skquant._engine._palette.calm_weights`). The flatness ``f`` is
-    computed on pieces of whole rows (each with the 3 rows around it that
-    its 7 x 7 windows reach) starting at multiples of the in-memory bands,
+    computed on pieces of whole rows (each with the rows around it that
+    its windows reach) starting at multiples of the in-memory bands,
     so it is the in-memory flatness bit for bit; only ``mean(f)`` is summed
     in another order. False when the fit does not weigh by flatness, for
     pixel arrays (whose flatness is 1) and when the chunk sizes are unknown
@@ -156,8 +156,10 @@ def _calm_weights(X, settings, sample_weight):
     return flat
 
 
-#: How far (pixels) the flatness window reaches on each side (7 x 7).
-_FLAT_REACH = 3
+#: Rows read on each side of a piece for its flatness: the windows reach
+#: 3 (see :mod:`skquant._kernels._dither_map`), and an even number keeps
+#: the piece's blocks of 2 x 2 pixels those of the whole image.
+_FLAT_REACH = 4
 
 
 def _piece_rows(X):

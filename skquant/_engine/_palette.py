@@ -504,7 +504,7 @@ def calm_weights(layout, weights, settings):
     dither noise shows, get palette colours near their own and need little
     diffusion, while texture hides the noise of colours further apart. The
     flatness ``f`` of a pixel is 1 where the colour barely varies over the
-    7 x 7 window around it, down to 0.05 in texture
+    6 x 6 window around it, down to 0.05 in texture
     (:func:`skquant._kernels.flat_weights`); its weight is
     ``s + (1 - s) f / mean(f)`` with ``s = even_share(n_colors)`` (a share
     ``s`` of the weight spread evenly, a half up to 32 colours: with few

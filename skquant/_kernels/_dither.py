@@ -263,7 +263,7 @@ def dither_labels(
         Error diffusion that keeps flat areas calm: a pixel passes on its
         own error (its colour minus the palette colour it shows) and only
         part of the error carried into it, half a palette gap where the
-        image is flat over the 7 x 7 window around the pixel, up to 4
+        image is flat over about 6 x 6 pixels around it, up to 4
         gaps where it has texture, and a sixteenth of the error is dropped
         at every pixel (see :data:`ADAPTIVE_LIMIT`). Where the window's
         spread is noise rather than a gradient (a JPEG sky, a wall), a
@@ -347,16 +347,16 @@ def dither_labels(
 #: quantization error (its colour minus the palette colour it shows) and at
 #: most ADAPTIVE_FLAT_LIMIT (flat areas) to ADAPTIVE_LIMIT (texture) times
 #: the gap from that palette colour to the nearest other one of the error
-#: carried into it. Flat: the spread of the colour over the 7 x 7 window
-#: around the pixel (ADAPTIVE_RADIUS 3; the square root of the summed
-#: variances of the channels, in units of the full scale) is at most
+#: carried into it. Flat: the spread of the colour over the 6 x 6 window
+#: around the pixel's block of 2 x 2 pixels (the square root of the summed
+#: variances of the channels, in units of the full scale; see
+#: :mod:`skquant._kernels._dither_map`) is at most
 #: ADAPTIVE_FLAT; textured from ADAPTIVE_TEXTURED, linear in between. A
 #: share ADAPTIVE_LEAK of the error is dropped at every pixel (as
 #: libimagequant does), so that colours very near a palette colour are not
 #: dithered. Measured with ``benchmarks/bench_dither.py``.
 ADAPTIVE_LIMIT = 4.0
 ADAPTIVE_FLAT_LIMIT = 0.5
-ADAPTIVE_RADIUS = 3
 ADAPTIVE_FLAT = 0.005
 ADAPTIVE_TEXTURED = 0.02
 ADAPTIVE_LEAK = 1.0 / 16.0
@@ -630,9 +630,7 @@ def _run(
             band_map = no_map
             if adaptive:
                 band_map = maps[worker][: y1 - first_row]
-                limit_map(
-                    image, first_row, y1, norm, ADAPTIVE_RADIUS, map_ramps, band_map
-                )
+                limit_map(image, first_row, y1, norm, map_ramps, band_map)
             span = (first_row, y0, y1)
             rows_kernel(image, span, rows, *args, band_map)
             if colors is not None:
@@ -696,9 +694,7 @@ def _run(
                 for k in range(len(group)):
                     first_row, _, y1, _ = spans_g[k]
                     out_k = band_maps[k, : y1 - first_row]
-                    limit_map(
-                        image, first_row, y1, norm, ADAPTIVE_RADIUS, map_ramps, out_k
-                    )
+                    limit_map(image, first_row, y1, norm, map_ramps, out_k)
             state[g] = (np.zeros((2, 3 * LANES * width)), band_maps)
         carry, band_maps = state[g]
         steps = (r * piece, min((r + 1) * piece, n_rows[g]))

@@ -6,9 +6,25 @@ each band of rows just before diffusing it, and
 
 Dither noise shows where the image is smooth at the scale of the dither
 pattern and hides in texture. The map measures that scale directly: the
-spread of the colour over the ``(2 r + 1) x (2 r + 1)`` window around each
+spread of the colour over a window of about 6 x 6 pixels around each
 pixel, the square root of the sum over channels of the variance of the
-values (in units of the full scale), the window cut at the image's border.
+values (in units of the full scale).
+
+Blocks
+------
+The image is cut into blocks of 2 x 2 pixels from its top-left corner
+(the last row or column of blocks is one pixel thin when the height or
+width is odd), and every pixel of a block gets the factor of the block's
+window: the 3 x 3 blocks around it (6 x 6 pixels), cut at the image's
+border. The sums of each block (of the values, their squares, and of the
+values of its second column and second row) are computed once and added
+up in a fixed order, so a pixel's factor depends on the image alone, not
+on the rows asked for: any band of rows gives the rows of the whole map,
+bit for bit. The windows reach 3 rows above and below a pixel. Against
+a window of 7 x 7 pixels centred on each pixel, which needs the sums of
+each pixel's window, this costs about a third (``limit_map`` on a
+12-megapixel photo: 0.08 s on one thread, from 0.23 s), and
+the dithered photos measure the same (``benchmarks/bench_dither.py``).
 
 Noise or gradient
 -----------------
@@ -47,12 +63,29 @@ def ramps(flat, textured, low, noisy=None, rho=(0.0, 1.0)):
     return tuple(float(v) for v in values)
 
 
-def limit_map(image, y0, y1, norm, radius, ramps, out):
-    """:func:`limit_map_rows`, by its 3-channel version for 3 channels (the
-    same map, bit for bit). Called from Python: only the kernel used is
-    compiled."""
-    rows = limit_map_rows3 if image.shape[2] == 3 else limit_map_rows
-    rows(image, y0, y1, norm, radius, ramps, out)
+def limit_map(image, y0, y1, norm, ramps, out):
+    """The map of rows ``y0:y1`` of ``image`` into ``out`` (see
+    :func:`limit_map_rows`), after checking what the kernel is handed."""
+    ok = (
+        isinstance(image, np.ndarray)
+        and image.ndim == 3
+        and image.flags.c_contiguous
+        and isinstance(out, np.ndarray)
+        and out.dtype == np.float32
+        and out.ndim == 2
+        and 0 <= y0 <= y1 <= image.shape[0]
+        and out.shape[0] >= y1 - y0
+        and out.shape[1] == image.shape[1]
+        and np.shape(norm) == (image.shape[2],)
+        and len(ramps) == 8
+    )
+    if not ok:
+        raise ValueError(
+            f"inconsistent dither map arguments: image {np.shape(image)}, rows "
+            f"{y0}:{y1}, out {np.shape(out)} {getattr(out, 'dtype', None)}, norm "
+            f"{np.shape(norm)}."
+        )
+    limit_map_rows(image, y0, y1, np.asarray(norm, np.float64), ramps, out)
 
 
 @kernel(inline="always")
@@ -71,70 +104,6 @@ def _inverse_moments(n_rows, n_cols):
     if n_rows > 1:
         inv_y = 12.0 / (n_cols * n_rows * (n_rows * n_rows - 1.0))
     return inv_x, inv_y
-
-
-@kernel
-def limit_map_rows(image, y0, y1, norm, radius, ramps, out):
-    """``out[y - y0, x]``: factor of the error limit at ``(y, x)``.
-
-    For rows ``y0:y1`` of ``image`` (H, W, C): ``s`` is the spread of the
-    colour over the window around the pixel, the values scaled by ``norm``
-    (one factor per channel); the factor is the clean ramp of ``ramps``
-    (see :func:`ramps`) at ``s``, blended towards the noisy one by how
-    much of the spread a plane leaves over.
-
-    Per column, the sums over the window's rows of each channel, of its
-    squares and of ``(y - y0)`` times it are carried from row to row (one
-    row in, one out); along a row, the window's sums are differences of
-    running sums (those of ``x`` times the column sums too), so that the
-    pixels of a row are independent of each other (vector lanes).
-    """
-    height, width, n_channels = image.shape
-    plane = _fits_plane(ramps)
-    col_sum = np.zeros((width, n_channels))
-    col_sq = np.zeros((width, n_channels))
-    col_ysum = np.zeros((width if plane else 0, n_channels))  # no plane: unused
-    run_sum = np.zeros((width + 1, n_channels))
-    run_sq = np.zeros(width + 1)
-    run_x = np.zeros((width + 1 if plane else 0, n_channels))  # no plane: unused
-    run_y = np.zeros((width + 1 if plane else 0, n_channels))
-    for yy in range(max(y0 - radius, 0), min(y0 + radius, height)):
-        _add_row(image, yy, norm, 1.0, yy - y0, col_sum, col_sq, col_ysum)
-    for y in range(y0, y1):
-        if y + radius < height:
-            _add_row(image, y + radius, norm, 1.0, y + radius - y0, col_sum, col_sq,
-                     col_ysum)  # fmt: skip
-        if y > y0 and y - radius - 1 >= 0:
-            _add_row(image, y - radius - 1, norm, -1.0, y - radius - 1 - y0, col_sum,
-                     col_sq, col_ysum)  # fmt: skip
-        first, stop = max(y - radius, 0), min(y + radius + 1, height)
-        n_rows = stop - first
-        y_mean = 0.5 * (first + stop - 1) - y0
-        for x in range(width):
-            sq = 0.0
-            for c in range(n_channels):
-                run_sum[x + 1, c] = run_sum[x, c] + col_sum[x, c]
-                if plane:
-                    run_x[x + 1, c] = run_x[x, c] + x * col_sum[x, c]
-                    run_y[x + 1, c] = run_y[x, c] + col_ysum[x, c]
-                sq += col_sq[x, c]
-            run_sq[x + 1] = run_sq[x] + sq
-        for x in range(width):
-            lo, hi = max(x - radius, 0), min(x + radius + 1, width)
-            n = n_rows * (hi - lo)
-            inv_x, inv_y = _inverse_moments(n_rows, hi - lo)
-            x_mean = 0.5 * (lo + hi - 1)
-            sum2 = 0.0
-            explained = 0.0
-            for c in range(n_channels):
-                a = run_sum[hi, c] - run_sum[lo, c]
-                sum2 += a * a
-                if plane:
-                    sx = (run_x[hi, c] - run_x[lo, c]) - x_mean * a
-                    sy = (run_y[hi, c] - run_y[lo, c]) - y_mean * a
-                    explained += sx * sx * inv_x + sy * sy * inv_y
-            spread2 = n * (run_sq[hi] - run_sq[lo]) - sum2
-            out[y - y0, x] = _factor(spread2, n * explained, 1.0 / n, ramps, plane)
 
 
 @kernel(inline="always")
@@ -175,170 +144,171 @@ def _blend(spread2, explained2, inv_n, ramps):
 
 
 @kernel
-def limit_map_rows3(image, y0, y1, norm, radius, ramps, out):
-    """:func:`limit_map_rows` for 3 channels: the same sums in the same
-    order (the same map, bit for bit), written out without loops over the
-    channels, and the pixels away from the left and right borders (whose
-    windows are whole) in a loop of their own that vectorizes."""
-    height, width = image.shape[0], image.shape[1]
+def limit_map_rows(image, y0, y1, norm, ramps, out):
+    """``out[y - y0, x]``: factor of the error limit at ``(y, x)``.
+
+    For rows ``y0:y1`` of ``image`` (H, W, C): ``s`` is the spread of the
+    colour over the window of the pixel's block (see the module's
+    docstring), the values scaled by ``norm`` (one factor per channel);
+    the factor is the clean ramp of ``ramps`` (see :func:`ramps`) at
+    ``s``, blended towards the noisy one by how much of the spread a plane
+    leaves over.
+
+    Row by row of blocks: the sums of each block (:func:`_block_sums`),
+    of three rows of blocks (:func:`_columns`), then of three columns of
+    those and the factor, in loops over one channel at a time whose
+    blocks are independent (vector lanes).
+    """
+    height, width, n_channels = image.shape
     plane = _fits_plane(ramps)
-    # the sums of each value, of its square and of (y - y0) times it over
-    # the window's rows, in the order of the values in a row of the image
-    col_sum = np.zeros(width * 3)
-    col_sq = np.zeros(width * 3)
-    col_ysum = np.zeros(width * 3 if plane else 0)  # no plane: not summed
-    row_norm = np.empty(width * 3)
-    for x in range(width):
-        row_norm[3 * x], row_norm[3 * x + 1], row_norm[3 * x + 2] = (
-            norm[0],
-            norm[1],
-            norm[2],
-        )
-    run = np.zeros((10, width + 1))  # sums 0-2, x-sums 3-5, y-sums 6-8, squares 9
-    for yy in range(max(y0 - radius, 0), min(y0 + radius, height)):
-        _add_row3(image, yy, row_norm, yy - y0, col_sum, col_sq, col_ysum, False)
-    inner_lo = min(radius, width)
-    inner_hi = max(width - radius - 1, inner_lo)
-    for y in range(y0, y1):
-        if y + radius < height:
-            _add_row3(image, y + radius, row_norm, y + radius - y0, col_sum, col_sq,
-                      col_ysum, False)  # fmt: skip
-        if y > y0 and y - radius - 1 >= 0:
-            _add_row3(image, y - radius - 1, row_norm, y - radius - 1 - y0, col_sum,
-                      col_sq, col_ysum, True)  # fmt: skip
-        first, stop = max(y - radius, 0), min(y + radius + 1, height)
-        n_rows = stop - first
-        y_mean = 0.5 * (first + stop - 1) - y0
-        if not plane:
-            _running_sums3(col_sum, col_sq, width, run)
-        else:
-            _running_sums3_plane(col_sum, col_sq, col_ysum, width, run)
-        row = out[y - y0]
-        for x in range(inner_lo):
-            _map_pixel3(run, x, radius, width, n_rows, y_mean, ramps, plane, row)
-        n_cols = 2 * radius + 1
-        n = n_rows * n_cols
+    n_block_rows, n_blocks = (height + 1) // 2, (width + 1) // 2
+    # the sums of three rows of blocks (row b at b % 3), and zeros for the
+    # rows beyond the image
+    sums = np.zeros((4, 4 * n_channels, n_blocks))
+    zeros = sums[3]
+    # the sums of the rows of blocks above, at and below a row of blocks,
+    # with a column of zeros on each side
+    columns = np.zeros((4 * n_channels, n_blocks + 2))
+    spread2 = np.empty(n_blocks)
+    explained = np.empty(n_blocks)
+    factors = np.empty(n_blocks, np.float32)
+    first, stop = y0 // 2, (y1 + 1) // 2
+    for b in range(max(first - 1, 0), min(first + 1, n_block_rows)):
+        _block_sums(image, b, sums[b % 3])
+    # blocks 1 .. inner - 1 have whole windows of 6 columns
+    inner = max(min((width - 4) // 2 + 1, n_blocks - 1), 1)
+    for i in range(first, stop):
+        if first < i + 1 < n_block_rows:
+            _block_sums(image, i + 1, sums[(i + 1) % 3])
+        above = sums[(i - 1) % 3] if i > 0 else zeros
+        below = sums[(i + 1) % 3] if i + 1 < n_block_rows else zeros
+        # (the window's rows from its first one: 2 below the row above)
+        shift = 2.0 if i > 0 else 0.0
+        _columns(above, sums[i % 3], below, shift, n_channels, columns)
+        n_rows = min(2 * i + 4, height) - 2 * max(i - 1, 0)
+        n = n_rows * 6
+        inv_x, inv_y = _inverse_moments(n_rows, 6)
+        spread2[:] = 0.0
+        explained[:] = 0.0
+        for c in range(n_channels):
+            _whole_windows(columns, c, n_channels, norm[c] ** 2, n_rows, inner,
+                           inv_x, inv_y, spread2, explained)  # fmt: skip
         inv_n = 1.0 / n
-        inv_x, inv_y = _inverse_moments(n_rows, n_cols)
-        if plane:
-            for x in range(inner_lo, inner_hi):
-                lo, hi = x - radius, x + radius + 1
-                spread2, explained = _window3(run, lo, hi, n, 0.5 * (lo + hi - 1),
-                                              y_mean, inv_x, inv_y)  # fmt: skip
-                row[x] = _blend(spread2, n * explained, inv_n, ramps)
-        else:
-            for x in range(inner_lo, inner_hi):
-                lo, hi = x - radius, x + radius + 1
-                spread2, _ = _window3(run, lo, hi, n, 0.0, 0.0, 0.0, 0.0)
-                row[x] = _ramp(spread2, inv_n, ramps[0], ramps[1], ramps[2])
-        for x in range(inner_hi, width):
-            _map_pixel3(run, x, radius, width, n_rows, y_mean, ramps, plane, row)
-
-
-@kernel(inline="always")
-def _running_sums3(col_sum, col_sq, width, run):
-    """Running sums along a row of the column sums (``run`` rows 0-2) and
-    of the column sums of squares (row 9) of :func:`limit_map_rows3`."""
-    s0 = s1 = s2 = q = 0.0
-    for x in range(width):
-        s0 += col_sum[3 * x]
-        s1 += col_sum[3 * x + 1]
-        s2 += col_sum[3 * x + 2]
-        sq = 0.0 + col_sq[3 * x]
-        sq += col_sq[3 * x + 1]
-        sq += col_sq[3 * x + 2]
-        q += sq
-        run[0, x + 1], run[1, x + 1], run[2, x + 1] = s0, s1, s2
-        run[9, x + 1] = q
-
-
-@kernel(inline="always")
-def _running_sums3_plane(col_sum, col_sq, col_ysum, width, run):
-    """:func:`_running_sums3`, then the running sums of ``x`` times the
-    column sums (rows 3-5) and of the column sums of ``(y - y0)`` times the
-    values (rows 6-8), for the plane (in one pass with the others: 1 %
-    faster, within noise)."""
-    _running_sums3(col_sum, col_sq, width, run)
-    x0 = x1 = x2 = 0.0
-    t0 = t1 = t2 = 0.0
-    for x in range(width):
-        x0 += x * col_sum[3 * x]
-        x1 += x * col_sum[3 * x + 1]
-        x2 += x * col_sum[3 * x + 2]
-        t0 += col_ysum[3 * x]
-        t1 += col_ysum[3 * x + 1]
-        t2 += col_ysum[3 * x + 2]
-        run[3, x + 1], run[4, x + 1], run[5, x + 1] = x0, x1, x2
-        run[6, x + 1], run[7, x + 1], run[8, x + 1] = t0, t1, t2
-
-
-@kernel(inline="always")
-def _map_pixel3(run, x, radius, width, n_rows, y_mean, ramps, plane, row):
-    """One pixel of :func:`limit_map_rows3` with its window cut at the border."""
-    lo, hi = max(x - radius, 0), min(x + radius + 1, width)
-    n = n_rows * (hi - lo)
-    inv_x, inv_y = _inverse_moments(n_rows, hi - lo)
-    spread2, explained = _window3(run, lo, hi, n, 0.5 * (lo + hi - 1), y_mean,
-                                  inv_x, inv_y)  # fmt: skip
-    row[x] = _factor(spread2, n * explained, 1.0 / n, ramps, plane)
-
-
-@kernel(inline="always")
-def _window3(run, lo, hi, n, x_mean, y_mean, inv_x, inv_y):
-    """``spread2`` (see :func:`_ramp`) and the share of the summed squares
-    the plane explains, over the window of columns ``lo:hi`` (``n``
-    pixels), from the running sums of :func:`limit_map_rows3`, in the
-    order of :func:`limit_map_rows`."""
-    sum2 = 0.0
-    explained = 0.0
-    for c in range(3):
-        a = run[c, hi] - run[c, lo]
-        sum2 += a * a
-        sx = (run[3 + c, hi] - run[3 + c, lo]) - x_mean * a
-        sy = (run[6 + c, hi] - run[6 + c, lo]) - y_mean * a
-        explained += sx * sx * inv_x + sy * sy * inv_y
-    return n * (run[9, hi] - run[9, lo]) - sum2, explained
+        for j in range(1, inner):
+            factors[j] = _factor(spread2[j], n * explained[j], inv_n, ramps, plane)
+        if n_blocks > 0:
+            factors[0] = _cut_window(columns, 0, width, n_rows, norm, ramps, plane)
+        for j in range(inner, n_blocks):
+            factors[j] = _cut_window(columns, j, width, n_rows, norm, ramps, plane)
+        for y in range(max(2 * i, y0), min(2 * i + 2, y1)):
+            row = out[y - y0]
+            for x in range(width):
+                row[x] = factors[x >> 1]
 
 
 @kernel
-def _add_row3(image, y, row_norm, dy, col_sum, col_sq, col_ysum, remove):
-    """:func:`_add_row` for 3 channels, a row in or out (``remove``), over
-    the row's values in order (``row_norm``: their factors), which
-    vectorizes: ``x + (-1.0) * v`` is ``x - v`` exactly."""
-    values = image[y].reshape(col_sum.shape[0])
-    if col_ysum.shape[0] == 0:  # no plane
-        sign = -1.0 if remove else 1.0
-        for k in range(col_sum.shape[0]):
-            v = np.float64(values[k]) * row_norm[k]
-            col_sum[k] += sign * v
-            col_sq[k] += sign * (v * v)
-        return
-    if remove:
-        for k in range(col_sum.shape[0]):
-            v = np.float64(values[k]) * row_norm[k]
-            col_sum[k] -= v
-            col_sq[k] -= v * v
-            col_ysum[k] -= dy * v
-    else:
-        for k in range(col_sum.shape[0]):
-            v = np.float64(values[k]) * row_norm[k]
-            col_sum[k] += v
-            col_sq[k] += v * v
-            col_ysum[k] += dy * v
+def _block_sums(image, i, sums):
+    """The sums of the blocks of row ``i`` of blocks into ``sums``: per
+    channel ``c``, of the values (row ``c``), of their squares (``C + c``),
+    of the values of the block's second column (``2 C + c``) and of its
+    second row (``3 C + c``), as float64 (exact for 8- and 16-bit data)."""
+    height, width, n_channels = image.shape
+    y = 2 * i
+    two = y + 1 < height
+    top = image[y].reshape(width * n_channels)
+    bottom = image[y + 1 if two else y].reshape(width * n_channels)
+    weight = 1.0 if two else 0.0  # (a last row of one pixel)
+    pairs = width // 2
+    for j in range(pairs):
+        k = 2 * n_channels * j
+        for c in range(n_channels):
+            a = np.float64(top[k + c])
+            b = np.float64(top[k + n_channels + c])
+            d = np.float64(bottom[k + c]) * weight
+            e = np.float64(bottom[k + n_channels + c]) * weight
+            sums[c, j] = (a + b) + (d + e)
+            sums[n_channels + c, j] = (a * a + b * b) + (d * d + e * e)
+            sums[2 * n_channels + c, j] = b + e
+            sums[3 * n_channels + c, j] = d + e
+    if pairs < sums.shape[1]:  # a last column of one pixel
+        k = 2 * n_channels * pairs
+        for c in range(n_channels):
+            a = np.float64(top[k + c])
+            d = np.float64(bottom[k + c]) * weight
+            sums[c, pairs] = a + d
+            sums[n_channels + c, pairs] = a * a + d * d
+            sums[2 * n_channels + c, pairs] = 0.0
+            sums[3 * n_channels + c, pairs] = d
 
 
 @kernel
-def _add_row(image, y, norm, sign, dy, col_sum, col_sq, col_ysum):
-    """Add (``sign`` 1) or remove (-1) row ``y`` (``dy`` rows below the
-    band's first) to the column sums of the values, of their squares and
-    of ``dy`` times them."""
-    for x in range(image.shape[1]):
-        for c in range(image.shape[2]):
-            v = np.float64(image[y, x, c]) * norm[c]
-            col_sum[x, c] += sign * v
-            col_sq[x, c] += sign * v * v
-            if col_ysum.shape[0] > 0:  # the plane's sums
-                col_ysum[x, c] += sign * (dy * v)
+def _columns(above, middle, below, shift, n_channels, columns):
+    """``columns[:, j + 1]``: the sums of block ``j`` of three rows of
+    blocks, the second-row sums turned into sums of the row within the
+    window times the value (``shift``: the middle row's first row in the
+    window)."""
+    n_blocks = middle.shape[1]
+    for q in range(3 * n_channels):
+        for j in range(n_blocks):
+            columns[q, j + 1] = above[q, j] + middle[q, j] + below[q, j]
+    for c in range(n_channels):
+        q = 3 * n_channels + c
+        for j in range(n_blocks):
+            rows = above[q, j] + middle[q, j] + below[q, j]
+            columns[q, j + 1] = rows + (shift * middle[c, j] + (shift + 2.0) * below[c, j])
+
+
+@kernel(inline="always")
+def _window(s_col, q_col, x_col, y_col, j, shift, x_mean, y_mean, n):
+    """One channel of the window of block ``j``, from that channel's rows
+    of :func:`_columns` (the sums of the values, of their squares, and of
+    the column and the row times the value; ``shift`` as there): ``n``
+    times the sum of the squares minus the square of the sum, and the sums
+    of ``(x - x_mean) v`` and ``(y - y_mean) v``."""
+    s = s_col[j] + s_col[j + 1] + s_col[j + 2]
+    spread2 = n * (q_col[j] + q_col[j + 1] + q_col[j + 2]) - s * s
+    x_sum = x_col[j] + x_col[j + 1] + x_col[j + 2]
+    x_sum += shift * s_col[j + 1] + (shift + 2.0) * s_col[j + 2]
+    y_sum = y_col[j] + y_col[j + 1] + y_col[j + 2]
+    return spread2, x_sum - x_mean * s, y_sum - y_mean * s
+
+
+@kernel
+def _whole_windows(columns, c, n_channels, weight, n_rows, inner, inv_x, inv_y,
+                   spread2, explained):  # fmt: skip
+    """Channel ``c``'s share (``weight``: its factor squared) of the
+    spread and of the plane of the blocks ``1 .. inner - 1``, whose
+    windows have 6 whole columns."""
+    s_col, q_col = columns[c], columns[n_channels + c]
+    x_col, y_col = columns[2 * n_channels + c], columns[3 * n_channels + c]
+    y_mean = 0.5 * (n_rows - 1)
+    n = n_rows * 6
+    for j in range(1, inner):
+        s2, sx, sy = _window(s_col, q_col, x_col, y_col, j, 2.0, 2.5, y_mean, n)
+        spread2[j] += weight * s2
+        explained[j] += weight * (sx * sx * inv_x + sy * sy * inv_y)
+
+
+@kernel
+def _cut_window(columns, j, width, n_rows, norm, ramps, plane):
+    """The factor of block ``j`` whose window the left or right border
+    cuts (the channels in the order of :func:`_whole_windows`)."""
+    n_channels = norm.shape[0]
+    n_cols = min(2 * j + 4, width) - 2 * max(j - 1, 0)
+    shift = 2.0 if j > 0 else 0.0
+    n = n_rows * n_cols
+    inv_x, inv_y = _inverse_moments(n_rows, n_cols)
+    spread2 = explained = 0.0
+    for c in range(n_channels):
+        weight = norm[c] ** 2
+        s2, sx, sy = _window(
+            columns[c], columns[n_channels + c], columns[2 * n_channels + c],
+            columns[3 * n_channels + c], j, shift, 0.5 * (n_cols - 1),
+            0.5 * (n_rows - 1), n,
+        )  # fmt: skip
+        spread2 += weight * s2
+        explained += weight * (sx * sx * inv_x + sy * sy * inv_y)
+    return _factor(spread2, n * explained, 1.0 / n, ramps, plane)
 
 
 # ---------------------------------------------------------------------------
@@ -347,9 +317,9 @@ def _add_row(image, y, norm, sign, dy, col_sum, col_sq, col_ysum):
 
 #: Weights of the pixels when a palette is fitted for adaptive dithering
 #: (see :func:`flat_weights`): 1 where the spread of the colour over the
-#: ``(2 FIT_RADIUS + 1)`` square window is at most FIT_FLAT (of the full
-#: scale), FIT_TEXTURED_WEIGHT from FIT_TEXTURED, linear in between.
-FIT_RADIUS = 3
+#: window of the pixel's block (see the module's docstring) is at most
+#: FIT_FLAT (of the full scale), FIT_TEXTURED_WEIGHT from FIT_TEXTURED,
+#: linear in between.
 FIT_FLAT = 0.005
 FIT_TEXTURED = 0.02
 FIT_TEXTURED_WEIGHT = 0.05
@@ -408,19 +378,13 @@ def flat_weights(image, norm):
 
 def flat_bands(image, y0, y1, norm, out):
     """Rows ``y0:y1`` of the map behind :func:`flat_weights` (float32,
-    before the scaling by FIT_TEXTURED_WEIGHT) into ``out``, in bands of
-    FIT_BAND_ROWS rows from ``y0``.
+    before the scaling by FIT_TEXTURED_WEIGHT) into ``out``.
 
-    The window sums run from each band's first row (their rounding depends
-    on it), so the bands are fixed: the same map on any number of threads,
-    and for a Dask block of whole rows starting at a multiple of
-    FIT_BAND_ROWS (with the 3 rows around it that its windows reach).
+    A pixel's value depends on the image alone (see the module's
+    docstring): the same map on any number of threads, and for a Dask
+    piece of whole rows that starts on an even row of the image (blocks
+    start there) with the 3 rows above and below that the windows reach.
     Validated input only (see :func:`flat_weights`).
     """
     low = 1.0 / FIT_TEXTURED_WEIGHT
-    for start in range(y0, y1, FIT_BAND_ROWS):
-        stop = min(start + FIT_BAND_ROWS, y1)
-        limit_map(
-            image, start, stop, norm, FIT_RADIUS,
-            ramps(FIT_FLAT, FIT_TEXTURED, low), out[start - y0 : stop - y0],
-        )  # fmt: skip
+    limit_map(image, y0, y1, norm, ramps(FIT_FLAT, FIT_TEXTURED, low), out)

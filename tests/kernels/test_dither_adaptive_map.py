@@ -1,43 +1,85 @@
-"""The dither map of adaptive error diffusion, against a NumPy oracle."""
+"""The dither map of adaptive error diffusion, against NumPy oracles."""
 
 import numba
 import numpy as np
 import pytest
-from scipy.ndimage import uniform_filter
 
 from skquant import ColorQuantizer
 from skquant._kernels import dither_labels
-from skquant._kernels._dither_map import limit_map_rows, limit_map_rows3, ramps
+from skquant._kernels._dither_map import limit_map, ramps
 
 
-def spread_oracle(image, norm, radius):
-    """Spread of the colour over each pixel's window, cut at the border."""
+def block_windows(height, width):
+    """For each pixel, the rows and columns of its window: the 3 x 3 blocks
+    of 2 x 2 pixels around its block, cut at the border."""
+    def span(i, size):
+        return np.arange(max(2 * (i // 2) - 2, 0), min(2 * (i // 2) + 4, size))
+
+    return [span(y, height) for y in range(height)], [
+        span(x, width) for x in range(width)
+    ]
+
+
+def spread_oracle(image, norm):
+    """Spread of the colour over each pixel's window (see block_windows)."""
     values = image.astype(np.float64) * norm
-    size = (2 * radius + 1, 2 * radius + 1, 1)
-    ones = np.ones(image.shape[:2] + (1,))
-    # uniform_filter with zeros beyond the border, divided by the window's
-    # share inside the image: the mean over the cut window
-    inside = uniform_filter(ones, size=size, mode="constant")
-    mean = uniform_filter(values, size=size, mode="constant") / inside
-    mean_sq = uniform_filter(values**2, size=size, mode="constant") / inside
-    return np.sqrt(np.clip(mean_sq - mean**2, 0.0, None).sum(axis=-1))
+    rows, cols = block_windows(*image.shape[:2])
+    out = np.empty(image.shape[:2])
+    for y, ys in enumerate(rows):
+        for x, xs in enumerate(cols):
+            window = values[np.ix_(ys, xs)].reshape(-1, values.shape[2])
+            out[y, x] = np.sqrt(window.var(axis=0).sum())
+    return out
 
 
-@pytest.mark.parametrize("rows", [(0, 40), (13, 29)])
+def clean_map(image, norm, flat, textured, low):
+    spread = spread_oracle(image, norm)
+    return low + (1.0 - low) * np.clip((spread - flat) / (textured - flat), 0, 1)
+
+
+def run_map(image, norm, map_ramps, y0=0, y1=None):
+    y1 = image.shape[0] if y1 is None else y1
+    out = np.full((y1 - y0, image.shape[1]), np.nan, np.float32)
+    limit_map(np.ascontiguousarray(image), y0, y1, norm, map_ramps, out)
+    return out
+
+
+@pytest.mark.parametrize("rows", [(0, 40), (13, 29), (14, 15)])
 def test_map_is_the_limit_ramp_of_the_local_spread(china, rows):
     image = np.ascontiguousarray(china[40:80, 150:210])  # sky and roof
     norm = np.full(3, 1.0 / 255.0)
     flat, textured, low = 0.005, 0.02, 0.5
-    y0, y1 = rows
-    out = np.empty((y1 - y0, image.shape[1]), np.float32)
-    limit_map_rows(image, y0, y1, norm, 3, ramps(flat, textured, low), out)
-    spread = spread_oracle(image, norm, 3)[y0:y1]
-    t = np.clip((spread - flat) / (textured - flat), 0.0, 1.0)
-    expected = low + (1.0 - low) * t
-    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+    out = run_map(image, norm, ramps(flat, textured, low), *rows)
+    expected = clean_map(image, norm, flat, textured, low)
+    np.testing.assert_allclose(out, expected[slice(*rows)], rtol=1e-5, atol=1e-6)
     # a real crop: flat, textured and in-between pixels are all there
     assert (expected == low).any() and (expected == 1.0).any()
     assert ((expected > low) & (expected < 1.0)).any()
+    # every pixel of a block of 2 x 2 has its block's value
+    whole = run_map(image, norm, ramps(flat, textured, low))
+    assert np.array_equal(whole[::2, ::2], whole[1::2, 1::2])
+
+
+def test_any_rows_give_the_rows_of_the_whole_map_bit_for_bit(china):
+    """A pixel's factor depends on the image alone: bands of rows starting
+    on odd or even rows, any number of channels, 8-bit, 16-bit and float."""
+    rng = np.random.default_rng(0)
+    crop = np.ascontiguousarray(china[30:61, 140:177])  # odd height and width
+    images = [
+        crop,
+        crop[..., :1],
+        np.concatenate([crop, crop[..., :1]], axis=-1),
+        crop.astype(np.uint16) * 257,
+        crop / 255.0,
+    ]
+    noisy = ramps(0.005, 0.02, 0.5, (0.02, 0.08, 0.25), (0.3, 0.6))
+    for image in images:
+        norm = np.full(image.shape[2], 1.0 / np.max(image))
+        whole = run_map(image, norm, noisy)
+        for _ in range(12):
+            y0 = int(rng.integers(0, 31))
+            y1 = int(rng.integers(y0, 32))
+            np.testing.assert_array_equal(run_map(image, norm, noisy, y0, y1), whole[y0:y1])
 
 
 def test_adaptive_bands_do_not_depend_on_threads(china):
@@ -56,38 +98,36 @@ def test_adaptive_bands_do_not_depend_on_threads(china):
     np.testing.assert_array_equal(runs[0], runs[1])
 
 
-@pytest.mark.parametrize("rows", [(0, 40), (13, 29)])
-def test_three_channel_map_is_the_general_one_bit_for_bit(china, rows):
-    """limit_map_rows3 does the general kernel's sums in the same order."""
-    image = np.ascontiguousarray(china[40:80, 150:210])
-    norm = np.full(3, 1.0 / 255.0)
-    y0, y1 = rows
-    maps = []
-    for rows_kernel in (limit_map_rows, limit_map_rows3):
-        out = np.empty((y1 - y0, image.shape[1]), np.float32)
-        rows_kernel(image, y0, y1, norm, 3, ramps(0.005, 0.02, 0.5), out)
-        maps.append(out)
-    np.testing.assert_array_equal(maps[0], maps[1])
-    assert len(np.unique(maps[0])) > 10  # flat, textured and in between
-
-
-@pytest.mark.parametrize("width", [1, 2, 3, 6, 7, 8, 9, 12])
-def test_narrow_images_cut_the_window_at_both_borders(china, width):
-    """Images narrower than the window, or with few whole windows: the
-    border loops and the inner loop of limit_map_rows3 meet without a gap
-    or an overlap, and both kernels follow the oracle."""
-    image = np.ascontiguousarray(china[100:130, 200 : 200 + width])
+@pytest.mark.parametrize("width", [1, 2, 3, 4, 5, 6, 7, 8, 9, 12])
+@pytest.mark.parametrize("height", [1, 2, 3, 7])
+def test_small_images_cut_the_window_at_every_border(china, width, height):
+    """Images narrower or lower than the window, or with few whole windows:
+    the border blocks and the whole windows meet without a gap or overlap."""
+    image = np.ascontiguousarray(china[100 : 100 + height, 200 : 200 + width])
     norm = np.full(3, 1.0 / 255.0)
     flat, textured, low = 0.005, 0.02, 0.5
-    spread = spread_oracle(image, norm, 3)
-    expected = low + (1.0 - low) * np.clip((spread - flat) / (textured - flat), 0, 1)
-    maps = []
-    for rows_kernel in (limit_map_rows, limit_map_rows3):
-        out = np.full((image.shape[0], width), np.nan, np.float32)
-        rows_kernel(image, 0, image.shape[0], norm, 3, ramps(flat, textured, low), out)
-        np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
-        maps.append(out)
-    np.testing.assert_array_equal(maps[0], maps[1])
+    out = run_map(image, norm, ramps(flat, textured, low))
+    expected = clean_map(image, norm, flat, textured, low)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_bad_arguments_are_refused_before_the_kernel(china):
+    image = np.ascontiguousarray(china[:20, :30])
+    norm, flat = np.full(3, 1.0 / 255.0), ramps(0.005, 0.02, 0.5)
+    out = np.empty((20, 30), np.float32)
+    bad = [
+        (image, 0, 21, norm, flat, out),  # rows beyond the image
+        (image, 5, 4, norm, flat, out),
+        (image, 0, 20, norm, flat, out[:19]),  # out too short
+        (image, 0, 20, norm, flat, np.empty((20, 29), np.float32)),
+        (image, 0, 20, norm, flat, np.empty((20, 30))),  # float64 out
+        (image, 0, 20, norm[:2], flat, out),
+        (image[:, ::2], 0, 20, norm, flat, out[:, :15]),  # not contiguous
+        (image[0], 0, 1, norm, flat, out[:1]),
+    ]
+    for args in bad:
+        with pytest.raises(ValueError, match="inconsistent dither map arguments"):
+            limit_map(*args)
 
 
 # The two-ramp map: a calmer ramp where the spread is noise, not a gradient.
@@ -95,24 +135,21 @@ def test_narrow_images_cut_the_window_at_both_borders(china, width):
 CLEAN, NOISY, RHO = (0.005, 0.02, 0.5), (0.02, 0.08, 0.25), (0.3, 0.6)
 
 
-def two_ramp_oracle(image, norm, radius):
-    """The map by brute force: per pixel, the cut window's values, their
-    spread, and a least-squares plane per channel (numpy.linalg.lstsq)."""
+def two_ramp_oracle(image, norm):
+    """The map by brute force: per pixel, its window's values, their spread,
+    and a least-squares plane per channel (numpy.linalg.lstsq)."""
     values = image.astype(np.float64) * norm
-    height, width, n_channels = values.shape
-    out = np.empty((height, width))
+    rows, cols = block_windows(*image.shape[:2])
+    out = np.empty(image.shape[:2])
 
     def ramp(spread, flat, textured, low):
         return low + (1.0 - low) * np.clip((spread - flat) / (textured - flat), 0, 1)
 
-    for y in range(height):
-        for x in range(width):
-            ys = np.arange(max(y - radius, 0), min(y + radius + 1, height))
-            xs = np.arange(max(x - radius, 0), min(x + radius + 1, width))
+    for y, ys in enumerate(rows):
+        for x, xs in enumerate(cols):
             yy, xx = np.meshgrid(ys, xs, indexing="ij")
-            window = values[yy, xx].reshape(-1, n_channels)
-            centred = window - window.mean(axis=0)
-            total = (centred**2).sum()
+            window = values[yy, xx].reshape(-1, values.shape[2])
+            total = ((window - window.mean(axis=0)) ** 2).sum()
             design = np.column_stack(
                 [np.ones(yy.size), (xx - xx.mean()).ravel(), (yy - yy.mean()).ravel()]
             )
@@ -129,18 +166,13 @@ def two_ramp_oracle(image, norm, radius):
 
 @pytest.mark.parametrize("width", [1, 2, 7, 9, 40])
 def test_two_ramp_map_follows_the_plane_oracle(china, width):
-    """Both kernels against brute force, on a real crop (sky, roof and
-    their edge) and on narrow ones, and bit for bit against each other."""
-    image = np.ascontiguousarray(china[40:70, 150 : 150 + width])
+    """Against brute force, on a real crop (sky, roof and their edge) and
+    on narrow ones."""
+    image = np.ascontiguousarray(china[40:71, 150 : 150 + width])
     norm = np.full(3, 1.0 / 255.0)
-    expected = two_ramp_oracle(image, norm, 3)
-    maps = []
-    for rows_kernel in (limit_map_rows, limit_map_rows3):
-        out = np.full(image.shape[:2], np.nan, np.float32)
-        rows_kernel(image, 0, image.shape[0], norm, 3, ramps(*CLEAN, NOISY, RHO), out)
-        np.testing.assert_allclose(out, expected, rtol=1e-5, atol=2e-6)
-        maps.append(out)
-    np.testing.assert_array_equal(maps[0], maps[1])
+    expected = two_ramp_oracle(image, norm)
+    out = run_map(image, norm, ramps(*CLEAN, NOISY, RHO))
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=2e-6)
     if width == 40:  # the crop holds noise, gradient and texture
         low_clean, low_noisy = CLEAN[2], NOISY[2]
         assert ((expected > low_noisy) & (expected < low_clean)).any()
@@ -158,10 +190,9 @@ def test_a_clean_gradient_keeps_the_clean_ramp_and_noise_gets_the_calm_one():
     noise = np.clip(128 + rng.normal(0, 2.0, (20, 256, 3)), 0, 255).round()
     noise = noise.astype(np.uint8)
     for image, calm in ((ramp_image, False), (noise, True)):
-        out, only_clean = (np.empty((20, 256), np.float32) for _ in range(2))
-        limit_map_rows3(image, 0, 20, norm, 3, ramps(*CLEAN, NOISY, RHO), out)
-        limit_map_rows3(image, 0, 20, norm, 3, ramps(*CLEAN), only_clean)
-        inner = (slice(3, -3), slice(3, -3))
+        out = run_map(image, norm, ramps(*CLEAN, NOISY, RHO))
+        only_clean = run_map(image, norm, ramps(*CLEAN))
+        inner = (slice(4, -4), slice(4, -4))
         if calm:
             assert np.all(out[inner] < only_clean[inner]), (out, only_clean)
         else:

@@ -10,9 +10,9 @@ from tests.kernels.test_dither_adaptive_map import spread_oracle
 
 
 def weights_oracle(image, norm):
-    """1 where the 7 x 7 spread is at most FIT_FLAT, FIT_TEXTURED_WEIGHT from
-    FIT_TEXTURED, linear in between."""
-    spread = spread_oracle(image, norm, 3)
+    """1 where the spread over a pixel's window is at most FIT_FLAT,
+    FIT_TEXTURED_WEIGHT from FIT_TEXTURED, linear in between."""
+    spread = spread_oracle(image, norm)
     t = np.clip((spread - FIT_FLAT) / (FIT_TEXTURED - FIT_FLAT), 0.0, 1.0)
     return (1.0 - (1.0 - FIT_TEXTURED_WEIGHT) * t).ravel()
 
