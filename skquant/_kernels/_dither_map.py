@@ -85,7 +85,12 @@ def limit_map(image, y0, y1, norm, ramps, out):
             f"{y0}:{y1}, out {np.shape(out)} {getattr(out, 'dtype', None)}, norm "
             f"{np.shape(norm)}."
         )
-    limit_map_rows(image, y0, y1, np.asarray(norm, np.float64), ramps, out)
+    # The sums of a window of 8-bit values (at most 36 * 255**2 * 5) are
+    # integers below 2**24, exact in float32: half the bytes to move and
+    # twice the vector lanes; anything else sums in float64.
+    exact32 = image.dtype == np.uint8
+    accumulator = np.zeros(0, np.float32 if exact32 else np.float64)
+    limit_map_rows(image, y0, y1, np.asarray(norm, np.float64), ramps, out, accumulator)
 
 
 @kernel(inline="always")
@@ -144,7 +149,7 @@ def _blend(spread2, explained2, inv_n, ramps):
 
 
 @kernel
-def limit_map_rows(image, y0, y1, norm, ramps, out):
+def limit_map_rows(image, y0, y1, norm, ramps, out, accumulator):
     """``out[y - y0, x]``: factor of the error limit at ``(y, x)``.
 
     For rows ``y0:y1`` of ``image`` (H, W, C): ``s`` is the spread of the
@@ -152,7 +157,8 @@ def limit_map_rows(image, y0, y1, norm, ramps, out):
     docstring), the values scaled by ``norm`` (one factor per channel);
     the factor is the clean ramp of ``ramps`` (see :func:`ramps`) at
     ``s``, blended towards the noisy one by how much of the spread a plane
-    leaves over.
+    leaves over. The sums of blocks and windows are of the dtype of
+    ``accumulator`` (an empty array; float32 only where they are exact).
 
     Row by row of blocks: the sums of each block (:func:`_block_sums`),
     of three rows of blocks (:func:`_columns`), then of three columns of
@@ -164,11 +170,11 @@ def limit_map_rows(image, y0, y1, norm, ramps, out):
     n_block_rows, n_blocks = (height + 1) // 2, (width + 1) // 2
     # the sums of three rows of blocks (row b at b % 3), and zeros for the
     # rows beyond the image
-    sums = np.zeros((4, 4 * n_channels, n_blocks))
+    sums = np.zeros((4, 4 * n_channels, n_blocks), accumulator.dtype)
     zeros = sums[3]
     # the sums of the rows of blocks above, at and below a row of blocks,
     # with a column of zeros on each side
-    columns = np.zeros((4 * n_channels, n_blocks + 2))
+    columns = np.zeros((4 * n_channels, n_blocks + 2), accumulator.dtype)
     spread2 = np.empty(n_blocks)
     explained = np.empty(n_blocks)
     factors = np.empty(n_blocks, np.float32)
@@ -265,12 +271,12 @@ def _window(s_col, q_col, x_col, y_col, j, shift, x_mean, y_mean, n):
     the column and the row times the value; ``shift`` as there): ``n``
     times the sum of the squares minus the square of the sum, and the sums
     of ``(x - x_mean) v`` and ``(y - y_mean) v``."""
-    s = s_col[j] + s_col[j + 1] + s_col[j + 2]
-    spread2 = n * (q_col[j] + q_col[j + 1] + q_col[j + 2]) - s * s
-    x_sum = x_col[j] + x_col[j + 1] + x_col[j + 2]
+    s = np.float64(s_col[j] + s_col[j + 1] + s_col[j + 2])
+    q = np.float64(q_col[j] + q_col[j + 1] + q_col[j + 2])
+    x_sum = np.float64(x_col[j] + x_col[j + 1] + x_col[j + 2])
     x_sum += shift * s_col[j + 1] + (shift + 2.0) * s_col[j + 2]
-    y_sum = y_col[j] + y_col[j + 1] + y_col[j + 2]
-    return spread2, x_sum - x_mean * s, y_sum - y_mean * s
+    y_sum = np.float64(y_col[j] + y_col[j + 1] + y_col[j + 2])
+    return n * q - s * s, x_sum - x_mean * s, y_sum - y_mean * s
 
 
 @kernel

@@ -82,6 +82,20 @@ def test_any_rows_give_the_rows_of_the_whole_map_bit_for_bit(china):
             np.testing.assert_array_equal(run_map(image, norm, noisy, y0, y1), whole[y0:y1])
 
 
+def test_eight_bit_sums_in_float32_are_exact(china):
+    """8-bit images sum their windows in float32 (exact below 2**24): the
+    same map, bit for bit, as the same values summed in float64, on a
+    photo and on the largest values (white next to black)."""
+    noisy = ramps(0.005, 0.02, 0.5, (0.02, 0.08, 0.25), (0.3, 0.6))
+    extreme = np.zeros((16, 16, 3), np.uint8)
+    extreme[::2, ::3] = 255
+    for image in (np.ascontiguousarray(china[100:160, 200:290]), extreme):
+        norm = np.full(3, 1.0 / 255.0)
+        np.testing.assert_array_equal(
+            run_map(image, norm, noisy), run_map(image.astype(np.float64), norm, noisy)
+        )
+
+
 def test_adaptive_bands_do_not_depend_on_threads(china):
     """Each band computes its own map: threads do not change the result."""
     image = china[:600, :200]  # three bands of rows
