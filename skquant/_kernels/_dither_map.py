@@ -85,9 +85,10 @@ def limit_map(image, y0, y1, norm, ramps, out):
             f"{y0}:{y1}, out {np.shape(out)} {getattr(out, 'dtype', None)}, norm "
             f"{np.shape(norm)}."
         )
-    # The sums of a window of 8-bit values (at most 36 * 255**2 * 5) are
-    # integers below 2**24, exact in float32: half the bytes to move and
-    # twice the vector lanes; anything else sums in float64.
+    # The sums of a window of 8-bit values (of squares at most 36 * 255**2,
+    # of x or y times the value at most 5 * 36 * 255) are integers below
+    # 2**24, exact in float32: half the bytes to move and twice the vector
+    # lanes; anything else sums in float64.
     exact32 = image.dtype == np.uint8
     accumulator = np.zeros(0, np.float32 if exact32 else np.float64)
     limit_map_rows(image, y0, y1, np.asarray(norm, np.float64), ramps, out, accumulator)
