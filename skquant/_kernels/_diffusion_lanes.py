@@ -31,10 +31,11 @@ from skquant._kernels._diffusion import (
     _FS_BELOW,
     _FS_DIAGONAL,
 )
-from skquant._kernels._fastconv import fast_to_work4
+from skquant._kernels._fastconv import fast_to_work4, off_lanes
 from skquant._kernels._grid import nearest3
 from skquant._kernels._lanes import (
     LANES,
+    address,
     any_lane,
     gather,
     lane,
@@ -109,6 +110,7 @@ def _fs_lanes(
     n_colors = palette_work.shape[0]
     full_scan = n_colors <= full_scan_max
     n_offsets = offsets.shape[0]
+    tables_at = address(tables)  # (see fast_to_work4)
     work = palette_work.reshape(-1)
     # Rows of four float64, read one load per lane (rows4): the working
     # colours, and the linear ones with the error limit of each colour.
@@ -173,13 +175,12 @@ def _fs_lanes(
             u0 = vmin(vmax(u0 + t0, clo0), chi0)
             u1 = vmin(vmax(u1 + t1, clo1), chi1)
             u2 = vmin(vmax(u2 + t2, clo2), chi2)
-            w0, w1, w2 = fast_to_work4(
-                vmin(vmax(u0, lo0), hi0),
-                vmin(vmax(u1, lo1), hi1),
-                vmin(vmax(u2, lo2), hi2),
-                space,
-                tables,
-            )
+            v0 = vmin(vmax(u0, lo0), hi0)
+            v1 = vmin(vmax(u1, lo1), hi1)
+            v2 = vmin(vmax(u2, lo2), hi2)
+            w0, w1, w2, off = fast_to_work4(v0, v1, v2, space, tables_at)
+            if any_lane(off):  # rare: those lanes by the scalar code
+                w0, w1, w2 = off_lanes(v0, v1, v2, off, w0, w1, w2, space, tables)
             if full_scan:
                 d0, d1, d2 = (
                     w0 - splat(work[0]),

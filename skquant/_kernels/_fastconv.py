@@ -301,7 +301,7 @@ def _fast_to_work_any(r, g, b, space, tables):
 # The same arithmetic as the scalar converters above, lane by lane, on the
 # tables' common path only. Each returns the working-space value and a mask
 # of the lanes off that path (beyond a table's range, or on the exact
-# fall-backs), which :func:`fast_to_work4` converts again one by one with
+# fall-backs), which :func:`off_lanes` converts again one by one with
 # :func:`fast_to_work`: every lane gets the scalar converter's bits.
 
 
@@ -456,30 +456,33 @@ _FAST_CONVERTERS4 = {
 }
 
 
-def fast_to_work4(r, g, b, space, tables):
-    """:func:`fast_to_work` of four colours (``f4`` channels): the same bits
-    in every lane. Compiled code only, ``space`` a literal
-    :class:`~skquant._kernels._colorspace.SpaceCode`."""
+def fast_to_work4(r, g, b, space, at):
+    """:func:`fast_to_work` of four colours (``f4`` channels) on the tables'
+    common path, and the mask of the lanes off it, which
+    :func:`off_lanes` converts: then every lane has the scalar converter's
+    bits. Compiled code only, ``space`` a literal
+    :class:`~skquant._kernels._colorspace.SpaceCode`, ``at`` the address of
+    the tables (:func:`~skquant._kernels._lanes.address`).
+
+    The caller handles the lanes off the path, and takes the address once,
+    outside its pixel loop: an array handed to an inlined function is
+    reference-counted at every call, two calls of the runtime per pixel
+    that save and restore every vector register around them (3-9 % of
+    Floyd-Steinberg's time in the vector lanes).
+    """
     raise TypeError("fast_to_work4 is called from compiled kernels only.")
 
 
 @overload(fast_to_work4, prefer_literal=True, inline="always")
-def _fast_to_work4_typed(r, g, b, space, tables):
+def _fast_to_work4_typed(r, g, b, space, at):
     if not isinstance(space, types.IntegerLiteral):
         return None
     convert = _FAST_CONVERTERS4[space.literal_value]
-
-    def convert_lanes(r, g, b, space, tables):
-        w0, w1, w2, off = convert(r, g, b, address(tables))
-        if any_lane(off):  # rare: those lanes by the scalar code
-            return _scalar_lanes(r, g, b, off, w0, w1, w2, space, tables)
-        return w0, w1, w2
-
-    return convert_lanes
+    return lambda r, g, b, space, at: convert(r, g, b, at)
 
 
 @kernel
-def _scalar_lanes(r, g, b, off, w0, w1, w2, space, tables):
+def off_lanes(r, g, b, off, w0, w1, w2, space, tables):
     """``w*`` with the lanes ``off`` converted by :func:`fast_to_work`."""
     for k in range(LANES):
         if lane(off, k):

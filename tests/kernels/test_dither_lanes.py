@@ -18,10 +18,11 @@ from skquant._kernels import _dither
 from skquant._kernels._colorspace import SPACE_CODES
 from skquant._kernels._diffusion_lanes import check_lanes, lane_groups, lane_offsets
 from skquant._kernels._dither import _NOT_ORDERED, _adapt, _kernel_taps
-from skquant._kernels._fastconv import TABLES, fast_to_work, fast_to_work4
+from skquant._kernels._fastconv import TABLES, fast_to_work, fast_to_work4, off_lanes
 from skquant._kernels._grid import grid_for
 from skquant._kernels._lanes import (
     LANES,
+    address,
     any_lane,
     cubic_either,
     cubic_rows,
@@ -350,7 +351,9 @@ def _convert_both(lin, space, tables):
             r = with_lane(r, k, lin[i + k, 0])
             g = with_lane(g, k, lin[i + k, 1])
             b = with_lane(b, k, lin[i + k, 2])
-        w0, w1, w2 = fast_to_work4(r, g, b, space, tables)
+        w0, w1, w2, off = fast_to_work4(r, g, b, space, address(tables))
+        if any_lane(off):
+            w0, w1, w2 = off_lanes(r, g, b, off, w0, w1, w2, space, tables)
         for k in range(LANES):
             vector[i + k] = lane(w0, k), lane(w1, k), lane(w2, k)
             scalar[i + k] = fast_to_work(
