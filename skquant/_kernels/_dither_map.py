@@ -265,7 +265,8 @@ def _columns(above, middle, below, shift, n_channels, columns):
         q = 3 * n_channels + c
         for j in range(n_blocks):
             rows = above[q, j] + middle[q, j] + below[q, j]
-            columns[q, j + 1] = rows + (shift * middle[c, j] + (shift + 2.0) * below[c, j])
+            moved = shift * middle[c, j] + (shift + 2.0) * below[c, j]
+            columns[q, j + 1] = rows + moved
 
 
 @kernel(inline="always")

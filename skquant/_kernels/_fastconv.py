@@ -62,8 +62,6 @@ from skquant._kernels._colorspace import (
 )
 from skquant._kernels._lanes import (
     LANES,
-    address,
-    any_lane,
     cubic_either,
     cubic_rows,
     lane,

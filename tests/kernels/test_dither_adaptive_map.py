@@ -12,6 +12,7 @@ from skquant._kernels._dither_map import limit_map, ramps
 def block_windows(height, width):
     """For each pixel, the rows and columns of its window: the 3 x 3 blocks
     of 2 x 2 pixels around its block, cut at the border."""
+
     def span(i, size):
         return np.arange(max(2 * (i // 2) - 2, 0), min(2 * (i // 2) + 4, size))
 
@@ -79,7 +80,8 @@ def test_any_rows_give_the_rows_of_the_whole_map_bit_for_bit(china):
         for _ in range(12):
             y0 = int(rng.integers(0, 31))
             y1 = int(rng.integers(y0, 32))
-            np.testing.assert_array_equal(run_map(image, norm, noisy, y0, y1), whole[y0:y1])
+            part = run_map(image, norm, noisy, y0, y1)
+            np.testing.assert_array_equal(part, whole[y0:y1])
 
 
 def test_eight_bit_sums_in_float32_are_exact(china):
