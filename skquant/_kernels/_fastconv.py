@@ -465,7 +465,7 @@ def fast_to_work4(r, g, b, space, at):
     The caller handles the lanes off the path, and takes the address once,
     outside its pixel loop: an array handed to an inlined function is
     reference-counted at every call, two calls of the runtime per pixel
-    that save and restore every vector register around them (3-9 % of
+    that save and restore every vector register around them (1-8 % of
     Floyd-Steinberg's time in the vector lanes).
     """
     raise TypeError("fast_to_work4 is called from compiled kernels only.")
