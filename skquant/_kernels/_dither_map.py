@@ -182,8 +182,8 @@ def limit_map_rows(image, y0, y1, norm, ramps, out, accumulator):
     first, stop = y0 // 2, (y1 + 1) // 2
     for b in range(max(first - 1, 0), min(first + 1, n_block_rows)):
         _block_sums(image, b, sums[b % 3])
-    # blocks 1 .. inner - 1 have whole windows of 6 columns
-    inner = max(min((width - 4) // 2 + 1, n_blocks - 1), 1)
+    # blocks 1 .. inner - 1 have whole windows of 6 columns (2 j + 4 <= width)
+    inner = max((width - 4) // 2 + 1, 1)
     for i in range(first, stop):
         if first < i + 1 < n_block_rows:
             _block_sums(image, i + 1, sums[(i + 1) % 3])
