@@ -427,7 +427,7 @@ def _part_bounds(context, builder, part, part_type):
     ``(first, count)``, as vectors. (The rows of a segment stay int32 up to
     the load: one 16-byte vector whose lanes are read without crossing
     halves, where int64 rows would take a sign extension to 32 bytes, an
-    addition and a cross-half extraction on the way: 2-5 % of
+    addition and a cross-half extraction on the way: 1-5 % of
     Floyd-Steinberg's time in the vector lanes.)"""
     first, count = (
         context.cast(builder, builder.extract_value(part, i), part_type[i], types.int64)
