@@ -266,16 +266,14 @@ def _fs_lanes(
             gain = splat(strength)
             if use_map:  # as in _fs_rows
                 own0, own1, own2 = s0 - p0, s1 - p1, s2 - p2
-                own = zero + own0 * own0
-                own = own + own1 * own1
+                own = own0 * own0 + own1 * own1
                 own = own + own2 * own2
                 above = size2 > own * splat(_BELOW_OWN)
                 if any_lane(above):
                     share = gather(map_flat, limits4 + splat(x), 1, 0, True)
                     cap = vsqrt(own) + share * colour_limit
-                    limit2 = cap * cap
-                    over = above & (size2 > limit2)
-                    gain = select(over, gain * vsqrt(limit2 / size2), gain)
+                    over = above & (size2 > cap * cap)
+                    gain = select(over, (gain * cap) / vsqrt(size2), gain)
             else:
                 # (a branch, rarely taken: the division and the square root
                 # only where a lane needs them)
