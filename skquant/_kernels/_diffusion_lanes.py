@@ -66,6 +66,16 @@ def _channel(flat, at, c, lut, decode, inv_scale):
     return value
 
 
+@kernel(inline="always")
+def _label_row(spans, k, r):
+    """The row of ``labels`` that lane ``k`` writes at step ``r`` (see
+    :func:`_fs_lanes`), or -1 (a warm-up row, or past its band)."""
+    y = spans[k, 0] + r
+    if spans[k, 1] <= y < spans[k, 2]:
+        return y + spans[k, 3]
+    return -1
+
+
 @kernel
 def _fs_lanes(
     image,
@@ -158,6 +168,9 @@ def _fs_lanes(
         pixels4 = (first4 + row4) * splat(width)
         limits4 = map4 + row4 * splat(width)
         a0 = a1 = a2 = b0 = b1 = b2 = c0 = c1 = c2 = zero
+        # the row of labels each lane writes (-1: none), once per row
+        out0, out1 = _label_row(spans, 0, r), _label_row(spans, 1, r)
+        out2, out3 = _label_row(spans, 2, r), _label_row(spans, 3, r)
         for i in range(width):
             x = i if forward else width - 1 - i
             at = pixels4 + splat(x)
@@ -256,10 +269,14 @@ def _fs_lanes(
                         better = (dist < best) | ((dist == best) & (entry < j4))
                         best = select(better, dist, best)
                         j4 = select(better, entry, j4)
-            for k in range(LANES):
-                y = spans[k, 0] + r
-                if y < spans[k, 2] and y >= spans[k, 1]:
-                    labels[y + spans[k, 3], x] = lane(j4, k) >> 2
+            if out0 >= 0:
+                labels[out0, x] = lane(j4, 0) >> 2
+            if out1 >= 0:
+                labels[out1, x] = lane(j4, 1) >> 2
+            if out2 >= 0:
+                labels[out2, x] = lane(j4, 2) >> 2
+            if out3 >= 0:
+                labels[out3, x] = lane(j4, 3) >> 2
             p0, p1, p2, colour_limit = rows4_at(lin4, j4)
             e0, e1, e2 = u0 - p0, u1 - p1, u2 - p2
             size2 = e0 * e0 + e1 * e1 + e2 * e2
