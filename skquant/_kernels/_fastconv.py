@@ -3,24 +3,28 @@
 Each pixel of error diffusion waits for the conversion of the previous one
 (its error depends on the colour chosen), and the powers, cube roots and
 logarithms of :mod:`skquant._kernels._colorspace` are most of that wait.
-Here each of those functions is a piecewise cubic on a fixed range: one
-multiplication gives the segment, four coefficients and a few products
-its value (``(c0 f + c1) f^2 + (c2 f + c3)``: its two halves at once), a
-few times faster. Outside its range (and on the
-linear segments of sRGB and CIELAB) a function falls back to the exact
-code, so any input is converted.
+Here each of those functions is a piecewise cubic on a fixed range: the
+segment is found from the argument, four coefficients and a few products
+give its value (``(c0 u + c1) u^2 + (c2 u + c3)``: its two halves at
+once), a few times faster. The sRGB encoding and the cube root bend most
+near 0, so their segments are octave-spaced (64 equal ones per octave,
+read off the float's exponent and leading mantissa bits: one table and no
+product to find the row); DIN99o's lightness and chroma factor are smooth
+and have equal segments. Outside its range (and on the linear segments of
+sRGB and CIELAB) a function falls back to the exact code, so any input is
+converted.
 
 Tolerance
 ---------
 The cubics are least-squares fits at eight Chebyshev nodes per segment.
 Against the exact conversions (:func:`max_error`, over 3 million colours of
 the RGB cube, tested in ``tests/kernels/test_dither_fast.py``) the working
-values differ by at most 6e-11 ('rgb'), 4e-10 ('oklab'), 3e-8
-('perceptual'), 1.2e-7 ('lab', 'din99o', whose L runs 0-100), at most
-1.3e-9 of the range of the space, well within :data:`TOLERANCE` (1e-8 of
-that range). The colour chosen is then the exact nearest one unless two palette
-colours are within that distance of a tie: on the test photos the labels
-are those of the exact conversions, bit for bit.
+values differ by at most 2e-11 ('rgb'), 7e-11 ('oklab'), 5e-9
+('perceptual'), 1.5e-8 ('lab') and 2.4e-8 ('din99o', whose L runs 0-100),
+at most 2.4e-10 of the range of the space, well within :data:`TOLERANCE`
+(1e-8 of that range). The colour chosen is then the exact nearest one
+unless two palette colours are within that distance of a tie: on the test
+photos the labels are those of the exact conversions, bit for bit.
 """
 
 import math
@@ -62,10 +66,12 @@ from skquant._kernels._colorspace import (
 )
 from skquant._kernels._lanes import (
     LANES,
-    cubic_either,
+    OCTAVE_BITS,
+    cubic_octaves,
     cubic_rows,
     lane,
     no_lane,
+    octave_segment,
     select,
     splat,
     vsqrt,
@@ -102,25 +108,56 @@ def _cubic(tables, part, t):
     return high * (f * f) + low
 
 
+@kernel(inline="always")
+def _cubic_octaves(tables, part, x):
+    """Value at ``x`` (within ``part[1] .. part[2]``) of the table of cubics
+    on octave-spaced segments ``part`` (see :func:`_octave_part`); the
+    vector lanes (``_lanes.cubic_octaves``) do the same."""
+    segment, u = octave_segment(x)
+    i = part[0] + segment
+    high = tables[i, 0] * u + tables[i, 1]
+    low = tables[i, 2] * u + tables[i, 3]
+    return high * (u * u) + low
+
+
+def _octave_cubics(func, lo_exp, hi_exp):
+    """Cubic coefficients (highest first) of ``func`` on ``2**OCTAVE_BITS``
+    equal segments of each octave from ``2**lo_exp`` to ``2**hi_exp``, in
+    the offset from the segment's start (:func:`_lanes.octave_segment`):
+    a relative width of 1/64 at most, where the function bends most."""
+    per = 1 << OCTAVE_BITS
+    exps = np.arange(lo_exp, hi_exp)
+    width = np.repeat(2.0**exps / per, per)
+    start = np.repeat(2.0**exps, per) + width * np.tile(np.arange(per), len(exps))
+    x = start[:, None] + width[:, None] * _NODES[None, :]
+    fitted = (_FIT @ func(x).T).T
+    return np.ascontiguousarray(fitted / (width[:, None] ** np.arange(3, -1, -1)))
+
+
+def _octave_part(part, lo_exp, hi_exp):
+    """``(row of segment 0, lowest, highest)`` of an octave table stacked at
+    ``part`` (``(first row, rows)``) covering ``2**lo_exp .. 2**hi_exp``:
+    the argument of :func:`_cubic_octaves` and ``_lanes.cubic_octaves``."""
+    lowest = 2.0**lo_exp
+    first_segment = int(np.float64(lowest).view(np.int64) >> (52 - OCTAVE_BITS))
+    highest = float(np.nextafter(2.0**hi_exp, 0.0))
+    return part[0] - first_segment, lowest, highest
+
+
 def _encoded(x):
     return 1.055 * x ** (1.0 / 2.4) - 0.055
 
 
-# sRGB encoding above its linear knee: finer segments where it bends most.
-_ENC_SPLIT = 1.0 / 32.0
-_ENC_LOW = _cubics(_encoded, 0.0, _ENC_SPLIT, 512)
-_ENC_HIGH = _cubics(_encoded, _ENC_SPLIT, 1.0, 1024)
-_ENC_LOW_SCALE = 512 / _ENC_SPLIT
-_ENC_HIGH_SCALE = 1024 / (1.0 - _ENC_SPLIT)
+# sRGB encoding above its linear knee (0.0031), up to 1: octaves 2**-9 .. 2.
+_ENC_EXPS = (-9, 1)
+_ENC = _octave_cubics(_encoded, *_ENC_EXPS)
 
-# Cube root from 2**-10 (below: exact) to just above 1.
-_CBRT_LO = 2.0**-10
-_CBRT_SPLIT = 1.0 / 32.0
+# Cube root from 2**-30 (below: exact) to just above 1 (an error carried
+# over the gamut's edge): octaves 2**-30 .. 2.
+_CBRT_LO = 2.0**-30
 _CBRT_HI = 1.0625
-_CBRT_LOW = _cubics(np.cbrt, _CBRT_LO, _CBRT_SPLIT, 1024)
-_CBRT_HIGH = _cubics(np.cbrt, _CBRT_SPLIT, _CBRT_HI, 1024)
-_CBRT_LOW_SCALE = 1024 / (_CBRT_SPLIT - _CBRT_LO)
-_CBRT_HIGH_SCALE = 1024 / (_CBRT_HI - _CBRT_SPLIT)
+_CBRT_EXPS = (-30, 1)
+_CBRT = _octave_cubics(np.cbrt, *_CBRT_EXPS)
 
 # DIN99o: lightness from L* in [0, 100], and C99o / G for G in [0, 256).
 _L_MAX = 100.0 + 1e-6
@@ -153,10 +190,10 @@ def _stacked(*tables):
 #: it: numba freezes a global array into the machine code as a constant,
 #: which costs about 0.5 s of compilation per use (13 s for the dithering
 #: kernel), an argument nothing.
-TABLES, (_ENC_LOW, _ENC_HIGH, _CBRT_LOW, _CBRT_HIGH, _DIN_L, _DIN_C) = _stacked(
-    _ENC_LOW, _ENC_HIGH, _CBRT_LOW, _CBRT_HIGH, _DIN_L, _DIN_C
-)
+TABLES, (_ENC, _CBRT, _DIN_L, _DIN_C) = _stacked(_ENC, _CBRT, _DIN_L, _DIN_C)
 TABLES.flags.writeable = False
+_ENC = _octave_part(_ENC, *_ENC_EXPS)
+_CBRT = _octave_part(_CBRT, *_CBRT_EXPS)
 
 # 'perceptual': the sRGB part's matrix, applied as m @ x.
 _PERCEPTUAL_MT = np.ascontiguousarray(_PERCEPTUAL_M.T)
@@ -167,9 +204,7 @@ def fast_encode(x, tables):
     """:func:`~skquant._kernels._colorspace.srgb_encode` by tables on [0, 1]."""
     if x <= _SRGB_LINEAR_KNEE or x > 1.0:
         return srgb_encode(x)
-    if x < _ENC_SPLIT:
-        return _cubic(tables, _ENC_LOW, x * _ENC_LOW_SCALE)
-    return _cubic(tables, _ENC_HIGH, (x - _ENC_SPLIT) * _ENC_HIGH_SCALE)
+    return _cubic_octaves(tables, _ENC, x)
 
 
 @kernel(inline="always")
@@ -177,9 +212,7 @@ def fast_cbrt(t, tables):
     """:func:`~skquant._kernels._colorspace.cbrt` by tables near [0, 1]."""
     if not _CBRT_LO <= t <= _CBRT_HI:
         return cbrt(t)
-    if t < _CBRT_SPLIT:
-        return _cubic(tables, _CBRT_LOW, (t - _CBRT_LO) * _CBRT_LOW_SCALE)
-    return _cubic(tables, _CBRT_HIGH, (t - _CBRT_SPLIT) * _CBRT_HIGH_SCALE)
+    return _cubic_octaves(tables, _CBRT, t)
 
 
 @kernel(inline="always")
@@ -306,14 +339,7 @@ def _fast_to_work_any(r, g, b, space, tables):
 @kernel(inline="always")
 def _encode4(x, tables):
     """:func:`fast_encode` of each lane, and the lanes beyond 1 (exact code)."""
-    value = cubic_either(
-        tables,
-        _ENC_LOW,
-        x * splat(_ENC_LOW_SCALE),
-        _ENC_HIGH,
-        (x - splat(_ENC_SPLIT)) * splat(_ENC_HIGH_SCALE),
-        x < splat(_ENC_SPLIT),
-    )
+    value = cubic_octaves(tables, _ENC, x)
     linear = x <= splat(_SRGB_LINEAR_KNEE)
     # (|x| <= the knee: the linear segment; beyond -knee or 1, or NaN: off)
     off = ~((x >= splat(-_SRGB_LINEAR_KNEE)) & (x <= splat(1.0)))
@@ -323,14 +349,7 @@ def _encode4(x, tables):
 @kernel(inline="always")
 def _cbrt4(t, tables):
     """:func:`fast_cbrt` of each lane, and the lanes off its tables."""
-    root = cubic_either(
-        tables,
-        _CBRT_LOW,
-        (t - splat(_CBRT_LO)) * splat(_CBRT_LOW_SCALE),
-        _CBRT_HIGH,
-        (t - splat(_CBRT_SPLIT)) * splat(_CBRT_HIGH_SCALE),
-        t < splat(_CBRT_SPLIT),
-    )
+    root = cubic_octaves(tables, _CBRT, t)
     off = ~((t >= splat(_CBRT_LO)) & (t <= splat(_CBRT_HI)))
     return root, off
 

@@ -23,7 +23,10 @@ Functions (compiled code only): :func:`splat` (a scalar in every lane),
 (truncation), :func:`to_f4`, :func:`load`, :func:`store` (four consecutive float64 of a
 contiguous array), :func:`gather` (one element of a contiguous array
 per lane, at ``index * stride + offset``), :func:`rows4` and
-:func:`rows4_at` (a row of four float64 per lane, by index or by offset).
+:func:`rows4_at` (a row of four float64 per lane, by index or by offset),
+:func:`cubic_rows` and :func:`cubic_octaves` (a piecewise cubic from a
+table of coefficients, on equal or octave-spaced segments; the scalar code
+finds the latter with :func:`octave_segment`).
 
 Nothing here checks bounds: the callers' Python side checks shapes, dtypes
 and index ranges before their kernel runs (see :mod:`skquant._kernels._checks`).
@@ -558,32 +561,89 @@ def cubic_rows(typingctx, table, part, t):
     return f4(table, part, t), codegen
 
 
+#: Segments per octave of the tables of :func:`cubic_octaves`, as a number
+#: of the mantissa's leading bits: 64 segments per octave.
+OCTAVE_BITS = 6
+_SEGMENT_SHIFT = 52 - OCTAVE_BITS
+
+
+def _octave_segment(builder, x, vector):
+    """:func:`octave_segment` in LLVM (``vector``: of an ``f4``)."""
+    int_type = _I if vector else ir.IntType(64)
+    float_type = _F if vector else ir.DoubleType()
+
+    def constant(value):
+        return ir.Constant(int_type, [value] * LANES if vector else value)
+
+    bits = builder.bitcast(x, int_type)
+    segment = builder.lshr(bits, constant(_SEGMENT_SHIFT))
+    start = builder.and_(bits, constant(-(1 << _SEGMENT_SHIFT)))
+    return segment, builder.fsub(x, builder.bitcast(start, float_type))
+
+
 @intrinsic
-def cubic_either(typingctx, table, low, t_low, high, t_high, use_low):
-    """:func:`cubic_rows` on rows ``low`` at ``t_low`` where ``use_low``,
-    else on rows ``high`` at ``t_high``, evaluating one cubic per lane
-    (a function tabulated on two ranges, as sRGB's encoding)."""
+def octave_segment(typingctx, x):
+    """The segment of a positive float64 ``x`` (or of each lane of an ``f4``)
+    on a scale of :data:`OCTAVE_BITS` equal segments per octave, and ``x``'s
+    offset from that segment's start: its exponent and leading mantissa
+    bits as an integer, and ``x`` minus ``x`` with the other bits cleared
+    (exact). Octave-spaced segments follow a power or a cube root, which
+    bend most near 0, where the uniform ones would need a second, finer
+    range (and a choice between the two in every lane)."""
+    if x == f4:
+        vector, result = True, types.Tuple((i4, f4))
+    elif x == types.float64:
+        vector, result = False, types.Tuple((types.int64, types.float64))
+    else:
+        return None
+
+    def codegen(context, builder, sig, args):
+        segment, offset = _octave_segment(builder, args[0], vector)
+        return context.make_tuple(builder, sig.return_type, (segment, offset))
+
+    return result(x), codegen
+
+
+def _octave_part(context, builder, part, part_type):
+    """``part = (row of segment 0, lowest, highest)`` as vectors."""
+    row, lowest, highest = (
+        context.cast(builder, builder.extract_value(part, i), part_type[i], to)
+        for i, to in enumerate((types.int64, types.float64, types.float64))
+    )
+    return (
+        _broadcast(builder, row, _I),
+        _broadcast(builder, lowest, _F),
+        _broadcast(builder, highest, _F),
+    )
+
+
+@intrinsic
+def cubic_octaves(typingctx, table, part, t):
+    """The piecewise cubic of ``table`` (float64, ``(n, 4)``, C-contiguous,
+    coefficients highest first) on octave-spaced segments, at ``t``
+    (``f4``), as :func:`skquant._kernels._fastconv._cubic_octaves`
+    evaluates it: with ``segment, u = octave_segment(t)``, row ``part[0] +
+    segment``, ``(c0 u + c1) (u u) + (c2 u + c3)``. ``part`` is ``(row of
+    segment 0, lowest, highest)``, the range of the table's rows: a lane
+    outside it (or NaN) is clamped to it first, and its value is not the
+    function's, for the caller to discard."""
     if not (
         _table(table)
-        and _part(low)
-        and _part(high)
-        and t_low == f4
-        and t_high == f4
-        and use_low == m4
+        and isinstance(part, types.BaseTuple)
+        and len(part) == 3
+        and isinstance(part[0], types.Integer)
+        and all(isinstance(p, types.Float) for p in part[1:])
+        and t == f4
     ):
         return None
 
     def codegen(context, builder, sig, args):
         data = _table_data(context, builder, sig.args[0], args[0])
-        first_low, last_low = _part_bounds(context, builder, args[1], sig.args[1])
-        first_high, last_high = _part_bounds(context, builder, args[3], sig.args[3])
-        # Each lane's range first, then one segment (the same bits as
-        # the segment of that range: the arithmetic is lane by lane).
-        use = args[5]
-        first = builder.select(use, first_low, first_high)
-        last = builder.select(use, last_low, last_high)
-        t = builder.select(use, args[2], args[4])
-        row, f = _segment(builder, first, last, t)
-        return _cubic_at(builder, data, row, f)
+        row0, lowest, highest = _octave_part(context, builder, args[1], sig.args[1])
+        x = args[2]
+        x = builder.select(builder.fcmp_ordered(">", x, lowest), x, lowest)
+        x = builder.select(builder.fcmp_ordered("<", x, highest), x, highest)
+        segment, u = _octave_segment(builder, x, True)
+        return _cubic_at(builder, data, builder.add(row0, segment), u)
 
-    return f4(table, low, t_low, high, t_high, use_low), codegen
+    return f4(table, part, t), codegen

@@ -18,17 +18,25 @@ from skquant._kernels import _dither
 from skquant._kernels._colorspace import SPACE_CODES
 from skquant._kernels._diffusion_lanes import check_lanes, lane_groups, lane_offsets
 from skquant._kernels._dither import _NOT_ORDERED, _adapt, _kernel_taps
-from skquant._kernels._fastconv import TABLES, fast_to_work, fast_to_work4, off_lanes
+from skquant._kernels._fastconv import (
+    TABLES,
+    _cubic_octaves,
+    fast_to_work,
+    fast_to_work4,
+    off_lanes,
+)
 from skquant._kernels._grid import grid_for
 from skquant._kernels._lanes import (
     LANES,
+    OCTAVE_BITS,
     address,
     any_lane,
-    cubic_either,
+    cubic_octaves,
     cubic_rows,
     gather,
     lane,
     load,
+    octave_segment,
     rows4,
     rows4_at,
     select,
@@ -252,7 +260,7 @@ def test_inconsistent_bands_are_refused_before_the_kernel():
 
 @numba.njit
 def _ops(a, b, table, index, coefficients, t):
-    out = np.empty((14, LANES))
+    out = np.empty((13, LANES))
     va, vb = load(a, 0), load(b, 0)
     results = (
         va + vb,
@@ -267,10 +275,9 @@ def _ops(a, b, table, index, coefficients, t):
         to_f4(to_i4(va)),
         gather(table, to_i4(load(index, 0)), 2, 1, True),
         cubic_rows(coefficients, (1, 3), load(t, 0)),
-        cubic_either(coefficients, (1, 3), load(t, 0), (3, 3), va, va < vb),
         vtrunc(va),
     )
-    for r in range(14):
+    for r in range(13):
         store(out[r], 0, results[r])
     flags = np.zeros(3, np.bool_)
     flags[0] = any_lane(va > splat(1e300))
@@ -309,16 +316,71 @@ def test_vector_operations_are_numpys_lane_by_lane():
     c = coefficients[rows]
     want = (c[:, 0] * f + c[:, 1]) * (f * f) + (c[:, 2] * f + c[:, 3])
     np.testing.assert_array_equal(out[11], want)
-    # cubic_either: rows 1..3 at t where a < b, else rows 3..5 at a.
-    high = 3 + np.minimum(np.maximum(np.nan_to_num(a, nan=-1.0), 0).astype(int), 2)
-    f_high = a - (high - 3)
-    c = coefficients[high]
-    other = (c[:, 0] * f_high + c[:, 1]) * (f_high * f_high) + (
-        c[:, 2] * f_high + c[:, 3]
-    )
-    np.testing.assert_array_equal(out[12], np.where(a < b, want, other))
-    np.testing.assert_array_equal(out[13], np.trunc(a))
+    np.testing.assert_array_equal(out[12], np.trunc(a))
     np.testing.assert_array_equal(flags, [False, True, True])
+
+
+@numba.njit
+def _octaves(table, part, t):
+    vector = np.empty(t.shape[0])
+    segments = np.empty(t.shape[0], np.int64)
+    offsets = np.empty(t.shape[0])
+    for i in range(0, t.shape[0], LANES):
+        store(vector, i, cubic_octaves(table, part, load(t, i)))
+        segment, offset = octave_segment(load(t, i))
+        store(offsets, i, offset)
+        for k in range(LANES):
+            segments[i + k] = lane(segment, k)
+    scalar = np.full((3, t.shape[0]), np.nan)
+    for i in range(t.shape[0]):
+        if part[1] <= t[i] <= part[2]:
+            scalar[0, i] = _cubic_octaves(table, part, t[i])
+            segment, scalar[2, i] = octave_segment(t[i])
+            scalar[1, i] = segment
+    return vector, scalar, segments, offsets
+
+
+def test_octave_tables_read_the_segment_of_the_exponent_and_leading_bits():
+    # Octaves 1/2 .. 4 (three of 2**OCTAVE_BITS rows each) from row 5.
+    per = 1 << OCTAVE_BITS
+    rng = np.random.default_rng(0)
+    table = rng.normal(size=(5 + 3 * per + 5, 4))
+    first = 5 - int(np.float64(0.5).view(np.int64) >> (52 - OCTAVE_BITS))
+    highest = np.nextafter(4.0, 0.0)
+    part = (first, 0.5, highest)
+    inside = np.concatenate(
+        [
+            [0.5, 1.0, highest, 2.0 + 1.0 / per, np.nextafter(3.0, 0.0)],
+            rng.uniform(0.5, 4.0, 39),
+        ]
+    )
+    # Off the range (or NaN): clamped to it, a row of the table all the same.
+    outside = np.array([-1.0, 0.0, -0.0, np.nan, 4.0, np.inf, -np.inf, 1e300])
+    t = np.concatenate([inside, outside])
+    vector, scalar, segments, offsets = _octaves(table, part, t)
+
+    x = np.clip(np.nan_to_num(t, nan=0.5), 0.5, highest)
+    bits = x.view(np.int64)
+    start = (bits & -(1 << (52 - OCTAVE_BITS))).view(np.float64)
+    # each segment: its octave (start and 2 * start) in 2**OCTAVE_BITS equal parts
+    octave = 2.0 ** np.floor(np.log2(x))
+    assert np.all(
+        (start - octave) * per / octave == np.round((start - octave) * per / octave)
+    )
+    assert np.all((x >= start) & (x - start < octave / per))
+    row = first + (bits >> (52 - OCTAVE_BITS))
+    assert row.min() == 5 and row.max() == 5 + 3 * per - 1
+    c, u = table[row], x - start
+    want = (c[:, 0] * u + c[:, 1]) * (u * u) + (c[:, 2] * u + c[:, 3])
+    np.testing.assert_array_equal(vector, want)
+    n = len(inside)
+    np.testing.assert_array_equal(segments[:n], bits[:n] >> (52 - OCTAVE_BITS))
+    np.testing.assert_array_equal(offsets[:n], u[:n])
+    # The scalar code (the conversions' own path) gives the same bits.
+    np.testing.assert_array_equal(scalar[0, :n], want[:n])
+    np.testing.assert_array_equal(scalar[1, :n], segments[:n])
+    np.testing.assert_array_equal(scalar[2, :n], offsets[:n])
+    assert np.isnan(scalar[:, n:]).all()
 
 
 @numba.njit
