@@ -436,14 +436,17 @@ def _convert_both(lin, space, tables):
 )
 def test_vector_conversions_are_the_scalar_ones_bit_for_bit(space):
     """On and off the tables: dark colours (cube roots below the tables),
-    the linear segments, the edges of the cube, beyond them."""
+    black (signed zeros), the linear segments, the edges of the cube,
+    beyond them."""
     rng = np.random.default_rng(0)
     n = 1 << 14
     lin = np.concatenate(
         [
             rng.random((n, 3)),
             rng.random((n, 3)) ** 6,  # very dark
-            rng.choice([0.0, 1e-4, 0.0031308, 1 / 32, 1.0], (n, 3)),
+            rng.choice(
+                [0.0, -0.0, 1e-12, 2.0**-30, 1e-4, 0.0031308, 1 / 32, 1.0], (n, 3)
+            ),
             rng.uniform(-0.2, 1.2, (n, 3)),  # beyond the cube (exact code)
         ]
     )
