@@ -7,24 +7,32 @@ from skimage import data
 from sklearn.datasets import load_sample_image
 
 
+def _read_only(image):
+    """A session's photo, shared by every test of a worker: read-only, so
+    that no test (and no code under test) can change what the tests after
+    it see; skquant never writes to its input."""
+    image.flags.writeable = False
+    return image
+
+
 @pytest.fixture(scope="session")
 def china():
-    return load_sample_image("china.jpg")
+    return _read_only(load_sample_image("china.jpg"))
 
 
 @pytest.fixture(scope="session")
 def flower():
-    return load_sample_image("flower.jpg")
+    return _read_only(load_sample_image("flower.jpg"))
 
 
 @pytest.fixture(scope="session")
 def astronaut():
-    return data.astronaut()
+    return _read_only(data.astronaut())
 
 
 @pytest.fixture(scope="session")
 def coffee():
-    return data.coffee()
+    return _read_only(data.coffee())
 
 
 @pytest.fixture(scope="session")
