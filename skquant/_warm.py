@@ -23,7 +23,9 @@ Safety
 - numba writes cache files atomically (a temporary file, then
   ``os.replace``); two processes saving signatures of one kernel at once
   could lose an entry of its index (then compiled again later), so saves
-  of one kernel are serialised with a lock file (:func:`saving`).
+  of one kernel are serialised with a lock file (:func:`saving`). (An
+  entry never names another signature's code, whatever the processes:
+  see "Processes that compile at once" in :mod:`skquant._kernels._cache`.)
 - A waiting process stops waiting when the other one exits (or after
   :data:`WAIT_SECONDS`) and compiles the kernel itself.
 - The helper is reaped by a thread of the main process (no zombie); at the

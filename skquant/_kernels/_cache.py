@@ -55,6 +55,24 @@ the refresh to a compile: when a kernel is not in the cache (or cannot be
 loaded that way), numba's own load and compile run as before. While it
 loads, the environments of numba's own functions (array allocation) are
 rebuilt without importing their modules (:func:`_numba_environments`).
+
+Processes that compile at once
+------------------------------
+numba names the data file of a compiled signature by the first number its
+index does not use yet. Two processes that compile two signatures of one
+kernel at the same time (two pytest workers, a pool of processes, each
+calling skquant for the first time) can both read the index before either
+saves: both pick file 1, and the index can end up naming, for one
+signature, the machine code of the other. Kernels whose signatures differ
+only by a literal (the colour space of error diffusion) then load and run
+the other's code without an error: wrong labels. Here the data file of a
+signature is named by a hash of the stamp and the signature itself
+(:func:`_keyed_cache_file`), and written before the index names it: a
+process that missed another's entry writes its own file, and an index
+entry can only name the code of its own signature. (An entry can still be
+lost when two processes rewrite the index at once; that signature is
+compiled again later.) A save removes the kernel's data files that its
+index does not name, those of earlier stamps among them.
 """
 
 import contextlib
@@ -62,6 +80,7 @@ import functools
 import hashlib
 import importlib.util
 import os
+import re
 import sys
 import threading
 from pathlib import Path
@@ -289,7 +308,7 @@ class _CacheOnFirstCompile:
         if self._cache is None:
             from numba.core.caching import FunctionCache
 
-            self._cache = FunctionCache(self._py_func)
+            self._cache = _keyed_cache_file(FunctionCache(self._py_func))
         return self._cache
 
     def load_overload(self, sig, target_context):
@@ -324,6 +343,56 @@ class _CacheOnFirstCompile:
 
         with _warm.saving(self._py_func, sig):
             self._real().save_overload(sig, data)
+
+
+@functools.cache
+def _keyed_class():
+    """numba's index-and-data cache file, with data files named by their key."""
+    from numba.core.caching import IndexDataCacheFile
+
+    class KeyedCacheFile(IndexDataCacheFile):
+        def keyed_name(self, key):
+            """The data file of ``key``: a function of the stamp and the key
+            alone, the same in every process."""
+            text = repr((self._source_stamp, key)).encode()
+            base = self._index_name[: -len(".nbi")]
+            return f"{base}.{hashlib.sha256(text).hexdigest()[:24]}.nbc"
+
+        def save(self, key, data):
+            name = self.keyed_name(key)
+            self._save_data(name, data)  # before any index names it
+            overloads = self._load_index()
+            if overloads.get(key) != name:
+                overloads[key] = name
+                self._save_index(overloads)
+            self.remove_unnamed(set(overloads.values()))
+
+        def remove_unnamed(self, named):
+            """Remove this kernel's data files that the index does not name:
+            those of earlier stamps (numbered ones did get overwritten; a
+            hash is new for every edit of the package). One another process
+            has just written, before its index entry, is compiled again."""
+            pattern = re.compile(
+                re.escape(self._index_name[: -len(".nbi")]) + r"\.\w+\.nbc"
+            )
+            with contextlib.suppress(OSError):
+                for entry in os.scandir(self._cache_path):
+                    if entry.name not in named and pattern.fullmatch(entry.name):
+                        with contextlib.suppress(OSError):
+                            os.remove(entry.path)
+
+    return KeyedCacheFile
+
+
+def _keyed_cache_file(cache):
+    """``cache`` (numba's ``FunctionCache``) with its data files named by a
+    hash of the stamp and the signature (see the module's notes); an
+    unknown numba keeps its own."""
+    from numba.core.caching import IndexDataCacheFile
+
+    if type(getattr(cache, "_cache_file", None)) is IndexDataCacheFile:
+        cache._cache_file.__class__ = _keyed_class()
+    return cache
 
 
 def _njit(*args, **options):

@@ -3,6 +3,7 @@
 import ctypes
 import ctypes.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -63,6 +64,59 @@ def test_kernels_are_cached_on_disk(tmp_path):
     runs = [_python(_COMPILE_ONE, env=env).split() for _ in range(2)]
     assert runs == [["0", "True", "False"], ["1", "False", "False"]]
     assert any(tmp_path.rglob("*.nbi"))
+    # data files named by their signature's hash, not numbered (see below)
+    names = [path.name for path in tmp_path.rglob("*.nbc")]
+    assert names
+    assert all(re.fullmatch(r".+\.[0-9a-f]{24}\.nbc", name) for name in names), names
+
+
+def test_processes_saving_signatures_at_once_keep_each_its_own_code(tmp_path):
+    """numba numbers a kernel's data files by the first number its index
+    does not use: two processes that read the index before either saved
+    both pick file 1, and the index could name, for one signature, the
+    other's machine code (loaded and run without an error). Named by a
+    hash of the stamp and the signature, each signature's data file is its
+    own, written before an index names it; an index entry can be lost, not
+    point to other code."""
+    from numba.core.caching import IndexDataCacheFile
+
+    keyed = _cache._keyed_class()
+    assert issubclass(keyed, IndexDataCacheFile)
+
+    def cache_file(stamp="stamp"):
+        return keyed(str(tmp_path), "kernel-10.py311", stamp)
+
+    first, second = cache_file(), cache_file()
+    key_1, key_2 = (("sig", 1), "target"), (("sig", 2), "target")
+    assert first.keyed_name(key_1) == second.keyed_name(key_1)
+    assert first.keyed_name(key_1) != first.keyed_name(key_2)
+    assert cache_file("other").keyed_name(key_1) != first.keyed_name(key_1)
+
+    # Both processes read the index before either saved (a stale view), and
+    # the second saves while the first writes.
+    first._load_index = second._load_index = lambda: {}
+    save_data = first._save_data
+
+    def interleaved(name, data):
+        second.save(key_2, "code of 2")
+        save_data(name, data)
+
+    first._save_data = interleaved
+    first.save(key_1, "code of 1")
+    for key, code in ((key_1, "code of 1"), (key_2, "code of 2")):
+        assert cache_file().load(key) in (None, code)
+    assert cache_file().load(key_1) == "code of 1"
+    # Saved again (compiled again later), the lost entry comes back.
+    cache_file().save(key_2, "code of 2")
+    assert cache_file().load(key_2) == "code of 2"
+    assert cache_file().load(key_1) == "code of 1"
+
+
+def test_the_kernels_caches_name_data_files_by_key():
+    from skquant._kernels._colorspace import _linear_to_work_rows
+
+    cache = _linear_to_work_rows._cache
+    assert type(cache._real()._cache_file) is _cache._keyed_class()
 
 
 def test_numba_loads_without_pyyaml_or_scipy(tmp_path):
@@ -117,3 +171,20 @@ def test_loading_a_kernel_that_allocates_imports_no_array_registry(tmp_path):
         ["0", "False", "True", "True", "True"],
         ["1", "True", "True", "True", "True"],
     ]
+
+
+def test_a_save_removes_the_data_files_its_index_does_not_name(tmp_path):
+    """A hash is new for every stamp (every edit of the package), where
+    numbered files were overwritten: the files of earlier stamps, and
+    numbered ones, go at the next save; other kernels' files stay."""
+    keyed = _cache._keyed_class()
+    old = keyed(str(tmp_path), "kernel-10.py311", "old stamp")
+    old.save(("sig", 1), "old code")
+    (tmp_path / "kernel-10.py311.1.nbc").write_bytes(b"numbered")
+    (tmp_path / "other-10.py311.2.nbc").write_bytes(b"another kernel's")
+    new = keyed(str(tmp_path), "kernel-10.py311", "new stamp")
+    new.save(("sig", 2), "new code")
+    names = sorted(path.name for path in tmp_path.glob("*.nbc"))
+    assert names == sorted([new.keyed_name(("sig", 2)), "other-10.py311.2.nbc"])
+    assert new.load(("sig", 2)) == "new code"
+    assert new.load(("sig", 1)) is None
