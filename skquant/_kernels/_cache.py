@@ -351,12 +351,15 @@ def _keyed_class():
     from numba.core.caching import IndexDataCacheFile
 
     class KeyedCacheFile(IndexDataCacheFile):
+        def base(self):
+            """The kernel's part of its files' names (its index's, less ``.nbi``)."""
+            return self._index_name[: -len(".nbi")]
+
         def keyed_name(self, key):
             """The data file of ``key``: a function of the stamp and the key
             alone, the same in every process."""
             text = repr((self._source_stamp, key)).encode()
-            base = self._index_name[: -len(".nbi")]
-            return f"{base}.{hashlib.sha256(text).hexdigest()[:24]}.nbc"
+            return f"{self.base()}.{hashlib.sha256(text).hexdigest()[:24]}.nbc"
 
         def save(self, key, data):
             name = self.keyed_name(key)
@@ -372,9 +375,7 @@ def _keyed_class():
             those of earlier stamps (numbered ones did get overwritten; a
             hash is new for every edit of the package). One another process
             has just written, before its index entry, is compiled again."""
-            pattern = re.compile(
-                re.escape(self._index_name[: -len(".nbi")]) + r"\.\w+\.nbc"
-            )
+            pattern = re.compile(re.escape(self.base()) + r"\.\w+\.nbc")
             with contextlib.suppress(OSError):
                 for entry in os.scandir(self._cache_path):
                     if entry.name not in named and pattern.fullmatch(entry.name):
