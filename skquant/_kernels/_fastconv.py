@@ -67,6 +67,7 @@ from skquant._kernels._colorspace import (
 from skquant._kernels._lanes import (
     LANES,
     OCTAVE_BITS,
+    SEGMENT_SHIFT,
     cubic_octaves,
     cubic_rows,
     lane,
@@ -139,7 +140,7 @@ def _octave_part(part, lo_exp, hi_exp):
     ``part`` (``(first row, rows)``) covering ``2**lo_exp .. 2**hi_exp``:
     the argument of :func:`_cubic_octaves` and ``_lanes.cubic_octaves``."""
     lowest = 2.0**lo_exp
-    first_segment = int(np.float64(lowest).view(np.int64) >> (52 - OCTAVE_BITS))
+    first_segment = int(np.float64(lowest).view(np.int64) >> SEGMENT_SHIFT)
     highest = float(np.nextafter(2.0**hi_exp, 0.0))
     return part[0] - first_segment, lowest, highest
 
@@ -358,8 +359,8 @@ def _cbrt4(t, tables):
 def _cbrt4_or_zero(t, tables):
     """:func:`_cbrt4` that also takes the lanes at 0 (LMS of black in
     OKLab), whose root is 0 as ``cbrt`` gives it, sign included: a black
-    area would otherwise send every lane to the scalar code (12 % of
-    'oklab''s time on astronaut's black backdrop)."""
+    area would otherwise send every lane to the scalar code (12 % of the
+    time of 'oklab' on astronaut's black backdrop)."""
     root, off = _cbrt4(t, tables)
     zero = t == splat(0.0)
     return select(zero, t, root), off & ~zero

@@ -564,7 +564,9 @@ def cubic_rows(typingctx, table, part, t):
 #: Segments per octave of the tables of :func:`cubic_octaves`, as a number
 #: of the mantissa's leading bits: 64 segments per octave.
 OCTAVE_BITS = 6
-_SEGMENT_SHIFT = 52 - OCTAVE_BITS
+#: The shift that leaves a positive float64's segment (:func:`octave_segment`):
+#: its exponent and leading :data:`OCTAVE_BITS` mantissa bits.
+SEGMENT_SHIFT = 52 - OCTAVE_BITS
 
 
 def _octave_segment(builder, x, vector):
@@ -576,8 +578,8 @@ def _octave_segment(builder, x, vector):
         return ir.Constant(int_type, [value] * LANES if vector else value)
 
     bits = builder.bitcast(x, int_type)
-    segment = builder.lshr(bits, constant(_SEGMENT_SHIFT))
-    start = builder.and_(bits, constant(-(1 << _SEGMENT_SHIFT)))
+    segment = builder.lshr(bits, constant(SEGMENT_SHIFT))
+    start = builder.and_(bits, constant(-(1 << SEGMENT_SHIFT)))
     return segment, builder.fsub(x, builder.bitcast(start, float_type))
 
 
